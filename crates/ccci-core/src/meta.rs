@@ -1,0 +1,370 @@
+//! `RecipeMeta`: every per-recipe setting in one typed place (R4), with defaults.
+//!
+//! A recipe's test crate sets them in `ccci.yml` next to its `Cargo.toml` (read by the
+//! harness, parsed here) or in Rust. Unknown keys are errors with a did-you-mean suggestion,
+//! because a misspelt `deploy_timout` silently falling back to the default is exactly the kind
+//! of quiet wrongness that costs a day.
+//!
+//! ```yaml
+//! recipe: custom-html
+//! source: { releases: recipe }   # or { git: https://git.coopcloud.tech/coop-cloud/custom-html }
+//! health_path: /
+//! health_ok: [200]
+//! deploy_timeout: 5m
+//! expected_na:
+//!   backup_restore: stateless static site
+//! ```
+
+use crate::ladder::Rung;
+use crate::suggest::did_you_mean;
+use crate::version::Version;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Where the recipe's git repository comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// A directory (relative to the test crate) with one sub-directory per release, named by
+    /// its version, plus an optional `HEAD/` for unreleased work. The harness builds a real git
+    /// repository from it: one commit and one annotated tag per release.
+    Releases(String),
+    /// A git URL or path, cloned as it is (its tags are the releases).
+    Git(String),
+}
+
+/// A readiness probe run after install and after upgrade, before backup (R11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Probe {
+    /// An HTTP GET on the app's base URL.
+    Http {
+        /// Path under the base URL.
+        path: String,
+        /// Accepted status codes.
+        #[serde(default = "default_ok")]
+        ok: Vec<u16>,
+    },
+    /// TCP connects to a port published on 127.0.0.1.
+    Tcp {
+        /// The port.
+        port: u16,
+        /// Consecutive successful connects required.
+        #[serde(default = "one")]
+        stable: u32,
+    },
+}
+
+/// Every per-recipe setting, with the defaults a typical recipe needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecipeMeta {
+    /// The recipe's name, e.g. `custom-html`.
+    pub recipe: String,
+    /// Where its git repository comes from.
+    pub source: Source,
+    /// The service Traefik routes to and abra labels; Co-op Cloud calls it `app`.
+    pub service: String,
+    /// Path probed for health on the app's base URL (`HEALTH_PATH`).
+    pub health_path: String,
+    /// Status codes that count as healthy (`HEALTH_OK`).
+    pub health_ok: Vec<u16>,
+    /// Deadline for every wait of this recipe: deploy, upgrade, probes (`DEPLOY_TIMEOUT`, R12).
+    #[serde(with = "secs")]
+    pub deploy_timeout: Duration,
+    /// Extra app env for every deploy, e.g. `COMPOSE_FILE` (`EXTRA_ENV`).
+    pub extra_env: BTreeMap<String, String>,
+    /// Extra app env for the upgrade redeploy only (`UPGRADE_EXTRA_ENV`).
+    pub upgrade_extra_env: BTreeMap<String, String>,
+    /// Release to upgrade from; default the release before the head (`UPGRADE_BASE_VERSION`).
+    pub upgrade_base_version: Option<Version>,
+    /// Extra readiness probes (`READY_PROBE`).
+    pub ready_probe: Vec<Probe>,
+    /// `None`: detect from backupbot labels; `Some(b)`: the recipe says (`BACKUP_CAPABLE`).
+    pub backup_capable: Option<bool>,
+    /// Rungs that do not apply to this recipe, with the reason (`EXPECTED_NA`).
+    pub expected_na: BTreeMap<Rung, String>,
+    /// Dependencies the recipe's tests need, e.g. an SSO provider (`DEPS`).
+    pub deps: Vec<String>,
+}
+
+impl RecipeMeta {
+    /// Defaults for a recipe named `recipe` whose repository comes from `source`.
+    pub fn new(recipe: impl Into<String>, source: Source) -> Self {
+        RecipeMeta {
+            recipe: recipe.into(),
+            source,
+            service: "app".into(),
+            health_path: "/".into(),
+            health_ok: default_ok(),
+            deploy_timeout: Duration::from_secs(300),
+            extra_env: BTreeMap::new(),
+            upgrade_extra_env: BTreeMap::new(),
+            upgrade_base_version: None,
+            ready_probe: Vec::new(),
+            backup_capable: None,
+            expected_na: BTreeMap::new(),
+            deps: Vec::new(),
+        }
+    }
+
+    /// Every key `ccci.yml` accepts.
+    pub const KEYS: &'static [&'static str] = &[
+        "recipe",
+        "source",
+        "service",
+        "health_path",
+        "health_ok",
+        "deploy_timeout",
+        "extra_env",
+        "upgrade_extra_env",
+        "upgrade_base_version",
+        "ready_probe",
+        "backup_capable",
+        "expected_na",
+        "deps",
+    ];
+
+    /// Parses the text of a `ccci.yml`. `file` is only used in error messages.
+    ///
+    /// ```
+    /// use ccci_core::RecipeMeta;
+    /// let m = RecipeMeta::from_yaml("ccci.yml", "recipe: x\nsource: {git: ../x}\ndeploy_timeout: 2m\n").unwrap();
+    /// assert_eq!(m.deploy_timeout.as_secs(), 120);
+    /// let e = RecipeMeta::from_yaml("ccci.yml", "recipe: x\nsource: {git: ../x}\nhelth_path: /\n").unwrap_err();
+    /// assert!(e.to_string().contains("did you mean `health_path`"));
+    /// ```
+    pub fn from_yaml(file: &str, text: &str) -> Result<RecipeMeta, MetaError> {
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
+            .map_err(|e| MetaError::Yaml { file: file.into(), message: e.to_string() })?;
+        let serde_yaml_ng::Value::Mapping(map) = doc else {
+            return Err(MetaError::Yaml { file: file.into(), message: "the file must be a mapping of settings".into() });
+        };
+        for key in map.keys() {
+            let key = key.as_str().unwrap_or_default();
+            if !Self::KEYS.contains(&key) {
+                return Err(MetaError::UnknownKey {
+                    file: file.into(),
+                    key: key.into(),
+                    suggestion: did_you_mean(key, Self::KEYS.iter().copied()).map(String::from),
+                    valid: Self::KEYS.join(", "),
+                });
+            }
+        }
+        // From the text, not the Value: serde_yaml_ng reads `source: {git: …}` as an enum only there.
+        let raw: RawMeta = serde_yaml_ng::from_str(text)
+            .map_err(|e| MetaError::Yaml { file: file.into(), message: e.to_string() })?;
+        raw.into_meta(file)
+    }
+}
+
+/// A `ccci.yml` that cannot be used. Every message names the file and the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetaError {
+    /// A key that is not a setting.
+    #[error("{file}: unknown key `{key}`{} (valid keys: {valid})", suggestion.as_ref().map(|s| format!(" — did you mean `{s}`?")).unwrap_or_default())]
+    UnknownKey {
+        /// The settings file.
+        file: String,
+        /// The key as written.
+        key: String,
+        /// The closest valid key, if one is close.
+        suggestion: Option<String>,
+        /// All valid keys, comma-separated.
+        valid: String,
+    },
+    /// A known key with a value of the wrong shape.
+    #[error("{file}: `{key}`: {message}")]
+    Invalid {
+        /// The settings file.
+        file: String,
+        /// The key.
+        key: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+    /// Not YAML, or a value serde could not read.
+    #[error("{file}: {message}")]
+    Yaml {
+        /// The settings file.
+        file: String,
+        /// The parser's message, with its line and column.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    recipe: Option<String>,
+    source: Option<Source>,
+    service: Option<String>,
+    health_path: Option<String>,
+    health_ok: Option<Vec<u16>>,
+    deploy_timeout: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    extra_env: BTreeMap<String, String>,
+    #[serde(default)]
+    upgrade_extra_env: BTreeMap<String, String>,
+    upgrade_base_version: Option<String>,
+    #[serde(default)]
+    ready_probe: Vec<Probe>,
+    backup_capable: Option<bool>,
+    #[serde(default)]
+    expected_na: BTreeMap<String, String>,
+    #[serde(default)]
+    deps: Vec<String>,
+}
+
+impl RawMeta {
+    fn into_meta(self, file: &str) -> Result<RecipeMeta, MetaError> {
+        let invalid = |key: &str, message: String| MetaError::Invalid { file: file.into(), key: key.into(), message };
+        let recipe = self.recipe.ok_or_else(|| invalid("recipe", "missing: name the recipe, e.g. `recipe: custom-html`".into()))?;
+        let source = self.source.ok_or_else(|| {
+            invalid("source", "missing: say where the recipe repository is, e.g. `source: {releases: recipe}` or `source: {git: <url>}`".into())
+        })?;
+        let mut m = RecipeMeta::new(recipe, source);
+        if let Some(s) = self.service {
+            m.service = s;
+        }
+        if let Some(p) = self.health_path {
+            if !p.starts_with('/') {
+                return Err(invalid("health_path", format!("`{p}` must start with `/`")));
+            }
+            m.health_path = p;
+        }
+        if let Some(ok) = self.health_ok {
+            if ok.is_empty() || ok.iter().any(|c| !(100..600).contains(c)) {
+                return Err(invalid("health_ok", format!("{ok:?} must be a non-empty list of HTTP status codes (100–599)")));
+            }
+            m.health_ok = ok;
+        }
+        if let Some(t) = self.deploy_timeout {
+            m.deploy_timeout = parse_duration(&t).map_err(|msg| invalid("deploy_timeout", msg))?;
+        }
+        m.extra_env = self.extra_env;
+        m.upgrade_extra_env = self.upgrade_extra_env;
+        if let Some(v) = self.upgrade_base_version {
+            m.upgrade_base_version = Some(v.parse().map_err(|e| invalid("upgrade_base_version", format!("{e}")))?);
+        }
+        m.ready_probe = self.ready_probe;
+        m.backup_capable = self.backup_capable;
+        for (rung, reason) in self.expected_na {
+            let r = Rung::parse(&rung).ok_or_else(|| {
+                let names = Rung::ALL.map(Rung::as_str);
+                let hint = did_you_mean(&rung, names).map(|s| format!(" — did you mean `{s}`?")).unwrap_or_default();
+                invalid("expected_na", format!("`{rung}` is not a rung{hint} (rungs: {})", names.join(", ")))
+            })?;
+            if r == Rung::Install {
+                return Err(invalid("expected_na", "install cannot be declared not applicable: every recipe must deploy".into()));
+            }
+            if reason.trim().is_empty() {
+                return Err(invalid("expected_na", format!("`{rung}` needs a reason, e.g. `{rung}: stateless static site`")));
+            }
+            m.expected_na.insert(r, reason);
+        }
+        m.deps = self.deps;
+        Ok(m)
+    }
+}
+
+/// Seconds as an integer, or a number with `s`, `m` or `h`.
+fn parse_duration(v: &serde_yaml_ng::Value) -> Result<Duration, String> {
+    let expected = "expected seconds (`300`) or a number with s/m/h (`90s`, `15m`, `1h`)";
+    if let Some(n) = v.as_u64() {
+        return Ok(Duration::from_secs(n));
+    }
+    let s = v.as_str().ok_or_else(|| format!("{v:?}: {expected}"))?;
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}`: {expected}"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("`{s}`: {expected}")),
+    };
+    Ok(Duration::from_secs(n * mult))
+}
+
+fn default_ok() -> Vec<u16> {
+    vec![200]
+}
+fn one() -> u32 {
+    1
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "recipe: custom-html\nsource: {releases: recipe}\n";
+
+    fn parse(extra: &str) -> Result<RecipeMeta, MetaError> {
+        RecipeMeta::from_yaml("recipes/x/ccci.yml", &format!("{BASE}{extra}"))
+    }
+
+    #[test]
+    fn defaults_are_what_a_typical_recipe_needs() {
+        let m = parse("").unwrap();
+        assert_eq!(m.service, "app");
+        assert_eq!(m.health_path, "/");
+        assert_eq!(m.health_ok, [200]);
+        assert_eq!(m.deploy_timeout, Duration::from_secs(300));
+        assert_eq!(m.backup_capable, None);
+        assert_eq!(m.source, Source::Releases("recipe".into()));
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let m = parse(
+            "service: web\nhealth_path: /healthz\nhealth_ok: [200, 302]\ndeploy_timeout: 15m\n\
+             extra_env: {COMPOSE_FILE: 'compose.yml:compose.x.yml'}\nupgrade_extra_env: {A: b}\n\
+             upgrade_base_version: 1.0.0+1.22\nready_probe: [{tcp: {port: 64738, stable: 3}}, {http: {path: /x}}]\n\
+             backup_capable: false\nexpected_na: {backup_restore: stateless}\ndeps: [keycloak]\n",
+        )
+        .unwrap();
+        assert_eq!(m.deploy_timeout, Duration::from_secs(900));
+        assert_eq!(m.health_ok, [200, 302]);
+        assert_eq!(m.extra_env["COMPOSE_FILE"], "compose.yml:compose.x.yml");
+        assert_eq!(m.upgrade_base_version.unwrap().to_string(), "1.0.0+1.22");
+        assert_eq!(m.ready_probe[0], Probe::Tcp { port: 64738, stable: 3 });
+        assert_eq!(m.ready_probe[1], Probe::Http { path: "/x".into(), ok: vec![200] });
+        assert_eq!(m.expected_na[&Rung::BackupRestore], "stateless");
+        assert_eq!(m.backup_capable, Some(false));
+        assert_eq!(m.deps, ["keycloak"]);
+    }
+
+    #[test]
+    fn unknown_key_names_file_key_and_suggestion() {
+        let e = parse("deploy_timout: 10\n").unwrap_err().to_string();
+        assert!(e.starts_with("recipes/x/ccci.yml: unknown key `deploy_timout` — did you mean `deploy_timeout`?"), "{e}");
+        let e = parse("colour: blue\n").unwrap_err().to_string();
+        assert!(!e.contains("did you mean") && e.contains("valid keys: recipe, source"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_the_fix() {
+        for (yaml, needle) in [
+            ("deploy_timeout: soon\n", "`deploy_timeout`: `soon`: expected seconds"),
+            ("health_path: health\n", "`health_path`: `health` must start with `/`"),
+            ("health_ok: [999]\n", "`health_ok`"),
+            ("expected_na: {backup: x}\n", "did you mean `backup_restore`?"),
+            ("expected_na: {install: x}\n", "every recipe must deploy"),
+            ("expected_na: {upgrade: ' '}\n", "needs a reason"),
+            ("upgrade_base_version: latest\n", "is not a recipe version"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(needle), "{yaml} -> {e}");
+        }
+        let e = RecipeMeta::from_yaml("f.yml", "source: {git: x}\n").unwrap_err().to_string();
+        assert!(e.contains("`recipe`: missing"), "{e}");
+        let e = RecipeMeta::from_yaml("f.yml", "- a\n").unwrap_err().to_string();
+        assert!(e.contains("must be a mapping"), "{e}");
+    }
+}

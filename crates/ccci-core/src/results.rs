@@ -1,0 +1,177 @@
+//! results.json: what one run did and concluded, in a versioned schema.
+//!
+//! Consumers (the PR comment, the report card, dashboards) must check [`Results::schema`]:
+//! a field changes meaning only together with [`SCHEMA`]. The reference system learned to pin
+//! the schema of stored evidence when a level number silently changed meaning between runs.
+
+use crate::ladder::{Ladder, Level, Rung, RungOutcome, Skips, TestStatus, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The schema identifier written into every results.json.
+pub const SCHEMA: &str = "ccci.results/1";
+
+/// The outcome of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Unique id of the run (also its directory name).
+    pub run_id: String,
+    /// The recipe's name.
+    pub recipe: String,
+    /// What was tested.
+    pub head: RefInfo,
+    /// The release the upgrade started from, when the upgrade ran.
+    pub upgrade_base: Option<RefInfo>,
+    /// The app domain of the run.
+    pub domain: String,
+    /// The stack name derived from it.
+    pub stack: String,
+    /// Which deployer did abra's job: `builtin` or `abra`.
+    pub deployer: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub finished_at: String,
+    /// Wall time in seconds.
+    pub duration_secs: f64,
+    /// The level reached, 0–4.
+    pub level: Level,
+    /// The first rung that did not pass, which capped the level.
+    pub level_cap_rung: Option<Rung>,
+    /// Green or red.
+    pub verdict: Verdict,
+    /// Why red, one line each.
+    pub verdict_reasons: Vec<String>,
+    /// Every rung's outcome.
+    pub rungs: BTreeMap<Rung, RungOutcome>,
+    /// Skipped rungs by kind (R2).
+    pub skips: Skips,
+    /// Every test in the order it ran.
+    pub tests: Vec<TestRecord>,
+    /// Whether the run left nothing behind.
+    pub teardown: Teardown,
+}
+
+/// A git ref that was deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefInfo {
+    /// The ref as asked for (tag, branch or commit).
+    pub reference: String,
+    /// The full commit SHA it resolved to.
+    pub commit: String,
+    /// The release version, when the ref is a release tag.
+    pub version: Option<String>,
+}
+
+/// One test's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRecord {
+    /// `tier::name`, as listed by the test binary.
+    pub name: String,
+    /// The rung the test counts toward.
+    pub rung: Rung,
+    /// What happened.
+    #[serde(flatten)]
+    pub status: TestStatus,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// What teardown removed and what it could not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teardown {
+    /// True when nothing of the run remains on the Swarm.
+    pub clean: bool,
+    /// What remains (kind and name), if anything.
+    pub leftovers: Vec<String>,
+    /// Teardown's own error, if it failed.
+    pub error: Option<String>,
+}
+
+impl Results {
+    /// Fills level, cap, verdict and skips from `ladder`; the rest is given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conclude(mut self, ladder: &Ladder) -> Self {
+        self.level = ladder.level();
+        self.level_cap_rung = ladder.level_cap_rung();
+        self.verdict = ladder.verdict();
+        self.verdict_reasons = ladder.red_reasons();
+        if !self.teardown.clean {
+            self.verdict = Verdict::Red;
+            self.verdict_reasons.push(format!("teardown left {}", self.teardown.leftovers.join(", ")));
+        }
+        self.rungs = ladder.rungs().clone();
+        self.skips = ladder.skips();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Results {
+        let mut ladder = Ladder::default();
+        ladder.set(Rung::Install, RungOutcome::Pass);
+        ladder.set(Rung::Upgrade, RungOutcome::Pass);
+        ladder.set(Rung::BackupRestore, RungOutcome::Skipped { reason: "stateless static site".into(), intentional: true });
+        ladder.set(Rung::Functional, RungOutcome::Pass);
+        Results {
+            schema: SCHEMA.into(),
+            run_id: "custom-html-20261122-160000-1a2b3c".into(),
+            recipe: "custom-html".into(),
+            head: RefInfo { reference: "1.1.0+1.22".into(), commit: "0123456789abcdef0123456789abcdef01234567".into(), version: Some("1.1.0+1.22".into()) },
+            upgrade_base: Some(RefInfo { reference: "1.0.0+1.22".into(), commit: "fedcba9876543210fedcba9876543210fedcba98".into(), version: Some("1.0.0+1.22".into()) }),
+            domain: "cust-1a2b3c.ccci.test".into(),
+            stack: "cust-1a2b3c_ccci_test".into(),
+            deployer: "builtin".into(),
+            started_at: "2026-11-22T16:00:00Z".into(),
+            finished_at: "2026-11-22T16:01:30Z".into(),
+            duration_secs: 90.0,
+            level: Level(0),
+            level_cap_rung: None,
+            verdict: Verdict::Red,
+            verdict_reasons: vec![],
+            rungs: BTreeMap::new(),
+            skips: Skips::default(),
+            tests: vec![
+                TestRecord { name: "install::healthy".into(), rung: Rung::Install, status: TestStatus::Pass, duration_ms: 5210 },
+                TestRecord {
+                    name: "functional::not_found".into(),
+                    rung: Rung::Functional,
+                    status: TestStatus::Fail { message: "expected 404, got 200".into() },
+                    duration_ms: 12,
+                },
+            ],
+            teardown: Teardown { clean: true, leftovers: vec![], error: None },
+        }
+        .conclude(&ladder)
+    }
+
+    #[test]
+    fn schema_snapshot() {
+        insta::assert_json_snapshot!(sample());
+    }
+
+    #[test]
+    fn round_trips() {
+        let r = sample();
+        let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_leaky_teardown_turns_the_verdict_red() {
+        let mut r = sample();
+        r.teardown = Teardown { clean: false, leftovers: vec!["volume cust_content".into()], error: None };
+        let mut ladder = Ladder::default();
+        for rung in Rung::ALL {
+            ladder.set(rung, RungOutcome::Pass);
+        }
+        let r = r.conclude(&ladder);
+        assert_eq!(r.verdict, Verdict::Red);
+        assert_eq!(r.verdict_reasons, ["teardown left volume cust_content"]);
+    }
+}

@@ -1,0 +1,37 @@
+//! RFC 3339 timestamps from Unix seconds, so results stay plain data without a clock crate.
+
+/// Formats Unix seconds (UTC) as `YYYY-MM-DDTHH:MM:SSZ`.
+///
+/// ```
+/// assert_eq!(ccci_core::time::rfc3339(0), "1970-01-01T00:00:00Z");
+/// assert_eq!(ccci_core::time::rfc3339(1_795_363_200), "2026-11-22T00:00:00Z");
+/// ```
+pub fn rfc3339(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let rem = unix_secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn leap_days_and_year_ends() {
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(1_704_067_199), "2023-12-31T23:59:59Z");
+    }
+}
