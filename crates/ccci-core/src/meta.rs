@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Where the recipe's git repository comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A directory (relative to the test crate) with one sub-directory per release, named by
     /// its version, plus an optional `HEAD/` for unreleased work. The harness builds a real git
@@ -35,15 +35,14 @@ pub enum Source {
 }
 
 /// A readiness probe run after install and after upgrade, before backup (R11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Probe {
     /// An HTTP GET on the app's base URL.
     Http {
         /// Path under the base URL.
         path: String,
         /// Accepted status codes.
-        #[serde(default = "default_ok")]
         ok: Vec<u16>,
     },
     /// TCP connects to a port published on 127.0.0.1.
@@ -51,9 +50,40 @@ pub enum Probe {
         /// The port.
         port: u16,
         /// Consecutive successful connects required.
-        #[serde(default = "one")]
         stable: u32,
     },
+}
+
+// serde_yaml_ng reads enums only from YAML tags (`!git x`); settings files are friendlier as
+// one-key maps (`{git: x}`), so these are read as structs with exactly one field set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    releases: Option<String>,
+    git: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    http: Option<RawHttp>,
+    tcp: Option<RawTcp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    path: String,
+    #[serde(default = "default_ok")]
+    ok: Vec<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTcp {
+    port: u16,
+    #[serde(default = "one")]
+    stable: u32,
 }
 
 /// Every per-recipe setting, with the defaults a typical recipe needs.
@@ -197,7 +227,7 @@ pub enum MetaError {
 #[serde(deny_unknown_fields)]
 struct RawMeta {
     recipe: Option<String>,
-    source: Option<Source>,
+    source: Option<RawSource>,
     service: Option<String>,
     health_path: Option<String>,
     health_ok: Option<Vec<u16>>,
@@ -208,7 +238,7 @@ struct RawMeta {
     upgrade_extra_env: BTreeMap<String, String>,
     upgrade_base_version: Option<String>,
     #[serde(default)]
-    ready_probe: Vec<Probe>,
+    ready_probe: Vec<RawProbe>,
     backup_capable: Option<bool>,
     #[serde(default)]
     expected_na: BTreeMap<String, String>,
@@ -220,9 +250,13 @@ impl RawMeta {
     fn into_meta(self, file: &str) -> Result<RecipeMeta, MetaError> {
         let invalid = |key: &str, message: String| MetaError::Invalid { file: file.into(), key: key.into(), message };
         let recipe = self.recipe.ok_or_else(|| invalid("recipe", "missing: name the recipe, e.g. `recipe: custom-html`".into()))?;
-        let source = self.source.ok_or_else(|| {
-            invalid("source", "missing: say where the recipe repository is, e.g. `source: {releases: recipe}` or `source: {git: <url>}`".into())
-        })?;
+        let source_help = "say where the recipe repository is: `source: {releases: <dir>}` or `source: {git: <url or path>}`";
+        let source = match self.source {
+            Some(RawSource { releases: Some(dir), git: None }) => Source::Releases(dir),
+            Some(RawSource { releases: None, git: Some(url) }) => Source::Git(url),
+            Some(_) => return Err(invalid("source", format!("give exactly one of `releases` and `git`: {source_help}"))),
+            None => return Err(invalid("source", format!("missing: {source_help}"))),
+        };
         let mut m = RecipeMeta::new(recipe, source);
         if let Some(s) = self.service {
             m.service = s;
@@ -247,7 +281,14 @@ impl RawMeta {
         if let Some(v) = self.upgrade_base_version {
             m.upgrade_base_version = Some(v.parse().map_err(|e| invalid("upgrade_base_version", format!("{e}")))?);
         }
-        m.ready_probe = self.ready_probe;
+        for p in self.ready_probe {
+            m.ready_probe.push(match p {
+                RawProbe { http: Some(h), tcp: None } => Probe::Http { path: h.path, ok: h.ok },
+                RawProbe { http: None, tcp: Some(t) } if t.stable > 0 => Probe::Tcp { port: t.port, stable: t.stable },
+                RawProbe { http: None, tcp: Some(_) } => return Err(invalid("ready_probe", "tcp `stable` must be at least 1".into())),
+                _ => return Err(invalid("ready_probe", "each probe is exactly one of `{http: {path: /x}}` or `{tcp: {port: N, stable: 3}}`".into())),
+            });
+        }
         m.backup_capable = self.backup_capable;
         for (rung, reason) in self.expected_na {
             let r = Rung::parse(&rung).ok_or_else(|| {
@@ -358,6 +399,8 @@ mod tests {
             ("expected_na: {install: x}\n", "every recipe must deploy"),
             ("expected_na: {upgrade: ' '}\n", "needs a reason"),
             ("upgrade_base_version: latest\n", "is not a recipe version"),
+            ("ready_probe: [{tcp: {port: 1, stable: 0}}]\n", "at least 1"),
+            ("ready_probe: [{}]\n", "exactly one of"),
         ] {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(needle), "{yaml} -> {e}");

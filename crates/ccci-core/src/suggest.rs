@@ -1,20 +1,23 @@
 //! "Did you mean …?" for misspelt keys.
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo
-/// (at most a third of the word's length, and at least one edit allowed).
+/// (at most a third of the word's length, and at least one edit allowed); failing that, the
+/// first candidate that `word` (three characters or more) is the start of.
 ///
 /// ```
 /// assert_eq!(ccci_core::suggest::did_you_mean("helth_path", ["health_path", "health_ok"]), Some("health_path"));
 /// assert_eq!(ccci_core::suggest::did_you_mean("colour", ["health_path"]), None);
 /// ```
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
     let limit = (word.chars().count() / 3).max(1);
     candidates
-        .into_iter()
-        .map(|c| (levenshtein(word, c), c))
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+        .or_else(|| candidates.into_iter().find(|c| word.len() >= 3 && c.starts_with(word)))
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -48,5 +51,7 @@ mod tests {
         assert_eq!(did_you_mean("deploy_timout", keys), Some("deploy_timeout"));
         assert_eq!(did_you_mean("health_okk", keys), Some("health_ok"));
         assert_eq!(did_you_mean("zzz", keys), None);
+        assert_eq!(did_you_mean("deploy", keys), Some("deploy_timeout"));
+        assert_eq!(did_you_mean("de", keys), None);
     }
 }

@@ -4,7 +4,7 @@
 ///
 /// ```
 /// assert_eq!(ccci_core::time::rfc3339(0), "1970-01-01T00:00:00Z");
-/// assert_eq!(ccci_core::time::rfc3339(1_795_363_200), "2026-11-22T00:00:00Z");
+/// assert_eq!(ccci_core::time::rfc3339(1_795_305_600), "2026-11-22T00:00:00Z");
 /// ```
 pub fn rfc3339(unix_secs: u64) -> String {
     let days = (unix_secs / 86_400) as i64;
