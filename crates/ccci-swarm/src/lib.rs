@@ -1,0 +1,22 @@
+//! What a Docker Swarm *is*, through the Engine API ([bollard]): a stack's services and tasks,
+//! whether they have converged, whether the app answers, exec into its containers, and what a
+//! stack left behind. It knows nothing of recipes, tiers or levels.
+//!
+//! - [`Swarm`]: the connection ([`Swarm::connect`] honours `DOCKER_HOST`).
+//! - [`converge`]: where convergence is decided (pure).
+//! - [`wait`]: every wait, each with a deadline and a report of what it last saw.
+//!
+//! Stacks are found by their `com.docker.stack.namespace` label and names are compared
+//! exactly: the Engine's name filters match by prefix (`os_job` matches `os_jobfail`).
+
+mod client;
+pub mod converge;
+mod error;
+pub mod model;
+pub mod wait;
+
+pub use client::{ExecOutput, Swarm, STACK_LABEL};
+pub use converge::{evaluate, Convergence};
+pub use error::SwarmError;
+pub use model::{ServiceState, TaskState};
+pub use wait::{Deadline, WaitError};

@@ -1,0 +1,151 @@
+//! Every wait ccci does. Each has a [`Deadline`], says what it waits for, and when it gives up
+//! reports what it saw last ([`WaitError`]).
+
+use crate::converge::{evaluate, Convergence};
+use crate::{Swarm, SwarmError};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// How often a wait re-reads the Swarm.
+const POLL: Duration = Duration::from_millis(250);
+
+/// A point in time a wait must not pass, with the budget it was given (for messages).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    start: Instant,
+    budget: Duration,
+}
+
+impl Deadline {
+    /// A deadline `budget` from now.
+    pub fn after(budget: Duration) -> Self {
+        Deadline { start: Instant::now(), budget }
+    }
+    /// Time left (zero once passed).
+    pub fn remaining(&self) -> Duration {
+        self.budget.saturating_sub(self.start.elapsed())
+    }
+    /// Whether it has passed.
+    pub fn passed(&self) -> bool {
+        self.start.elapsed() >= self.budget
+    }
+    /// Time since the wait began.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+    /// The budget it was given.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+}
+
+/// A wait that ended without what it waited for.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WaitError {
+    /// The deadline passed.
+    #[error("gave up waiting for {what} after {}s (deadline {}s); last seen: {last_seen}", waited.as_secs(), budget.as_secs())]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long it waited.
+        waited: Duration,
+        /// The deadline it had.
+        budget: Duration,
+        /// The last state observed, per service.
+        last_seen: String,
+    },
+    /// The Swarm reached a state it cannot leave on its own (a failed one-shot).
+    #[error("{what} cannot happen: {why}")]
+    Impossible {
+        /// What was awaited.
+        what: String,
+        /// Why it never will.
+        why: String,
+    },
+}
+
+fn describe(entries: &[(String, String)]) -> String {
+    let mut s = String::new();
+    for (i, (svc, why)) in entries.iter().enumerate() {
+        if i > 0 {
+            s.push_str("; ");
+        }
+        let _ = write!(s, "{svc}: {why}");
+    }
+    s
+}
+
+/// Waits until the stack has converged ([`crate::converge`]). Returns how long it took.
+pub async fn wait_converged(swarm: &Swarm, stack: &str, deadline: Deadline) -> Result<Duration, SwarmError> {
+    let what = format!("stack {stack} to converge");
+    loop {
+        let snap = swarm.snapshot(stack).await?;
+        match evaluate(&snap) {
+            Convergence::Converged => return Ok(deadline.elapsed()),
+            Convergence::Failed(f) => return Err(WaitError::Impossible { what, why: describe(&f) }.into()),
+            Convergence::Pending(p) if deadline.passed() => {
+                return Err(WaitError::Timeout { what, waited: deadline.elapsed(), budget: deadline.budget(), last_seen: describe(&p) }.into())
+            }
+            Convergence::Pending(_) => tokio::time::sleep(POLL.min(deadline.remaining())).await,
+        }
+    }
+}
+
+/// Waits until the stack has converged *and* `url` answers one of `ok` (R11). Convergence is
+/// re-checked with every probe, so a task replaced between the two does not slip through.
+pub async fn wait_healthy(swarm: &Swarm, stack: &str, url: &str, ok: &[u16], deadline: Deadline) -> Result<Duration, SwarmError> {
+    let what = format!("stack {stack} to converge and {url} to answer {ok:?}");
+    let client = reqwest::Client::builder().no_proxy().build().map_err(|e| WaitError::Impossible {
+        what: what.clone(),
+        why: format!("cannot build an HTTP client: {e}"),
+    })?;
+    loop {
+        let snap = swarm.snapshot(stack).await?;
+        let last = match evaluate(&snap) {
+            Convergence::Failed(f) => return Err(WaitError::Impossible { what, why: describe(&f) }.into()),
+            Convergence::Pending(p) => describe(&p),
+            Convergence::Converged => {
+                let per_try = deadline.remaining().clamp(Duration::from_millis(100), Duration::from_secs(5));
+                match client.get(url).timeout(per_try).send().await {
+                    Ok(r) if ok.contains(&r.status().as_u16()) => return Ok(deadline.elapsed()),
+                    Ok(r) => format!("converged, but {url} answered {}", r.status().as_u16()),
+                    Err(e) => format!("converged, but {url} did not answer: {}", error_chain(&e)),
+                }
+            }
+        };
+        if deadline.passed() {
+            return Err(WaitError::Timeout { what, waited: deadline.elapsed(), budget: deadline.budget(), last_seen: last }.into());
+        }
+        tokio::time::sleep(POLL.min(deadline.remaining())).await;
+    }
+}
+
+/// Waits until nothing labelled with the stack remains that `docker stack rm` removes:
+/// services, containers and networks. Redeploying the same stack before then fails with
+/// `network … not found` (environment.md).
+pub async fn wait_undeployed(swarm: &Swarm, stack: &str, deadline: Deadline) -> Result<Duration, SwarmError> {
+    let what = format!("stack {stack} to be removed");
+    loop {
+        let mut left: Vec<String> = swarm.services(stack).await?.into_iter().filter_map(|s| s.spec.and_then(|sp| sp.name)).map(|n| format!("service {n}")).collect();
+        left.extend(swarm.containers(stack).await?.into_iter().map(|c| format!("container {c}")));
+        left.extend(swarm.networks(stack).await?.into_iter().map(|n| format!("network {n}")));
+        if left.is_empty() {
+            return Ok(deadline.elapsed());
+        }
+        if deadline.passed() {
+            return Err(WaitError::Timeout { what, waited: deadline.elapsed(), budget: deadline.budget(), last_seen: left.join(", ") }.into());
+        }
+        tokio::time::sleep(POLL.min(deadline.remaining())).await;
+    }
+}
+
+/// An error with its sources, on one line (reqwest hides the useful part in the chain).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let _ = write!(s, ": {c}");
+        cur = c.source();
+    }
+    s
+}

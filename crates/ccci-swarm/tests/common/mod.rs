@@ -1,0 +1,38 @@
+//! Helpers for tests that deploy small stacks straight through the docker CLI, so that what
+//! ccci-swarm observes is checked against Swarm itself, not against ccci's own deployer.
+#![allow(dead_code)]
+
+use ccci_swarm::{wait, Deadline, Swarm};
+use std::process::Command;
+use std::time::Duration;
+
+/// A stack name unique to this test process and `tag`.
+pub fn stack_name(tag: &str) -> String {
+    format!("cs{}_{tag}", std::process::id() % 100_000)
+}
+
+/// `docker stack deploy` of `yaml` as `stack`, images resolved locally only.
+pub fn deploy(stack: &str, yaml: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stack.yml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::new("docker")
+        .args(["stack", "deploy", "--resolve-image", "never", "-c"])
+        .arg(&file)
+        .arg(stack)
+        .output()
+        .expect("the docker CLI runs (install it with scripts/local-swarm)");
+    assert!(out.status.success(), "docker stack deploy {stack}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Removes the stack and everything it left, and checks nothing remains.
+pub async fn remove(swarm: &Swarm, stack: &str) {
+    let _ = Command::new("docker").args(["stack", "rm", stack]).output();
+    wait::wait_undeployed(swarm, stack, Deadline::after(Duration::from_secs(90))).await.unwrap();
+    swarm.remove_stack_data(stack).await.unwrap();
+    assert_eq!(swarm.leftovers(stack).await.unwrap(), Vec::<String>::new());
+}
+
+pub async fn swarm() -> Swarm {
+    Swarm::connect().await.expect("these tests need the local Swarm: run scripts/local-swarm")
+}
