@@ -1,0 +1,48 @@
+//! The deployer seam: whatever does abra's job for the harness.
+
+use crate::app::App;
+use crate::error::AbraError;
+use crate::recipe::Recipe;
+use ccci_core::{ChaosVersion, Version};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, so deployers can be chosen at run time (`Box<dyn Deployer>`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One deploy: the app, the recipe checked out at what should run, and which release that is.
+pub struct DeployRequest<'a> {
+    /// The app.
+    pub app: &'a App,
+    /// The recipe, its working tree at the ref to deploy.
+    pub recipe: &'a Recipe,
+    /// The release being deployed, or `None` for a chaos deploy of whatever is checked out.
+    pub release: Option<&'a Version>,
+}
+
+/// What a deploy produced.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// Where the app answers HTTP, if it has a web route.
+    pub base_url: Option<String>,
+    /// The exact stack file that was deployed (kept in the run directory).
+    pub stack_file: Option<PathBuf>,
+    /// The chaos-version stamped, for chaos deploys.
+    pub chaos_version: Option<ChaosVersion>,
+}
+
+/// Does abra's job: deploys an app's stack and removes it again. A deploy applies the spec
+/// and returns; waiting for convergence is the harness's job (R13).
+pub trait Deployer: Send + Sync {
+    /// `builtin` or `abra`, for results.json.
+    fn name(&self) -> &'static str;
+
+    /// Deploys (or redeploys in place) the app's stack.
+    fn deploy<'a>(&'a self, req: DeployRequest<'a>) -> BoxFuture<'a, Result<Deployed, AbraError>>;
+
+    /// Removes the app's stack and all its data (volumes, secrets, configs), waits until it is
+    /// gone, and returns what could not be removed (empty when clean).
+    fn remove<'a>(&'a self, app: &'a App, timeout: Duration) -> BoxFuture<'a, Result<Vec<String>, AbraError>>;
+}

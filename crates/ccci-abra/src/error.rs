@@ -1,0 +1,69 @@
+use std::path::PathBuf;
+
+/// Anything that stops an app from being deployed or a recipe from being read. Every message
+/// names the file, key, service or command, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AbraError {
+    /// A file the recipe must have is missing.
+    #[error("recipe {recipe} has no {file} (looked at {}): {fix}", path.display())]
+    MissingFile {
+        /// The recipe.
+        recipe: String,
+        /// The file's name.
+        file: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// What to do.
+        fix: String,
+    },
+    /// The recipe or app is not usable as it is.
+    #[error("{0}")]
+    Invalid(String),
+    /// A Swarm object name would exceed the 64 characters Swarm allows (R23).
+    #[error("{kind} name `{name}` is {len} characters, over Swarm's limit of 64: use a shorter domain (the stack name `{stack}` is derived from it) or a shorter {kind} name in the recipe")]
+    NameTooLong {
+        /// `secret` or `config`.
+        kind: &'static str,
+        /// The full name.
+        name: String,
+        /// Its length.
+        len: usize,
+        /// The stack name.
+        stack: String,
+    },
+    /// An image is not on the daemon, and nothing can be pulled here (R14).
+    #[error("image `{image}` of service `{service}` is not on the Docker host and cannot be pulled: build it first (scripts/local-swarm builds everything under images/), or fix the image name in the recipe")]
+    MissingImage {
+        /// The image reference.
+        image: String,
+        /// The service using it.
+        service: String,
+    },
+    /// A command failed.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Command {
+        /// The command line, for the message only (it ran as argv).
+        command: String,
+        /// Exit status.
+        status: String,
+        /// What it printed on stderr, trimmed.
+        stderr: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Swarm said no.
+    #[error(transparent)]
+    Swarm(#[from] ccci_swarm::SwarmError),
+}
+
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AbraError {
+    let path = path.into();
+    move |source| AbraError::Io { path, source }
+}

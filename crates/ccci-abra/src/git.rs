@@ -1,0 +1,37 @@
+//! The git CLI, as argv, with a fixed identity and no prompts, its stderr kept for errors.
+
+use crate::error::AbraError;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `git -C dir args…` and returns its trimmed stdout.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, AbraError> {
+    git_env(dir, args, &[])
+}
+
+/// Like [`git`], with extra environment (e.g. fixed commit dates).
+pub(crate) fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, AbraError> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir);
+    for c in ["user.name=ccci", "user.email=ccci@localhost", "init.defaultBranch=main", "commit.gpgSign=false", "tag.gpgSign=false", "advice.detachedHead=false"] {
+        cmd.args(["-c", c]);
+    }
+    cmd.args(args).env("GIT_TERMINAL_PROMPT", "0").env("GIT_CONFIG_NOSYSTEM", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let shown = format!("git -C {} {}", dir.display(), args.join(" "));
+    let out = cmd.output().map_err(|e| AbraError::Command {
+        command: shown.clone(),
+        status: "not started".into(),
+        stderr: format!("{e}: is git installed?"),
+    })?;
+    if !out.status.success() {
+        return Err(AbraError::Command {
+            command: shown,
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

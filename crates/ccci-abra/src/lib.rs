@@ -1,0 +1,25 @@
+//! Co-op Cloud apps and recipes, and the deployers that put them on a Swarm.
+//!
+//! - [`App`]: one deployed instance: its domain, stack name and `.env` (abra's
+//!   `~/.abra/servers/<server>/<domain>.env`).
+//! - [`Recipe`]: a git repository whose annotated tags `1.2.0+3.3.1` are its releases.
+//! - [`Deployer`]: what does abra's job. [`BuiltinEngine`] does it on any Swarm with the
+//!   docker CLI and the Engine API; an abra-CLI deployer implements the same trait.
+//!
+//! YAML goes through `serde_yaml_ng`, the maintained drop-in fork of the deprecated
+//! `serde_yaml` (same API and libyaml backend; `serde_yaml` is archived and gets no fixes).
+
+mod app;
+mod deployer;
+mod engine;
+pub mod env;
+mod error;
+mod git;
+mod recipe;
+pub mod render;
+
+pub use app::{stack_name, App};
+pub use deployer::{DeployRequest, Deployed, Deployer};
+pub use engine::{BuiltinEngine, Routing};
+pub use error::AbraError;
+pub use recipe::{Recipe, Release};

@@ -1,0 +1,163 @@
+//! A recipe: a git repository whose annotated tags `<recipe semver>+<upstream>` are releases.
+
+use crate::error::{io, AbraError};
+use crate::git::{git, git_env};
+use ccci_core::{ChaosVersion, Version};
+use std::path::{Path, PathBuf};
+
+/// A recipe checkout.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    /// The recipe's name, e.g. `custom-html`.
+    pub name: String,
+    /// Its working tree.
+    pub dir: PathBuf,
+}
+
+/// One release tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// The parsed version.
+    pub version: Version,
+    /// The tag name.
+    pub tag: String,
+    /// The commit it points at.
+    pub commit: String,
+    /// Whether the tag is annotated (abra only treats annotated tags as releases, lint R014).
+    pub annotated: bool,
+}
+
+impl Recipe {
+    /// Clones `url` (a URL or a path) into `dest` with all tags.
+    pub fn clone_from(name: &str, url: &str, dest: &Path) -> Result<Recipe, AbraError> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        let dest_s = dest.to_string_lossy();
+        git(parent, &["clone", "--quiet", url, &dest_s])?;
+        Ok(Recipe { name: name.into(), dir: dest.into() })
+    }
+
+    /// Builds a real git repository at `dest` from `src`, a directory with one sub-directory
+    /// per release named by its version (`1.0.0+1.22/`), and optionally `HEAD/` for work after
+    /// the last release. Each release becomes one commit and one annotated tag
+    /// (`chore: publish <version> release`, as Co-op Cloud tags them); commit dates are fixed, so
+    /// the same files always give the same commit ids.
+    pub fn from_release_dirs(name: &str, src: &Path, dest: &Path) -> Result<Recipe, AbraError> {
+        let mut releases = Vec::new();
+        let mut head = None;
+        for e in std::fs::read_dir(src).map_err(io(src))? {
+            let e = e.map_err(io(src))?;
+            if !e.path().is_dir() {
+                continue;
+            }
+            let dir_name = e.file_name().to_string_lossy().into_owned();
+            if dir_name == "HEAD" {
+                head = Some(e.path());
+                continue;
+            }
+            let v: Version = dir_name.parse().map_err(|err| {
+                AbraError::Invalid(format!("{}: release directory `{dir_name}`: {err}; name it by its version, or HEAD for unreleased work", src.display()))
+            })?;
+            releases.push((v, e.path()));
+        }
+        if releases.is_empty() && head.is_none() {
+            return Err(AbraError::Invalid(format!("{} has no release directories: add one per release, named like `1.0.0+1.22`", src.display())));
+        }
+        releases.sort();
+        if dest.exists() {
+            std::fs::remove_dir_all(dest).map_err(io(dest))?;
+        }
+        std::fs::create_dir_all(dest).map_err(io(dest))?;
+        git(dest, &["init", "--quiet"])?;
+        let steps = releases.iter().map(|(v, p)| (Some(v), p)).chain(head.iter().map(|p| (None, p)));
+        for (i, (version, tree)) in steps.enumerate() {
+            clear_worktree(dest)?;
+            copy_tree(tree, dest)?;
+            let date = format!("{} +0000", 1_700_000_000 + i * 86_400);
+            let env = [("GIT_AUTHOR_DATE", date.as_str()), ("GIT_COMMITTER_DATE", date.as_str())];
+            git(dest, &["add", "--all"])?;
+            let msg = match version {
+                Some(v) => format!("chore: publish {v} release"),
+                None => "unreleased work".to_string(),
+            };
+            git_env(dest, &["commit", "--quiet", "--allow-empty", "-m", &msg], &env)?;
+            if let Some(v) = version {
+                let tag = v.to_string();
+                git_env(dest, &["tag", "-a", &tag, "-m", &msg], &env)?;
+            }
+        }
+        Ok(Recipe { name: name.into(), dir: dest.into() })
+    }
+
+    /// Every tag that parses as a version, oldest first.
+    pub fn releases(&self) -> Result<Vec<Release>, AbraError> {
+        let out = git(&self.dir, &["for-each-ref", "refs/tags", "--format=%(refname:short) %(objecttype) %(objectname) %(*objectname)"])?;
+        let mut v: Vec<Release> = out
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(' ');
+                let (tag, kind, obj, peeled) = (f.next()?, f.next()?, f.next()?, f.next().unwrap_or(""));
+                let version = tag.parse().ok()?;
+                let annotated = kind == "tag";
+                let commit = if annotated { peeled } else { obj };
+                Some(Release { version, tag: tag.into(), commit: commit.into(), annotated })
+            })
+            .collect();
+        v.sort_by(|a, b| a.version.cmp(&b.version));
+        Ok(v)
+    }
+
+    /// Forces the working tree to `reference` (tag, branch or commit), discarding local
+    /// changes but keeping untracked files such as CI overlays (R17). Returns the commit.
+    pub fn checkout(&self, reference: &str) -> Result<String, AbraError> {
+        git(&self.dir, &["checkout", "--quiet", "--force", "--detach", reference])?;
+        self.head_commit()
+    }
+
+    /// The full commit id of HEAD.
+    pub fn head_commit(&self) -> Result<String, AbraError> {
+        git(&self.dir, &["rev-parse", "HEAD"])
+    }
+
+    /// The commit `reference` names, without checking it out.
+    pub fn resolve(&self, reference: &str) -> Result<String, AbraError> {
+        git(&self.dir, &["rev-parse", &format!("{reference}^{{commit}}")])
+    }
+
+    /// The `chaos-version` abra would stamp: HEAD's short id, `+U` when the tree has untracked
+    /// or modified files.
+    pub fn chaos_version(&self) -> Result<ChaosVersion, AbraError> {
+        let dirty = !git(&self.dir, &["status", "--porcelain", "--untracked-files=all"])?.is_empty();
+        Ok(ChaosVersion::new(&self.head_commit()?, dirty))
+    }
+
+    /// A file of the working tree.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+}
+
+fn clear_worktree(dir: &Path) -> Result<(), AbraError> {
+    for e in std::fs::read_dir(dir).map_err(io(dir))? {
+        let p = e.map_err(io(dir))?.path();
+        if p.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) }.map_err(io(&p))?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), AbraError> {
+    for e in std::fs::read_dir(from).map_err(io(from))? {
+        let e = e.map_err(io(from))?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            std::fs::create_dir_all(&dst).map_err(io(&dst))?;
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(io(&dst))?;
+        }
+    }
+    Ok(())
+}

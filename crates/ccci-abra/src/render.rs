@@ -1,0 +1,281 @@
+//! Turns the merged compose (`docker stack config` output) into the stack ccci deploys.
+//! Pure: YAML in, YAML out, so every rule here is unit-tested.
+//!
+//! What it does, in order:
+//! 1. checks names Swarm would reject (service names over 63 characters, secret and config
+//!    names over 64, R23) *before* anything is created;
+//! 2. stamps abra's labels on the main service: `coop-cloud.<stack>.version`, `.recipe`,
+//!    `.chaos` and, for chaos deploys, `.chaos-version` (coopcloud.md §2);
+//! 3. for [`Routing::HostPort`], makes the stack work without IPVS (environment.md): every
+//!    service `endpoint_mode: dnsrr`, every published port `mode: host`, and the main service
+//!    published on the chosen port at the target its Traefik
+//!    `loadbalancer.server.port` label names, with `update_config.order: stop-first` (a
+//!    host-mode port cannot be held by two tasks);
+//! 4. escapes `$` as `$$` in every value: the merged file is already interpolated, and
+//!    `docker stack deploy` would interpolate it a second time.
+
+use crate::error::AbraError;
+use ccci_core::ChaosVersion;
+use serde_yaml_ng::{Mapping, Value};
+
+/// How the app is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing {
+    /// Through Traefik on a real Co-op Cloud server: `https://<domain>`; the stack is left as
+    /// the recipe wrote it.
+    Traefik,
+    /// On a host without IPVS or Traefik: the main service published on this port of the host
+    /// (reached at `http://127.0.0.1:<port>`).
+    HostPort(u16),
+}
+
+/// What to stamp and how to route.
+#[derive(Debug, Clone)]
+pub struct RenderInput<'a> {
+    /// The stack name.
+    pub stack: &'a str,
+    /// The recipe's name.
+    pub recipe: &'a str,
+    /// The main service (`app`).
+    pub service: &'a str,
+    /// The release deployed; `None` keeps the version label the recipe has (chaos deploys
+    /// keep the last release's label, as abra does).
+    pub version: Option<String>,
+    /// For chaos deploys, the commit stamped as chaos-version.
+    pub chaos: Option<ChaosVersion>,
+    /// How the app is reached.
+    pub routing: Routing,
+}
+
+/// The stack to deploy and what it needs.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The stack file's YAML.
+    pub yaml: String,
+    /// `(service, image)` for every service.
+    pub images: Vec<(String, String)>,
+    /// Swarm names of the external secrets the stack uses.
+    pub external_secrets: Vec<String>,
+    /// Names of the external networks the stack joins.
+    pub external_networks: Vec<String>,
+    /// The main service's HTTP port inside the container, from its Traefik label.
+    pub http_target_port: Option<u16>,
+}
+
+/// Renders the stack; see the module docs.
+pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraError> {
+    let mut doc: Value = serde_yaml_ng::from_str(merged).map_err(|e| AbraError::Invalid(format!("merged compose is not YAML: {e}")))?;
+    let stack = input.stack;
+    let root = doc.as_mapping_mut().ok_or_else(|| AbraError::Invalid("merged compose is not a mapping".into()))?;
+
+    for kind in ["secrets", "configs"] {
+        if let Some(m) = root.get(kind).and_then(Value::as_mapping) {
+            for (key, def) in m {
+                let name = def.get("name").and_then(Value::as_str).map(String::from).unwrap_or_else(|| format!("{stack}_{}", key.as_str().unwrap_or("")));
+                if name.len() > 64 {
+                    return Err(AbraError::NameTooLong { kind: if kind == "secrets" { "secret" } else { "config" }, len: name.len(), name, stack: stack.into() });
+                }
+            }
+        }
+    }
+    let external = |kind: &str| -> Vec<String> {
+        root.get(kind)
+            .and_then(Value::as_mapping)
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, d)| d.get("external").and_then(Value::as_bool) == Some(true))
+                    .map(|(k, d)| d.get("name").and_then(Value::as_str).or(k.as_str()).unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let external_secrets = external("secrets");
+    let external_networks = external("networks");
+
+    let services = root
+        .get_mut("services")
+        .and_then(Value::as_mapping_mut)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| AbraError::Invalid(format!("recipe {}: the compose files define no services", input.recipe)))?;
+    if !services.contains_key(input.service) {
+        let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
+        return Err(AbraError::Invalid(format!(
+            "recipe {}: no service named `{}` (it has: {}); Co-op Cloud recipes name their main service `app` (lint R009), or set `service:` in ccci.yml",
+            input.recipe,
+            input.service,
+            names.join(", ")
+        )));
+    }
+
+    let mut images = Vec::new();
+    let mut http_target_port = None;
+    for (name, svc) in services.iter_mut() {
+        let name = name.as_str().unwrap_or_default().to_string();
+        let full = format!("{stack}_{name}");
+        if full.len() > 63 {
+            return Err(AbraError::Invalid(format!(
+                "service name `{full}` is {} characters, over Swarm's limit of 63: use a shorter domain (the stack name `{stack}` is derived from it)",
+                full.len()
+            )));
+        }
+        let svc = svc.as_mapping_mut().ok_or_else(|| AbraError::Invalid(format!("service `{name}` is not a mapping")))?;
+        let image = svc.get("image").and_then(Value::as_str).ok_or_else(|| {
+            AbraError::Invalid(format!("recipe {}: service `{name}` has no image (lint R011): every service needs one", input.recipe))
+        })?;
+        images.push((name.clone(), image.to_string()));
+
+        let deploy = child(svc, "deploy");
+        if name == input.service {
+            let labels = child(deploy, "labels");
+            if let Some(v) = &input.version {
+                labels.insert(format!("coop-cloud.{stack}.version").into(), v.clone().into());
+            }
+            labels.insert(format!("coop-cloud.{stack}.recipe").into(), input.recipe.into());
+            labels.insert(format!("coop-cloud.{stack}.chaos").into(), input.chaos.is_some().to_string().into());
+            if let Some(c) = &input.chaos {
+                labels.insert(format!("coop-cloud.{stack}.chaos-version").into(), c.to_string().into());
+            }
+            http_target_port = labels
+                .iter()
+                .find(|(k, _)| k.as_str().is_some_and(|k| k.starts_with("traefik.http.services.") && k.ends_with(".loadbalancer.server.port")))
+                .and_then(|(_, v)| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64().and_then(|n| u16::try_from(n).ok())));
+        }
+        if let Routing::HostPort(published) = input.routing {
+            deploy.insert("endpoint_mode".into(), "dnsrr".into());
+            let mut host_ports = false;
+            if let Some(ports) = svc.get_mut("ports").and_then(Value::as_sequence_mut) {
+                for p in ports.iter_mut() {
+                    if let Some(m) = p.as_mapping_mut() {
+                        m.insert("mode".into(), "host".into());
+                        host_ports = true;
+                    }
+                }
+            }
+            if name == input.service {
+                if let Some(target) = http_target_port {
+                    let mut port = Mapping::new();
+                    port.insert("target".into(), u64::from(target).into());
+                    port.insert("published".into(), u64::from(published).into());
+                    port.insert("protocol".into(), "tcp".into());
+                    port.insert("mode".into(), "host".into());
+                    let ports = svc.entry("ports".into()).or_insert_with(|| Value::Sequence(vec![]));
+                    if let Some(seq) = ports.as_sequence_mut() {
+                        seq.push(Value::Mapping(port));
+                    }
+                    host_ports = true;
+                }
+            }
+            if host_ports {
+                let deploy = child(svc, "deploy");
+                child(deploy, "update_config").insert("order".into(), "stop-first".into());
+                child(deploy, "rollback_config").insert("order".into(), "stop-first".into());
+            }
+        }
+    }
+
+    escape_dollars(&mut doc);
+    let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| AbraError::Invalid(format!("cannot write the stack file: {e}")))?;
+    Ok(Rendered { yaml, images, external_secrets, external_networks, http_target_port })
+}
+
+fn child<'m>(m: &'m mut Mapping, key: &str) -> &'m mut Mapping {
+    let v = m.entry(key.into()).or_insert_with(|| Value::Mapping(Mapping::new()));
+    if !v.is_mapping() {
+        *v = Value::Mapping(Mapping::new());
+    }
+    v.as_mapping_mut().expect("just made a mapping")
+}
+
+fn escape_dollars(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Sequence(seq) => seq.iter_mut().for_each(escape_dollars),
+        Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| escape_dollars(v)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MERGED: &str = r#"version: "3.8"
+services:
+  app:
+    image: local/nginx:1.22
+    deploy:
+      labels:
+        coop-cloud.cust_ccci_test.version: 1.0.0+1.22
+        traefik.enable: "true"
+        traefik.http.services.cust_ccci_test.loadbalancer.server.port: "80"
+    healthcheck:
+      test: ["CMD-SHELL", "curl -f http://localhost/ || exit 1; echo $HOME"]
+    networks:
+      proxy: null
+    secrets:
+      - source: db_password
+  db:
+    image: local/busybox:1.35
+    ports:
+      - mode: ingress
+        target: 5432
+        published: 15432
+        protocol: tcp
+networks:
+  proxy:
+    name: proxy
+    external: true
+secrets:
+  db_password:
+    name: cust_ccci_test_db_password_v1
+    external: true
+"#;
+
+    fn input(routing: Routing) -> RenderInput<'static> {
+        RenderInput { stack: "cust_ccci_test", recipe: "custom-html", service: "app", version: Some("1.1.0+1.22".into()), chaos: None, routing }
+    }
+
+    #[test]
+    fn local_routing_snapshot() {
+        let r = render(MERGED, &input(Routing::HostPort(20080))).unwrap();
+        assert_eq!(r.http_target_port, Some(80));
+        assert_eq!(r.external_secrets, ["cust_ccci_test_db_password_v1"]);
+        assert_eq!(r.external_networks, ["proxy"]);
+        assert_eq!(r.images, [("app".to_string(), "local/nginx:1.22".to_string()), ("db".to_string(), "local/busybox:1.35".to_string())]);
+        insta::assert_snapshot!(r.yaml);
+    }
+
+    #[test]
+    fn chaos_deploy_keeps_release_label_and_stamps_commit() {
+        let mut i = input(Routing::Traefik);
+        i.version = None;
+        i.chaos = Some(ChaosVersion::new("0123456789abcdef", true));
+        let r = render(MERGED, &i).unwrap();
+        assert!(r.yaml.contains("coop-cloud.cust_ccci_test.version: 1.0.0+1.22"), "{}", r.yaml);
+        assert!(r.yaml.contains("coop-cloud.cust_ccci_test.chaos-version: 01234567+U"), "{}", r.yaml);
+        assert!(r.yaml.contains("coop-cloud.cust_ccci_test.chaos: 'true'"), "{}", r.yaml);
+        assert!(!r.yaml.contains("dnsrr"), "Traefik routing leaves the stack as written");
+    }
+
+    #[test]
+    fn names_swarm_would_reject_fail_before_deploy() {
+        let long = "a".repeat(55);
+        let merged = MERGED.replace("cust_ccci_test_db_password_v1", &format!("{long}_db_password_v1"));
+        let e = render(&merged, &input(Routing::Traefik)).unwrap_err().to_string();
+        assert!(e.starts_with("secret name `") && e.contains("over Swarm's limit of 64") && e.contains("shorter domain"), "{e}");
+
+        let mut i = input(Routing::Traefik);
+        let stack = "s".repeat(60);
+        i.stack = &stack;
+        let e = render(MERGED, &i).unwrap_err().to_string();
+        assert!(e.contains("over Swarm's limit of 63"), "{e}");
+    }
+
+    #[test]
+    fn missing_main_service_names_what_exists() {
+        let mut i = input(Routing::Traefik);
+        i.service = "web";
+        let e = render(MERGED, &i).unwrap_err().to_string();
+        assert!(e.contains("no service named `web` (it has: app, db)"), "{e}");
+    }
+}
