@@ -15,8 +15,12 @@ use std::path::{Path, PathBuf};
 pub fn stack_name(domain: &str) -> Result<String, AbraError> {
     let ok = !domain.is_empty()
         && domain.len() <= 253
-        && domain.split('.').all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'))
-        && domain.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'))
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
     if !ok {
         return Err(AbraError::Invalid(format!(
             "`{domain}` is not a usable app domain: use lower-case letters, digits, `-` and `.`, e.g. `custom-html.example.com`"
@@ -57,14 +61,21 @@ impl App {
             path: sample.clone(),
             fix: "every recipe ships one with its settings and secret versions (lint R008)".into(),
         })?;
-        let mut env = EnvFile::parse(&text).map_err(|e| AbraError::Invalid(format!("{}: {e}", sample.display())))?;
+        let mut env = EnvFile::parse(&text)
+            .map_err(|e| AbraError::Invalid(format!("{}: {e}", sample.display())))?;
         env.set("DOMAIN", domain);
         env.set("TYPE", &recipe.name);
         for (k, v) in extra {
             env.set(k, v);
         }
         std::fs::create_dir_all(servers_dir).map_err(io(servers_dir))?;
-        let app = App { domain: domain.into(), stack, recipe: recipe.name.clone(), env_path: servers_dir.join(format!("{domain}.env")), env };
+        let app = App {
+            domain: domain.into(),
+            stack,
+            recipe: recipe.name.clone(),
+            env_path: servers_dir.join(format!("{domain}.env")),
+            env,
+        };
         app.save()?;
         Ok(app)
     }
@@ -77,7 +88,11 @@ impl App {
     /// The compose files to deploy: `COMPOSE_FILE` split on `:`, default `compose.yml`.
     pub fn compose_files(&self) -> Vec<String> {
         match self.env.get("COMPOSE_FILE") {
-            Some(v) if !v.trim().is_empty() => v.split(':').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            Some(v) if !v.trim().is_empty() => v
+                .split(':')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
             _ => vec!["compose.yml".into()],
         }
     }

@@ -44,5 +44,9 @@ pub trait Deployer: Send + Sync {
 
     /// Removes the app's stack and all its data (volumes, secrets, configs), waits until it is
     /// gone, and returns what could not be removed (empty when clean).
-    fn remove<'a>(&'a self, app: &'a App, timeout: Duration) -> BoxFuture<'a, Result<Vec<String>, AbraError>>;
+    fn remove<'a>(
+        &'a self,
+        app: &'a App,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, AbraError>>;
 }

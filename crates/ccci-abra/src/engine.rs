@@ -20,7 +20,15 @@ use std::time::Duration;
 
 /// Environment passed through to the docker CLI; everything else is cleared so a deploy
 /// depends only on the app's `.env`.
-const PASS_ENV: &[&str] = &["PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"];
+const PASS_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+    "DOCKER_CONTEXT",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+];
 
 /// The key in the app's `.env` that remembers the host port, so redeploys keep it.
 const PORT_KEY: &str = "CCCI_PUBLISHED_PORT";
@@ -50,12 +58,23 @@ impl BuiltinEngine {
         Self::new(swarm, stacks_dir, main_service, false)
     }
 
-    fn new(swarm: Swarm, stacks_dir: &Path, main_service: &str, local: bool) -> Result<Self, AbraError> {
+    fn new(
+        swarm: Swarm,
+        stacks_dir: &Path,
+        main_service: &str,
+        local: bool,
+    ) -> Result<Self, AbraError> {
         let docker = which::which("docker").map_err(|_| {
             AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), the built-in engine deploys stacks with it".into())
         })?;
         std::fs::create_dir_all(stacks_dir).map_err(io(stacks_dir))?;
-        Ok(BuiltinEngine { swarm, docker, local, stacks_dir: stacks_dir.into(), main_service: main_service.into() })
+        Ok(BuiltinEngine {
+            swarm,
+            docker,
+            local,
+            stacks_dir: stacks_dir.into(),
+            main_service: main_service.into(),
+        })
     }
 
     /// The Swarm it deploys to.
@@ -63,9 +82,17 @@ impl BuiltinEngine {
         &self.swarm
     }
 
-    async fn docker(&self, dir: &Path, args: &[&str], env: &BTreeMap<String, String>) -> Result<String, AbraError> {
+    async fn docker(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &BTreeMap<String, String>,
+    ) -> Result<String, AbraError> {
         let mut cmd = tokio::process::Command::new(&self.docker);
-        cmd.args(args).current_dir(dir).env_clear().kill_on_drop(true);
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .kill_on_drop(true);
         for k in PASS_ENV {
             if let Ok(v) = std::env::var(k) {
                 cmd.env(k, v);
@@ -73,9 +100,17 @@ impl BuiltinEngine {
         }
         cmd.envs(env);
         let shown = format!("docker {}", args.join(" "));
-        let out = cmd.output().await.map_err(|e| AbraError::Command { command: shown.clone(), status: "not started".into(), stderr: e.to_string() })?;
+        let out = cmd.output().await.map_err(|e| AbraError::Command {
+            command: shown.clone(),
+            status: "not started".into(),
+            stderr: e.to_string(),
+        })?;
         if !out.status.success() {
-            return Err(AbraError::Command { command: shown, status: out.status.to_string(), stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+            return Err(AbraError::Command {
+                command: shown,
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -88,9 +123,17 @@ impl BuiltinEngine {
                 let fix = if f == "compose.yml" {
                     "every recipe needs one (coopcloud.md §1)".to_string()
                 } else {
-                    format!("COMPOSE_FILE in {} names it; add the file or fix COMPOSE_FILE", app.env_path.display())
+                    format!(
+                        "COMPOSE_FILE in {} names it; add the file or fix COMPOSE_FILE",
+                        app.env_path.display()
+                    )
                 };
-                return Err(AbraError::MissingFile { recipe: recipe.name.clone(), file: f.clone(), path: recipe.path(f), fix });
+                return Err(AbraError::MissingFile {
+                    recipe: recipe.name.clone(),
+                    file: f.clone(),
+                    path: recipe.path(f),
+                    fix,
+                });
             }
         }
 
@@ -135,7 +178,10 @@ impl BuiltinEngine {
 
         for (service, image) in &rendered.images {
             if !self.swarm.image_exists(image).await? {
-                return Err(AbraError::MissingImage { image: image.clone(), service: service.clone() });
+                return Err(AbraError::MissingImage {
+                    image: image.clone(),
+                    service: service.clone(),
+                });
             }
         }
         for net in &rendered.external_networks {
@@ -155,27 +201,58 @@ impl BuiltinEngine {
             to_create.push((name.clone(), secret_length(&app, name)));
         }
         for (name, len) in to_create {
-            self.swarm.create_secret(&app.stack, &name, random_secret(len)?.as_bytes()).await?;
+            self.swarm
+                .create_secret(&app.stack, &name, random_secret(len)?.as_bytes())
+                .await?;
         }
 
-        let n = std::fs::read_dir(&self.stacks_dir).map(|d| d.count()).unwrap_or(0);
-        let stack_file = self.stacks_dir.join(format!("{:02}-{}.yml", n + 1, app.stack));
+        let n = std::fs::read_dir(&self.stacks_dir)
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let stack_file = self
+            .stacks_dir
+            .join(format!("{:02}-{}.yml", n + 1, app.stack));
         std::fs::write(&stack_file, &rendered.yaml).map_err(io(&stack_file))?;
         let file = stack_file.to_string_lossy().into_owned();
-        self.docker(&recipe.dir, &["stack", "deploy", "--prune", "--resolve-image", "never", "-c", &file, &app.stack], &BTreeMap::new()).await?;
+        self.docker(
+            &recipe.dir,
+            &[
+                "stack",
+                "deploy",
+                "--prune",
+                "--resolve-image",
+                "never",
+                "-c",
+                &file,
+                &app.stack,
+            ],
+            &BTreeMap::new(),
+        )
+        .await?;
 
         let base_url = match (port, rendered.http_target_port) {
             (Some(p), Some(_)) => Some(format!("http://127.0.0.1:{p}")),
             (Some(_), None) => None,
             (None, _) => Some(format!("https://{}", app.domain)),
         };
-        Ok(Deployed { base_url, stack_file: Some(stack_file), chaos_version: chaos })
+        Ok(Deployed {
+            base_url,
+            stack_file: Some(stack_file),
+            chaos_version: chaos,
+        })
     }
 
     /// Creates `proxy`, the network Traefik shares with every app, when it is missing; any
     /// other external network must already exist.
     async fn ensure_network(&self, name: &str) -> Result<(), AbraError> {
-        let exists = self.docker(Path::new("/"), &["network", "inspect", "--format", "{{.Name}}", name], &BTreeMap::new()).await.is_ok();
+        let exists = self
+            .docker(
+                Path::new("/"),
+                &["network", "inspect", "--format", "{{.Name}}", name],
+                &BTreeMap::new(),
+            )
+            .await
+            .is_ok();
         if exists {
             return Ok(());
         }
@@ -184,15 +261,33 @@ impl BuiltinEngine {
                 "the stack joins external network `{name}`, which does not exist: create it with `docker network create --driver overlay --attachable {name}`"
             )));
         }
-        self.docker(Path::new("/"), &["network", "create", "--driver", "overlay", "--attachable", "--label", "ccci.infrastructure=true", name], &BTreeMap::new())
-            .await?;
+        self.docker(
+            Path::new("/"),
+            &[
+                "network",
+                "create",
+                "--driver",
+                "overlay",
+                "--attachable",
+                "--label",
+                "ccci.infrastructure=true",
+                name,
+            ],
+            &BTreeMap::new(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn remove_inner(&self, app: &App, timeout: Duration) -> Result<Vec<String>, AbraError> {
         let deadline = Deadline::after(timeout);
         if !self.swarm.services(&app.stack).await?.is_empty() {
-            self.docker(Path::new("/"), &["stack", "rm", &app.stack], &BTreeMap::new()).await?;
+            self.docker(
+                Path::new("/"),
+                &["stack", "rm", &app.stack],
+                &BTreeMap::new(),
+            )
+            .await?;
         }
         wait::wait_undeployed(&self.swarm, &app.stack, deadline).await?;
         self.swarm.remove_stack_data(&app.stack).await?;
@@ -209,7 +304,11 @@ impl Deployer for BuiltinEngine {
         Box::pin(self.deploy_inner(req))
     }
 
-    fn remove<'a>(&'a self, app: &'a App, timeout: Duration) -> BoxFuture<'a, Result<Vec<String>, AbraError>> {
+    fn remove<'a>(
+        &'a self,
+        app: &'a App,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, AbraError>> {
         Box::pin(self.remove_inner(app, timeout))
     }
 }
@@ -220,8 +319,13 @@ fn secret_length(app: &App, swarm_name: &str) -> usize {
         .entries()
         .iter()
         .filter_map(|e| {
-            let name = e.key.strip_prefix("SECRET_")?.strip_suffix("_VERSION")?.to_lowercase();
-            (format!("{}_{name}_{}", app.stack, e.value) == swarm_name).then(|| e.hint("length").and_then(|l| l.parse().ok()))
+            let name = e
+                .key
+                .strip_prefix("SECRET_")?
+                .strip_suffix("_VERSION")?
+                .to_lowercase();
+            (format!("{}_{name}_{}", app.stack, e.value) == swarm_name)
+                .then(|| e.hint("length").and_then(|l| l.parse().ok()))
         })
         .next()
         .flatten()
@@ -237,7 +341,12 @@ fn random_secret(len: usize) -> Result<String, AbraError> {
     while out.len() < len {
         f.read_exact(&mut buf).map_err(io("/dev/urandom"))?;
         // 248 = 4 * 62: rejecting bytes above it keeps every character equally likely.
-        out.extend(buf.iter().filter(|b| **b < 248).map(|b| SET[usize::from(*b) % 62] as char).take(len - out.len()));
+        out.extend(
+            buf.iter()
+                .filter(|b| **b < 248)
+                .map(|b| SET[usize::from(*b) % 62] as char)
+                .take(len - out.len()),
+        );
     }
     Ok(out)
 }

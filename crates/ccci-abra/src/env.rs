@@ -17,7 +17,10 @@ pub struct Entry {
 impl Entry {
     /// A `name=value` hint from the trailing comment, e.g. `length` in `# length=64`.
     pub fn hint(&self, name: &str) -> Option<&str> {
-        self.comment.as_deref()?.split_whitespace().find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+        self.comment
+            .as_deref()?
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
     }
 }
 
@@ -51,7 +54,11 @@ impl EnvFile {
                 return Err(format!("line {}: `{key}` is not a variable name", n + 1));
             }
             let (value, comment) = split_value(rest.trim_start());
-            entries.push(Entry { key: key.into(), value, comment });
+            entries.push(Entry {
+                key: key.into(),
+                value,
+                comment,
+            });
         }
         Ok(EnvFile { entries })
     }
@@ -70,7 +77,11 @@ impl EnvFile {
     pub fn set(&mut self, key: &str, value: &str) {
         match self.entries.iter_mut().rev().find(|e| e.key == key) {
             Some(e) => e.value = value.into(),
-            None => self.entries.push(Entry { key: key.into(), value: value.into(), comment: None }),
+            None => self.entries.push(Entry {
+                key: key.into(),
+                value: value.into(),
+                comment: None,
+            }),
         }
     }
 
@@ -81,14 +92,20 @@ impl EnvFile {
 
     /// Key → value, later lines winning.
     pub fn to_map(&self) -> BTreeMap<String, String> {
-        self.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()
+        self.entries
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect()
     }
 
     /// Renders the file; values are single-quoted when they need it.
     pub fn render(&self) -> String {
         let mut s = String::new();
         for e in &self.entries {
-            let needs_quotes = e.value.is_empty() || e.value.chars().any(|c| c.is_whitespace() || "#'\"$`\\".contains(c));
+            let needs_quotes = e.value.is_empty()
+                || e.value
+                    .chars()
+                    .any(|c| c.is_whitespace() || "#'\"$`\\".contains(c));
             let v = match (needs_quotes, e.value.contains('\'')) {
                 (false, _) => e.value.clone(),
                 (true, false) => format!("'{}'", e.value),
@@ -105,7 +122,11 @@ impl EnvFile {
 }
 
 fn split_value(rest: &str) -> (String, Option<String>) {
-    let comment_after = |tail: &str| tail.trim_start().strip_prefix('#').map(|c| c.trim().to_string());
+    let comment_after = |tail: &str| {
+        tail.trim_start()
+            .strip_prefix('#')
+            .map(|c| c.trim().to_string())
+    };
     for q in ['"', '\''] {
         if let Some(body) = rest.strip_prefix(q) {
             if let Some(end) = body.find(q) {
@@ -114,7 +135,16 @@ fn split_value(rest: &str) -> (String, Option<String>) {
         }
     }
     match rest.find(" #").or_else(|| rest.find("\t#")) {
-        Some(i) => (rest[..i].trim().to_string(), Some(rest[i..].trim_start().trim_start_matches('#').trim().to_string())),
+        Some(i) => (
+            rest[..i].trim().to_string(),
+            Some(
+                rest[i..]
+                    .trim_start()
+                    .trim_start_matches('#')
+                    .trim()
+                    .to_string(),
+            ),
+        ),
         None => (rest.trim().to_string(), None),
     }
 }
@@ -127,7 +157,9 @@ pub fn abra_sh_exports(text: &str) -> BTreeMap<String, String> {
         .filter_map(|l| {
             let (k, v) = l.split_once('=')?;
             let k = k.trim();
-            k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| (k.to_string(), split_value(v).0))
+            k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                .then(|| (k.to_string(), split_value(v).0))
         })
         .collect()
 }
@@ -146,7 +178,12 @@ mod tests {
         assert_eq!(e.get("COMPOSE_FILE"), Some("compose.yml"));
         assert_eq!(e.get("EXTRA_DOMAINS"), None);
         assert_eq!(e.get("EMPTY"), Some(""));
-        assert_eq!(e.entry("SECRET_SIGNING_SALT_VERSION").unwrap().hint("length"), Some("128"));
+        assert_eq!(
+            e.entry("SECRET_SIGNING_SALT_VERSION")
+                .unwrap()
+                .hint("length"),
+            Some("128")
+        );
         assert_eq!(e.entries().len(), 6);
     }
 
@@ -162,7 +199,10 @@ mod tests {
 
     #[test]
     fn a_bad_line_is_named() {
-        assert_eq!(EnvFile::parse("A=1\nnonsense\n").unwrap_err(), "line 2: `nonsense` is not KEY=value");
+        assert_eq!(
+            EnvFile::parse("A=1\nnonsense\n").unwrap_err(),
+            "line 2: `nonsense` is not KEY=value"
+        );
     }
 
     #[test]

@@ -10,13 +10,26 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, AbraError> {
 }
 
 /// Like [`git`], with extra environment (e.g. fixed commit dates).
-pub(crate) fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, AbraError> {
+pub(crate) fn git_env(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<String, AbraError> {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir);
-    for c in ["user.name=ccci", "user.email=ccci@localhost", "init.defaultBranch=main", "commit.gpgSign=false", "tag.gpgSign=false", "advice.detachedHead=false"] {
+    for c in [
+        "user.name=ccci",
+        "user.email=ccci@localhost",
+        "init.defaultBranch=main",
+        "commit.gpgSign=false",
+        "tag.gpgSign=false",
+        "advice.detachedHead=false",
+    ] {
         cmd.args(["-c", c]);
     }
-    cmd.args(args).env("GIT_TERMINAL_PROMPT", "0").env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd.args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }

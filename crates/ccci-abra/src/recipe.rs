@@ -34,7 +34,10 @@ impl Recipe {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
         let dest_s = dest.to_string_lossy();
         git(parent, &["clone", "--quiet", url, &dest_s])?;
-        Ok(Recipe { name: name.into(), dir: dest.into() })
+        Ok(Recipe {
+            name: name.into(),
+            dir: dest.into(),
+        })
     }
 
     /// Builds a real git repository at `dest` from `src`, a directory with one sub-directory
@@ -61,7 +64,10 @@ impl Recipe {
             releases.push((v, e.path()));
         }
         if releases.is_empty() && head.is_none() {
-            return Err(AbraError::Invalid(format!("{} has no release directories: add one per release, named like `1.0.0+1.22`", src.display())));
+            return Err(AbraError::Invalid(format!(
+                "{} has no release directories: add one per release, named like `1.0.0+1.22`",
+                src.display()
+            )));
         }
         releases.sort();
         if dest.exists() {
@@ -69,38 +75,64 @@ impl Recipe {
         }
         std::fs::create_dir_all(dest).map_err(io(dest))?;
         git(dest, &["init", "--quiet"])?;
-        let steps = releases.iter().map(|(v, p)| (Some(v), p)).chain(head.iter().map(|p| (None, p)));
+        let steps = releases
+            .iter()
+            .map(|(v, p)| (Some(v), p))
+            .chain(head.iter().map(|p| (None, p)));
         for (i, (version, tree)) in steps.enumerate() {
             clear_worktree(dest)?;
             copy_tree(tree, dest)?;
             let date = format!("{} +0000", 1_700_000_000 + i * 86_400);
-            let env = [("GIT_AUTHOR_DATE", date.as_str()), ("GIT_COMMITTER_DATE", date.as_str())];
+            let env = [
+                ("GIT_AUTHOR_DATE", date.as_str()),
+                ("GIT_COMMITTER_DATE", date.as_str()),
+            ];
             git(dest, &["add", "--all"])?;
             let msg = match version {
                 Some(v) => format!("chore: publish {v} release"),
                 None => "unreleased work".to_string(),
             };
-            git_env(dest, &["commit", "--quiet", "--allow-empty", "-m", &msg], &env)?;
+            git_env(
+                dest,
+                &["commit", "--quiet", "--allow-empty", "-m", &msg],
+                &env,
+            )?;
             if let Some(v) = version {
                 let tag = v.to_string();
                 git_env(dest, &["tag", "-a", &tag, "-m", &msg], &env)?;
             }
         }
-        Ok(Recipe { name: name.into(), dir: dest.into() })
+        Ok(Recipe {
+            name: name.into(),
+            dir: dest.into(),
+        })
     }
 
     /// Every tag that parses as a version, oldest first.
     pub fn releases(&self) -> Result<Vec<Release>, AbraError> {
-        let out = git(&self.dir, &["for-each-ref", "refs/tags", "--format=%(refname:short) %(objecttype) %(objectname) %(*objectname)"])?;
+        let out = git(
+            &self.dir,
+            &[
+                "for-each-ref",
+                "refs/tags",
+                "--format=%(refname:short) %(objecttype) %(objectname) %(*objectname)",
+            ],
+        )?;
         let mut v: Vec<Release> = out
             .lines()
             .filter_map(|l| {
                 let mut f = l.split(' ');
-                let (tag, kind, obj, peeled) = (f.next()?, f.next()?, f.next()?, f.next().unwrap_or(""));
+                let (tag, kind, obj, peeled) =
+                    (f.next()?, f.next()?, f.next()?, f.next().unwrap_or(""));
                 let version = tag.parse().ok()?;
                 let annotated = kind == "tag";
                 let commit = if annotated { peeled } else { obj };
-                Some(Release { version, tag: tag.into(), commit: commit.into(), annotated })
+                Some(Release {
+                    version,
+                    tag: tag.into(),
+                    commit: commit.into(),
+                    annotated,
+                })
             })
             .collect();
         v.sort_by(|a, b| a.version.cmp(&b.version));
@@ -110,7 +142,10 @@ impl Recipe {
     /// Forces the working tree to `reference` (tag, branch or commit), discarding local
     /// changes but keeping untracked files such as CI overlays (R17). Returns the commit.
     pub fn checkout(&self, reference: &str) -> Result<String, AbraError> {
-        git(&self.dir, &["checkout", "--quiet", "--force", "--detach", reference])?;
+        git(
+            &self.dir,
+            &["checkout", "--quiet", "--force", "--detach", reference],
+        )?;
         self.head_commit()
     }
 
@@ -121,13 +156,20 @@ impl Recipe {
 
     /// The commit `reference` names, without checking it out.
     pub fn resolve(&self, reference: &str) -> Result<String, AbraError> {
-        git(&self.dir, &["rev-parse", &format!("{reference}^{{commit}}")])
+        git(
+            &self.dir,
+            &["rev-parse", &format!("{reference}^{{commit}}")],
+        )
     }
 
     /// The `chaos-version` abra would stamp: HEAD's short id, `+U` when the tree has untracked
     /// or modified files.
     pub fn chaos_version(&self) -> Result<ChaosVersion, AbraError> {
-        let dirty = !git(&self.dir, &["status", "--porcelain", "--untracked-files=all"])?.is_empty();
+        let dirty = !git(
+            &self.dir,
+            &["status", "--porcelain", "--untracked-files=all"],
+        )?
+        .is_empty();
         Ok(ChaosVersion::new(&self.head_commit()?, dirty))
     }
 
@@ -143,7 +185,12 @@ fn clear_worktree(dir: &Path) -> Result<(), AbraError> {
         if p.file_name().is_some_and(|n| n == ".git") {
             continue;
         }
-        if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) }.map_err(io(&p))?;
+        if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        }
+        .map_err(io(&p))?;
     }
     Ok(())
 }

@@ -64,16 +64,32 @@ pub struct Rendered {
 
 /// Renders the stack; see the module docs.
 pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraError> {
-    let mut doc: Value = serde_yaml_ng::from_str(merged).map_err(|e| AbraError::Invalid(format!("merged compose is not YAML: {e}")))?;
+    let mut doc: Value = serde_yaml_ng::from_str(merged)
+        .map_err(|e| AbraError::Invalid(format!("merged compose is not YAML: {e}")))?;
     let stack = input.stack;
-    let root = doc.as_mapping_mut().ok_or_else(|| AbraError::Invalid("merged compose is not a mapping".into()))?;
+    let root = doc
+        .as_mapping_mut()
+        .ok_or_else(|| AbraError::Invalid("merged compose is not a mapping".into()))?;
 
     for kind in ["secrets", "configs"] {
         if let Some(m) = root.get(kind).and_then(Value::as_mapping) {
             for (key, def) in m {
-                let name = def.get("name").and_then(Value::as_str).map(String::from).unwrap_or_else(|| format!("{stack}_{}", key.as_str().unwrap_or("")));
+                let name = def
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .unwrap_or_else(|| format!("{stack}_{}", key.as_str().unwrap_or("")));
                 if name.len() > 64 {
-                    return Err(AbraError::NameTooLong { kind: if kind == "secrets" { "secret" } else { "config" }, len: name.len(), name, stack: stack.into() });
+                    return Err(AbraError::NameTooLong {
+                        kind: if kind == "secrets" {
+                            "secret"
+                        } else {
+                            "config"
+                        },
+                        len: name.len(),
+                        name,
+                        stack: stack.into(),
+                    });
                 }
             }
         }
@@ -84,7 +100,13 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
             .map(|m| {
                 m.iter()
                     .filter(|(_, d)| d.get("external").and_then(Value::as_bool) == Some(true))
-                    .map(|(k, d)| d.get("name").and_then(Value::as_str).or(k.as_str()).unwrap_or_default().to_string())
+                    .map(|(k, d)| {
+                        d.get("name")
+                            .and_then(Value::as_str)
+                            .or(k.as_str())
+                            .unwrap_or_default()
+                            .to_string()
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -96,7 +118,12 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
         .get_mut("services")
         .and_then(Value::as_mapping_mut)
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| AbraError::Invalid(format!("recipe {}: the compose files define no services", input.recipe)))?;
+        .ok_or_else(|| {
+            AbraError::Invalid(format!(
+                "recipe {}: the compose files define no services",
+                input.recipe
+            ))
+        })?;
     if !services.contains_key(input.service) {
         let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
         return Err(AbraError::Invalid(format!(
@@ -118,9 +145,14 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
                 full.len()
             )));
         }
-        let svc = svc.as_mapping_mut().ok_or_else(|| AbraError::Invalid(format!("service `{name}` is not a mapping")))?;
+        let svc = svc
+            .as_mapping_mut()
+            .ok_or_else(|| AbraError::Invalid(format!("service `{name}` is not a mapping")))?;
         let image = svc.get("image").and_then(Value::as_str).ok_or_else(|| {
-            AbraError::Invalid(format!("recipe {}: service `{name}` has no image (lint R011): every service needs one", input.recipe))
+            AbraError::Invalid(format!(
+                "recipe {}: service `{name}` has no image (lint R011): every service needs one",
+                input.recipe
+            ))
         })?;
         images.push((name.clone(), image.to_string()));
 
@@ -128,17 +160,38 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
         if name == input.service {
             let labels = child(deploy, "labels");
             if let Some(v) = &input.version {
-                labels.insert(format!("coop-cloud.{stack}.version").into(), v.clone().into());
+                labels.insert(
+                    format!("coop-cloud.{stack}.version").into(),
+                    v.clone().into(),
+                );
             }
-            labels.insert(format!("coop-cloud.{stack}.recipe").into(), input.recipe.into());
-            labels.insert(format!("coop-cloud.{stack}.chaos").into(), input.chaos.is_some().to_string().into());
+            labels.insert(
+                format!("coop-cloud.{stack}.recipe").into(),
+                input.recipe.into(),
+            );
+            labels.insert(
+                format!("coop-cloud.{stack}.chaos").into(),
+                input.chaos.is_some().to_string().into(),
+            );
             if let Some(c) = &input.chaos {
-                labels.insert(format!("coop-cloud.{stack}.chaos-version").into(), c.to_string().into());
+                labels.insert(
+                    format!("coop-cloud.{stack}.chaos-version").into(),
+                    c.to_string().into(),
+                );
             }
             http_target_port = labels
                 .iter()
-                .find(|(k, _)| k.as_str().is_some_and(|k| k.starts_with("traefik.http.services.") && k.ends_with(".loadbalancer.server.port")))
-                .and_then(|(_, v)| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64().and_then(|n| u16::try_from(n).ok())));
+                .find(|(k, _)| {
+                    k.as_str().is_some_and(|k| {
+                        k.starts_with("traefik.http.services.")
+                            && k.ends_with(".loadbalancer.server.port")
+                    })
+                })
+                .and_then(|(_, v)| {
+                    v.as_str()
+                        .and_then(|s| s.parse().ok())
+                        .or(v.as_u64().and_then(|n| u16::try_from(n).ok()))
+                });
         }
         if let Routing::HostPort(published) = input.routing {
             deploy.insert("endpoint_mode".into(), "dnsrr".into());
@@ -158,7 +211,9 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
                     port.insert("published".into(), u64::from(published).into());
                     port.insert("protocol".into(), "tcp".into());
                     port.insert("mode".into(), "host".into());
-                    let ports = svc.entry("ports".into()).or_insert_with(|| Value::Sequence(vec![]));
+                    let ports = svc
+                        .entry("ports".into())
+                        .or_insert_with(|| Value::Sequence(vec![]));
                     if let Some(seq) = ports.as_sequence_mut() {
                         seq.push(Value::Mapping(port));
                     }
@@ -174,12 +229,21 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     }
 
     escape_dollars(&mut doc);
-    let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| AbraError::Invalid(format!("cannot write the stack file: {e}")))?;
-    Ok(Rendered { yaml, images, external_secrets, external_networks, http_target_port })
+    let yaml = serde_yaml_ng::to_string(&doc)
+        .map_err(|e| AbraError::Invalid(format!("cannot write the stack file: {e}")))?;
+    Ok(Rendered {
+        yaml,
+        images,
+        external_secrets,
+        external_networks,
+        http_target_port,
+    })
 }
 
 fn child<'m>(m: &'m mut Mapping, key: &str) -> &'m mut Mapping {
-    let v = m.entry(key.into()).or_insert_with(|| Value::Mapping(Mapping::new()));
+    let v = m
+        .entry(key.into())
+        .or_insert_with(|| Value::Mapping(Mapping::new()));
     if !v.is_mapping() {
         *v = Value::Mapping(Mapping::new());
     }
@@ -232,7 +296,14 @@ secrets:
 "#;
 
     fn input(routing: Routing) -> RenderInput<'static> {
-        RenderInput { stack: "cust_ccci_test", recipe: "custom-html", service: "app", version: Some("1.1.0+1.22".into()), chaos: None, routing }
+        RenderInput {
+            stack: "cust_ccci_test",
+            recipe: "custom-html",
+            service: "app",
+            version: Some("1.1.0+1.22".into()),
+            chaos: None,
+            routing,
+        }
     }
 
     #[test]
@@ -241,7 +312,13 @@ secrets:
         assert_eq!(r.http_target_port, Some(80));
         assert_eq!(r.external_secrets, ["cust_ccci_test_db_password_v1"]);
         assert_eq!(r.external_networks, ["proxy"]);
-        assert_eq!(r.images, [("app".to_string(), "local/nginx:1.22".to_string()), ("db".to_string(), "local/busybox:1.35".to_string())]);
+        assert_eq!(
+            r.images,
+            [
+                ("app".to_string(), "local/nginx:1.22".to_string()),
+                ("db".to_string(), "local/busybox:1.35".to_string())
+            ]
+        );
         insta::assert_snapshot!(r.yaml);
     }
 
@@ -251,18 +328,45 @@ secrets:
         i.version = None;
         i.chaos = Some(ChaosVersion::new("0123456789abcdef", true));
         let r = render(MERGED, &i).unwrap();
-        assert!(r.yaml.contains("coop-cloud.cust_ccci_test.version: 1.0.0+1.22"), "{}", r.yaml);
-        assert!(r.yaml.contains("coop-cloud.cust_ccci_test.chaos-version: 01234567+U"), "{}", r.yaml);
-        assert!(r.yaml.contains("coop-cloud.cust_ccci_test.chaos: 'true'"), "{}", r.yaml);
-        assert!(!r.yaml.contains("dnsrr"), "Traefik routing leaves the stack as written");
+        assert!(
+            r.yaml
+                .contains("coop-cloud.cust_ccci_test.version: 1.0.0+1.22"),
+            "{}",
+            r.yaml
+        );
+        assert!(
+            r.yaml
+                .contains("coop-cloud.cust_ccci_test.chaos-version: 01234567+U"),
+            "{}",
+            r.yaml
+        );
+        assert!(
+            r.yaml.contains("coop-cloud.cust_ccci_test.chaos: 'true'"),
+            "{}",
+            r.yaml
+        );
+        assert!(
+            !r.yaml.contains("dnsrr"),
+            "Traefik routing leaves the stack as written"
+        );
     }
 
     #[test]
     fn names_swarm_would_reject_fail_before_deploy() {
         let long = "a".repeat(55);
-        let merged = MERGED.replace("cust_ccci_test_db_password_v1", &format!("{long}_db_password_v1"));
-        let e = render(&merged, &input(Routing::Traefik)).unwrap_err().to_string();
-        assert!(e.starts_with("secret name `") && e.contains("over Swarm's limit of 64") && e.contains("shorter domain"), "{e}");
+        let merged = MERGED.replace(
+            "cust_ccci_test_db_password_v1",
+            &format!("{long}_db_password_v1"),
+        );
+        let e = render(&merged, &input(Routing::Traefik))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("secret name `")
+                && e.contains("over Swarm's limit of 64")
+                && e.contains("shorter domain"),
+            "{e}"
+        );
 
         let mut i = input(Routing::Traefik);
         let stack = "s".repeat(60);
@@ -276,6 +380,9 @@ secrets:
         let mut i = input(Routing::Traefik);
         i.service = "web";
         let e = render(MERGED, &i).unwrap_err().to_string();
-        assert!(e.contains("no service named `web` (it has: app, db)"), "{e}");
+        assert!(
+            e.contains("no service named `web` (it has: app, db)"),
+            "{e}"
+        );
     }
 }

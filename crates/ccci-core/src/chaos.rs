@@ -36,7 +36,10 @@ impl ChaosVersion {
     /// Builds the value for a commit (full or abbreviated) and tree state; the commit is
     /// abbreviated to 8 characters as abra does.
     pub fn new(commit: &str, untracked: bool) -> Self {
-        ChaosVersion { commit: commit.chars().take(8).collect::<String>().to_lowercase(), untracked }
+        ChaosVersion {
+            commit: commit.chars().take(8).collect::<String>().to_lowercase(),
+            untracked,
+        }
     }
 
     /// Whether this label names `commit` (full or abbreviated; `+U` is ignored, R16).
@@ -58,7 +61,10 @@ impl FromStr for ChaosVersion {
         if commit.len() < Self::MIN_ABBREV || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ChaosVersionError(s.to_string()));
         }
-        Ok(ChaosVersion { commit: commit.to_lowercase(), untracked })
+        Ok(ChaosVersion {
+            commit: commit.to_lowercase(),
+            untracked,
+        })
     }
 }
 

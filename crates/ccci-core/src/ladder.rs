@@ -23,7 +23,12 @@ pub enum Rung {
 
 impl Rung {
     /// All rungs, bottom first.
-    pub const ALL: [Rung; 4] = [Rung::Install, Rung::Upgrade, Rung::BackupRestore, Rung::Functional];
+    pub const ALL: [Rung; 4] = [
+        Rung::Install,
+        Rung::Upgrade,
+        Rung::BackupRestore,
+        Rung::Functional,
+    ];
 
     /// The snake_case name used in results.json and `ccci.yml`.
     pub fn as_str(self) -> &'static str {
@@ -128,7 +133,14 @@ impl Default for Ladder {
     fn default() -> Self {
         let rungs = Rung::ALL
             .into_iter()
-            .map(|r| (r, RungOutcome::Unverified { reason: "did not run".into() }))
+            .map(|r| {
+                (
+                    r,
+                    RungOutcome::Unverified {
+                        reason: "did not run".into(),
+                    },
+                )
+            })
             .collect();
         Ladder { rungs }
     }
@@ -152,12 +164,20 @@ impl Ladder {
 
     /// Number of rungs that pass from the bottom before the first that does not.
     pub fn level(&self) -> Level {
-        Level(self.rungs.values().take_while(|o| **o == RungOutcome::Pass).count() as u8)
+        Level(
+            self.rungs
+                .values()
+                .take_while(|o| **o == RungOutcome::Pass)
+                .count() as u8,
+        )
     }
 
     /// The first rung that is not a pass: what capped the level. `None` at L4.
     pub fn level_cap_rung(&self) -> Option<Rung> {
-        self.rungs.iter().find(|(_, o)| **o != RungOutcome::Pass).map(|(r, _)| *r)
+        self.rungs
+            .iter()
+            .find(|(_, o)| **o != RungOutcome::Pass)
+            .map(|(r, _)| *r)
     }
 
     /// Green when no rung failed, none is unverified and every skip was declared.
@@ -174,9 +194,14 @@ impl Ladder {
         self.rungs
             .iter()
             .filter_map(|(r, o)| match o {
-                RungOutcome::Pass | RungOutcome::Skipped { intentional: true, .. } => None,
+                RungOutcome::Pass
+                | RungOutcome::Skipped {
+                    intentional: true, ..
+                } => None,
                 RungOutcome::Fail { reason } => Some(format!("{r} failed: {reason}")),
-                RungOutcome::Skipped { reason, .. } => Some(format!("{r} was skipped without being declared in expected_na: {reason}")),
+                RungOutcome::Skipped { reason, .. } => Some(format!(
+                    "{r} was skipped without being declared in expected_na: {reason}"
+                )),
                 RungOutcome::Unverified { reason } => Some(format!("{r} is unverified: {reason}")),
             })
             .collect()
@@ -186,8 +211,16 @@ impl Ladder {
     pub fn skips(&self) -> Skips {
         let mut s = Skips::default();
         for (r, o) in &self.rungs {
-            if let RungOutcome::Skipped { reason, intentional } = o {
-                let side = if *intentional { &mut s.intentional } else { &mut s.unintentional };
+            if let RungOutcome::Skipped {
+                reason,
+                intentional,
+            } = o
+            {
+                let side = if *intentional {
+                    &mut s.intentional
+                } else {
+                    &mut s.unintentional
+                };
                 side.insert(*r, reason.clone());
             }
         }
@@ -232,21 +265,39 @@ pub enum TestStatus {
 /// - otherwise (some not run or filtered out) → unverified: a part of the rung was not checked.
 ///
 /// A rung the recipe declared not applicable but that has passing tests is simply a pass.
-pub fn rung_from_tests(rung: Rung, tests: &[(&str, &TestStatus)], declared_na: Option<&str>) -> RungOutcome {
-    if let Some((name, TestStatus::Fail { message })) = tests.iter().find(|(_, s)| matches!(s, TestStatus::Fail { .. })) {
-        return RungOutcome::Fail { reason: format!("{name}: {message}") };
+pub fn rung_from_tests(
+    rung: Rung,
+    tests: &[(&str, &TestStatus)],
+    declared_na: Option<&str>,
+) -> RungOutcome {
+    if let Some((name, TestStatus::Fail { message })) = tests
+        .iter()
+        .find(|(_, s)| matches!(s, TestStatus::Fail { .. }))
+    {
+        return RungOutcome::Fail {
+            reason: format!("{name}: {message}"),
+        };
     }
     if tests.is_empty() {
         return match declared_na {
-            Some(reason) => RungOutcome::Skipped { reason: reason.into(), intentional: true },
-            None => RungOutcome::Skipped { reason: format!("no {rung} tests exist for this recipe"), intentional: false },
+            Some(reason) => RungOutcome::Skipped {
+                reason: reason.into(),
+                intentional: true,
+            },
+            None => RungOutcome::Skipped {
+                reason: format!("no {rung} tests exist for this recipe"),
+                intentional: false,
+            },
         };
     }
     if tests.iter().all(|(_, s)| **s == TestStatus::Pass) {
         return RungOutcome::Pass;
     }
     if tests.iter().all(|(_, s)| **s == TestStatus::Filtered) {
-        return RungOutcome::Skipped { reason: "not selected by the test filter".into(), intentional: false };
+        return RungOutcome::Skipped {
+            reason: "not selected by the test filter".into(),
+            intentional: false,
+        };
     }
     let missing: Vec<String> = tests
         .iter()
@@ -256,7 +307,9 @@ pub fn rung_from_tests(rung: Rung, tests: &[(&str, &TestStatus)], declared_na: O
             _ => None,
         })
         .collect();
-    RungOutcome::Unverified { reason: missing.join("; ") }
+    RungOutcome::Unverified {
+        reason: missing.join("; "),
+    }
 }
 
 #[cfg(test)]
@@ -271,23 +324,34 @@ mod tests {
         l
     }
     fn skip(intentional: bool) -> RungOutcome {
-        RungOutcome::Skipped { reason: "r".into(), intentional }
+        RungOutcome::Skipped {
+            reason: "r".into(),
+            intentional,
+        }
     }
     fn fail() -> RungOutcome {
-        RungOutcome::Fail { reason: "boom".into() }
+        RungOutcome::Fail {
+            reason: "boom".into(),
+        }
     }
     use RungOutcome::Pass;
 
     #[test]
     fn all_pass_is_l4_green() {
         let l = ladder([Pass, Pass, Pass, Pass]);
-        assert_eq!((l.level(), l.level_cap_rung(), l.verdict()), (Level(4), None, Verdict::Green));
+        assert_eq!(
+            (l.level(), l.level_cap_rung(), l.verdict()),
+            (Level(4), None, Verdict::Green)
+        );
     }
 
     #[test]
     fn an_intentional_skip_caps_but_stays_green() {
         let l = ladder([Pass, Pass, skip(true), Pass]);
-        assert_eq!((l.level(), l.level_cap_rung(), l.verdict()), (Level(2), Some(Rung::BackupRestore), Verdict::Green));
+        assert_eq!(
+            (l.level(), l.level_cap_rung(), l.verdict()),
+            (Level(2), Some(Rung::BackupRestore), Verdict::Green)
+        );
         assert_eq!(l.skips().intentional.len(), 1);
     }
 
@@ -308,25 +372,60 @@ mod tests {
     #[test]
     fn nothing_reported_is_l0_unverified() {
         let l = Ladder::default();
-        assert_eq!((l.level(), l.level_cap_rung(), l.verdict()), (Level(0), Some(Rung::Install), Verdict::Red));
+        assert_eq!(
+            (l.level(), l.level_cap_rung(), l.verdict()),
+            (Level(0), Some(Rung::Install), Verdict::Red)
+        );
     }
 
     #[test]
     fn rung_derivation_from_tests() {
         let p = TestStatus::Pass;
-        let f = TestStatus::Fail { message: "404".into() };
-        let n = TestStatus::NotRun { reason: "install failed".into() };
+        let f = TestStatus::Fail {
+            message: "404".into(),
+        };
+        let n = TestStatus::NotRun {
+            reason: "install failed".into(),
+        };
         let x = TestStatus::Filtered;
         let r = Rung::Functional;
         assert_eq!(rung_from_tests(r, &[("a", &p), ("b", &p)], None), Pass);
-        assert_eq!(rung_from_tests(r, &[("a", &p), ("b", &f)], None), RungOutcome::Fail { reason: "b: 404".into() });
-        assert_eq!(rung_from_tests(r, &[], Some("none")), RungOutcome::Skipped { reason: "none".into(), intentional: true });
-        assert!(matches!(rung_from_tests(r, &[], None), RungOutcome::Skipped { intentional: false, .. }));
+        assert_eq!(
+            rung_from_tests(r, &[("a", &p), ("b", &f)], None),
+            RungOutcome::Fail {
+                reason: "b: 404".into()
+            }
+        );
+        assert_eq!(
+            rung_from_tests(r, &[], Some("none")),
+            RungOutcome::Skipped {
+                reason: "none".into(),
+                intentional: true
+            }
+        );
+        assert!(matches!(
+            rung_from_tests(r, &[], None),
+            RungOutcome::Skipped {
+                intentional: false,
+                ..
+            }
+        ));
         assert_eq!(
             rung_from_tests(r, &[("a", &p), ("b", &n), ("c", &x)], None),
-            RungOutcome::Unverified { reason: "b not run (install failed); c filtered out".into() }
+            RungOutcome::Unverified {
+                reason: "b not run (install failed); c filtered out".into()
+            }
         );
-        assert!(matches!(rung_from_tests(r, &[("a", &x)], None), RungOutcome::Skipped { intentional: false, .. }));
-        assert_eq!(rung_from_tests(r, &[("a", &p)], Some("declared but ran")), Pass);
+        assert!(matches!(
+            rung_from_tests(r, &[("a", &x)], None),
+            RungOutcome::Skipped {
+                intentional: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            rung_from_tests(r, &[("a", &p)], Some("declared but ran")),
+            Pass
+        );
     }
 }

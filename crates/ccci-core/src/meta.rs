@@ -165,10 +165,16 @@ impl RecipeMeta {
     /// assert!(e.to_string().contains("did you mean `health_path`"));
     /// ```
     pub fn from_yaml(file: &str, text: &str) -> Result<RecipeMeta, MetaError> {
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
-            .map_err(|e| MetaError::Yaml { file: file.into(), message: e.to_string() })?;
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| MetaError::Yaml {
+                file: file.into(),
+                message: e.to_string(),
+            })?;
         let serde_yaml_ng::Value::Mapping(map) = doc else {
-            return Err(MetaError::Yaml { file: file.into(), message: "the file must be a mapping of settings".into() });
+            return Err(MetaError::Yaml {
+                file: file.into(),
+                message: "the file must be a mapping of settings".into(),
+            });
         };
         for key in map.keys() {
             let key = key.as_str().unwrap_or_default();
@@ -182,8 +188,10 @@ impl RecipeMeta {
             }
         }
         // From the text, not the Value: serde_yaml_ng reads `source: {git: …}` as an enum only there.
-        let raw: RawMeta = serde_yaml_ng::from_str(text)
-            .map_err(|e| MetaError::Yaml { file: file.into(), message: e.to_string() })?;
+        let raw: RawMeta = serde_yaml_ng::from_str(text).map_err(|e| MetaError::Yaml {
+            file: file.into(),
+            message: e.to_string(),
+        })?;
         raw.into_meta(file)
     }
 }
@@ -248,13 +256,33 @@ struct RawMeta {
 
 impl RawMeta {
     fn into_meta(self, file: &str) -> Result<RecipeMeta, MetaError> {
-        let invalid = |key: &str, message: String| MetaError::Invalid { file: file.into(), key: key.into(), message };
-        let recipe = self.recipe.ok_or_else(|| invalid("recipe", "missing: name the recipe, e.g. `recipe: custom-html`".into()))?;
+        let invalid = |key: &str, message: String| MetaError::Invalid {
+            file: file.into(),
+            key: key.into(),
+            message,
+        };
+        let recipe = self.recipe.ok_or_else(|| {
+            invalid(
+                "recipe",
+                "missing: name the recipe, e.g. `recipe: custom-html`".into(),
+            )
+        })?;
         let source_help = "say where the recipe repository is: `source: {releases: <dir>}` or `source: {git: <url or path>}`";
         let source = match self.source {
-            Some(RawSource { releases: Some(dir), git: None }) => Source::Releases(dir),
-            Some(RawSource { releases: None, git: Some(url) }) => Source::Git(url),
-            Some(_) => return Err(invalid("source", format!("give exactly one of `releases` and `git`: {source_help}"))),
+            Some(RawSource {
+                releases: Some(dir),
+                git: None,
+            }) => Source::Releases(dir),
+            Some(RawSource {
+                releases: None,
+                git: Some(url),
+            }) => Source::Git(url),
+            Some(_) => {
+                return Err(invalid(
+                    "source",
+                    format!("give exactly one of `releases` and `git`: {source_help}"),
+                ))
+            }
             None => return Err(invalid("source", format!("missing: {source_help}"))),
         };
         let mut m = RecipeMeta::new(recipe, source);
@@ -269,7 +297,10 @@ impl RawMeta {
         }
         if let Some(ok) = self.health_ok {
             if ok.is_empty() || ok.iter().any(|c| !(100..600).contains(c)) {
-                return Err(invalid("health_ok", format!("{ok:?} must be a non-empty list of HTTP status codes (100–599)")));
+                return Err(invalid(
+                    "health_ok",
+                    format!("{ok:?} must be a non-empty list of HTTP status codes (100–599)"),
+                ));
             }
             m.health_ok = ok;
         }
@@ -279,7 +310,10 @@ impl RawMeta {
         m.extra_env = self.extra_env;
         m.upgrade_extra_env = self.upgrade_extra_env;
         if let Some(v) = self.upgrade_base_version {
-            m.upgrade_base_version = Some(v.parse().map_err(|e| invalid("upgrade_base_version", format!("{e}")))?);
+            m.upgrade_base_version = Some(
+                v.parse()
+                    .map_err(|e| invalid("upgrade_base_version", format!("{e}")))?,
+            );
         }
         for p in self.ready_probe {
             m.ready_probe.push(match p {
@@ -293,14 +327,25 @@ impl RawMeta {
         for (rung, reason) in self.expected_na {
             let r = Rung::parse(&rung).ok_or_else(|| {
                 let names = Rung::ALL.map(Rung::as_str);
-                let hint = did_you_mean(&rung, names).map(|s| format!(" — did you mean `{s}`?")).unwrap_or_default();
-                invalid("expected_na", format!("`{rung}` is not a rung{hint} (rungs: {})", names.join(", ")))
+                let hint = did_you_mean(&rung, names)
+                    .map(|s| format!(" — did you mean `{s}`?"))
+                    .unwrap_or_default();
+                invalid(
+                    "expected_na",
+                    format!("`{rung}` is not a rung{hint} (rungs: {})", names.join(", ")),
+                )
             })?;
             if r == Rung::Install {
-                return Err(invalid("expected_na", "install cannot be declared not applicable: every recipe must deploy".into()));
+                return Err(invalid(
+                    "expected_na",
+                    "install cannot be declared not applicable: every recipe must deploy".into(),
+                ));
             }
             if reason.trim().is_empty() {
-                return Err(invalid("expected_na", format!("`{rung}` needs a reason, e.g. `{rung}: stateless static site`")));
+                return Err(invalid(
+                    "expected_na",
+                    format!("`{rung}` needs a reason, e.g. `{rung}: stateless static site`"),
+                ));
             }
             m.expected_na.insert(r, reason);
         }
@@ -335,7 +380,10 @@ fn one() -> u32 {
 }
 
 mod secs {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_secs())
     }
 }
@@ -374,8 +422,20 @@ mod tests {
         assert_eq!(m.health_ok, [200, 302]);
         assert_eq!(m.extra_env["COMPOSE_FILE"], "compose.yml:compose.x.yml");
         assert_eq!(m.upgrade_base_version.unwrap().to_string(), "1.0.0+1.22");
-        assert_eq!(m.ready_probe[0], Probe::Tcp { port: 64738, stable: 3 });
-        assert_eq!(m.ready_probe[1], Probe::Http { path: "/x".into(), ok: vec![200] });
+        assert_eq!(
+            m.ready_probe[0],
+            Probe::Tcp {
+                port: 64738,
+                stable: 3
+            }
+        );
+        assert_eq!(
+            m.ready_probe[1],
+            Probe::Http {
+                path: "/x".into(),
+                ok: vec![200]
+            }
+        );
         assert_eq!(m.expected_na[&Rung::BackupRestore], "stateless");
         assert_eq!(m.backup_capable, Some(false));
         assert_eq!(m.deps, ["keycloak"]);
@@ -384,18 +444,35 @@ mod tests {
     #[test]
     fn unknown_key_names_file_key_and_suggestion() {
         let e = parse("deploy_timout: 10\n").unwrap_err().to_string();
-        assert!(e.starts_with("recipes/x/ccci.yml: unknown key `deploy_timout` — did you mean `deploy_timeout`?"), "{e}");
+        assert!(
+            e.starts_with(
+                "recipes/x/ccci.yml: unknown key `deploy_timout` — did you mean `deploy_timeout`?"
+            ),
+            "{e}"
+        );
         let e = parse("colour: blue\n").unwrap_err().to_string();
-        assert!(!e.contains("did you mean") && e.contains("valid keys: recipe, source"), "{e}");
+        assert!(
+            !e.contains("did you mean") && e.contains("valid keys: recipe, source"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_values_name_the_key_and_the_fix() {
         for (yaml, needle) in [
-            ("deploy_timeout: soon\n", "`deploy_timeout`: `soon`: expected seconds"),
-            ("health_path: health\n", "`health_path`: `health` must start with `/`"),
+            (
+                "deploy_timeout: soon\n",
+                "`deploy_timeout`: `soon`: expected seconds",
+            ),
+            (
+                "health_path: health\n",
+                "`health_path`: `health` must start with `/`",
+            ),
             ("health_ok: [999]\n", "`health_ok`"),
-            ("expected_na: {backup: x}\n", "did you mean `backup_restore`?"),
+            (
+                "expected_na: {backup: x}\n",
+                "did you mean `backup_restore`?",
+            ),
             ("expected_na: {install: x}\n", "every recipe must deploy"),
             ("expected_na: {upgrade: ' '}\n", "needs a reason"),
             ("upgrade_base_version: latest\n", "is not a recipe version"),
@@ -405,9 +482,13 @@ mod tests {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(needle), "{yaml} -> {e}");
         }
-        let e = RecipeMeta::from_yaml("f.yml", "source: {git: x}\n").unwrap_err().to_string();
+        let e = RecipeMeta::from_yaml("f.yml", "source: {git: x}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`recipe`: missing"), "{e}");
-        let e = RecipeMeta::from_yaml("f.yml", "- a\n").unwrap_err().to_string();
+        let e = RecipeMeta::from_yaml("f.yml", "- a\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("must be a mapping"), "{e}");
     }
 }

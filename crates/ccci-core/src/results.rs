@@ -100,7 +100,10 @@ impl Results {
         self.verdict_reasons = ladder.red_reasons();
         if !self.teardown.clean {
             self.verdict = Verdict::Red;
-            self.verdict_reasons.push(format!("teardown left {}", self.teardown.leftovers.join(", ")));
+            self.verdict_reasons.push(format!(
+                "teardown left {}",
+                self.teardown.leftovers.join(", ")
+            ));
         }
         self.rungs = ladder.rungs().clone();
         self.skips = ladder.skips();
@@ -116,14 +119,28 @@ mod tests {
         let mut ladder = Ladder::default();
         ladder.set(Rung::Install, RungOutcome::Pass);
         ladder.set(Rung::Upgrade, RungOutcome::Pass);
-        ladder.set(Rung::BackupRestore, RungOutcome::Skipped { reason: "stateless static site".into(), intentional: true });
+        ladder.set(
+            Rung::BackupRestore,
+            RungOutcome::Skipped {
+                reason: "stateless static site".into(),
+                intentional: true,
+            },
+        );
         ladder.set(Rung::Functional, RungOutcome::Pass);
         Results {
             schema: SCHEMA.into(),
             run_id: "custom-html-20261122-160000-1a2b3c".into(),
             recipe: "custom-html".into(),
-            head: RefInfo { reference: "1.1.0+1.22".into(), commit: "0123456789abcdef0123456789abcdef01234567".into(), version: Some("1.1.0+1.22".into()) },
-            upgrade_base: Some(RefInfo { reference: "1.0.0+1.22".into(), commit: "fedcba9876543210fedcba9876543210fedcba98".into(), version: Some("1.0.0+1.22".into()) }),
+            head: RefInfo {
+                reference: "1.1.0+1.22".into(),
+                commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                version: Some("1.1.0+1.22".into()),
+            },
+            upgrade_base: Some(RefInfo {
+                reference: "1.0.0+1.22".into(),
+                commit: "fedcba9876543210fedcba9876543210fedcba98".into(),
+                version: Some("1.0.0+1.22".into()),
+            }),
             domain: "cust-1a2b3c.ccci.test".into(),
             stack: "cust-1a2b3c_ccci_test".into(),
             deployer: "builtin".into(),
@@ -137,15 +154,26 @@ mod tests {
             rungs: BTreeMap::new(),
             skips: Skips::default(),
             tests: vec![
-                TestRecord { name: "install::healthy".into(), rung: Rung::Install, status: TestStatus::Pass, duration_ms: 5210 },
+                TestRecord {
+                    name: "install::healthy".into(),
+                    rung: Rung::Install,
+                    status: TestStatus::Pass,
+                    duration_ms: 5210,
+                },
                 TestRecord {
                     name: "functional::not_found".into(),
                     rung: Rung::Functional,
-                    status: TestStatus::Fail { message: "expected 404, got 200".into() },
+                    status: TestStatus::Fail {
+                        message: "expected 404, got 200".into(),
+                    },
                     duration_ms: 12,
                 },
             ],
-            teardown: Teardown { clean: true, leftovers: vec![], error: None },
+            teardown: Teardown {
+                clean: true,
+                leftovers: vec![],
+                error: None,
+            },
         }
         .conclude(&ladder)
     }
@@ -165,7 +193,11 @@ mod tests {
     #[test]
     fn a_leaky_teardown_turns_the_verdict_red() {
         let mut r = sample();
-        r.teardown = Teardown { clean: false, leftovers: vec!["volume cust_content".into()], error: None };
+        r.teardown = Teardown {
+            clean: false,
+            leftovers: vec!["volume cust_content".into()],
+            error: None,
+        };
         let mut ladder = Ladder::default();
         for rung in Rung::ALL {
             ladder.set(rung, RungOutcome::Pass);

@@ -32,7 +32,10 @@ pub struct OpStateError {
 impl OpState {
     /// Stores `value` under `key`, replacing what was there.
     pub fn set<T: Serialize>(&self, key: &str, value: &T) -> Result<(), OpStateError> {
-        let v = serde_json::to_value(value).map_err(|source| OpStateError { key: key.into(), source })?;
+        let v = serde_json::to_value(value).map_err(|source| OpStateError {
+            key: key.into(),
+            source,
+        })?;
         self.lock().insert(key.to_string(), v);
         Ok(())
     }
@@ -43,7 +46,10 @@ impl OpState {
             None => Ok(None),
             Some(v) => serde_json::from_value(v.clone())
                 .map(Some)
-                .map_err(|source| OpStateError { key: key.into(), source }),
+                .map_err(|source| OpStateError {
+                    key: key.into(),
+                    source,
+                }),
         }
     }
 
@@ -55,7 +61,9 @@ impl OpState {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, serde_json::Value>> {
         // A test that panicked while holding the lock cannot leave a half-written map:
         // insert is the only mutation.
-        self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

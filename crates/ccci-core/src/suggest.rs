@@ -8,7 +8,10 @@
 /// assert_eq!(ccci_core::suggest::did_you_mean("helth_path", ["health_path", "health_ok"]), Some("health_path"));
 /// assert_eq!(ccci_core::suggest::did_you_mean("colour", ["health_path"]), None);
 /// ```
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let candidates: Vec<&str> = candidates.into_iter().collect();
     let limit = (word.chars().count() / 3).max(1);
     candidates
@@ -17,7 +20,11 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-        .or_else(|| candidates.into_iter().find(|c| word.len() >= 3 && c.starts_with(word)))
+        .or_else(|| {
+            candidates
+                .into_iter()
+                .find(|c| word.len() >= 3 && c.starts_with(word))
+        })
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

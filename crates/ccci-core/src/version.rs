@@ -43,7 +43,10 @@ impl FromStr for Version {
     type Err = VersionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |why| VersionError { input: s.to_string(), why };
+        let err = |why| VersionError {
+            input: s.to_string(),
+            why,
+        };
         let (recipe, upstream) = match s.split_once('+') {
             Some((_, u)) if u.is_empty() => return Err(err("nothing after `+`")),
             Some((r, u)) => (r, Some(u.to_string())),
@@ -56,7 +59,9 @@ impl FromStr for Version {
         };
         let mut parts = core.split('.');
         let mut num = || -> Result<u64, VersionError> {
-            let p = parts.next().ok_or_else(|| err("fewer than three numbers"))?;
+            let p = parts
+                .next()
+                .ok_or_else(|| err("fewer than three numbers"))?;
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err("a version number is not a non-negative integer"));
             }
@@ -66,7 +71,13 @@ impl FromStr for Version {
         if parts.next().is_some() {
             return Err(err("more than three numbers before `+`"));
         }
-        Ok(Version { major, minor, patch, pre, upstream })
+        Ok(Version {
+            major,
+            minor,
+            patch,
+            pre,
+            upstream,
+        })
     }
 }
 
@@ -173,10 +184,25 @@ mod tests {
 
     #[test]
     fn orders_by_recipe_semver() {
-        let mut all = vec![v("1.10.0+1"), v("1.9.0+2"), v("1.0.0+9"), v("1.0.0-rc.2+9"), v("1.0.0-rc.10+9")];
+        let mut all = vec![
+            v("1.10.0+1"),
+            v("1.9.0+2"),
+            v("1.0.0+9"),
+            v("1.0.0-rc.2+9"),
+            v("1.0.0-rc.10+9"),
+        ];
         all.sort();
         let got: Vec<String> = all.iter().map(ToString::to_string).collect();
-        assert_eq!(got, ["1.0.0-rc.2+9", "1.0.0-rc.10+9", "1.0.0+9", "1.9.0+2", "1.10.0+1"]);
+        assert_eq!(
+            got,
+            [
+                "1.0.0-rc.2+9",
+                "1.0.0-rc.10+9",
+                "1.0.0+9",
+                "1.9.0+2",
+                "1.10.0+1"
+            ]
+        );
     }
 
     #[test]

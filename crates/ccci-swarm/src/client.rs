@@ -3,8 +3,8 @@ use crate::model::{ServiceState, TaskState};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{SecretSpec, Service, Task, TaskSpecRestartPolicyConditionEnum};
 use bollard::query_parameters::{
-    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
-    ListVolumesOptions, RemoveVolumeOptions,
+    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions,
+    ListServicesOptions, ListTasksOptions, ListVolumesOptions, RemoveVolumeOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -51,7 +51,8 @@ impl Swarm {
     /// Connects to the daemon named by `DOCKER_HOST` (default: the local socket), checks that it
     /// answers within 5 s and that it is a swarm manager.
     pub async fn connect() -> Result<Swarm, SwarmError> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let host =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
         Self::connect_host(&host).await
     }
 
@@ -59,13 +60,19 @@ impl Swarm {
     /// checks as [`Swarm::connect`].
     pub async fn connect_host(host: &str) -> Result<Swarm, SwarmError> {
         let host = host.to_string();
-        let unreachable = |reason: String| SwarmError::Unreachable { host: host.clone(), reason };
+        let unreachable = |reason: String| SwarmError::Unreachable {
+            host: host.clone(),
+            reason,
+        };
         let docker = if let Some(path) = host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
         } else if host.starts_with("tcp://") || host.starts_with("http://") {
             Docker::connect_with_http(&host, 120, bollard::API_DEFAULT_VERSION)
         } else {
-            return Err(unreachable("only unix:// and tcp:// hosts are supported (ssh:// needs bollard's ssh feature)".into()));
+            return Err(unreachable(
+                "only unix:// and tcp:// hosts are supported (ssh:// needs bollard's ssh feature)"
+                    .into(),
+            ));
         }
         .map_err(|e| unreachable(e.to_string()))?;
         match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
@@ -75,9 +82,19 @@ impl Swarm {
         }
         let info = docker.info().await.map_err(api("read daemon info"))?;
         let swarm = info.swarm.unwrap_or_default();
-        let state = swarm.local_node_state.map(|s| s.to_string()).unwrap_or_default();
+        let state = swarm
+            .local_node_state
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         if state != "active" || swarm.control_available != Some(true) {
-            return Err(SwarmError::NotSwarm { host, state: if state.is_empty() { "inactive".into() } else { state } });
+            return Err(SwarmError::NotSwarm {
+                host,
+                state: if state.is_empty() {
+                    "inactive".into()
+                } else {
+                    state
+                },
+            });
         }
         Ok(Swarm { docker, host })
     }
@@ -102,24 +119,46 @@ impl Swarm {
 
     /// The stack's services (exactly this stack: matched by label, not name prefix).
     pub async fn services(&self, stack: &str) -> Result<Vec<Service>, SwarmError> {
-        let opts = ListServicesOptions { filters: Some(stack_filter(stack)), status: Some(true) };
-        let mut v = self.docker.list_services(Some(opts)).await.map_err(api(format!("list services of stack {stack}")))?;
+        let opts = ListServicesOptions {
+            filters: Some(stack_filter(stack)),
+            status: Some(true),
+        };
+        let mut v = self
+            .docker
+            .list_services(Some(opts))
+            .await
+            .map_err(api(format!("list services of stack {stack}")))?;
         v.sort_by_key(|s| s.spec.as_ref().and_then(|sp| sp.name.clone()));
         Ok(v)
     }
 
     /// The stack's tasks.
     pub async fn tasks(&self, stack: &str) -> Result<Vec<Task>, SwarmError> {
-        let opts = ListTasksOptions { filters: Some(stack_filter(stack)) };
-        self.docker.list_tasks(Some(opts)).await.map_err(api(format!("list tasks of stack {stack}")))
+        let opts = ListTasksOptions {
+            filters: Some(stack_filter(stack)),
+        };
+        self.docker
+            .list_tasks(Some(opts))
+            .await
+            .map_err(api(format!("list tasks of stack {stack}")))
     }
 
     /// The id of a running container of `<stack>_<service>`, on its current spec if any is.
-    pub async fn running_container(&self, stack: &str, service: &str) -> Result<Option<String>, SwarmError> {
+    pub async fn running_container(
+        &self,
+        stack: &str,
+        service: &str,
+    ) -> Result<Option<String>, SwarmError> {
         let full = format!("{stack}_{service}");
         let snap = self.snapshot(stack).await?;
-        let Some(s) = snap.iter().find(|s| s.name == full) else { return Ok(None) };
-        let mut running: Vec<&TaskState> = s.tasks.iter().filter(|t| t.state == "running" && t.container_id.is_some()).collect();
+        let Some(s) = snap.iter().find(|s| s.name == full) else {
+            return Ok(None);
+        };
+        let mut running: Vec<&TaskState> = s
+            .tasks
+            .iter()
+            .filter(|t| t.state == "running" && t.container_id.is_some())
+            .collect();
         running.sort_by_key(|t| !t.current);
         Ok(running.first().and_then(|t| t.container_id.clone()))
     }
@@ -137,22 +176,45 @@ impl Swarm {
             attach_stderr: Some(true),
             ..Default::default()
         };
-        let created = self.docker.create_exec(container, opts).await.map_err(|e| err(e.to_string()))?;
-        let mut out = ExecOutput { exit_code: -1, stdout: Vec::new(), stderr: Vec::new() };
-        match self.docker.start_exec(&created.id, None).await.map_err(|e| err(e.to_string()))? {
+        let created = self
+            .docker
+            .create_exec(container, opts)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let mut out = ExecOutput {
+            exit_code: -1,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        match self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|e| err(e.to_string()))?
+        {
             StartExecResults::Attached { mut output, .. } => {
                 while let Some(chunk) = output.next().await {
                     match chunk.map_err(|e| err(e.to_string()))? {
-                        bollard::container::LogOutput::StdOut { message } => out.stdout.extend_from_slice(&message),
-                        bollard::container::LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
+                        bollard::container::LogOutput::StdOut { message } => {
+                            out.stdout.extend_from_slice(&message)
+                        }
+                        bollard::container::LogOutput::StdErr { message } => {
+                            out.stderr.extend_from_slice(&message)
+                        }
                         _ => {}
                     }
                 }
             }
             StartExecResults::Detached => return Err(err("the daemon detached the exec".into())),
         }
-        let inspect = self.docker.inspect_exec(&created.id).await.map_err(|e| err(e.to_string()))?;
-        out.exit_code = inspect.exit_code.ok_or_else(|| err("the daemon reported no exit code".into()))?;
+        let inspect = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        out.exit_code = inspect
+            .exit_code
+            .ok_or_else(|| err("the daemon reported no exit code".into()))?;
         Ok(out)
     }
 
@@ -160,29 +222,53 @@ impl Swarm {
     pub async fn image_exists(&self, image: &str) -> Result<bool, SwarmError> {
         match self.docker.inspect_image(image).await {
             Ok(_) => Ok(true),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
-            Err(e) => Err(SwarmError::Api { what: format!("inspect image {image}"), source: e }),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(SwarmError::Api {
+                what: format!("inspect image {image}"),
+                source: e,
+            }),
         }
     }
 
     /// Whether a swarm secret with exactly this name exists.
     pub async fn secret_exists(&self, name: &str) -> Result<bool, SwarmError> {
-        let opts = ListSecretsOptions { filters: Some(HashMap::from([("name".into(), vec![name.into()])])) };
-        let all = self.docker.list_secrets(Some(opts)).await.map_err(api(format!("list secret {name}")))?;
-        Ok(all.iter().any(|s| s.spec.as_ref().and_then(|sp| sp.name.as_deref()) == Some(name)))
+        let opts = ListSecretsOptions {
+            filters: Some(HashMap::from([("name".into(), vec![name.into()])])),
+        };
+        let all = self
+            .docker
+            .list_secrets(Some(opts))
+            .await
+            .map_err(api(format!("list secret {name}")))?;
+        Ok(all
+            .iter()
+            .any(|s| s.spec.as_ref().and_then(|sp| sp.name.as_deref()) == Some(name)))
     }
 
     /// Creates a swarm secret labelled as part of `stack`, so the stack's teardown removes it.
-    pub async fn create_secret(&self, stack: &str, name: &str, value: &[u8]) -> Result<(), SwarmError> {
+    pub async fn create_secret(
+        &self,
+        stack: &str,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), SwarmError> {
         let mut b64 = Vec::new();
         base64_encode(value, &mut b64);
         let spec = SecretSpec {
             name: Some(name.into()),
-            labels: Some(HashMap::from([(STACK_LABEL.to_string(), stack.to_string()), ("ccci.generated".into(), "true".into())])),
+            labels: Some(HashMap::from([
+                (STACK_LABEL.to_string(), stack.to_string()),
+                ("ccci.generated".into(), "true".into()),
+            ])),
             data: Some(String::from_utf8(b64).unwrap_or_default()),
             ..Default::default()
         };
-        self.docker.create_secret(spec).await.map_err(api(format!("create secret {name}")))?;
+        self.docker
+            .create_secret(spec)
+            .await
+            .map_err(api(format!("create secret {name}")))?;
         Ok(())
     }
 
@@ -192,61 +278,141 @@ impl Swarm {
     pub async fn leftovers(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
         let mut out = Vec::new();
         for s in self.services(stack).await? {
-            out.push(format!("service {}", s.spec.and_then(|sp| sp.name).unwrap_or_default()));
+            out.push(format!(
+                "service {}",
+                s.spec.and_then(|sp| sp.name).unwrap_or_default()
+            ));
         }
-        out.extend(self.containers(stack).await?.into_iter().map(|c| format!("container {c}")));
-        out.extend(self.networks(stack).await?.into_iter().map(|n| format!("network {n}")));
-        out.extend(self.volumes(stack).await?.into_iter().map(|v| format!("volume {v}")));
-        out.extend(self.secrets(stack).await?.into_iter().map(|(_, n)| format!("secret {n}")));
-        out.extend(self.configs(stack).await?.into_iter().map(|(_, n)| format!("config {n}")));
+        out.extend(
+            self.containers(stack)
+                .await?
+                .into_iter()
+                .map(|c| format!("container {c}")),
+        );
+        out.extend(
+            self.networks(stack)
+                .await?
+                .into_iter()
+                .map(|n| format!("network {n}")),
+        );
+        out.extend(
+            self.volumes(stack)
+                .await?
+                .into_iter()
+                .map(|v| format!("volume {v}")),
+        );
+        out.extend(
+            self.secrets(stack)
+                .await?
+                .into_iter()
+                .map(|(_, n)| format!("secret {n}")),
+        );
+        out.extend(
+            self.configs(stack)
+                .await?
+                .into_iter()
+                .map(|(_, n)| format!("config {n}")),
+        );
         Ok(out)
     }
 
     /// Names of the stack's containers, running or not.
     pub async fn containers(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
-        let opts = ListContainersOptions { all: true, filters: Some(stack_filter(stack)), ..Default::default() };
-        let v = self.docker.list_containers(Some(opts)).await.map_err(api(format!("list containers of stack {stack}")))?;
-        Ok(v.into_iter().map(|c| c.names.unwrap_or_default().join(",").trim_start_matches('/').to_string()).collect())
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(stack_filter(stack)),
+            ..Default::default()
+        };
+        let v = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(api(format!("list containers of stack {stack}")))?;
+        Ok(v.into_iter()
+            .map(|c| {
+                c.names
+                    .unwrap_or_default()
+                    .join(",")
+                    .trim_start_matches('/')
+                    .to_string()
+            })
+            .collect())
     }
 
     /// Names of the stack's networks.
     pub async fn networks(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
-        let opts = ListNetworksOptions { filters: Some(stack_filter(stack)) };
-        let v = self.docker.list_networks(Some(opts)).await.map_err(api(format!("list networks of stack {stack}")))?;
+        let opts = ListNetworksOptions {
+            filters: Some(stack_filter(stack)),
+        };
+        let v = self
+            .docker
+            .list_networks(Some(opts))
+            .await
+            .map_err(api(format!("list networks of stack {stack}")))?;
         Ok(v.into_iter().filter_map(|n| n.name).collect())
     }
 
     /// Names of the stack's volumes.
     pub async fn volumes(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
-        let opts = ListVolumesOptions { filters: Some(stack_filter(stack)) };
-        let v = self.docker.list_volumes(Some(opts)).await.map_err(api(format!("list volumes of stack {stack}")))?;
-        Ok(v.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
+        let opts = ListVolumesOptions {
+            filters: Some(stack_filter(stack)),
+        };
+        let v = self
+            .docker
+            .list_volumes(Some(opts))
+            .await
+            .map_err(api(format!("list volumes of stack {stack}")))?;
+        Ok(v.volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
     }
 
     /// (id, name) of the stack's secrets: labelled, or named `<stack>_…`.
     pub async fn secrets(&self, stack: &str) -> Result<Vec<(String, String)>, SwarmError> {
-        let all = self.docker.list_secrets(None::<ListSecretsOptions>).await.map_err(api("list secrets"))?;
+        let all = self
+            .docker
+            .list_secrets(None::<ListSecretsOptions>)
+            .await
+            .map_err(api("list secrets"))?;
         Ok(all
             .into_iter()
             .filter_map(|s| {
                 let spec = s.spec?;
                 let name = spec.name?;
-                let labelled = spec.labels.as_ref().and_then(|l| l.get(STACK_LABEL)).map(String::as_str) == Some(stack);
-                (labelled || name.starts_with(&format!("{stack}_"))).then(|| (s.id.unwrap_or_default(), name))
+                let labelled = spec
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(STACK_LABEL))
+                    .map(String::as_str)
+                    == Some(stack);
+                (labelled || name.starts_with(&format!("{stack}_")))
+                    .then(|| (s.id.unwrap_or_default(), name))
             })
             .collect())
     }
 
     /// (id, name) of the stack's configs: labelled, or named `<stack>_…`.
     pub async fn configs(&self, stack: &str) -> Result<Vec<(String, String)>, SwarmError> {
-        let all = self.docker.list_configs(None::<ListConfigsOptions>).await.map_err(api("list configs"))?;
+        let all = self
+            .docker
+            .list_configs(None::<ListConfigsOptions>)
+            .await
+            .map_err(api("list configs"))?;
         Ok(all
             .into_iter()
             .filter_map(|c| {
                 let spec = c.spec?;
                 let name = spec.name?;
-                let labelled = spec.labels.as_ref().and_then(|l| l.get(STACK_LABEL)).map(String::as_str) == Some(stack);
-                (labelled || name.starts_with(&format!("{stack}_"))).then(|| (c.id.unwrap_or_default(), name))
+                let labelled = spec
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(STACK_LABEL))
+                    .map(String::as_str)
+                    == Some(stack);
+                (labelled || name.starts_with(&format!("{stack}_")))
+                    .then(|| (c.id.unwrap_or_default(), name))
             })
             .collect())
     }
@@ -257,7 +423,10 @@ impl Swarm {
     pub async fn remove_stack_data(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
         let mut removed = Vec::new();
         for n in self.networks(stack).await? {
-            self.docker.remove_network(&n).await.map_err(api(format!("remove network {n}")))?;
+            self.docker
+                .remove_network(&n)
+                .await
+                .map_err(api(format!("remove network {n}")))?;
             removed.push(format!("network {n}"));
         }
         for v in self.volumes(stack).await? {
@@ -268,11 +437,17 @@ impl Swarm {
             removed.push(format!("volume {v}"));
         }
         for (id, n) in self.secrets(stack).await? {
-            self.docker.delete_secret(&id).await.map_err(api(format!("remove secret {n}")))?;
+            self.docker
+                .delete_secret(&id)
+                .await
+                .map_err(api(format!("remove secret {n}")))?;
             removed.push(format!("secret {n}"));
         }
         for (id, n) in self.configs(stack).await? {
-            self.docker.delete_config(&id).await.map_err(api(format!("remove config {n}")))?;
+            self.docker
+                .delete_config(&id)
+                .await
+                .map_err(api(format!("remove config {n}")))?;
             removed.push(format!("config {n}"));
         }
         Ok(removed)
@@ -294,15 +469,29 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
         .service_status
         .as_ref()
         .and_then(|st| st.desired_tasks)
-        .or_else(|| mode.replicated.as_ref().and_then(|r| r.replicas).map(|r| r as u64))
+        .or_else(|| {
+            mode.replicated
+                .as_ref()
+                .and_then(|r| r.replicas)
+                .map(|r| r as u64)
+        })
         .unwrap_or(1);
-    let template_json = template.as_ref().and_then(|t| serde_json::to_value(t).ok()).map(normalized);
+    let template_json = template
+        .as_ref()
+        .and_then(|t| serde_json::to_value(t).ok())
+        .map(normalized);
     let own: Vec<TaskState> = tasks
         .iter()
         .filter(|t| t.service_id == s.id)
         .map(|t| {
             let st = t.status.clone().unwrap_or_default();
-            let current = match (&template_json, t.spec.as_ref().and_then(|sp| serde_json::to_value(sp).ok()).map(normalized)) {
+            let current = match (
+                &template_json,
+                t.spec
+                    .as_ref()
+                    .and_then(|sp| serde_json::to_value(sp).ok())
+                    .map(normalized),
+            ) {
                 (Some(a), Some(b)) => *a == b,
                 _ => false,
             };
@@ -324,7 +513,10 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
         name,
         desired,
         one_shot: job || restart_none,
-        update_state: update.state.map(|s| s.to_string()).filter(|s| !s.is_empty()),
+        update_state: update
+            .state
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty()),
         update_message: update.message,
         tasks: own,
     }
@@ -338,11 +530,18 @@ fn normalized(v: serde_json::Value) -> serde_json::Value {
         match v {
             Value::Null => None,
             Value::Object(m) => {
-                let m: serde_json::Map<String, Value> = m.into_iter().filter_map(|(k, v)| strip(v).map(|v| (k, v))).collect();
+                let m: serde_json::Map<String, Value> = m
+                    .into_iter()
+                    .filter_map(|(k, v)| strip(v).map(|v| (k, v)))
+                    .collect();
                 (!m.is_empty()).then_some(Value::Object(m))
             }
             Value::Array(a) if a.is_empty() => None,
-            Value::Array(a) => Some(Value::Array(a.into_iter().map(|v| strip(v).unwrap_or(Value::Null)).collect())),
+            Value::Array(a) => Some(Value::Array(
+                a.into_iter()
+                    .map(|v| strip(v).unwrap_or(Value::Null))
+                    .collect(),
+            )),
             other => Some(other),
         }
     }
@@ -359,12 +558,24 @@ fn normalized(v: serde_json::Value) -> serde_json::Value {
 fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(T[(n >> 18) as usize & 63]);
         out.push(T[(n >> 12) as usize & 63]);
-        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] } else { b'=' });
-        out.push(if chunk.len() > 2 { T[n as usize & 63] } else { b'=' });
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63]
+        } else {
+            b'='
+        });
     }
 }
 
@@ -382,7 +593,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             let mut v = Vec::new();
             super::base64_encode(i.as_bytes(), &mut v);
             assert_eq!(String::from_utf8(v).unwrap(), o);

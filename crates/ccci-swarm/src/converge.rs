@@ -66,7 +66,11 @@ enum Why {
 fn service(s: &ServiceState) -> Result<(), Why> {
     let state = s.update_state.as_deref().unwrap_or("");
     if matches!(state, "updating" | "rollback_started") {
-        let msg = s.update_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+        let msg = s
+            .update_message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
         return Err(Why::Pending(format!("update {state}{msg}")));
     }
     let stalled = matches!(state, "paused" | "rollback_paused");
@@ -74,7 +78,9 @@ fn service(s: &ServiceState) -> Result<(), Why> {
 
     if s.one_shot {
         let current: Vec<_> = s.tasks.iter().filter(counts).collect();
-        if let Some(t) = current.iter().find(|t| t.state == "failed" || (t.state == "complete" && t.exit_code.unwrap_or(0) != 0)) {
+        if let Some(t) = current.iter().find(|t| {
+            t.state == "failed" || (t.state == "complete" && t.exit_code.unwrap_or(0) != 0)
+        }) {
             return Err(Why::Failed(format!("one-shot task {}", t.describe())));
         }
         let done = current.iter().filter(|t| t.state == "complete").count() as u64;
@@ -82,10 +88,19 @@ fn service(s: &ServiceState) -> Result<(), Why> {
             return Ok(());
         }
         let running: Vec<String> = current.iter().map(|t| t.describe()).collect();
-        return Err(Why::Pending(format!("{done}/{} one-shot tasks complete ({})", s.desired, list(&running))));
+        return Err(Why::Pending(format!(
+            "{done}/{} one-shot tasks complete ({})",
+            s.desired,
+            list(&running)
+        )));
     }
 
-    let running = s.tasks.iter().filter(counts).filter(|t| t.state == "running" && t.desired_state == "running").count() as u64;
+    let running = s
+        .tasks
+        .iter()
+        .filter(counts)
+        .filter(|t| t.state == "running" && t.desired_state == "running")
+        .count() as u64;
     if running >= s.desired {
         return Ok(());
     }
@@ -96,7 +111,11 @@ fn service(s: &ServiceState) -> Result<(), Why> {
         .take(3)
         .map(|t| t.describe())
         .collect();
-    Err(Why::Pending(format!("{running}/{} running on the current spec ({})", s.desired, list(&others))))
+    Err(Why::Pending(format!(
+        "{running}/{} running on the current spec ({})",
+        s.desired,
+        list(&others)
+    )))
 }
 
 fn list(items: &[String]) -> String {
@@ -138,24 +157,46 @@ mod tests {
 
     #[test]
     fn running_current_task_converges() {
-        assert!(evaluate(&[svc(None, false, vec![task("running", "running", true)])]).is_converged());
-        assert!(evaluate(&[svc(Some("completed"), false, vec![task("running", "running", true)])]).is_converged());
+        assert!(
+            evaluate(&[svc(None, false, vec![task("running", "running", true)])]).is_converged()
+        );
+        assert!(evaluate(&[svc(
+            Some("completed"),
+            false,
+            vec![task("running", "running", true)]
+        )])
+        .is_converged());
     }
 
     #[test]
     fn an_update_in_flight_blocks_even_at_n_of_n() {
         for st in ["updating", "rollback_started"] {
             let c = evaluate(&[svc(Some(st), false, vec![task("running", "running", true)])]);
-            assert!(matches!(&c, Convergence::Pending(p) if p[0].1.contains(st)), "{st}: {c:?}");
+            assert!(
+                matches!(&c, Convergence::Pending(p) if p[0].1.contains(st)),
+                "{st}: {c:?}"
+            );
         }
     }
 
     #[test]
     fn paused_does_not_block_once_replicas_are_back() {
         for st in ["paused", "rollback_paused"] {
-            assert!(evaluate(&[svc(Some(st), false, vec![task("running", "running", true)])]).is_converged(), "{st}");
+            assert!(
+                evaluate(&[svc(Some(st), false, vec![task("running", "running", true)])])
+                    .is_converged(),
+                "{st}"
+            );
             // A paused update never proceeds, so the task of the previous spec is what runs.
-            assert!(evaluate(&[svc(Some(st), false, vec![task("running", "running", false)])]).is_converged(), "{st}");
+            assert!(
+                evaluate(&[svc(
+                    Some(st),
+                    false,
+                    vec![task("running", "running", false)]
+                )])
+                .is_converged(),
+                "{st}"
+            );
         }
     }
 
@@ -163,13 +204,18 @@ mod tests {
     fn stop_first_update_not_started_is_not_converged() {
         // Redeployed with a new spec; Swarm has not touched the old task yet: it reads 1/1.
         let c = evaluate(&[svc(None, false, vec![task("running", "running", false)])]);
-        assert!(matches!(&c, Convergence::Pending(p) if p[0].1.contains("0/1 running on the current spec")), "{c:?}");
+        assert!(
+            matches!(&c, Convergence::Pending(p) if p[0].1.contains("0/1 running on the current spec")),
+            "{c:?}"
+        );
     }
 
     #[test]
     fn starting_task_is_not_running() {
         // Tasks stay `starting` while their healthcheck has not passed.
-        assert!(!evaluate(&[svc(None, false, vec![task("starting", "running", true)])]).is_converged());
+        assert!(
+            !evaluate(&[svc(None, false, vec![task("starting", "running", true)])]).is_converged()
+        );
     }
 
     #[test]
@@ -181,8 +227,13 @@ mod tests {
         bad.exit_code = Some(3);
         bad.err = Some("task: non-zero exit (3)".into());
         let c = evaluate(&[svc(None, true, vec![bad])]);
-        assert!(matches!(&c, Convergence::Failed(f) if f[0].1.contains("exit 3")), "{c:?}");
-        assert!(!evaluate(&[svc(None, true, vec![task("running", "running", true)])]).is_converged());
+        assert!(
+            matches!(&c, Convergence::Failed(f) if f[0].1.contains("exit 3")),
+            "{c:?}"
+        );
+        assert!(
+            !evaluate(&[svc(None, true, vec![task("running", "running", true)])]).is_converged()
+        );
     }
 
     #[test]

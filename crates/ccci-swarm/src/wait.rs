@@ -19,7 +19,10 @@ pub struct Deadline {
 impl Deadline {
     /// A deadline `budget` from now.
     pub fn after(budget: Duration) -> Self {
-        Deadline { start: Instant::now(), budget }
+        Deadline {
+            start: Instant::now(),
+            budget,
+        }
     }
     /// Time left (zero once passed).
     pub fn remaining(&self) -> Duration {
@@ -76,15 +79,31 @@ fn describe(entries: &[(String, String)]) -> String {
 }
 
 /// Waits until the stack has converged ([`crate::converge`]). Returns how long it took.
-pub async fn wait_converged(swarm: &Swarm, stack: &str, deadline: Deadline) -> Result<Duration, SwarmError> {
+pub async fn wait_converged(
+    swarm: &Swarm,
+    stack: &str,
+    deadline: Deadline,
+) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to converge");
     loop {
         let snap = swarm.snapshot(stack).await?;
         match evaluate(&snap) {
             Convergence::Converged => return Ok(deadline.elapsed()),
-            Convergence::Failed(f) => return Err(WaitError::Impossible { what, why: describe(&f) }.into()),
+            Convergence::Failed(f) => {
+                return Err(WaitError::Impossible {
+                    what,
+                    why: describe(&f),
+                }
+                .into())
+            }
             Convergence::Pending(p) if deadline.passed() => {
-                return Err(WaitError::Timeout { what, waited: deadline.elapsed(), budget: deadline.budget(), last_seen: describe(&p) }.into())
+                return Err(WaitError::Timeout {
+                    what,
+                    waited: deadline.elapsed(),
+                    budget: deadline.budget(),
+                    last_seen: describe(&p),
+                }
+                .into())
             }
             Convergence::Pending(_) => tokio::time::sleep(POLL.min(deadline.remaining())).await,
         }
@@ -93,19 +112,37 @@ pub async fn wait_converged(swarm: &Swarm, stack: &str, deadline: Deadline) -> R
 
 /// Waits until the stack has converged *and* `url` answers one of `ok` (R11). Convergence is
 /// re-checked with every probe, so a task replaced between the two does not slip through.
-pub async fn wait_healthy(swarm: &Swarm, stack: &str, url: &str, ok: &[u16], deadline: Deadline) -> Result<Duration, SwarmError> {
+pub async fn wait_healthy(
+    swarm: &Swarm,
+    stack: &str,
+    url: &str,
+    ok: &[u16],
+    deadline: Deadline,
+) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to converge and {url} to answer {ok:?}");
-    let client = reqwest::Client::builder().no_proxy().build().map_err(|e| WaitError::Impossible {
-        what: what.clone(),
-        why: format!("cannot build an HTTP client: {e}"),
-    })?;
+    let client =
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| WaitError::Impossible {
+                what: what.clone(),
+                why: format!("cannot build an HTTP client: {e}"),
+            })?;
     loop {
         let snap = swarm.snapshot(stack).await?;
         let last = match evaluate(&snap) {
-            Convergence::Failed(f) => return Err(WaitError::Impossible { what, why: describe(&f) }.into()),
+            Convergence::Failed(f) => {
+                return Err(WaitError::Impossible {
+                    what,
+                    why: describe(&f),
+                }
+                .into())
+            }
             Convergence::Pending(p) => describe(&p),
             Convergence::Converged => {
-                let per_try = deadline.remaining().clamp(Duration::from_millis(100), Duration::from_secs(5));
+                let per_try = deadline
+                    .remaining()
+                    .clamp(Duration::from_millis(100), Duration::from_secs(5));
                 match client.get(url).timeout(per_try).send().await {
                     Ok(r) if ok.contains(&r.status().as_u16()) => return Ok(deadline.elapsed()),
                     Ok(r) => format!("converged, but {url} answered {}", r.status().as_u16()),
@@ -114,7 +151,13 @@ pub async fn wait_healthy(swarm: &Swarm, stack: &str, url: &str, ok: &[u16], dea
             }
         };
         if deadline.passed() {
-            return Err(WaitError::Timeout { what, waited: deadline.elapsed(), budget: deadline.budget(), last_seen: last }.into());
+            return Err(WaitError::Timeout {
+                what,
+                waited: deadline.elapsed(),
+                budget: deadline.budget(),
+                last_seen: last,
+            }
+            .into());
         }
         tokio::time::sleep(POLL.min(deadline.remaining())).await;
     }
@@ -123,17 +166,45 @@ pub async fn wait_healthy(swarm: &Swarm, stack: &str, url: &str, ok: &[u16], dea
 /// Waits until nothing labelled with the stack remains that `docker stack rm` removes:
 /// services, containers and networks. Redeploying the same stack before then fails with
 /// `network … not found` (environment.md).
-pub async fn wait_undeployed(swarm: &Swarm, stack: &str, deadline: Deadline) -> Result<Duration, SwarmError> {
+pub async fn wait_undeployed(
+    swarm: &Swarm,
+    stack: &str,
+    deadline: Deadline,
+) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to be removed");
     loop {
-        let mut left: Vec<String> = swarm.services(stack).await?.into_iter().filter_map(|s| s.spec.and_then(|sp| sp.name)).map(|n| format!("service {n}")).collect();
-        left.extend(swarm.containers(stack).await?.into_iter().map(|c| format!("container {c}")));
-        left.extend(swarm.networks(stack).await?.into_iter().map(|n| format!("network {n}")));
+        let mut left: Vec<String> = swarm
+            .services(stack)
+            .await?
+            .into_iter()
+            .filter_map(|s| s.spec.and_then(|sp| sp.name))
+            .map(|n| format!("service {n}"))
+            .collect();
+        left.extend(
+            swarm
+                .containers(stack)
+                .await?
+                .into_iter()
+                .map(|c| format!("container {c}")),
+        );
+        left.extend(
+            swarm
+                .networks(stack)
+                .await?
+                .into_iter()
+                .map(|n| format!("network {n}")),
+        );
         if left.is_empty() {
             return Ok(deadline.elapsed());
         }
         if deadline.passed() {
-            return Err(WaitError::Timeout { what, waited: deadline.elapsed(), budget: deadline.budget(), last_seen: left.join(", ") }.into());
+            return Err(WaitError::Timeout {
+                what,
+                waited: deadline.elapsed(),
+                budget: deadline.budget(),
+                last_seen: left.join(", "),
+            }
+            .into());
         }
         tokio::time::sleep(POLL.min(deadline.remaining())).await;
     }

@@ -28,7 +28,9 @@ async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
     let swarm = swarm().await;
     let stack = stack_name("spec");
     deploy(&stack, &sleeper("one", ""));
-    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60))).await.unwrap();
+    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
+        .await
+        .unwrap();
 
     // A no-op redeploy changes nothing Swarm acts on: still converged, task still current.
     deploy(&stack, &sleeper("one", ""));
@@ -39,10 +41,19 @@ async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
     // on the current spec, so this is not converged (R10) until Swarm replaced it.
     deploy(&stack, &sleeper("two", ""));
     let snap = swarm.snapshot(&stack).await.unwrap();
-    assert!(!evaluate(&snap).is_converged(), "an unstarted stop-first update must not count: {snap:?}");
-    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60))).await.unwrap();
+    assert!(
+        !evaluate(&snap).is_converged(),
+        "an unstarted stop-first update must not count: {snap:?}"
+    );
+    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
+        .await
+        .unwrap();
     let snap = swarm.snapshot(&stack).await.unwrap();
-    let running: Vec<_> = snap[0].tasks.iter().filter(|t| t.state == "running").collect();
+    let running: Vec<_> = snap[0]
+        .tasks
+        .iter()
+        .filter(|t| t.state == "running")
+        .collect();
     assert_eq!(running.len(), 1);
     assert!(running[0].current);
     remove(&swarm, &stack).await;
@@ -66,14 +77,25 @@ services:
         )
     };
     deploy(&stack, &job(0));
-    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60))).await.unwrap();
+    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
+        .await
+        .unwrap();
 
     deploy(&stack, &job(3));
     let start = std::time::Instant::now();
-    let err = wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60))).await.unwrap_err();
-    assert!(start.elapsed() < Duration::from_secs(30), "a failed one-shot must end the wait early, took {:?}", start.elapsed());
+    let err = wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
+        .await
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "a failed one-shot must end the wait early, took {:?}",
+        start.elapsed()
+    );
     let msg = err.to_string();
-    assert!(msg.contains("cannot happen") && msg.contains("exit 3"), "{msg}");
+    assert!(
+        msg.contains("cannot happen") && msg.contains("exit 3"),
+        "{msg}"
+    );
     remove(&swarm, &stack).await;
 }
 
@@ -90,9 +112,16 @@ async fn a_hang_fails_at_the_deadline_naming_the_service_and_its_tasks() {
       start_period: 1h"#,
     );
     deploy(&stack, &yaml);
-    let err = wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(4))).await.unwrap_err();
+    let err = wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(4)))
+        .await
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains(&format!("{stack}_app")) && msg.contains("0/1 running") && msg.contains("after 4s"), "{msg}");
+    assert!(
+        msg.contains(&format!("{stack}_app"))
+            && msg.contains("0/1 running")
+            && msg.contains("after 4s"),
+        "{msg}"
+    );
     assert!(matches!(err, SwarmError::Wait(_)));
     remove(&swarm, &stack).await;
 }
@@ -102,10 +131,26 @@ async fn exec_reports_output_and_exit_code() {
     let swarm = swarm().await;
     let stack = stack_name("exec");
     deploy(&stack, &sleeper("e", ""));
-    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60))).await.unwrap();
-    let c = swarm.running_container(&stack, "app").await.unwrap().expect("a running container");
-    let out = swarm.exec(&c, &["sh", "-c", "echo out; echo err >&2; exit 7"]).await.unwrap();
-    assert_eq!((out.exit_code, out.stdout_str().as_str(), out.stderr_str().as_str()), (7, "out\n", "err\n"));
+    wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let c = swarm
+        .running_container(&stack, "app")
+        .await
+        .unwrap()
+        .expect("a running container");
+    let out = swarm
+        .exec(&c, &["sh", "-c", "echo out; echo err >&2; exit 7"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            out.exit_code,
+            out.stdout_str().as_str(),
+            out.stderr_str().as_str()
+        ),
+        (7, "out\n", "err\n")
+    );
     remove(&swarm, &stack).await;
 }
 
@@ -116,9 +161,18 @@ async fn secrets_created_for_a_stack_are_found_and_removed_with_it() {
     let name = format!("{stack}_db_password_v1");
     swarm.create_secret(&stack, &name, b"s3cret").await.unwrap();
     assert!(swarm.secret_exists(&name).await.unwrap());
-    assert!(!swarm.secret_exists(&name[..name.len() - 1]).await.unwrap(), "names are matched exactly, not by prefix");
-    assert_eq!(swarm.leftovers(&stack).await.unwrap(), [format!("secret {name}")]);
-    assert_eq!(swarm.remove_stack_data(&stack).await.unwrap(), [format!("secret {name}")]);
+    assert!(
+        !swarm.secret_exists(&name[..name.len() - 1]).await.unwrap(),
+        "names are matched exactly, not by prefix"
+    );
+    assert_eq!(
+        swarm.leftovers(&stack).await.unwrap(),
+        [format!("secret {name}")]
+    );
+    assert_eq!(
+        swarm.remove_stack_data(&stack).await.unwrap(),
+        [format!("secret {name}")]
+    );
     assert!(swarm.leftovers(&stack).await.unwrap().is_empty());
 }
 
@@ -128,7 +182,12 @@ async fn an_unreachable_daemon_is_one_clear_line() {
         Err(e) => e.to_string(),
         Ok(_) => panic!("connected to a socket that does not exist"),
     };
-    assert!(err.contains("unix:///nonexistent/docker.sock") && err.contains("scripts/local-swarm") && !err.contains('\n'), "{err}");
+    assert!(
+        err.contains("unix:///nonexistent/docker.sock")
+            && err.contains("scripts/local-swarm")
+            && !err.contains('\n'),
+        "{err}"
+    );
 }
 
 #[test]

@@ -22,17 +22,25 @@ pub fn deploy(stack: &str, yaml: &str) {
         .arg(stack)
         .output()
         .expect("the docker CLI runs (install it with scripts/local-swarm)");
-    assert!(out.status.success(), "docker stack deploy {stack}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker stack deploy {stack}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Removes the stack and everything it left, and checks nothing remains.
 pub async fn remove(swarm: &Swarm, stack: &str) {
     let _ = Command::new("docker").args(["stack", "rm", stack]).output();
-    wait::wait_undeployed(swarm, stack, Deadline::after(Duration::from_secs(90))).await.unwrap();
+    wait::wait_undeployed(swarm, stack, Deadline::after(Duration::from_secs(90)))
+        .await
+        .unwrap();
     swarm.remove_stack_data(stack).await.unwrap();
     assert_eq!(swarm.leftovers(stack).await.unwrap(), Vec::<String>::new());
 }
 
 pub async fn swarm() -> Swarm {
-    Swarm::connect().await.expect("these tests need the local Swarm: run scripts/local-swarm")
+    Swarm::connect()
+        .await
+        .expect("these tests need the local Swarm: run scripts/local-swarm")
 }

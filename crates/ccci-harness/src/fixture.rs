@@ -1,0 +1,193 @@
+//! Fixtures: what a recipe test can ask for by naming it as a parameter.
+
+use ccci_core::{HookCtx, OpState};
+use ccci_swarm::{ExecOutput, Swarm};
+use std::sync::Arc;
+
+/// A value a recipe test can take as `&T`. The runner builds each once per run.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a ccci fixture",
+    label = "a ccci test cannot ask for this",
+    note = "a #[ccci::functional] test can take `&HookCtx`, `&OpState`, `&Stack` and `&Http`"
+)]
+pub trait Fixture {
+    /// This fixture from the run's set, or why it is not available.
+    fn get(fx: &Fixtures) -> crate::Result<&Self>;
+}
+
+/// The fixtures of a run, built after a successful install.
+pub struct Fixtures {
+    pub(crate) ctx: HookCtx,
+    pub(crate) op_state: Arc<OpState>,
+    pub(crate) stack: Stack,
+    pub(crate) http: Option<Http>,
+}
+
+impl Fixture for HookCtx {
+    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+        Ok(&fx.ctx)
+    }
+}
+
+impl Fixture for OpState {
+    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+        Ok(&fx.op_state)
+    }
+}
+
+impl Fixture for Stack {
+    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+        Ok(&fx.stack)
+    }
+}
+
+impl Fixture for Http {
+    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+        fx.http.as_ref().ok_or_else(|| {
+            "the app has no HTTP route (its main service has no traefik loadbalancer.server.port label), so there is no `Http` fixture".into()
+        })
+    }
+}
+
+/// The deployed stack: exec into its services' containers.
+#[derive(Clone)]
+pub struct Stack {
+    pub(crate) swarm: Swarm,
+    pub(crate) name: String,
+}
+
+impl Stack {
+    /// The stack name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Swarm, for what this fixture does not wrap.
+    pub fn swarm(&self) -> &Swarm {
+        &self.swarm
+    }
+
+    /// A running container of `service` (the short name, e.g. `app`).
+    pub async fn container(&self, service: &str) -> crate::Result<String> {
+        self.swarm
+            .running_container(&self.name, service)
+            .await?
+            .ok_or_else(|| {
+                format!("service {}_{service} has no running container", self.name).into()
+            })
+    }
+
+    /// Runs `argv` (no shell) in a running container of `service`.
+    pub async fn exec(&self, service: &str, argv: &[&str]) -> crate::Result<ExecOutput> {
+        let c = self.container(service).await?;
+        Ok(self.swarm.exec(&c, argv).await?)
+    }
+
+    /// Like [`Stack::exec`], but a non-zero exit is an error carrying stderr; returns stdout.
+    pub async fn exec_ok(&self, service: &str, argv: &[&str]) -> crate::Result<String> {
+        let out = self.exec(service, argv).await?;
+        if out.exit_code != 0 {
+            return Err(format!(
+                "{argv:?} in {service} exited {}: {}",
+                out.exit_code,
+                out.stderr_str().trim()
+            )
+            .into());
+        }
+        Ok(out.stdout_str())
+    }
+}
+
+/// An HTTP client on the app's base URL, keeping cookies between requests.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    base_url: String,
+}
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Status code.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// Every header, names lower-case, in the order received.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Page {
+    /// The body as (lossy) UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Http {
+    pub(crate) fn new(base_url: &str) -> crate::Result<Http> {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Http {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// GETs `path` (redirects are not followed, so they can be asserted).
+    pub async fn get(&self, path: &str) -> crate::Result<Page> {
+        let r = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {e}", self.url(path)))?;
+        let status = r.status().as_u16();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = r.bytes().await?.to_vec();
+        Ok(Page {
+            status,
+            body,
+            content_type,
+            headers,
+        })
+    }
+
+    /// The underlying client (cookies shared), for other methods.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}

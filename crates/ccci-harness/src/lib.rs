@@ -1,0 +1,127 @@
+//! ccci: prove a Co-op Cloud recipe works by running it on a real Docker Swarm.
+//!
+//! This is the one crate a recipe's test crate depends on. A recipe test crate has a
+//! `ccci.yml` (its settings, see [`RecipeMeta`]) and one integration test with
+//! `harness = false`:
+//!
+//! ```ignore
+//! // recipes/custom-html/tests/recipe.rs
+//! use ccci::{HookCtx, Http};
+//!
+//! #[ccci::functional]
+//! async fn unknown_paths_are_404(_ctx: &HookCtx, http: &Http) -> ccci::Result {
+//!     let page = http.get("/no-such-page").await?;
+//!     ccci::ensure!(page.status == 404, "GET /no-such-page answered {}", page.status);
+//!     Ok(())
+//! }
+//!
+//! ccci::main!();
+//! ```
+//!
+//! `cargo test -p recipe-custom-html` then deploys the recipe once on the Swarm, runs the
+//! generic install tier, then every `#[ccci::functional]` test, always tears down, and writes
+//! `results.json`. The binary speaks libtest's and nextest's command line (`--list`,
+//! `--exact`, filters), so `cargo nextest run` works too.
+//!
+//! Fixtures are chosen by a test's parameters (each borrowed): [`HookCtx`], [`OpState`],
+//! [`Stack`] (exec into the app's containers) and [`Http`] (a cookie-aware client on the
+//! app's base URL). Anything else is a compile error naming these.
+
+mod fixture;
+mod report;
+mod run;
+mod runner;
+
+pub use ccci_core::{self as core, HookCtx, OpState, RecipeMeta};
+pub use ccci_macros::functional;
+pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
+pub use report::summary;
+pub use run::{HarnessError, Settings};
+pub use runner::run_main;
+
+/// What recipe tests return on failure: any error, or a message.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The return type of recipe tests: `ccci::Result` is `Result<(), ccci::Error>`.
+pub type Result<T = (), E = Error> = std::result::Result<T, E>;
+
+/// Fails the test with a formatted message unless the condition holds.
+///
+/// ```
+/// fn check(status: u16) -> ccci::Result {
+///     ccci::ensure!(status == 200, "expected 200, got {status}");
+///     Ok(())
+/// }
+/// assert_eq!(check(404).unwrap_err().to_string(), "expected 200, got 404");
+/// ```
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return ::std::result::Result::Err(::std::format!($($msg)+).into());
+        }
+    };
+}
+
+/// The `main` of a recipe's test binary (`harness = false`).
+#[macro_export]
+macro_rules! main {
+    () => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::run_main($crate::Settings::for_test_crate(
+                ::std::env!("CARGO_MANIFEST_DIR"),
+                ::std::env!("CARGO_TARGET_TMPDIR"),
+            ))
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use linkme;
+    use std::future::Future;
+    use std::pin::Pin;
+
+    pub use crate::fixture::Fixtures;
+
+    /// A boxed test future.
+    pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+    /// One registered test.
+    pub struct TestDef {
+        /// The function's name.
+        pub name: &'static str,
+        /// Where it is defined.
+        pub file: &'static str,
+        /// Its line.
+        pub line: u32,
+        /// Runs it with the run's fixtures.
+        pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
+    }
+
+    /// Every `#[ccci::functional]` test linked into this binary.
+    #[linkme::distributed_slice]
+    pub static FUNCTIONAL: [TestDef];
+
+    /// What a test's return value must be.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a test result",
+        label = "a #[ccci::functional] test must return this as a Result",
+        note = "return `ccci::Result` (that is `Result<(), ccci::Error>`), or `Result<(), E>` where E converts into `ccci::Error`"
+    )]
+    pub trait IntoOutcome {
+        /// The result as ccci's.
+        fn into_outcome(self) -> crate::Result;
+    }
+
+    impl<E: Into<crate::Error>> IntoOutcome for Result<(), E> {
+        fn into_outcome(self) -> crate::Result {
+            self.map_err(Into::into)
+        }
+    }
+
+    /// Converts a test's return value.
+    pub fn outcome<T: IntoOutcome>(r: T) -> crate::Result {
+        r.into_outcome()
+    }
+}
