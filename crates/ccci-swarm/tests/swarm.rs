@@ -27,6 +27,7 @@ services:
 async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
     let swarm = swarm().await;
     let stack = stack_name("spec");
+    let _guard = Guard(stack.clone());
     deploy(&stack, &sleeper("one", ""));
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
         .await
@@ -63,6 +64,7 @@ async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
 async fn one_shots_complete_or_fail_fast() {
     let swarm = swarm().await;
     let stack = stack_name("jobs");
+    let _guard = Guard(stack.clone());
     let job = |code: u8| {
         format!(
             r#"version: "3.8"
@@ -103,6 +105,7 @@ services:
 async fn a_hang_fails_at_the_deadline_naming_the_service_and_its_tasks() {
     let swarm = swarm().await;
     let stack = stack_name("hang");
+    let _guard = Guard(stack.clone());
     let yaml = sleeper(
         "x",
         r#"    healthcheck:
@@ -130,6 +133,7 @@ async fn a_hang_fails_at_the_deadline_naming_the_service_and_its_tasks() {
 async fn exec_reports_output_and_exit_code() {
     let swarm = swarm().await;
     let stack = stack_name("exec");
+    let _guard = Guard(stack.clone());
     deploy(&stack, &sleeper("e", ""));
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
         .await
@@ -158,6 +162,7 @@ async fn exec_reports_output_and_exit_code() {
 async fn secrets_created_for_a_stack_are_found_and_removed_with_it() {
     let swarm = swarm().await;
     let stack = stack_name("sec");
+    let _guard = Guard(stack.clone());
     let name = format!("{stack}_db_password_v1");
     swarm.create_secret(&stack, &name, b"s3cret").await.unwrap();
     assert!(swarm.secret_exists(&name).await.unwrap());

@@ -11,6 +11,37 @@ pub fn stack_name(tag: &str) -> String {
     format!("cs{}_{tag}", std::process::id() % 100_000)
 }
 
+/// Removes its stack when dropped, so a test that panics half-way leaves nothing behind.
+/// [`remove`] is still what a passing test calls: it also checks that nothing remains.
+pub struct Guard(pub String);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let stack = &self.0;
+        let _ = Command::new("docker").args(["stack", "rm", stack]).output();
+        let label = format!("label=com.docker.stack.namespace={stack}");
+        for _ in 0..120 {
+            let out = Command::new("docker")
+                .args(["network", "ls", "-q", "--filter", &label])
+                .output();
+            if out.map(|o| o.stdout.is_empty()).unwrap_or(true) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        for kind in ["volume", "secret"] {
+            if let Ok(out) = Command::new("docker")
+                .args([kind, "ls", "-q", "--filter", &label])
+                .output()
+            {
+                for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("docker").args([kind, "rm", id]).output();
+                }
+            }
+        }
+    }
+}
+
 /// `docker stack deploy` of `yaml` as `stack`, images resolved locally only.
 pub fn deploy(stack: &str, yaml: &str) {
     let dir = tempfile::tempdir().unwrap();

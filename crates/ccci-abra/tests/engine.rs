@@ -1,0 +1,250 @@
+//! The built-in engine on the real local Swarm (scripts/local-swarm): a full deploy and
+//! teardown, and bad input that must fail before anything exists.
+
+use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe};
+use ccci_swarm::{wait, Deadline, Swarm};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn domain(tag: &str) -> String {
+    format!("{tag}-{}.ccci.test", std::process::id())
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    recipe: Recipe,
+    app: App,
+    engine: BuiltinEngine,
+    swarm: Swarm,
+}
+
+async fn setup(recipe: &str, domain: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe =
+        Recipe::from_release_dirs(recipe, &fixture(recipe), &dir.path().join("recipe")).unwrap();
+    let app = App::new(
+        &recipe,
+        domain,
+        &dir.path().join("servers"),
+        std::iter::empty(),
+    )
+    .unwrap();
+    let swarm = Swarm::connect()
+        .await
+        .expect("these tests need the local Swarm: run scripts/local-swarm");
+    let engine = BuiltinEngine::local(swarm.clone(), &dir.path().join("stacks"), "app").unwrap();
+    Setup {
+        _dir: dir,
+        recipe,
+        app,
+        engine,
+        swarm,
+    }
+}
+
+fn release(s: &Setup) -> ccci_core::Version {
+    s.recipe.releases().unwrap().pop().unwrap().version
+}
+
+#[tokio::test]
+async fn deploy_then_remove_leaves_no_object_of_any_kind() {
+    let s = setup("full", &domain("full")).await;
+    let v = release(&s);
+    let deployed = s
+        .engine
+        .deploy(DeployRequest {
+            app: &s.app,
+            recipe: &s.recipe,
+            release: Some(&v),
+        })
+        .await;
+    let result = async {
+        let deployed = deployed?;
+        let url = format!(
+            "{}/key.txt",
+            deployed.base_url.clone().ok_or("no base url")?
+        );
+        wait::wait_healthy(
+            &s.swarm,
+            &s.app.stack,
+            &url,
+            &[200],
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await?;
+        let key = reqwest::get(&url).await?.text().await?;
+        if key.len() != 48 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "generated secret should be 48 alphanumerics (the .env.sample hint), got {key:?}"
+            )
+            .into());
+        }
+        let cfg = reqwest::get(format!("{}/cfg.txt", deployed.base_url.unwrap()))
+            .await?
+            .text()
+            .await?;
+        if cfg != "hello from a swarm config\n" {
+            return Err(format!("config content: {cfg:?}").into());
+        }
+        let labels = s.swarm.services(&s.app.stack).await?[0]
+            .spec
+            .clone()
+            .unwrap()
+            .labels
+            .unwrap_or_default();
+        let stack = &s.app.stack;
+        if labels
+            .get(&format!("coop-cloud.{stack}.version"))
+            .map(String::as_str)
+            != Some("1.0.0+1.35")
+            || labels
+                .get(&format!("coop-cloud.{stack}.chaos"))
+                .map(String::as_str)
+                != Some("false")
+            || labels
+                .get(&format!("coop-cloud.{stack}.recipe"))
+                .map(String::as_str)
+                != Some("full")
+        {
+            return Err(format!("abra labels missing: {labels:?}").into());
+        }
+        let before = s.swarm.leftovers(stack).await?;
+        for kind in [
+            "service",
+            "container",
+            "network",
+            "volume",
+            "secret",
+            "config",
+        ] {
+            if !before.iter().any(|l| l.starts_with(kind)) {
+                return Err(format!("the fixture should have created a {kind}: {before:?}").into());
+            }
+        }
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let left = s
+        .engine
+        .remove(&s.app, Duration::from_secs(120))
+        .await
+        .unwrap();
+    result.unwrap();
+    assert!(left.is_empty(), "teardown left: {left:?}");
+    assert!(s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty());
+    assert!(
+        s.swarm
+            .docker()
+            .inspect_network(
+                "proxy",
+                None::<bollard::query_parameters::InspectNetworkOptions>
+            )
+            .await
+            .is_ok(),
+        "proxy is shared infrastructure and stays"
+    );
+}
+
+#[tokio::test]
+async fn a_recipe_without_compose_yml_fails_before_deploying() {
+    let s = setup("no-compose", &domain("noco")).await;
+    let e = s
+        .engine
+        .deploy(DeployRequest {
+            app: &s.app,
+            recipe: &s.recipe,
+            release: None,
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("recipe no-compose has no compose.yml")
+            && e.contains("every recipe needs one")
+            && !e.contains('\n'),
+        "{e}"
+    );
+    assert!(s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_domain_too_long_for_secret_names_fails_before_creating_anything() {
+    let long = format!(
+        "a-domain-long-enough-to-break-{}.secret-names.ccci.test",
+        std::process::id()
+    );
+    let s = setup("full", &long).await;
+    let v = release(&s);
+    let e = s
+        .engine
+        .deploy(DeployRequest {
+            app: &s.app,
+            recipe: &s.recipe,
+            release: Some(&v),
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("secret name `")
+            && e.contains("over Swarm's limit of 64")
+            && e.contains("shorter domain")
+            && !e.contains('\n'),
+        "{e}"
+    );
+    assert!(
+        s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty(),
+        "nothing may be created"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_image_is_named_before_deploying() {
+    let s = setup("full", &domain("noimg")).await;
+    let compose = s.recipe.path("compose.yml");
+    let text = std::fs::read_to_string(&compose)
+        .unwrap()
+        .replace("local/busybox:1.35", "local/does-not-exist:1");
+    std::fs::write(&compose, text).unwrap();
+    let e = s
+        .engine
+        .deploy(DeployRequest {
+            app: &s.app,
+            recipe: &s.recipe,
+            release: None,
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("image `local/does-not-exist:1` of service `app` is not on the Docker host")
+            && !e.contains('\n'),
+        "{e}"
+    );
+    assert!(s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty());
+}
+
+#[test]
+fn release_dirs_become_annotated_tags_with_stable_commits() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let ra = Recipe::from_release_dirs("full", &fixture("full"), a.path()).unwrap();
+    let rb = Recipe::from_release_dirs("full", &fixture("full"), b.path()).unwrap();
+    let rel = ra.releases().unwrap();
+    assert_eq!(rel.len(), 1);
+    assert!(rel[0].annotated);
+    assert_eq!(rel[0].tag, "1.0.0+1.35");
+    assert_eq!(rel, rb.releases().unwrap(), "same files, same commit ids");
+    assert!(!ra.chaos_version().unwrap().untracked);
+    std::fs::write(a.path().join("compose.ccci.yml"), "x").unwrap();
+    assert!(
+        ra.chaos_version().unwrap().untracked,
+        "an untracked overlay marks +U"
+    );
+}
