@@ -52,6 +52,9 @@ pub struct Results {
     pub tests: Vec<TestRecord>,
     /// Whether the run left nothing behind.
     pub teardown: Teardown,
+    /// The run directory: the recipe checkout, the app .env, every stack file deployed,
+    /// snapshots and forensics.
+    pub run_dir: String,
 }
 
 /// A git ref that was deployed.
@@ -174,6 +177,7 @@ mod tests {
                 leftovers: vec![],
                 error: None,
             },
+            run_dir: "target/ccci/runs/custom-html-20261122160000-1a2b3c".into(),
         }
         .conclude(&ladder)
     }

@@ -48,12 +48,12 @@ impl FromStr for Version {
             why,
         };
         let (recipe, upstream) = match s.split_once('+') {
-            Some((_, u)) if u.is_empty() => return Err(err("nothing after `+`")),
+            Some((_, "")) => return Err(err("nothing after `+`")),
             Some((r, u)) => (r, Some(u.to_string())),
             None => (s, None),
         };
         let (core, pre) = match recipe.split_once('-') {
-            Some((_, p)) if p.is_empty() => return Err(err("empty pre-release after `-`")),
+            Some((_, "")) => return Err(err("empty pre-release after `-`")),
             Some((c, p)) => (c, Some(p.to_string())),
             None => (recipe, None),
         };
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn orders_by_recipe_semver() {
-        let mut all = vec![
+        let mut all = [
             v("1.10.0+1"),
             v("1.9.0+2"),
             v("1.0.0+9"),

@@ -423,6 +423,7 @@ impl Run {
             skips: Default::default(),
             tests: st.records.clone(),
             teardown,
+            run_dir: run_dir.display().to_string(),
         }
         .conclude(&ladder);
         let path = run_dir.join("results.json");

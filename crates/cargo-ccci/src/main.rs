@@ -1,0 +1,139 @@
+//! `cargo ccci`: the command line for CI and maintainers.
+//!
+//! ```text
+//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN]
+//! cargo ccci list
+//! cargo ccci results <results.json>
+//! ```
+//!
+//! `run` runs `cargo test -p recipe-<recipe> --test recipe` (the recipe's ccci tests, a full
+//! lifecycle on the Swarm), then prints the level and verdict from its results.json. Exit
+//! status: 0 green, 1 red, 2 when the run could not produce results. Installed
+//! (`cargo install --path crates/cargo-ccci`) it is `cargo ccci …`; from a checkout,
+//! `cargo run -p cargo-ccci -- ccci …`.
+
+use ccci::core::{Results, Verdict};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str =
+    "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN]
+       cargo ccci list
+       cargo ccci results <results.json>";
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // cargo runs `cargo-ccci ccci <args>`; run directly, there is no `ccci`.
+    if args.first().map(String::as_str) == Some("ccci") {
+        args.remove(0);
+    }
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("list") => list(),
+        Some("results") => match args.get(1) {
+            Some(p) => show(Path::new(p)),
+            None => Err(USAGE.into()),
+        },
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(USAGE.into()),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("cargo ccci: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    let mut recipe = None;
+    let mut env = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--ref" => env.push(("CCCI_REF", value("--ref")?)),
+            "--recipe-git" => env.push(("CCCI_RECIPE_GIT", value("--recipe-git")?)),
+            "--domain" => env.push(("CCCI_DOMAIN", value("--domain")?)),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
+            name if recipe.is_none() => recipe = Some(name.to_string()),
+            extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
+        }
+    }
+    let recipe =
+        recipe.ok_or_else(|| format!("which recipe? ({})\n{USAGE}", recipe_names().join(", ")))?;
+    if !recipe_names().contains(&recipe) {
+        return Err(format!(
+            "no recipe test crate recipes/{recipe}/ in this workspace (have: {})",
+            recipe_names().join(", ")
+        ));
+    }
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let results_file = dir.path().join("results.json");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "test",
+            "-p",
+            &format!("recipe-{recipe}"),
+            "--test",
+            "recipe",
+        ])
+        .envs(env)
+        .env("CCCI_RESULTS_FILE", &results_file)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !results_file.exists() {
+        return Err(format!(
+            "the run wrote no results (cargo test exited {status}); its output above says why"
+        ));
+    }
+    let code = show(&results_file)?;
+    Ok(code)
+}
+
+fn show(path: &Path) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let results: Results = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a ccci results.json: {e}", path.display()))?;
+    if results.schema != ccci::core::results::SCHEMA {
+        return Err(format!(
+            "{}: schema {} is not the {} this cargo-ccci reads",
+            path.display(),
+            results.schema,
+            ccci::core::results::SCHEMA
+        ));
+    }
+    let run_dir = PathBuf::from(&results.run_dir);
+    println!("{}", ccci::summary(&results, &run_dir.join("results.json")));
+    Ok(if results.verdict == Verdict::Green {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn list() -> Result<ExitCode, String> {
+    for name in recipe_names() {
+        println!("{name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Recipe test crates: `recipes/<name>/ccci.yml` under the current directory.
+fn recipe_names() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("recipes")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("ccci.yml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
