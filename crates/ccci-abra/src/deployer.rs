@@ -1,11 +1,12 @@
 //! The deployer seam: whatever does abra's job for the harness.
 
 use crate::app::App;
+use crate::backup::Snapshot;
 use crate::error::AbraError;
 use crate::recipe::Recipe;
 use ccci_core::{ChaosVersion, Version};
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -49,4 +50,21 @@ pub trait Deployer: Send + Sync {
         app: &'a App,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, AbraError>>;
+
+    /// Takes a backup of the app by the backupbot labels into `dest`, a new directory.
+    fn backup<'a>(
+        &'a self,
+        app: &'a App,
+        dest: &'a Path,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Snapshot, AbraError>>;
+
+    /// Restores `snapshot` into the app. The snapshot is only read, so a failed restore can
+    /// be tried again.
+    fn restore<'a>(
+        &'a self,
+        app: &'a App,
+        snapshot: &'a Snapshot,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<(), AbraError>>;
 }

@@ -7,6 +7,7 @@
 //! `docker stack deploy` exactly that file. Nothing is created before every check passed.
 
 use crate::app::App;
+use crate::backup::Snapshot;
 use crate::deployer::{BoxFuture, DeployRequest, Deployed, Deployer};
 use crate::env::abra_sh_exports;
 use crate::error::{io, AbraError};
@@ -36,7 +37,8 @@ const PORT_KEY: &str = "CCCI_PUBLISHED_PORT";
 /// Default length of generated secrets without a `# length=N` hint.
 const DEFAULT_SECRET_LENGTH: usize = 32;
 
-/// Deploys apps with the docker CLI and the Engine API.
+/// Deploys apps with the docker CLI and the Engine API. Cheap to clone.
+#[derive(Clone)]
 pub struct BuiltinEngine {
     swarm: Swarm,
     docker: PathBuf,
@@ -310,6 +312,34 @@ impl Deployer for BuiltinEngine {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, AbraError>> {
         Box::pin(self.remove_inner(app, timeout))
+    }
+
+    fn backup<'a>(
+        &'a self,
+        app: &'a App,
+        dest: &'a Path,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Snapshot, AbraError>> {
+        Box::pin(crate::backup::backup(
+            &self.swarm,
+            &app.stack,
+            dest,
+            timeout,
+        ))
+    }
+
+    fn restore<'a>(
+        &'a self,
+        app: &'a App,
+        snapshot: &'a Snapshot,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<(), AbraError>> {
+        Box::pin(crate::backup::restore(
+            &self.swarm,
+            &app.stack,
+            snapshot,
+            timeout,
+        ))
     }
 }
 

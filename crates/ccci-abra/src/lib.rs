@@ -10,6 +10,7 @@
 //! `serde_yaml` (same API and libyaml backend; `serde_yaml` is archived and gets no fixes).
 
 mod app;
+pub mod backup;
 mod deployer;
 mod engine;
 pub mod env;
@@ -19,6 +20,7 @@ mod recipe;
 pub mod render;
 
 pub use app::{stack_name, App};
+pub use backup::Snapshot;
 pub use deployer::{DeployRequest, Deployed, Deployer};
 pub use engine::{BuiltinEngine, Routing};
 pub use error::AbraError;

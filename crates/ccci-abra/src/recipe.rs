@@ -139,6 +139,22 @@ impl Recipe {
         Ok(v)
     }
 
+    /// Re-creates every lightweight version tag as an annotated tag at the same commit, in this
+    /// clone only (R17): abra treats only annotated tags as releases (lint R014). Returns the
+    /// tags it changed.
+    pub fn normalize_tags(&self) -> Result<Vec<String>, AbraError> {
+        let mut changed = Vec::new();
+        for r in self.releases()?.into_iter().filter(|r| !r.annotated) {
+            let msg = format!("chore: publish {} release", r.version);
+            git(
+                &self.dir,
+                &["tag", "--force", "-a", &r.tag, &r.commit, "-m", &msg],
+            )?;
+            changed.push(r.tag);
+        }
+        Ok(changed)
+    }
+
     /// Forces the working tree to `reference` (tag, branch or commit), discarding local
     /// changes but keeping untracked files such as CI overlays (R17). Returns the commit.
     pub fn checkout(&self, reference: &str) -> Result<String, AbraError> {

@@ -255,6 +255,11 @@ pub enum TestStatus {
     },
     /// Not selected by the test filter of this invocation.
     Filtered,
+    /// Not run because the recipe declared its rung not applicable (`expected_na`).
+    Skipped {
+        /// The recipe's reason.
+        reason: String,
+    },
 }
 
 /// Derives a rung's outcome from the tests that make it up.
@@ -278,7 +283,11 @@ pub fn rung_from_tests(
             reason: format!("{name}: {message}"),
         };
     }
-    if tests.is_empty() {
+    let all_skipped = !tests.is_empty()
+        && tests
+            .iter()
+            .all(|(_, s)| matches!(s, TestStatus::Skipped { .. }));
+    if tests.is_empty() || all_skipped {
         return match declared_na {
             Some(reason) => RungOutcome::Skipped {
                 reason: reason.into(),
@@ -304,6 +313,7 @@ pub fn rung_from_tests(
         .filter_map(|(n, s)| match s {
             TestStatus::NotRun { reason } => Some(format!("{n} not run ({reason})")),
             TestStatus::Filtered => Some(format!("{n} filtered out")),
+            TestStatus::Skipped { reason } => Some(format!("{n} skipped ({reason})")),
             _ => None,
         })
         .collect();

@@ -50,6 +50,8 @@ pub struct Results {
     pub skips: Skips,
     /// Every test in the order it ran.
     pub tests: Vec<TestRecord>,
+    /// Every backup attempt, with where its snapshot is kept (R18).
+    pub snapshots: Vec<SnapshotRecord>,
     /// Whether the run left nothing behind.
     pub teardown: Teardown,
     /// The run directory: the recipe checkout, the app .env, every stack file deployed,
@@ -80,6 +82,20 @@ pub struct TestRecord {
     pub status: TestStatus,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+}
+
+/// One backup attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    /// 1, 2, 3: backups are retried when BACKUP_VERIFY rejects them.
+    pub attempt: u32,
+    /// Where the snapshot is kept (never deleted by ccci).
+    pub dir: String,
+    /// `Some(true)` accepted by every BACKUP_VERIFY hook, `Some(false)` rejected, `None` when
+    /// the recipe has no such hook or the backup itself failed.
+    pub verified: Option<bool>,
+    /// Why the attempt failed or was rejected.
+    pub error: Option<String>,
 }
 
 /// What teardown removed and what it could not.
@@ -172,6 +188,12 @@ mod tests {
                     duration_ms: 12,
                 },
             ],
+            snapshots: vec![SnapshotRecord {
+                attempt: 1,
+                dir: "target/ccci/runs/custom-html-20261122160000-1a2b3c/snapshots/1".into(),
+                verified: None,
+                error: None,
+            }],
             teardown: Teardown {
                 clean: true,
                 leftovers: vec![],

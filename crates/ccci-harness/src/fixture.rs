@@ -1,5 +1,6 @@
 //! Fixtures: what a recipe test can ask for by naming it as a parameter.
 
+use ccci_abra::Snapshot;
 use ccci_core::{HookCtx, OpState};
 use ccci_swarm::{ExecOutput, Swarm};
 use std::sync::Arc;
@@ -8,19 +9,27 @@ use std::sync::Arc;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a ccci fixture",
     label = "a ccci test cannot ask for this",
-    note = "a #[ccci::functional] test can take `&HookCtx`, `&OpState`, `&Stack` and `&Http`"
+    note = "a ccci test or hook can take `&HookCtx`, `&OpState`, `&Stack`, `&Http` and `&Snapshot`"
 )]
 pub trait Fixture {
     /// This fixture from the run's set, or why it is not available.
     fn get(fx: &Fixtures) -> crate::Result<&Self>;
 }
 
-/// The fixtures of a run, built after a successful install.
+/// The fixtures of one step of a run (the context carries the step's op; the snapshot is
+/// there from the backup on).
 pub struct Fixtures {
     pub(crate) ctx: HookCtx,
     pub(crate) op_state: Arc<OpState>,
     pub(crate) stack: Stack,
     pub(crate) http: Option<Http>,
+    pub(crate) snapshot: Option<Snapshot>,
+}
+
+impl Fixture for Snapshot {
+    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+        fx.snapshot.as_ref().ok_or_else(|| "no backup has been taken yet: `&Snapshot` is there in backup_verify and from `after = backup` on".into())
+    }
 }
 
 impl Fixture for HookCtx {

@@ -4,7 +4,7 @@
 //! `ccci.yml` (its settings, see [`RecipeMeta`]) and one integration test with
 //! `harness = false`:
 //!
-//! ```ignore
+//! ```text
 //! // recipes/custom-html/tests/recipe.rs
 //! use ccci::{HookCtx, Http};
 //!
@@ -24,19 +24,29 @@
 //! `--exact`, filters), so `cargo nextest run` works too.
 //!
 //! Fixtures are chosen by a test's parameters (each borrowed): [`HookCtx`], [`OpState`],
-//! [`Stack`] (exec into the app's containers) and [`Http`] (a cookie-aware client on the
-//! app's base URL). Anything else is a compile error naming these.
+//! [`Stack`] (exec into the app's containers), [`Http`] (a cookie-aware client on the app's
+//! base URL) and, from the backup on, [`Snapshot`]. Anything else is a compile error naming
+//! these.
+//!
+//! Recipe code can also attach to an op, before it (seed data) or after it (assert):
+//! `#[ccci::lifecycle(before = backup)]`, `#[ccci::lifecycle(after = restore)]`; and check a
+//! fresh backup with `#[ccci::backup_verify]` (returns `ccci::Result<bool>`; `false` makes
+//! ccci take the backup again, up to three times).
 
 mod fixture;
+mod plan;
 mod report;
 mod run;
 mod runner;
+mod tiers;
 
+pub use ccci_abra::Snapshot;
 pub use ccci_core::{self as core, HookCtx, OpState, RecipeMeta};
-pub use ccci_macros::functional;
+pub use ccci_macros::{backup_verify, functional, lifecycle};
 pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
+pub use plan::Hooks;
 pub use report::summary;
-pub use run::{HarnessError, Settings};
+pub use run::{load_meta, run_recipe, HarnessError, Report, Settings};
 pub use runner::run_main;
 
 /// What recipe tests return on failure: any error, or a message.
@@ -99,9 +109,45 @@ pub mod __private {
         pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
     }
 
+    /// A `#[ccci::lifecycle(before|after = op)]` function.
+    pub struct LifecycleDef {
+        /// The function's name.
+        pub name: &'static str,
+        /// Where it is defined.
+        pub file: &'static str,
+        /// Its line.
+        pub line: u32,
+        /// Before the op (true) or after it.
+        pub before: bool,
+        /// The op.
+        pub op: ccci_core::Op,
+        /// Runs it with the run's fixtures.
+        pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
+    }
+
+    /// A `#[ccci::backup_verify]` function.
+    pub struct VerifyDef {
+        /// The function's name.
+        pub name: &'static str,
+        /// Where it is defined.
+        pub file: &'static str,
+        /// Its line.
+        pub line: u32,
+        /// Runs it with the run's fixtures (a snapshot among them).
+        pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result<bool>>,
+    }
+
     /// Every `#[ccci::functional]` test linked into this binary.
     #[linkme::distributed_slice]
     pub static FUNCTIONAL: [TestDef];
+
+    /// Every `#[ccci::lifecycle]` function linked into this binary.
+    #[linkme::distributed_slice]
+    pub static LIFECYCLE: [LifecycleDef];
+
+    /// Every `#[ccci::backup_verify]` function linked into this binary.
+    #[linkme::distributed_slice]
+    pub static BACKUP_VERIFY: [VerifyDef];
 
     /// What a test's return value must be.
     #[diagnostic::on_unimplemented(
@@ -123,5 +169,27 @@ pub mod __private {
     /// Converts a test's return value.
     pub fn outcome<T: IntoOutcome>(r: T) -> crate::Result {
         r.into_outcome()
+    }
+
+    /// What a BACKUP_VERIFY function must return.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a backup verdict",
+        label = "a #[ccci::backup_verify] function must return this as a Result<bool>",
+        note = "return `ccci::Result<bool>`: Ok(true) accepts the snapshot, Ok(false) takes the backup again"
+    )]
+    pub trait IntoVerdict {
+        /// The verdict as ccci's.
+        fn into_verdict(self) -> crate::Result<bool>;
+    }
+
+    impl<E: Into<crate::Error>> IntoVerdict for Result<bool, E> {
+        fn into_verdict(self) -> crate::Result<bool> {
+            self.map_err(Into::into)
+        }
+    }
+
+    /// Converts a verify function's return value.
+    pub fn verdict<T: IntoVerdict>(r: T) -> crate::Result<bool> {
+        r.into_verdict()
     }
 }

@@ -1,16 +1,18 @@
-//! One run of one recipe: setup, the install tier, fixtures for recipe tests, teardown and
-//! results.json. The runner ([`crate::runner`]) drives it trial by trial.
+//! One run of one recipe: the steps of [`crate::plan`] executed in order against one deployed
+//! app, teardown, and results.json. Driven step by step by the libtest runner
+//! ([`crate::runner`]) or all at once by [`run_recipe`].
 
 use crate::fixture::{Fixtures, Http, Stack};
-use ccci_abra::{AbraError, App, BuiltinEngine, DeployRequest, Deployer, Recipe};
-use ccci_core::ladder::{rung_from_tests, Ladder, Rung, RungOutcome, TestStatus};
-use ccci_core::meta::Source;
-use ccci_core::results::{RefInfo, Results, Teardown, TestRecord, SCHEMA};
+use crate::plan::{plan, Action, Hooks, Step};
+use ccci_abra::{AbraError, App, BuiltinEngine, Deployer, Recipe, Release, Snapshot};
+use ccci_core::ladder::{rung_from_tests, Ladder, Rung, TestStatus};
+use ccci_core::results::{RefInfo, Results, SnapshotRecord, Teardown, TestRecord, SCHEMA};
 use ccci_core::{HookCtx, MetaError, OpState, RecipeMeta};
-use ccci_swarm::{wait, Deadline, Swarm, SwarmError};
+use ccci_swarm::{Swarm, SwarmError};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long teardown may take: `docker stack rm` needs ~16 s, a PID 1 ignoring SIGTERM 10 s more.
@@ -20,7 +22,7 @@ const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(120);
 /// overrides, so the same binary serves a maintainer, CI and other tools.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The recipe test crate (holds `ccci.yml`).
+    /// The recipe test crate (holds `ccci.yml`; `releases:` sources are relative to it).
     pub crate_dir: PathBuf,
     /// Where run directories go (`CCCI_RUNS_DIR`, default `target/ccci/runs`).
     pub runs_dir: PathBuf,
@@ -55,6 +57,19 @@ impl Settings {
             results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
         }
     }
+
+    /// Settings with no environment overrides: runs under `runs_dir`, sources relative to
+    /// `crate_dir`. For tools and tests that set everything themselves.
+    pub fn new(crate_dir: &Path, runs_dir: &Path) -> Settings {
+        Settings {
+            crate_dir: crate_dir.into(),
+            runs_dir: runs_dir.into(),
+            recipe_git: None,
+            reference: None,
+            domain: None,
+            results_copy: None,
+        }
+    }
 }
 
 /// Why a run could not set up or deploy. One line, naming the file, key or service and the fix.
@@ -83,13 +98,13 @@ pub enum HarnessError {
     Other(String),
 }
 
-fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> HarnessError {
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> HarnessError {
     let path = path.into();
     move |source| HarnessError::Io { path, source }
 }
 
-/// Reads the test crate's `ccci.yml`.
-pub(crate) fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
+/// Reads a recipe test crate's `ccci.yml`.
+pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
     let path = crate_dir.join("ccci.yml");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         HarnessError::Other(format!(
@@ -100,40 +115,94 @@ pub(crate) fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
     Ok(RecipeMeta::from_yaml(&path.display().to_string(), &text)?)
 }
 
-enum Install {
-    NotTried,
-    Failed(String),
-    Ready(Arc<Fixtures>),
+/// A finished run: its results and where results.json was written.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// What the run concluded.
+    pub results: Results,
+    /// The results.json path.
+    pub path: PathBuf,
 }
 
-struct Deployment {
-    engine: BuiltinEngine,
-    app: App,
+/// Runs every step of a recipe's lifecycle in order, tears down and writes results.json:
+/// the library form of `cargo test -p recipe-<name>`, for tools that embed ccci.
+pub fn run_recipe(
+    settings: Settings,
+    meta: RecipeMeta,
+    hooks: Hooks,
+) -> Result<Report, HarnessError> {
+    let run = Run::new(settings, meta, hooks)?;
+    for step in run.steps().to_vec() {
+        let started = Instant::now();
+        let outcome = run.execute(&step);
+        let mark = match &outcome {
+            Ok(()) if step.not_applicable.is_some() => "skipped".to_string(),
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        eprintln!(
+            "ccci: {} ... {mark} ({:.1}s)",
+            step.name,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    run.finish().ok_or_else(|| {
+        HarnessError::Other(
+            "the run wrote no results: its setup failed before the run directory existed".into(),
+        )
+    })
 }
 
-struct State {
-    meta: Option<Arc<RecipeMeta>>,
-    run_dir: Option<PathBuf>,
-    install: Install,
-    deployment: Option<Deployment>,
-    head: Option<RefInfo>,
-    domain: String,
-    stack: String,
-    records: Vec<TestRecord>,
+/// The deployed app and what setup found out about the recipe.
+pub(crate) struct Live {
+    pub meta: Arc<RecipeMeta>,
+    pub run_dir: PathBuf,
+    pub swarm: Swarm,
+    pub recipe: Recipe,
+    pub app: App,
+    pub engine: BuiltinEngine,
+    pub head: RefInfo,
+    pub head_release: Option<Release>,
+    pub base: Option<Release>,
+    pub base_url: Option<String>,
+    pub http: Option<Http>,
 }
 
-/// One run. Trials call into it one at a time (the runner forces one test thread: tiers are
+pub(crate) struct State {
+    pub live: Option<Live>,
+    pub deployed: bool,
+    pub run_dir: Option<PathBuf>,
+    pub domain: String,
+    pub stack: String,
+    pub head: Option<RefInfo>,
+    pub base: Option<RefInfo>,
+    /// Outcome of each generic tier by op name: Ok, or the failure message.
+    pub tiers: BTreeMap<&'static str, Result<(), String>>,
+    pub snapshot: Option<Snapshot>,
+    pub snapshots: Vec<SnapshotRecord>,
+    pub records: Vec<TestRecord>,
+}
+
+/// One run. Steps execute one at a time (the runner forces one test thread: tiers are
 /// ordered and share one deployed app).
 pub(crate) struct Run {
-    settings: Settings,
-    rt: tokio::runtime::Runtime,
+    pub settings: Settings,
+    pub meta: Arc<RecipeMeta>,
+    pub hooks: Hooks,
+    pub rt: tokio::runtime::Runtime,
+    pub op_state: Arc<OpState>,
     started: SystemTime,
-    run_id: String,
+    pub run_id: String,
+    steps: Vec<Step>,
     state: Mutex<State>,
 }
 
 impl Run {
-    pub(crate) fn new(settings: Settings) -> Result<Run, HarnessError> {
+    pub(crate) fn new(
+        settings: Settings,
+        meta: RecipeMeta,
+        hooks: Hooks,
+    ) -> Result<Run, HarnessError> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -148,219 +217,187 @@ impl Run {
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        let run_id = format!("{}-{}", stamp, random_hex(6));
+        let steps = plan(&hooks, &meta.expected_na);
         Ok(Run {
             settings,
+            meta: Arc::new(meta),
+            hooks,
             rt,
+            op_state: Arc::new(OpState::default()),
             started,
-            run_id,
+            run_id: format!("{stamp}-{}", random_hex(6)),
+            steps,
             state: Mutex::new(State {
-                meta: None,
+                live: None,
+                deployed: false,
                 run_dir: None,
-                install: Install::NotTried,
-                deployment: None,
-                head: None,
                 domain: String::new(),
                 stack: String::new(),
+                head: None,
+                base: None,
+                tiers: BTreeMap::new(),
+                snapshot: None,
+                snapshots: Vec::new(),
                 records: Vec::new(),
             }),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The install tier: set up, deploy the head, wait until converged and healthy (R11)
-    /// within the recipe's deploy_timeout (R12). Runs once; later calls return its outcome.
-    pub(crate) fn ensure_installed(&self) -> Result<Arc<Fixtures>, String> {
-        if let Some(r) = self.installed() {
-            return r;
+    /// Executes one step and records it. `Err` is the failure message for libtest.
+    pub(crate) fn execute(&self, step: &Step) -> Result<(), String> {
+        let started = Instant::now();
+        if let Some(reason) = &step.not_applicable {
+            self.record(
+                step,
+                TestStatus::Skipped {
+                    reason: reason.clone(),
+                },
+                started,
+            );
+            return Ok(());
         }
-        let result = self.rt.block_on(self.install());
-        let mut st = self.lock();
-        match result {
-            Ok(fx) => {
-                st.install = Install::Ready(fx.clone());
-                Ok(fx)
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                st.install = Install::Failed(msg.clone());
-                Err(msg)
-            }
+        if let Some(missing) = self.unmet_dependency(step) {
+            self.record(
+                step,
+                TestStatus::NotRun {
+                    reason: missing.clone(),
+                },
+                started,
+            );
+            return Err(format!("not run: {missing}"));
         }
+        let result = match step.action {
+            Action::Install => self.tier("install", |r| r.install()),
+            Action::Upgrade => self.tier("upgrade", |r| r.upgrade()),
+            Action::Backup => self.tier("backup", |r| r.backup()),
+            Action::Restore => self.tier("restore", |r| r.restore()),
+            Action::Hook(def) => self
+                .call(step, def.run)
+                .map_err(|e| format!("{e} ({}:{})", def.file, def.line)),
+            Action::Functional(def) => self
+                .call(step, def.run)
+                .map_err(|e| format!("{e} ({}:{})", def.file, def.line)),
+        };
+        let status = match &result {
+            Ok(()) => TestStatus::Pass,
+            Err(m) => TestStatus::Fail { message: m.clone() },
+        };
+        self.record(step, status, started);
+        self.persist_op_state();
+        result
     }
 
-    fn installed(&self) -> Option<Result<Arc<Fixtures>, String>> {
-        match &self.lock().install {
-            Install::NotTried => None,
-            Install::Failed(m) => Some(Err(m.clone())),
-            Install::Ready(fx) => Some(Ok(fx.clone())),
-        }
+    fn tier(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Run) -> Result<(), HarnessError>,
+    ) -> Result<(), String> {
+        let r = f(self).map_err(|e| e.to_string());
+        self.lock().tiers.insert(op, r.clone());
+        r
     }
 
-    async fn install(&self) -> Result<Arc<Fixtures>, HarnessError> {
-        let meta = Arc::new(load_meta(&self.settings.crate_dir)?);
-        let run_dir = self
-            .settings
-            .runs_dir
-            .join(format!("{}-{}", meta.recipe, self.run_id));
-        std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
-        {
-            let mut st = self.lock();
-            st.meta = Some(meta.clone());
-            st.run_dir = Some(run_dir.clone());
-        }
-        let swarm = Swarm::connect().await?;
-
-        // R21: the run's own recipe tree, never a shared checkout.
-        let recipe_dir = run_dir.join("abra/recipes").join(&meta.recipe);
-        let recipe = match (&self.settings.recipe_git, &meta.source) {
-            (Some(url), _) | (None, Source::Git(url)) => {
-                Recipe::clone_from(&meta.recipe, url, &recipe_dir)?
+    /// Which earlier step this one needs that did not succeed. Restore needs a backup;
+    /// assertions after an op need the op; everything needs the install.
+    fn unmet_dependency(&self, step: &Step) -> Option<String> {
+        let st = self.lock();
+        let need = |op: &str| -> Option<String> {
+            match st.tiers.get(op) {
+                Some(Ok(())) => None,
+                Some(Err(m)) => Some(format!("{op} failed: {m}")),
+                None => Some(format!("{op} did not run")),
             }
-            (None, Source::Releases(dir)) => Recipe::from_release_dirs(
-                &meta.recipe,
-                &self.settings.crate_dir.join(dir),
-                &recipe_dir,
-            )?,
         };
-        let reference = self
-            .settings
-            .reference
-            .clone()
-            .unwrap_or_else(|| "HEAD".into());
-        let commit = recipe.resolve(&reference).map_err(|e| HarnessError::Other(format!("ref `{reference}` is not in the recipe repository ({e}): set CCCI_REF to a tag, branch or commit of it")))?;
-        recipe.checkout(&commit)?;
-        let release = recipe
-            .releases()?
-            .into_iter()
-            .find(|r| r.commit == commit && r.annotated);
-        let head = RefInfo {
-            reference,
-            commit,
-            version: release.as_ref().map(|r| r.version.to_string()),
-        };
-
-        let domain = match &self.settings.domain {
-            Some(d) => d.clone(),
-            None => default_domain(&meta.recipe),
-        };
-        let app = App::new(
-            &recipe,
-            &domain,
-            &run_dir.join("abra/servers/local"),
-            &meta.extra_env,
-        )?;
-        {
-            let mut st = self.lock();
-            st.head = Some(head.clone());
-            st.domain = app.domain.clone();
-            st.stack = app.stack.clone();
-        }
-        let engine = BuiltinEngine::local(swarm.clone(), &run_dir.join("stacks"), &meta.service)?;
-        eprintln!(
-            "ccci: deploying {} {} ({}) as {} (stack {})",
-            meta.recipe,
-            head.version.as_deref().unwrap_or("unreleased"),
-            &head.commit[..head.commit.len().min(8)],
-            app.domain,
-            app.stack
-        );
-
-        let deployed = {
-            let req = DeployRequest {
-                app: &app,
-                recipe: &recipe,
-                release: release.as_ref().map(|r| &r.version),
-            };
-            let result = engine.deploy(req).await;
-            // From here on teardown must run, whatever the deploy did.
-            self.lock().deployment = Some(Deployment {
-                engine,
-                app: app.clone(),
-            });
-            result?
-        };
-
-        let deadline = Deadline::after(meta.deploy_timeout);
-        match &deployed.base_url {
-            Some(base) => {
-                let url = format!("{base}{}", meta.health_path);
-                let took =
-                    wait::wait_healthy(&swarm, &app.stack, &url, &meta.health_ok, deadline).await?;
-                eprintln!(
-                    "ccci: {} is healthy after {:.1}s ({url})",
-                    app.stack,
-                    took.as_secs_f64()
-                );
-            }
-            None => {
-                let took = wait::wait_converged(&swarm, &app.stack, deadline).await?;
-                eprintln!(
-                    "ccci: {} converged after {:.1}s (no HTTP route to probe)",
-                    app.stack,
-                    took.as_secs_f64()
-                );
+        if !matches!(step.action, Action::Install) {
+            if let Some(m) = need("install") {
+                return Some(m);
             }
         }
-
-        let base_url = deployed.base_url.clone().unwrap_or_default();
-        let ctx = HookCtx {
-            domain: app.domain.clone(),
-            base_url: base_url.clone(),
-            meta: meta.clone(),
-            deps: Default::default(),
-            op: None,
-        };
-        let http =
-            match &deployed.base_url {
-                Some(b) => Some(Http::new(b).map_err(|e| {
-                    HarnessError::Other(format!("cannot build the HTTP client: {e}"))
-                })?),
-                None => None,
-            };
-        Ok(Arc::new(Fixtures {
-            ctx,
-            op_state: Arc::new(OpState::default()),
-            stack: Stack {
-                swarm,
-                name: app.stack.clone(),
+        match step.action {
+            Action::Restore => need("backup"),
+            Action::Hook(d) => match (d.op, d.before) {
+                (ccci_core::Op::Upgrade, false) => need("upgrade"),
+                (ccci_core::Op::Backup, false) | (ccci_core::Op::Restore, true) => need("backup"),
+                (ccci_core::Op::Restore, false) => need("restore"),
+                _ => None,
             },
-            http,
-        }))
+            _ => None,
+        }
     }
 
-    /// Records a test's outcome.
-    pub(crate) fn record(&self, name: &str, rung: Rung, status: TestStatus, took: Duration) {
-        self.lock().records.push(TestRecord {
-            name: name.into(),
-            rung,
+    /// The fixtures for `step`: its op in the context, the latest snapshot.
+    pub(crate) fn fixtures(&self, op: Option<ccci_core::Op>) -> Result<Fixtures, String> {
+        let st = self.lock();
+        let live = st.live.as_ref().ok_or("the app is not deployed")?;
+        let ctx = HookCtx {
+            domain: live.app.domain.clone(),
+            base_url: live.base_url.clone().unwrap_or_default(),
+            meta: live.meta.clone(),
+            deps: Default::default(),
+            op,
+        };
+        Ok(Fixtures {
+            ctx,
+            op_state: self.op_state.clone(),
+            stack: Stack {
+                swarm: live.swarm.clone(),
+                name: live.app.stack.clone(),
+            },
+            http: live.http.clone(),
+            snapshot: st.snapshot.clone(),
+        })
+    }
+
+    fn call(
+        &self,
+        step: &Step,
+        f: for<'a> fn(&'a Fixtures) -> crate::__private::BoxFuture<'a, crate::Result>,
+    ) -> Result<(), String> {
+        let fx = self.fixtures(step.op)?;
+        self.rt.block_on(f(&fx)).map_err(|e| e.to_string())
+    }
+
+    fn record(&self, step: &Step, status: TestStatus, started: Instant) {
+        let rec = TestRecord {
+            name: step.name.clone(),
+            rung: step.rung,
             status,
-            duration_ms: took.as_millis() as u64,
-        });
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        self.lock().records.push(rec);
     }
 
-    /// Runs a recipe test on the run's fixtures.
-    pub(crate) fn run_test(&self, def: &crate::__private::TestDef, fx: &Fixtures) -> crate::Result {
-        self.rt.block_on((def.run)(fx))
+    fn persist_op_state(&self) {
+        let Some(dir) = self.lock().run_dir.clone() else {
+            return;
+        };
+        if let Ok(json) = serde_json::to_string_pretty(&self.op_state.snapshot()) {
+            let _ = std::fs::write(dir.join("op_state.json"), json);
+        }
     }
 
-    /// Tears down, concludes the ladder and writes results.json. `all` are every trial's
-    /// (name, rung), so the ones that never ran are recorded as filtered out.
-    pub(crate) fn finish(&self, all: &[(String, Rung)]) -> Option<(Results, PathBuf)> {
+    /// Tears down, concludes the ladder and writes results.json. Steps that never ran were
+    /// not selected by the test filter.
+    pub(crate) fn finish(&self) -> Option<Report> {
         let teardown = self.teardown();
+        self.persist_op_state();
         let mut st = self.lock();
-        let meta = st.meta.clone()?;
         let run_dir = st.run_dir.clone()?;
-        for (name, rung) in all {
-            if !st.records.iter().any(|r| &r.name == name) {
+        for step in &self.steps {
+            if !st.records.iter().any(|r| r.name == step.name) {
                 st.records.push(TestRecord {
-                    name: name.clone(),
-                    rung: *rung,
+                    name: step.name.clone(),
+                    rung: step.rung,
                     status: TestStatus::Filtered,
                     duration_ms: 0,
                 });
@@ -374,21 +411,14 @@ impl Run {
                 .filter(|r| r.rung == rung)
                 .map(|r| (r.name.as_str(), &r.status))
                 .collect();
-            let declared = meta.expected_na.get(&rung).map(String::as_str);
-            let outcome = match rung {
-                Rung::Upgrade | Rung::BackupRestore if tests.is_empty() => match declared {
-                    Some(reason) => RungOutcome::Skipped {
-                        reason: reason.into(),
-                        intentional: true,
-                    },
-                    None => RungOutcome::Skipped {
-                        reason: format!("this ccci version does not run the {rung} tier yet"),
-                        intentional: false,
-                    },
-                },
-                _ => rung_from_tests(rung, &tests, declared),
-            };
-            ladder.set(rung, outcome);
+            ladder.set(
+                rung,
+                rung_from_tests(
+                    rung,
+                    &tests,
+                    self.meta.expected_na.get(&rung).map(String::as_str),
+                ),
+            );
         }
         let finished = SystemTime::now();
         let secs = |t: SystemTime| {
@@ -399,13 +429,13 @@ impl Run {
         let results = Results {
             schema: SCHEMA.into(),
             run_id: self.run_id.clone(),
-            recipe: meta.recipe.clone(),
+            recipe: self.meta.recipe.clone(),
             head: st.head.clone().unwrap_or(RefInfo {
                 reference: "HEAD".into(),
                 commit: String::new(),
                 version: None,
             }),
-            upgrade_base: None,
+            upgrade_base: st.base.clone(),
             domain: st.domain.clone(),
             stack: st.stack.clone(),
             deployer: "builtin".into(),
@@ -422,36 +452,46 @@ impl Run {
             rungs: Default::default(),
             skips: Default::default(),
             tests: st.records.clone(),
+            snapshots: st.snapshots.clone(),
             teardown,
             run_dir: run_dir.display().to_string(),
         }
         .conclude(&ladder);
         let path = run_dir.join("results.json");
         let json = serde_json::to_string_pretty(&results).ok()?;
-        if let Err(e) = std::fs::write(&path, &json) {
-            eprintln!("ccci: cannot write {}: {e}", path.display());
-        }
-        if let Some(copy) = &self.settings.results_copy {
-            if let Err(e) = std::fs::write(copy, &json) {
-                eprintln!("ccci: cannot write {}: {e}", copy.display());
+        for target in std::iter::once(&path).chain(self.settings.results_copy.as_ref()) {
+            if let Err(e) = std::fs::write(target, &json) {
+                eprintln!("ccci: cannot write {}: {e}", target.display());
             }
         }
-        Some((results, path))
+        Some(Report { results, path })
     }
 
     fn teardown(&self) -> Teardown {
-        let Some(d) = self.lock().deployment.take() else {
+        let mut st = self.lock();
+        if !st.deployed {
             return Teardown {
                 clean: true,
                 leftovers: vec![],
                 error: None,
             };
+        }
+        st.deployed = false;
+        let Some(live) = st.live.take() else {
+            return Teardown {
+                clean: false,
+                leftovers: vec![],
+                error: Some("lost track of the deployment".into()),
+            };
         };
+        drop(st);
         let started = Instant::now();
-        let result = self.rt.block_on(d.engine.remove(&d.app, TEARDOWN_TIMEOUT));
+        let result = self
+            .rt
+            .block_on(live.engine.remove(&live.app, TEARDOWN_TIMEOUT));
         eprintln!(
             "ccci: removed stack {} in {:.1}s",
-            d.app.stack,
+            live.app.stack,
             started.elapsed().as_secs_f64()
         );
         match result {
@@ -464,7 +504,7 @@ impl Run {
                 // Report what is still there even when removal failed part-way.
                 let left = self
                     .rt
-                    .block_on(d.engine.swarm().leftovers(&d.app.stack))
+                    .block_on(live.swarm.leftovers(&live.app.stack))
                     .unwrap_or_default();
                 Teardown {
                     clean: false,
@@ -478,7 +518,7 @@ impl Run {
 
 /// `<up to 4 letters of the recipe>-<6 hex>.ccci.test`: short, so that
 /// `<stack>_<secret>_<version>` stays well under Swarm's 64 characters (R23).
-fn default_domain(recipe: &str) -> String {
+pub(crate) fn default_domain(recipe: &str) -> String {
     let prefix: String = recipe
         .chars()
         .filter(char::is_ascii_alphanumeric)

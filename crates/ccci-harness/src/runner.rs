@@ -1,44 +1,43 @@
 //! The test binary's `main`: a libtest-mimic runner that speaks libtest's and nextest's
-//! command line. Listing (`--list`, `--list --ignored`) touches nothing but this binary;
-//! running deploys once, runs the generic install tier, then the recipe's tests in source
-//! order, always tears down, and writes results.json.
+//! command line. Listing (`--list`, `--list --ignored`) reads only `ccci.yml` (steps of rungs
+//! it declares not applicable are *ignored* trials), so it is cheap and agrees with a run.
+//! Running executes the plan in order on one deployed app, always tears down, and writes
+//! results.json.
 
-use crate::__private::{TestDef, FUNCTIONAL};
+use crate::plan::{plan, Hooks};
 use crate::run::{load_meta, Run, Settings};
-use ccci_core::ladder::{Rung, TestStatus};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
-
-/// The generic install check's test name.
-pub const INSTALL_TEST: &str = "install::deploys_and_becomes_healthy";
 
 /// Runs a recipe's test binary; see [`crate::main!`].
 pub fn run_main(settings: Settings) -> ExitCode {
     let mut args = Arguments::from_args();
-    let mut defs: Vec<&'static TestDef> = FUNCTIONAL.iter().collect();
-    defs.sort_by_key(|d| (d.file, d.line));
-    let names: Vec<(String, Rung)> = std::iter::once((INSTALL_TEST.to_string(), Rung::Install))
-        .chain(
-            defs.iter()
-                .map(|d| (format!("functional::{}", d.name), Rung::Functional)),
-        )
-        .collect();
-
+    let hooks = Hooks::registered();
+    let meta = match load_meta(&settings.crate_dir) {
+        Ok(m) => m,
+        Err(e) if args.list => {
+            // Listing never fails on settings: the run reports them.
+            eprintln!("ccci: {e}");
+            let trials = plan(&hooks, &Default::default())
+                .into_iter()
+                .map(|s| Trial::test(s.name, || Ok(())))
+                .collect();
+            return libtest_mimic::run(&args, trials).exit_code();
+        }
+        Err(e) => {
+            eprintln!("ccci: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if args.list {
-        let trials = names
-            .iter()
-            .map(|(n, _)| Trial::test(n.clone(), || Ok(())))
+        let trials = plan(&hooks, &meta.expected_na)
+            .into_iter()
+            .map(|s| Trial::test(s.name, || Ok(())).with_ignored_flag(s.not_applicable.is_some()))
             .collect();
         return libtest_mimic::run(&args, trials).exit_code();
     }
-    // Fail fast on a bad ccci.yml, before anything is deployed.
-    if let Err(e) = load_meta(&settings.crate_dir) {
-        eprintln!("ccci: {e}");
-        return ExitCode::from(2);
-    }
-    let run = match Run::new(settings) {
+    let run = match Run::new(settings, meta, hooks) {
         Ok(r) => Arc::new(r),
         Err(e) => {
             eprintln!("ccci: {e}");
@@ -47,56 +46,37 @@ pub fn run_main(settings: Settings) -> ExitCode {
     };
     // Tiers are ordered and share one deployed app.
     args.test_threads = Some(1);
-
-    let mut trials = Vec::new();
-    let r = run.clone();
-    trials.push(Trial::test(INSTALL_TEST, move || {
-        let started = Instant::now();
-        let outcome = r.ensure_installed();
-        let status = match &outcome {
-            Ok(_) => TestStatus::Pass,
-            Err(m) => TestStatus::Fail { message: m.clone() },
-        };
-        r.record(INSTALL_TEST, Rung::Install, status, started.elapsed());
-        outcome.map(|_| ()).map_err(Failed::from)
-    }));
-    for def in defs {
-        let r = run.clone();
-        let name = format!("functional::{}", def.name);
-        trials.push(Trial::test(name.clone(), move || {
-            let started = Instant::now();
-            let fx = match r.ensure_installed() {
-                Ok(fx) => fx,
-                Err(m) => {
-                    let reason = format!("install failed: {m}");
-                    r.record(
-                        &name,
-                        Rung::Functional,
-                        TestStatus::NotRun {
-                            reason: reason.clone(),
-                        },
-                        started.elapsed(),
-                    );
-                    return Err(Failed::from(format!("not run: {reason}")));
-                }
-            };
-            let result = r.run_test(def, &fx);
-            let status = match &result {
-                Ok(()) => TestStatus::Pass,
-                Err(e) => TestStatus::Fail {
-                    message: e.to_string(),
-                },
-            };
-            r.record(&name, Rung::Functional, status, started.elapsed());
-            result.map_err(|e| Failed::from(format!("{e} ({}:{})", def.file, def.line)))
-        }));
-    }
+    let trials = run
+        .steps()
+        .iter()
+        .cloned()
+        .map(|step| {
+            let r = run.clone();
+            let ignored = step.not_applicable.is_some();
+            Trial::test(step.name.clone(), move || match &step.not_applicable {
+                // Only reached with --ignored/--include-ignored: a declared skip cannot pass.
+                Some(reason) => Err(Failed::from(format!(
+                    "cannot run: ccci.yml declares {} not applicable: {reason}",
+                    step.rung
+                ))),
+                None => r.execute(&step).map_err(Failed::from),
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
 
     let conclusion = libtest_mimic::run(&args, trials);
+    // Declared skips were not executed by libtest; record them as such.
+    for step in run.steps().iter().filter(|s| s.not_applicable.is_some()) {
+        let _ = run.execute(step);
+    }
     let mut code = conclusion.exit_code();
-    if let Some((results, path)) = run.finish(&names) {
-        println!("\n{}", crate::report::summary(&results, &path));
-        if !results.teardown.clean {
+    if let Some(report) = run.finish() {
+        println!(
+            "\n{}",
+            crate::report::summary(&report.results, &report.path)
+        );
+        if !report.results.teardown.clean {
             code = ExitCode::FAILURE;
         }
     }

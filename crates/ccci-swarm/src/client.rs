@@ -3,8 +3,9 @@ use crate::model::{ServiceState, TaskState};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{SecretSpec, Service, Task, TaskSpecRestartPolicyConditionEnum};
 use bollard::query_parameters::{
-    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions,
-    ListServicesOptions, ListTasksOptions, ListVolumesOptions, RemoveVolumeOptions,
+    DownloadFromContainerOptions, ListConfigsOptions, ListContainersOptions, ListNetworksOptions,
+    ListSecretsOptions, ListServicesOptions, ListTasksOptions, ListVolumesOptions,
+    RemoveVolumeOptions, UploadToContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -19,6 +20,17 @@ pub const STACK_LABEL: &str = "com.docker.stack.namespace";
 pub struct Swarm {
     docker: Docker,
     host: String,
+}
+
+/// A volume or bind mount of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountInfo {
+    /// `volume` or `bind`.
+    pub kind: String,
+    /// The volume's name (`<stack>_<volume>` for stack volumes).
+    pub name: Option<String>,
+    /// Where it is mounted in the container.
+    pub destination: String,
 }
 
 /// What an exec'd command printed and returned.
@@ -216,6 +228,85 @@ impl Swarm {
             .exit_code
             .ok_or_else(|| err("the daemon reported no exit code".into()))?;
         Ok(out)
+    }
+
+    /// Every service of the stack with its labels, by short name (`app`, not `<stack>_app`).
+    pub async fn service_labels(
+        &self,
+        stack: &str,
+    ) -> Result<Vec<(String, HashMap<String, String>)>, SwarmError> {
+        let prefix = format!("{stack}_");
+        Ok(self
+            .services(stack)
+            .await?
+            .into_iter()
+            .filter_map(|s| {
+                let spec = s.spec?;
+                let name = spec.name?.strip_prefix(&prefix)?.to_string();
+                Some((name, spec.labels.unwrap_or_default()))
+            })
+            .collect())
+    }
+
+    /// The mounts of a container.
+    pub async fn mounts(&self, container: &str) -> Result<Vec<MountInfo>, SwarmError> {
+        let c = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(api(format!("inspect container {container}")))?;
+        Ok(c.mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| MountInfo {
+                kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+                name: m.name,
+                destination: m.destination.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Streams `path` out of `container` as a tar archive into `sink`; returns the bytes read.
+    pub async fn download(
+        &self,
+        container: &str,
+        path: &str,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<u64, SwarmError> {
+        let opts = DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let mut stream = self.docker.download_from_container(container, Some(opts));
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(api(format!("download {path} from container {container}")))?;
+            n += chunk.len() as u64;
+            sink(&chunk).map_err(|e| SwarmError::Exec {
+                container: container.into(),
+                argv: vec![format!("download {path}")],
+                reason: format!("writing the archive failed: {e}"),
+            })?;
+        }
+        Ok(n)
+    }
+
+    /// Extracts the tar archive `tar` into directory `dir` of `container`.
+    pub async fn upload(&self, container: &str, dir: &str, tar: Vec<u8>) -> Result<(), SwarmError> {
+        let opts = UploadToContainerOptions {
+            path: dir.to_string(),
+            ..Default::default()
+        };
+        self.docker
+            .upload_to_container(
+                container,
+                Some(opts),
+                bollard::body_full(bytes::Bytes::from(tar)),
+            )
+            .await
+            .map_err(api(format!(
+                "upload an archive into {dir} of container {container}"
+            )))
     }
 
     /// Whether an image is present on the daemon.

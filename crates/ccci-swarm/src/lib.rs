@@ -15,7 +15,7 @@ mod error;
 pub mod model;
 pub mod wait;
 
-pub use client::{ExecOutput, Swarm, STACK_LABEL};
+pub use client::{ExecOutput, MountInfo, Swarm, STACK_LABEL};
 pub use converge::{evaluate, Convergence};
 pub use error::SwarmError;
 pub use model::{ServiceState, TaskState};

@@ -166,6 +166,10 @@ pub async fn wait_healthy(
 /// Waits until nothing labelled with the stack remains that `docker stack rm` removes:
 /// services, containers and networks. Redeploying the same stack before then fails with
 /// `network … not found` (environment.md).
+///
+/// `docker stack rm` tries each network once; one still in use by a task that is shutting
+/// down stays behind for good. So once no service or container of the stack is left, this
+/// removes the remaining networks itself, retrying until they are gone or the deadline passes.
 pub async fn wait_undeployed(
     swarm: &Swarm,
     stack: &str,
@@ -187,13 +191,14 @@ pub async fn wait_undeployed(
                 .into_iter()
                 .map(|c| format!("container {c}")),
         );
-        left.extend(
-            swarm
-                .networks(stack)
-                .await?
-                .into_iter()
-                .map(|n| format!("network {n}")),
-        );
+        let networks = swarm.networks(stack).await?;
+        if left.is_empty() {
+            for n in &networks {
+                // Fails while a detaching task still holds it; the next round tries again.
+                let _ = swarm.docker().remove_network(n).await;
+            }
+        }
+        left.extend(networks.into_iter().map(|n| format!("network {n}")));
         if left.is_empty() {
             return Ok(deadline.elapsed());
         }
@@ -219,4 +224,81 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// Waits until `url` answers one of `ok` (a READY_PROBE, R11).
+pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Duration, WaitError> {
+    let what = format!("{url} to answer {ok:?}");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| WaitError::Impossible {
+            what: what.clone(),
+            why: format!("cannot build an HTTP client: {e}"),
+        })?;
+    loop {
+        let per_try = deadline
+            .remaining()
+            .clamp(Duration::from_millis(100), Duration::from_secs(5));
+        let last = match client.get(url).timeout(per_try).send().await {
+            Ok(r) if ok.contains(&r.status().as_u16()) => return Ok(deadline.elapsed()),
+            Ok(r) => format!("answered {}", r.status().as_u16()),
+            Err(e) => format!("no answer: {}", error_chain(&e)),
+        };
+        if deadline.passed() {
+            return Err(WaitError::Timeout {
+                what,
+                waited: deadline.elapsed(),
+                budget: deadline.budget(),
+                last_seen: last,
+            });
+        }
+        tokio::time::sleep(POLL.min(deadline.remaining())).await;
+    }
+}
+
+/// Waits until `stable` consecutive TCP connects to `host:port` succeed (a READY_PROBE, R11):
+/// a voice or mail port can come up after the web health path does, and one lucky connect
+/// during a restart proves little.
+pub async fn wait_tcp(
+    host: &str,
+    port: u16,
+    stable: u32,
+    deadline: Deadline,
+) -> Result<Duration, WaitError> {
+    let what = format!("{stable} consecutive TCP connects to {host}:{port}");
+    let mut streak = 0;
+    let mut last = String::from("no attempt yet");
+    loop {
+        let per_try = deadline
+            .remaining()
+            .clamp(Duration::from_millis(100), Duration::from_secs(3));
+        match tokio::time::timeout(per_try, tokio::net::TcpStream::connect((host, port))).await {
+            Ok(Ok(_)) => {
+                streak += 1;
+                if streak >= stable {
+                    return Ok(deadline.elapsed());
+                }
+            }
+            Ok(Err(e)) => {
+                streak = 0;
+                last = e.to_string();
+            }
+            Err(_) => {
+                streak = 0;
+                last = format!("connect timed out after {per_try:?}");
+            }
+        }
+        if deadline.passed() {
+            let last_seen = format!("{streak} in a row, last failure: {last}");
+            return Err(WaitError::Timeout {
+                what,
+                waited: deadline.elapsed(),
+                budget: deadline.budget(),
+                last_seen,
+            });
+        }
+        tokio::time::sleep(POLL.min(deadline.remaining())).await;
+    }
 }

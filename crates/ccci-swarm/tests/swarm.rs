@@ -199,3 +199,37 @@ async fn an_unreachable_daemon_is_one_clear_line() {
 fn convergence_of_nothing_is_pending() {
     assert!(matches!(evaluate(&[]), Convergence::Pending(_)));
 }
+
+#[tokio::test]
+async fn tcp_probe_needs_consecutive_connects_and_reports_the_last_failure() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accept = tokio::spawn(async move {
+        for _ in 0..3 {
+            let _ = listener.accept().await;
+        }
+    });
+    wait::wait_tcp(
+        "127.0.0.1",
+        port,
+        3,
+        Deadline::after(Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    accept.await.unwrap();
+    // The listener is gone: the port refuses, and the probe says so at its deadline.
+    let err = wait::wait_tcp(
+        "127.0.0.1",
+        port,
+        1,
+        Deadline::after(Duration::from_millis(600)),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && err.contains("refused"),
+        "{err}"
+    );
+}

@@ -1,7 +1,8 @@
-//! custom-html on a real Swarm: the generic install tier, then these functional tests
-//! against the deployed head release (1.1.0+1.22.1).
+//! custom-html on a real Swarm. The generic tiers deploy 1.0.0, upgrade it in place to the
+//! head (1.1.0), back up and restore its content volume; these functions seed and check data
+//! around those ops, then test the site itself.
 
-use ccci::{Http, Stack};
+use ccci::{Http, OpState, Snapshot, Stack};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const CONTENT: &str = "/usr/share/nginx/html";
@@ -14,14 +15,10 @@ fn unique(tag: &str) -> String {
     format!("{tag}-{nanos:x}-{}", std::process::id())
 }
 
-/// A file written into the content volume comes back byte for byte, including UTF-8 and a
-/// trailing newline: the volume really is what nginx serves.
-#[ccci::functional]
-async fn serves_the_exact_bytes_of_the_content_volume(stack: &Stack, http: &Http) -> ccci::Result {
-    let name = format!("{}.txt", unique("ccci-probe"));
-    let content = format!("ccci probe ✓ {}\nsecond line\n", unique("marker"));
+/// Writes `content` to `name` in the content volume; the content is an argument, never part
+/// of the shell text.
+async fn write_page(stack: &Stack, name: &str, content: &str) -> ccci::Result {
     let path = format!("{CONTENT}/{name}");
-    // The content is an argument, never part of the shell text.
     stack
         .exec_ok(
             "app",
@@ -30,13 +27,16 @@ async fn serves_the_exact_bytes_of_the_content_volume(stack: &Stack, http: &Http
                 "-c",
                 r#"printf '%s' "$1" > "$2""#,
                 "sh",
-                &content,
+                content,
                 &path,
             ],
         )
         .await?;
+    Ok(())
+}
 
-    let page = http.get(&name).await?;
+async fn expect_page(http: &Http, name: &str, content: &str) -> ccci::Result {
+    let page = http.get(name).await?;
     ccci::ensure!(
         page.status == 200,
         "GET /{name} answered {}, expected 200",
@@ -49,6 +49,75 @@ async fn serves_the_exact_bytes_of_the_content_volume(stack: &Stack, http: &Http
         content
     );
     Ok(())
+}
+
+/// Content written on the old release…
+#[ccci::lifecycle(before = upgrade)]
+async fn seed_content_before_upgrade(stack: &Stack, state: &OpState) -> ccci::Result {
+    let content = format!("kept across the upgrade: {}\n", unique("page"));
+    write_page(stack, "kept.html", &content).await?;
+    state.set("kept_page", &content)?;
+    Ok(())
+}
+
+/// …is served unchanged by the new one: the upgrade kept the content volume.
+#[ccci::lifecycle(after = upgrade)]
+async fn content_survives_the_upgrade(http: &Http, state: &OpState) -> ccci::Result {
+    let content: String = state
+        .get("kept_page")?
+        .ok_or("seed_content_before_upgrade stored nothing")?;
+    expect_page(http, "kept.html", &content).await
+}
+
+/// A unique marker in the content volume, remembered for after the restore (R19).
+#[ccci::lifecycle(before = backup)]
+async fn seed_marker(stack: &Stack, state: &OpState) -> ccci::Result {
+    let marker = format!("ccci marker ✓ {}\n", unique("backup"));
+    write_page(stack, "ccci-marker.txt", &marker).await?;
+    state.set("marker", &marker)?;
+    Ok(())
+}
+
+/// BACKUP_VERIFY: the snapshot really holds the marker, byte for byte.
+#[ccci::backup_verify]
+fn snapshot_holds_the_marker(snapshot: &Snapshot, state: &OpState) -> ccci::Result<bool> {
+    let marker: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
+    Ok(snapshot
+        .read(&format!("{CONTENT}/ccci-marker.txt"))?
+        .as_deref()
+        == Some(marker.as_bytes()))
+}
+
+/// Destroy the marker, so only the restore can bring it back.
+#[ccci::lifecycle(before = restore)]
+async fn destroy_marker(stack: &Stack, http: &Http) -> ccci::Result {
+    stack
+        .exec_ok("app", &["rm", "-f", &format!("{CONTENT}/ccci-marker.txt")])
+        .await?;
+    let page = http.get("ccci-marker.txt").await?;
+    ccci::ensure!(
+        page.status == 404,
+        "the marker is still served after deleting it ({})",
+        page.status
+    );
+    Ok(())
+}
+
+/// The restore brought the marker back, byte for byte.
+#[ccci::lifecycle(after = restore)]
+async fn marker_is_back_byte_for_byte(http: &Http, state: &OpState) -> ccci::Result {
+    let marker: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
+    expect_page(http, "ccci-marker.txt", &marker).await
+}
+
+/// A file written into the content volume comes back byte for byte, including UTF-8 and a
+/// trailing newline: the volume really is what nginx serves.
+#[ccci::functional]
+async fn serves_the_exact_bytes_of_the_content_volume(stack: &Stack, http: &Http) -> ccci::Result {
+    let name = format!("{}.txt", unique("ccci-probe"));
+    let content = format!("ccci probe ✓ {}\nsecond line\n", unique("marker"));
+    write_page(stack, &name, &content).await?;
+    expect_page(http, &name, &content).await
 }
 
 /// A path that does not exist is a 404, not the landing page or a 200 error page.

@@ -1,0 +1,135 @@
+//! The ordered steps of a run: the generic tiers with the recipe's lifecycle functions around
+//! them, then the functional tests (R1: generic before recipe-specific).
+//!
+//! ```text
+//! install::deploys_and_becomes_healthy      install::<after = install>…
+//! upgrade::<before = upgrade>…   upgrade::upgrades_in_place_to_head   upgrade::<after = upgrade>…
+//! backup::<before = backup>…     backup::takes_a_verified_snapshot    backup::<after = backup>…
+//! restore::<before = restore>…   restore::restores_the_snapshot       restore::<after = restore>…
+//! functional::<test>…
+//! ```
+
+use crate::__private::{LifecycleDef, TestDef, VerifyDef, BACKUP_VERIFY, FUNCTIONAL, LIFECYCLE};
+use ccci_core::ladder::Rung;
+use ccci_core::Op;
+use std::collections::BTreeMap;
+
+/// The recipe code a run executes. [`Hooks::registered`] is everything the macros linked into
+/// this binary; tools embedding ccci can pick their own.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// `#[ccci::functional]` tests, in source order.
+    pub functional: Vec<&'static TestDef>,
+    /// `#[ccci::lifecycle]` functions, in source order.
+    pub lifecycle: Vec<&'static LifecycleDef>,
+    /// `#[ccci::backup_verify]` functions.
+    pub verify: Vec<&'static VerifyDef>,
+}
+
+impl Hooks {
+    /// Everything registered by the ccci macros in this binary, in source order.
+    pub fn registered() -> Hooks {
+        let mut h = Hooks {
+            functional: FUNCTIONAL.iter().collect(),
+            lifecycle: LIFECYCLE.iter().collect(),
+            verify: BACKUP_VERIFY.iter().collect(),
+        };
+        h.functional.sort_by_key(|d| (d.file, d.line));
+        h.lifecycle.sort_by_key(|d| (d.file, d.line));
+        h.verify.sort_by_key(|d| (d.file, d.line));
+        h
+    }
+
+    /// No recipe code: the generic tiers only.
+    pub fn none() -> Hooks {
+        Hooks::default()
+    }
+}
+
+/// What a step does.
+#[derive(Clone, Copy)]
+pub(crate) enum Action {
+    Install,
+    Upgrade,
+    Backup,
+    Restore,
+    Hook(&'static LifecycleDef),
+    Functional(&'static TestDef),
+}
+
+/// One step: a libtest trial, a line in results.json.
+#[derive(Clone)]
+pub(crate) struct Step {
+    pub name: String,
+    pub rung: Rung,
+    pub op: Option<Op>,
+    pub action: Action,
+    /// The recipe's reason when it declared this step's rung not applicable.
+    pub not_applicable: Option<String>,
+}
+
+pub(crate) const INSTALL: &str = "install::deploys_and_becomes_healthy";
+pub(crate) const UPGRADE: &str = "upgrade::upgrades_in_place_to_head";
+pub(crate) const BACKUP: &str = "backup::takes_a_verified_snapshot";
+pub(crate) const RESTORE: &str = "restore::restores_the_snapshot";
+
+pub(crate) fn rung_of(op: Op) -> Rung {
+    match op {
+        Op::Install => Rung::Install,
+        Op::Upgrade => Rung::Upgrade,
+        Op::Backup | Op::Restore => Rung::BackupRestore,
+    }
+}
+
+/// The steps, in order, with `expected_na` applied.
+pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut push = |name: String, op: Option<Op>, rung: Rung, action: Action| {
+        steps.push(Step {
+            name,
+            rung,
+            op,
+            action,
+            not_applicable: expected_na.get(&rung).cloned(),
+        });
+    };
+    for (op, generic, action) in [
+        (Op::Install, INSTALL, Action::Install),
+        (Op::Upgrade, UPGRADE, Action::Upgrade),
+        (Op::Backup, BACKUP, Action::Backup),
+        (Op::Restore, RESTORE, Action::Restore),
+    ] {
+        let attached = |before: bool| {
+            hooks
+                .lifecycle
+                .iter()
+                .filter(move |d| d.op == op && d.before == before)
+        };
+        for d in attached(true) {
+            push(
+                format!("{op}::{}", d.name),
+                Some(op),
+                rung_of(op),
+                Action::Hook(d),
+            );
+        }
+        push(generic.to_string(), Some(op), rung_of(op), action);
+        for d in attached(false) {
+            push(
+                format!("{op}::{}", d.name),
+                Some(op),
+                rung_of(op),
+                Action::Hook(d),
+            );
+        }
+    }
+    for d in &hooks.functional {
+        push(
+            format!("functional::{}", d.name),
+            None,
+            Rung::Functional,
+            Action::Functional(d),
+        );
+    }
+    steps
+}

@@ -1,0 +1,409 @@
+//! The generic tiers (R1): install, upgrade, backup, restore. Each runs against the one app
+//! of the run and returns a one-line error naming what went wrong and the fix.
+
+use crate::fixture::Http;
+use crate::run::{default_domain, io, HarnessError, Live, Run};
+use ccci_abra::backup::is_backup_capable;
+use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe, Release};
+use ccci_core::meta::{Probe, Source};
+use ccci_core::results::{RefInfo, SnapshotRecord};
+use ccci_core::version::previous_release;
+use ccci_core::ChaosVersion;
+use ccci_swarm::{wait, Deadline, Swarm};
+use std::time::Duration;
+
+/// The longest settle-wait before a backup (R15); on timeout the backup runs anyway.
+const SETTLE: Duration = Duration::from_secs(300);
+/// Backups taken before giving up when BACKUP_VERIFY keeps rejecting them (R18).
+const BACKUP_ATTEMPTS: u32 = 3;
+
+impl Run {
+    /// Install: set up the run's recipe tree and app, deploy the upgrade base when there is
+    /// one (else the head), and wait until it is converged, healthy and ready (R11, R12).
+    pub(crate) fn install(&self) -> Result<(), HarnessError> {
+        self.rt.block_on(async {
+            let live = self.prepare().await?;
+            let target = live.base.clone().or_else(|| live.head_release.clone());
+            let (commit, label) = match &target {
+                Some(r) => (r.commit.clone(), r.version.to_string()),
+                None => (live.head.commit.clone(), "unreleased head (chaos)".into()),
+            };
+            live.recipe.checkout(&commit)?;
+            eprintln!(
+                "ccci: install: deploying {} {label} as {} (stack {})",
+                live.meta.recipe, live.app.domain, live.app.stack
+            );
+            self.lock().deployed = true;
+            let deployed = {
+                let req = DeployRequest {
+                    app: &live.app,
+                    recipe: &live.recipe,
+                    release: target.as_ref().map(|r| &r.version),
+                };
+                live.engine.deploy(req).await
+            };
+            self.lock().live = Some(live);
+            let deployed = deployed?;
+            self.set_base_url(deployed.base_url)?;
+            self.wait_ready("install").await
+        })
+    }
+
+    /// Upgrade (R16, R13): redeploy the head in place as a chaos deploy with the recipe's
+    /// upgrade env, prove the running stack is the head (its chaos-version label names the head
+    /// commit), then wait until healthy and ready within the recipe's deploy timeout.
+    pub(crate) fn upgrade(&self) -> Result<(), HarnessError> {
+        self.rt.block_on(async {
+            let (base, head) = {
+                let st = self.lock();
+                let live = st.live.as_ref().ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
+                (live.base.clone(), live.head.clone())
+            };
+            let Some(base) = base else {
+                return Err(HarnessError::Other(format!(
+                    "cannot run: {} has no release before the head ({}) to upgrade from; tag one, set `upgrade_base_version`, or declare `expected_na: {{upgrade: <reason>}}` in ccci.yml",
+                    self.meta.recipe,
+                    head.version.as_deref().unwrap_or(&head.commit)
+                )));
+            };
+            let (engine_app, stack) = {
+                let mut st = self.lock();
+                let live = st.live.as_mut().ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
+                live.recipe.checkout(&head.commit)?;
+                for (k, v) in &live.meta.upgrade_extra_env {
+                    live.app.env.set(k, v);
+                }
+                live.app.save()?;
+                (live.app.clone(), live.app.stack.clone())
+            };
+            eprintln!("ccci: upgrade: {} {} -> head {} (chaos)", self.meta.recipe, base.version, &head.commit[..8.min(head.commit.len())]);
+            let (engine, recipe, _) = self.parts()?;
+            let deployed = engine.deploy(DeployRequest { app: &engine_app, recipe: &recipe, release: None }).await?;
+            let swarm = self.swarm()?;
+            let label = format!("coop-cloud.{stack}.chaos-version");
+            let labels = swarm.service_labels(&stack).await?;
+            let service = &self.meta.service;
+            let found = labels.iter().find(|(n, _)| n == service).and_then(|(_, l)| l.get(&label).cloned());
+            let running: ChaosVersion = found
+                .ok_or_else(|| HarnessError::Other(format!("after the upgrade, service {stack}_{service} has no {label} label: the running stack is not a chaos deploy of the head")))?
+                .parse()
+                .map_err(|e| HarnessError::Other(format!("after the upgrade: {e}")))?;
+            if !running.is_commit(&head.commit) {
+                return Err(HarnessError::Other(format!(
+                    "after the upgrade the stack runs recipe commit {running}, not the head {}: the redeploy did not take",
+                    &head.commit[..8.min(head.commit.len())]
+                )));
+            }
+            self.set_base_url(deployed.base_url)?;
+            self.wait_ready("upgrade").await
+        })
+    }
+
+    /// Backup (R15, R18): let the services settle, take a snapshot by the backupbot labels,
+    /// and have every BACKUP_VERIFY function accept it; a rejected or failed backup is taken
+    /// again, up to three attempts, each recorded.
+    pub(crate) fn backup(&self) -> Result<(), HarnessError> {
+        self.rt.block_on(async {
+            let swarm = self.swarm()?;
+            let (stack, run_dir) = self.stack_and_dir()?;
+            let capable = match self.meta.backup_capable {
+                Some(c) => c,
+                None => is_backup_capable(&swarm.service_labels(&stack).await?),
+            };
+            if !capable {
+                return Err(HarnessError::Other(format!(
+                    "cannot run: no service of {stack} has the label backupbot.backup=true; add it (and its hooks) to the recipe, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml"
+                )));
+            }
+            let settle = Deadline::after(SETTLE.min(self.meta.deploy_timeout));
+            if let Err(e) = wait::wait_converged(&swarm, &stack, settle).await {
+                eprintln!("ccci: backup: the stack did not settle ({e}); backing up anyway, the checks decide");
+            }
+            let mut failures = Vec::new();
+            for attempt in 1..=BACKUP_ATTEMPTS {
+                let dir = run_dir.join("snapshots").join(attempt.to_string());
+                let (engine, _, app) = self.parts()?;
+                let taken = engine.backup(&app, &dir, self.meta.deploy_timeout).await;
+                let mut record = SnapshotRecord { attempt, dir: dir.display().to_string(), verified: None, error: None };
+                match taken {
+                    Err(e) => record.error = Some(e.to_string()),
+                    Ok(snapshot) => {
+                        self.lock().snapshot = Some(snapshot);
+                        let rejected = self.verify_snapshot().await;
+                        record.verified = (!self.hooks.verify.is_empty()).then_some(rejected.is_none());
+                        record.error = rejected;
+                    }
+                }
+                let accepted = record.error.is_none();
+                eprintln!(
+                    "ccci: backup: attempt {attempt}: {} (snapshot kept at {})",
+                    record.error.as_deref().map(|e| format!("rejected: {e}")).unwrap_or_else(|| "accepted".into()),
+                    record.dir
+                );
+                if let Some(e) = &record.error {
+                    failures.push(format!("attempt {attempt}: {e}"));
+                }
+                self.lock().snapshots.push(record);
+                if accepted {
+                    return Ok(());
+                }
+                self.lock().snapshot = None;
+            }
+            Err(HarnessError::Other(format!("no usable backup in {BACKUP_ATTEMPTS} attempts: {}", failures.join("; "))))
+        })
+    }
+
+    /// Runs every BACKUP_VERIFY function on the latest snapshot; `None` when all accept it.
+    async fn verify_snapshot(&self) -> Option<String> {
+        for def in &self.hooks.verify {
+            let fx = match self.fixtures(Some(ccci_core::Op::Backup)) {
+                Ok(fx) => fx,
+                Err(e) => return Some(e),
+            };
+            match (def.run)(&fx).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(format!(
+                        "BACKUP_VERIFY {} rejected the snapshot ({}:{})",
+                        def.name, def.file, def.line
+                    ))
+                }
+                Err(e) => {
+                    return Some(format!(
+                        "BACKUP_VERIFY {} failed: {e} ({}:{})",
+                        def.name, def.file, def.line
+                    ))
+                }
+            }
+        }
+        None
+    }
+
+    /// Restore (R19): put the accepted snapshot back and wait until the app is healthy and
+    /// ready again. The snapshot is only read: a failed restore can be retried from it.
+    pub(crate) fn restore(&self) -> Result<(), HarnessError> {
+        self.rt.block_on(async {
+            let snapshot = self
+                .lock()
+                .snapshot
+                .clone()
+                .ok_or_else(|| HarnessError::Other("no accepted snapshot to restore".into()))?;
+            let (engine, _, app) = self.parts()?;
+            let restored = engine
+                .restore(&app, &snapshot, self.meta.deploy_timeout)
+                .await;
+            restored.map_err(|e| {
+                HarnessError::Other(format!(
+                    "{e}; the snapshot is intact at {} for another attempt",
+                    snapshot.dir.display()
+                ))
+            })?;
+            eprintln!(
+                "ccci: restore: restored the snapshot at {}",
+                snapshot.dir.display()
+            );
+            self.wait_ready("restore").await
+        })
+    }
+
+    /// Converged + health path (R11) + every READY_PROBE, all within the recipe's
+    /// deploy_timeout (R12).
+    async fn wait_ready(&self, op: &str) -> Result<(), HarnessError> {
+        let swarm = self.swarm()?;
+        let (stack, _) = self.stack_and_dir()?;
+        let base_url = self.lock().live.as_ref().and_then(|l| l.base_url.clone());
+        let deadline = Deadline::after(self.meta.deploy_timeout);
+        let took = match &base_url {
+            Some(base) => {
+                let url = format!("{base}{}", self.meta.health_path);
+                wait::wait_healthy(&swarm, &stack, &url, &self.meta.health_ok, deadline).await?
+            }
+            None => wait::wait_converged(&swarm, &stack, deadline).await?,
+        };
+        for probe in &self.meta.ready_probe {
+            match probe {
+                Probe::Http { path, ok } => {
+                    let base = base_url.as_deref().ok_or_else(|| {
+                        HarnessError::Other(format!(
+                            "ready_probe http {path}: the app has no HTTP route to probe"
+                        ))
+                    })?;
+                    wait::wait_http(&format!("{base}{path}"), ok, deadline)
+                        .await
+                        .map_err(ccci_swarm::SwarmError::from)?;
+                }
+                Probe::Tcp { port, stable } => {
+                    wait::wait_tcp("127.0.0.1", *port, *stable, deadline)
+                        .await
+                        .map_err(ccci_swarm::SwarmError::from)?;
+                }
+            }
+        }
+        eprintln!(
+            "ccci: {op}: {stack} is healthy and ready after {:.1}s",
+            deadline.elapsed().max(took).as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Setup: the run directory, the run's own recipe tree (R21) with annotated tags (R17),
+    /// the head and the upgrade base (R16), the app and the engine.
+    async fn prepare(&self) -> Result<Live, HarnessError> {
+        let meta = self.meta.clone();
+        let run_dir = self
+            .settings
+            .runs_dir
+            .join(format!("{}-{}", meta.recipe, self.run_id));
+        std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
+        self.lock().run_dir = Some(run_dir.clone());
+        let swarm = Swarm::connect().await?;
+
+        let recipe_dir = run_dir.join("abra/recipes").join(&meta.recipe);
+        let recipe = match (&self.settings.recipe_git, &meta.source) {
+            (Some(url), _) | (None, Source::Git(url)) => {
+                Recipe::clone_from(&meta.recipe, url, &recipe_dir)?
+            }
+            (None, Source::Releases(dir)) => Recipe::from_release_dirs(
+                &meta.recipe,
+                &self.settings.crate_dir.join(dir),
+                &recipe_dir,
+            )?,
+        };
+        for tag in recipe.normalize_tags()? {
+            eprintln!("ccci: made lightweight tag {tag} annotated in this run's clone (abra only deploys annotated releases)");
+        }
+        let reference = self
+            .settings
+            .reference
+            .clone()
+            .unwrap_or_else(|| "HEAD".into());
+        let commit = recipe.resolve(&reference).map_err(|e| {
+            HarnessError::Other(format!("ref `{reference}` is not in the recipe repository ({e}): set CCCI_REF to a tag, branch or commit of it"))
+        })?;
+        let releases = recipe.releases()?;
+        let head_release = releases.iter().find(|r| r.commit == commit).cloned();
+        let head = RefInfo {
+            reference,
+            commit: commit.clone(),
+            version: head_release.as_ref().map(|r| r.version.to_string()),
+        };
+        let base = select_base(
+            &meta.upgrade_base_version,
+            &releases,
+            head_release.as_ref(),
+            &commit,
+        )?;
+
+        let domain = self
+            .settings
+            .domain
+            .clone()
+            .unwrap_or_else(|| default_domain(&meta.recipe));
+        let app = App::new(
+            &recipe,
+            &domain,
+            &run_dir.join("abra/servers/local"),
+            &meta.extra_env,
+        )?;
+        {
+            let mut st = self.lock();
+            st.head = Some(head.clone());
+            st.base = base.as_ref().map(|b| RefInfo {
+                reference: b.tag.clone(),
+                commit: b.commit.clone(),
+                version: Some(b.version.to_string()),
+            });
+            st.domain = app.domain.clone();
+            st.stack = app.stack.clone();
+        }
+        let engine = BuiltinEngine::local(swarm.clone(), &run_dir.join("stacks"), &meta.service)?;
+        Ok(Live {
+            meta,
+            run_dir,
+            swarm,
+            recipe,
+            app,
+            engine,
+            head,
+            head_release,
+            base,
+            base_url: None,
+            http: None,
+        })
+    }
+
+    fn set_base_url(&self, base_url: Option<String>) -> Result<(), HarnessError> {
+        let http = base_url
+            .as_deref()
+            .map(Http::new)
+            .transpose()
+            .map_err(|e| HarnessError::Other(format!("cannot build the HTTP client: {e}")))?;
+        let mut st = self.lock();
+        if let Some(live) = st.live.as_mut() {
+            live.base_url = base_url;
+            live.http = http;
+        }
+        Ok(())
+    }
+
+    fn swarm(&self) -> Result<Swarm, HarnessError> {
+        self.lock()
+            .live
+            .as_ref()
+            .map(|l| l.swarm.clone())
+            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))
+    }
+
+    fn stack_and_dir(&self) -> Result<(String, std::path::PathBuf), HarnessError> {
+        let st = self.lock();
+        let live = st
+            .live
+            .as_ref()
+            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
+        Ok((live.app.stack.clone(), live.run_dir.clone()))
+    }
+
+    /// Copies of the engine, recipe and app, so no lock is held across an await.
+    fn parts(&self) -> Result<(BuiltinEngine, Recipe, App), HarnessError> {
+        let st = self.lock();
+        let live = st
+            .live
+            .as_ref()
+            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
+        Ok((live.engine.clone(), live.recipe.clone(), live.app.clone()))
+    }
+}
+
+/// The release the upgrade starts from (R16): `upgrade_base_version` when set (it must be a
+/// release), else the release before the head; for an unreleased head, the latest release.
+fn select_base(
+    wanted: &Option<ccci_core::Version>,
+    releases: &[Release],
+    head_release: Option<&Release>,
+    head_commit: &str,
+) -> Result<Option<Release>, HarnessError> {
+    if let Some(v) = wanted {
+        return releases
+            .iter()
+            .find(|r| &r.version == v)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| {
+                let all: Vec<String> = releases.iter().map(|r| r.version.to_string()).collect();
+                HarnessError::Other(format!(
+                    "upgrade_base_version {v} is not a release of the recipe (releases: {})",
+                    all.join(", ")
+                ))
+            });
+    }
+    let versions: Vec<ccci_core::Version> = releases
+        .iter()
+        .filter(|r| r.commit != head_commit)
+        .map(|r| r.version.clone())
+        .collect();
+    let base = match head_release {
+        Some(h) => previous_release(&versions, &h.version).cloned(),
+        None => versions.iter().max().cloned(),
+    };
+    Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
+}
