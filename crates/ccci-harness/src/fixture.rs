@@ -164,12 +164,41 @@ impl Http {
 
     /// GETs `path` (redirects are not followed, so they can be asserted).
     pub async fn get(&self, path: &str) -> crate::Result<Page> {
-        let r = self
+        self.send("GET", self.client.get(self.url(path)), path)
+            .await
+    }
+
+    /// POSTs `body` with `content_type` to `path`.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> crate::Result<Page> {
+        let req = self
             .client
-            .get(self.url(path))
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.into());
+        self.send("POST", req, path).await
+    }
+
+    /// DELETEs `path`.
+    pub async fn delete(&self, path: &str) -> crate::Result<Page> {
+        self.send("DELETE", self.client.delete(self.url(path)), path)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        req: reqwest::RequestBuilder,
+        path: &str,
+    ) -> crate::Result<Page> {
+        let r = req
             .send()
             .await
-            .map_err(|e| format!("GET {}: {e}", self.url(path)))?;
+            .map_err(|e| format!("{method} {}: {e}", self.url(path)))?;
         let status = r.status().as_u16();
         let content_type = r
             .headers()

@@ -41,6 +41,14 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
         format!("LEFT {}", r.teardown.leftovers.join(", "))
     };
     let _ = writeln!(s, "  {:<15} {teardown}", "teardown");
+    for snap in &r.snapshots {
+        let state = match (&snap.error, snap.verified) {
+            (Some(e), _) => format!("rejected: {e}"),
+            (None, Some(true)) => "verified".into(),
+            (None, _) => "taken".into(),
+        };
+        let _ = writeln!(s, "  snapshot {}:     {} ({state})", snap.attempt, snap.dir);
+    }
     if let Some(cap) = r.level_cap_rung {
         let _ = writeln!(s, "  capped by:      {cap}");
     }
