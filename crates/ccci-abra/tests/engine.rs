@@ -248,3 +248,118 @@ fn release_dirs_become_annotated_tags_with_stable_commits() {
         "an untracked overlay marks +U"
     );
 }
+
+#[tokio::test]
+async fn a_failed_restore_leaves_the_snapshot_intact_for_a_second_attempt() {
+    let s = setup("backup", &domain("bkp")).await;
+    let v = release(&s);
+    let deployed = s
+        .engine
+        .deploy(DeployRequest {
+            app: &s.app,
+            recipe: &s.recipe,
+            release: Some(&v),
+        })
+        .await;
+    let result = async {
+        let base = deployed?.base_url.ok_or("no base url")?;
+        let deadline = || Deadline::after(Duration::from_secs(60));
+        wait::wait_converged(&s.swarm, &s.app.stack, deadline()).await?;
+        let exec = |cmd: &'static str| {
+            let (swarm, stack) = (s.swarm.clone(), s.app.stack.clone());
+            async move {
+                ccci_abra::backup::exec_in_service(
+                    &swarm,
+                    &stack,
+                    "app",
+                    cmd,
+                    Deadline::after(Duration::from_secs(60)),
+                )
+                .await
+            }
+        };
+        exec("printf 'marker ✓\\n' > /data/www/marker.txt").await?;
+
+        let dir = s._dir.path().join("snapshot");
+        let snapshot = s
+            .engine
+            .backup(&s.app, &dir, Duration::from_secs(60))
+            .await?;
+        assert_eq!(
+            snapshot.read("/data/www/marker.txt")?.as_deref(),
+            Some("marker ✓\n".as_bytes())
+        );
+        let before: Vec<Vec<u8>> = snapshot
+            .manifest
+            .entries
+            .iter()
+            .map(|e| std::fs::read(dir.join(&e.file)).unwrap())
+            .collect();
+
+        exec("rm /data/www/marker.txt && touch /data/block-restore").await?;
+        let err = s
+            .engine
+            .restore(&s.app, &snapshot, Duration::from_secs(60))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("restore blocked") && err.contains("exited 3"),
+            "{err}"
+        );
+        // Nothing of the snapshot changed, and it still verifies.
+        let after: Vec<Vec<u8>> = snapshot
+            .manifest
+            .entries
+            .iter()
+            .map(|e| std::fs::read(dir.join(&e.file)).unwrap())
+            .collect();
+        assert_eq!(before, after);
+        ccci_abra::Snapshot::load(&dir)?.verify()?;
+
+        exec("rm /data/block-restore").await?;
+        s.engine
+            .restore(
+                &s.app,
+                &ccci_abra::Snapshot::load(&dir)?,
+                Duration::from_secs(60),
+            )
+            .await?;
+        let body = reqwest::get(format!("{base}/marker.txt"))
+            .await?
+            .bytes()
+            .await?;
+        assert_eq!(
+            &body[..],
+            "marker ✓\n".as_bytes(),
+            "the second restore brought the marker back"
+        );
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let left = s
+        .engine
+        .remove(&s.app, Duration::from_secs(120))
+        .await
+        .unwrap();
+    result.unwrap();
+    assert!(left.is_empty(), "teardown left: {left:?}");
+}
+
+#[tokio::test]
+async fn a_corrupted_snapshot_is_refused_before_anything_is_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar_path = dir.path().join("01.tar");
+    std::fs::write(&tar_path, b"not the archive that was taken").unwrap();
+    let manifest = r#"{"stack":"x","service":"app","entries":[{"path":"/data/www","restore_to":"/data","file":"01.tar","sha256":"00","bytes":30}]}"#;
+    std::fs::write(dir.path().join("manifest.json"), manifest).unwrap();
+    let e = ccci_abra::Snapshot::load(dir.path())
+        .unwrap()
+        .verify()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("01.tar is corrupt") && e.contains("manifest says 00"),
+        "{e}"
+    );
+}
