@@ -13,6 +13,7 @@ mod client;
 pub mod converge;
 mod error;
 pub mod model;
+mod pace;
 pub mod wait;
 
 pub use client::{ExecOutput, MountInfo, Swarm, STACK_LABEL};

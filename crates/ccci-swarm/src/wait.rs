@@ -2,11 +2,12 @@
 //! reports what it saw last ([`WaitError`]).
 
 use crate::converge::{evaluate, Convergence};
+use crate::pace::{Pacer, Progress};
 use crate::{Swarm, SwarmError};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-/// How often a wait re-reads the Swarm.
+/// How often the probes that have no event source (HTTP, TCP) try again.
 const POLL: Duration = Duration::from_millis(250);
 
 /// A point in time a wait must not pass, with the budget it was given (for messages).
@@ -78,13 +79,16 @@ fn describe(entries: &[(String, String)]) -> String {
     s
 }
 
-/// Waits until the stack has converged ([`crate::converge`]). Returns how long it took.
+/// Waits until the stack has converged ([`crate::converge`]), re-checking as the Swarm's
+/// events arrive. Returns how long it took.
 pub async fn wait_converged(
     swarm: &Swarm,
     stack: &str,
     deadline: Deadline,
 ) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to converge");
+    let mut pacer = Pacer::new(swarm, stack);
+    let mut progress = Progress::new();
     loop {
         let snap = swarm.snapshot(stack).await?;
         match evaluate(&snap) {
@@ -97,16 +101,18 @@ pub async fn wait_converged(
                 .into())
             }
             Convergence::Pending(p) if deadline.passed() => {
+                let last_seen = describe(&p);
                 return Err(WaitError::Timeout {
                     what,
                     waited: deadline.elapsed(),
                     budget: deadline.budget(),
-                    last_seen: describe(&p),
+                    last_seen,
                 }
-                .into())
+                .into());
             }
-            Convergence::Pending(_) => tokio::time::sleep(POLL.min(deadline.remaining())).await,
+            Convergence::Pending(p) => progress.show(&what, deadline.elapsed(), &describe(&p)),
         }
+        pacer.next(&deadline).await;
     }
 }
 
@@ -120,14 +126,12 @@ pub async fn wait_healthy(
     deadline: Deadline,
 ) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to converge and {url} to answer {ok:?}");
-    let client =
-        reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| WaitError::Impossible {
-                what: what.clone(),
-                why: format!("cannot build an HTTP client: {e}"),
-            })?;
+    let client = http_client().map_err(|why| WaitError::Impossible {
+        what: what.clone(),
+        why,
+    })?;
+    let mut pacer = Pacer::new(swarm, stack);
+    let mut progress = Progress::new();
     loop {
         let snap = swarm.snapshot(stack).await?;
         let last = match evaluate(&snap) {
@@ -159,7 +163,8 @@ pub async fn wait_healthy(
             }
             .into());
         }
-        tokio::time::sleep(POLL.min(deadline.remaining())).await;
+        progress.show(&what, deadline.elapsed(), &last);
+        pacer.next(&deadline).await;
     }
 }
 
@@ -176,10 +181,11 @@ pub async fn wait_undeployed(
     deadline: Deadline,
 ) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to be removed");
+    let mut pacer = Pacer::new(swarm, stack);
+    let mut progress = Progress::new();
     loop {
-        let mut left: Vec<String> = swarm
-            .services(stack)
-            .await?
+        let services = swarm.services(stack).await?;
+        let mut left: Vec<String> = services
             .into_iter()
             .filter_map(|s| s.spec.and_then(|sp| sp.name))
             .map(|n| format!("service {n}"))
@@ -211,8 +217,17 @@ pub async fn wait_undeployed(
             }
             .into());
         }
-        tokio::time::sleep(POLL.min(deadline.remaining())).await;
+        progress.show(&what, deadline.elapsed(), &left.join(", "));
+        pacer.next(&deadline).await;
     }
+}
+
+fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
 
 /// An error with its sources, on one line (reqwest hides the useful part in the chain).
@@ -229,14 +244,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// Waits until `url` answers one of `ok` (a READY_PROBE, R11).
 pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Duration, WaitError> {
     let what = format!("{url} to answer {ok:?}");
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| WaitError::Impossible {
-            what: what.clone(),
-            why: format!("cannot build an HTTP client: {e}"),
-        })?;
+    let client = http_client().map_err(|why| WaitError::Impossible {
+        what: what.clone(),
+        why,
+    })?;
     loop {
         let per_try = deadline
             .remaining()
