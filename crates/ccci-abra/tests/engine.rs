@@ -363,3 +363,95 @@ async fn a_corrupted_snapshot_is_refused_before_anything_is_restored() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_failing() {
+    let s = setup("backup", &domain("repl")).await;
+    let v = release(&s);
+    let deployed = s
+        .engine
+        .deploy(DeployRequest {
+            app: &s.app,
+            recipe: &s.recipe,
+            release: Some(&v),
+        })
+        .await;
+    let result = async {
+        deployed?;
+        wait::wait_converged(
+            &s.swarm,
+            &s.app.stack,
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await?;
+        let old = s
+            .swarm
+            .running_container(&s.app.stack, "app")
+            .await?
+            .ok_or("no container")?;
+
+        // Replace the task, as an upgrade or a restart does, and catch the moment Swarm has
+        // decided to shut the old one down.
+        let service = format!("{}_app", s.app.stack);
+        let out = std::process::Command::new("docker")
+            .args(["service", "update", "--force", "--detach", &service])
+            .output()?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let snap = s.swarm.snapshot(&s.app.stack).await?;
+            let old_task = snap[0]
+                .tasks
+                .iter()
+                .find(|t| t.container_id.as_deref() == Some(old.as_str()));
+            if old_task.is_some_and(|t| t.desired_state != "running") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "the old task was never told to stop"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // What a backup hook would run now lands in the new container, after it is ready.
+        let hostname = ccci_abra::backup::exec_in_service(
+            &s.swarm,
+            &s.app.stack,
+            "app",
+            "hostname",
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await?;
+        let new = s
+            .swarm
+            .running_container(&s.app.stack, "app")
+            .await?
+            .ok_or("no new container")?;
+        assert_ne!(new, old, "the task was replaced");
+        assert!(
+            new.starts_with(hostname.trim()),
+            "the exec ran in {hostname:?}, not in the new container {new}"
+        );
+
+        // And the failure it avoided: exec into the replaced container is refused.
+        let refused = s.swarm.exec(&old, &["true"]).await.map(|o| o.exit_code);
+        assert!(
+            refused.is_err(),
+            "exec into the stopped container should fail, got {refused:?}"
+        );
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let left = s
+        .engine
+        .remove(&s.app, Duration::from_secs(120))
+        .await
+        .unwrap();
+    result.unwrap();
+    assert!(left.is_empty(), "teardown left: {left:?}");
+}

@@ -82,6 +82,9 @@ pub struct TestRecord {
     pub status: TestStatus,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+    /// For a failure on a deployed app: the file with every service's task history and log
+    /// tail at that moment.
+    pub forensics: Option<String>,
 }
 
 /// One backup attempt.
@@ -178,6 +181,7 @@ mod tests {
                     rung: Rung::Install,
                     status: TestStatus::Pass,
                     duration_ms: 5210,
+                    forensics: None,
                 },
                 TestRecord {
                     name: "functional::not_found".into(),
@@ -186,6 +190,7 @@ mod tests {
                         message: "expected 404, got 200".into(),
                     },
                     duration_ms: 12,
+                    forensics: Some("target/ccci/runs/custom-html-20261122160000-1a2b3c/forensics/05-functional__not_found.txt".into()),
                 },
             ],
             snapshots: vec![SnapshotRecord {

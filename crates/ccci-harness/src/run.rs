@@ -288,13 +288,80 @@ impl Run {
                 .call(step, def.run)
                 .map_err(|e| format!("{e} ({}:{})", def.file, def.line)),
         };
-        let status = match &result {
-            Ok(()) => TestStatus::Pass,
-            Err(m) => TestStatus::Fail { message: m.clone() },
+        let (status, forensics) = match &result {
+            Ok(()) => (TestStatus::Pass, None),
+            Err(m) => (
+                TestStatus::Fail { message: m.clone() },
+                self.forensics(step, m),
+            ),
         };
-        self.record(step, status, started);
+        self.record_with(step, status, started, forensics);
         self.persist_op_state();
         result
+    }
+
+    /// Keeps the stack's task history and log tails for a failed step (in the run directory,
+    /// referenced from results.json); `None` when nothing is deployed or it cannot be written.
+    fn forensics(&self, step: &Step, error: &str) -> Option<String> {
+        let (swarm, stack, dir, n) = {
+            let st = self.lock();
+            let live = st.live.as_ref()?;
+            (
+                live.swarm.clone(),
+                live.app.stack.clone(),
+                live.run_dir.join("forensics"),
+                st.records.len() + 1,
+            )
+        };
+        let services = match self
+            .rt
+            .block_on(ccci_swarm::forensics::collect(&swarm, &stack, 50))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("ccci: could not collect forensics for {}: {e}", step.name);
+                return None;
+            }
+        };
+        let name: String = step
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{n:02}-{name}.txt"));
+        let text = format!(
+            "step {}\nfailed: {error}\n\n{}",
+            step.name,
+            ccci_swarm::forensics::render(&services)
+        );
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(&path, text))
+            .and_then(|_| {
+                std::fs::write(
+                    path.with_extension("json"),
+                    serde_json::to_string_pretty(&services).unwrap_or_default(),
+                )
+            });
+        match written {
+            Ok(()) => {
+                eprintln!(
+                    "ccci: {} failed; task history and logs kept in {}",
+                    step.name,
+                    path.display()
+                );
+                Some(path.display().to_string())
+            }
+            Err(e) => {
+                eprintln!("ccci: could not write {}: {e}", path.display());
+                None
+            }
+        }
     }
 
     fn tier(
@@ -368,11 +435,22 @@ impl Run {
     }
 
     fn record(&self, step: &Step, status: TestStatus, started: Instant) {
+        self.record_with(step, status, started, None);
+    }
+
+    fn record_with(
+        &self,
+        step: &Step,
+        status: TestStatus,
+        started: Instant,
+        forensics: Option<String>,
+    ) {
         let rec = TestRecord {
             name: step.name.clone(),
             rung: step.rung,
             status,
             duration_ms: started.elapsed().as_millis() as u64,
+            forensics,
         };
         self.lock().records.push(rec);
     }
@@ -400,6 +478,7 @@ impl Run {
                     rung: step.rung,
                     status: TestStatus::Filtered,
                     duration_ms: 0,
+                    forensics: None,
                 });
             }
         }

@@ -54,6 +54,26 @@ fn a_head_that_crashes_fails_the_upgrade_and_caps_the_level_at_l1() {
     }
     assert_eq!(res.level, Level(1));
     assert_eq!(res.level_cap_rung, Some(Rung::Upgrade));
+    // The failed tier kept the evidence: the crashing tasks and their own last words.
+    let upgrade = res
+        .tests
+        .iter()
+        .find(|t| t.name == "upgrade::upgrades_in_place_to_head")
+        .unwrap();
+    let path = upgrade
+        .forensics
+        .as_deref()
+        .expect("a failed tier keeps forensics");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains("the new release crashes at start"),
+        "the app's log line is missing:\n{text}"
+    );
+    assert!(
+        text.contains("exit 1") && text.contains("failed"),
+        "the crashed tasks are missing:\n{text}"
+    );
+    assert!(std::path::Path::new(path).with_extension("json").is_file());
     assert_eq!(res.verdict, Verdict::Red);
     assert!(
         res.teardown.clean,

@@ -155,7 +155,8 @@ impl Swarm {
             .map_err(api(format!("list tasks of stack {stack}")))
     }
 
-    /// The id of a running container of `<stack>_<service>`, on its current spec if any is.
+    /// The id of a running container of `<stack>_<service>` that Swarm means to keep running,
+    /// on its current spec if any is.
     pub async fn running_container(
         &self,
         stack: &str,
@@ -169,7 +170,11 @@ impl Swarm {
         let mut running: Vec<&TaskState> = s
             .tasks
             .iter()
-            .filter(|t| t.state == "running" && t.container_id.is_some())
+            // A task Swarm is shutting down still reads `running` for a moment; its container
+            // is about to go, so it is not one to exec into.
+            .filter(|t| {
+                t.state == "running" && t.desired_state == "running" && t.container_id.is_some()
+            })
             .collect();
         running.sort_by_key(|t| !t.current);
         Ok(running.first().and_then(|t| t.container_id.clone()))

@@ -12,6 +12,7 @@
 mod client;
 pub mod converge;
 mod error;
+pub mod forensics;
 pub mod model;
 mod pace;
 pub mod wait;
