@@ -178,13 +178,16 @@ impl BuiltinEngine {
         };
         let rendered = render(&merged, &input)?;
 
+        // Pre-pull check (R14): every image the stack uses, resolved from the merged compose
+        // files and env, before anything is created.
+        let mut missing = Vec::new();
         for (service, image) in &rendered.images {
             if !self.swarm.image_exists(image).await? {
-                return Err(AbraError::MissingImage {
-                    image: image.clone(),
-                    service: service.clone(),
-                });
+                missing.push((service.clone(), image.clone()));
             }
+        }
+        if !missing.is_empty() {
+            return Err(AbraError::MissingImages { images: missing });
         }
         for net in &rendered.external_networks {
             self.ensure_network(net).await?;

@@ -31,13 +31,12 @@ pub enum AbraError {
         /// The stack name.
         stack: String,
     },
-    /// An image is not on the daemon, and nothing can be pulled here (R14).
-    #[error("image `{image}` of service `{service}` is not on the Docker host and cannot be pulled: build it first (scripts/local-swarm builds everything under images/), or fix the image name in the recipe")]
-    MissingImage {
-        /// The image reference.
-        image: String,
-        /// The service using it.
-        service: String,
+    /// Images are not on the daemon (R14). The built-in engine never pulls: the hosts it
+    /// is made for have no registry, and a pull there would only turn into a converge timeout.
+    #[error("{} not on the Docker host, and the built-in engine does not pull: build or load {} first (scripts/local-swarm builds everything under images/), or fix the image name in the recipe", describe_images(images), if images.len() == 1 { "it" } else { "them" })]
+    MissingImages {
+        /// `(service, image)` for every missing image.
+        images: Vec<(String, String)>,
     },
     /// A command failed.
     #[error("`{command}` failed ({status}): {stderr}")]
@@ -66,4 +65,16 @@ pub enum AbraError {
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AbraError {
     let path = path.into();
     move |source| AbraError::Io { path, source }
+}
+
+fn describe_images(images: &[(String, String)]) -> String {
+    let list: Vec<String> = images
+        .iter()
+        .map(|(s, i)| format!("image `{i}` of service `{s}`"))
+        .collect();
+    format!(
+        "{} {}",
+        list.join(", "),
+        if images.len() == 1 { "is" } else { "are" }
+    )
 }

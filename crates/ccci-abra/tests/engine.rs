@@ -223,7 +223,7 @@ async fn a_missing_image_is_named_before_deploying() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("image `local/does-not-exist:1` of service `app` is not on the Docker host")
+        e.contains("image `local/does-not-exist:1` of service `app` is not on the Docker host, and the built-in engine does not pull")
             && !e.contains('\n'),
         "{e}"
     );
@@ -452,6 +452,95 @@ async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_fai
         .remove(&s.app, Duration::from_secs(120))
         .await
         .unwrap();
+    result.unwrap();
+    assert!(left.is_empty(), "teardown left: {left:?}");
+}
+
+/// Mumble's UDP ping (see recipes/mumble/tests/recipe.rs): true when the server answered.
+fn mumble_answers(port: u16) -> bool {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    sock.send_to(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7], ("127.0.0.1", port))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    matches!(sock.recv(&mut buf), Ok(24))
+}
+
+#[tokio::test]
+async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let releases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes/mumble/recipe");
+    let recipe =
+        Recipe::from_release_dirs("mumble", &releases, &dir.path().join("recipe")).unwrap();
+    let v = recipe.releases().unwrap().remove(0);
+    recipe.checkout(&v.tag).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = [
+        ("MUMBLE_PORT".to_string(), port.to_string()),
+        ("MURMUR_START_DELAY".to_string(), "8".to_string()),
+    ];
+    let app = App::new(
+        &recipe,
+        &domain("voice"),
+        &dir.path().join("servers"),
+        env.iter().map(|(k, v)| (k, v)),
+    )
+    .unwrap();
+    let swarm = Swarm::connect().await.unwrap();
+    let engine = BuiltinEngine::local(swarm.clone(), &dir.path().join("stacks"), "app").unwrap();
+
+    let result = async {
+        let deployed = engine
+            .deploy(DeployRequest {
+                app: &app,
+                recipe: &recipe,
+                release: Some(&v.version),
+            })
+            .await?;
+        let url = deployed.base_url.ok_or("no base url")?;
+        wait::wait_healthy(
+            &swarm,
+            &app.stack,
+            &url,
+            &[200],
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await?;
+        // Healthy and converged, yet nothing serves voice: a bare connect would still
+        // succeed (Docker's proxy), the probe sees through it, and the server does not answer.
+        let early =
+            wait::tcp_probe("127.0.0.1", port, &Deadline::after(Duration::from_secs(2))).await;
+        assert!(
+            early
+                .as_ref()
+                .is_err_and(|e| e.contains("closed at once") || e.contains("refused")),
+            "{early:?}"
+        );
+        assert!(
+            !mumble_answers(port),
+            "the voice server answered before its start delay"
+        );
+
+        wait::wait_tcp(
+            "127.0.0.1",
+            port,
+            3,
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await?;
+        assert!(
+            mumble_answers(port),
+            "the probe passed but the voice server does not answer"
+        );
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let left = engine.remove(&app, Duration::from_secs(120)).await.unwrap();
     result.unwrap();
     assert!(left.is_empty(), "teardown left: {left:?}");
 }

@@ -269,36 +269,34 @@ pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Dura
     }
 }
 
-/// Waits until `stable` consecutive TCP connects to `host:port` succeed (a READY_PROBE, R11):
+/// Waits until `stable` consecutive TCP probes of `host:port` succeed (a READY_PROBE, R11):
 /// a voice or mail port can come up after the web health path does, and one lucky connect
 /// during a restart proves little.
+///
+/// A probe succeeds when the connection is accepted *and stays open* (or the server speaks
+/// first) for [`TCP_HOLD`]. A bare connect proves nothing on a host-mode port: Docker's
+/// userland proxy accepts on the host whether or not anything listens in the container, and
+/// closes the connection at once when nothing does.
 pub async fn wait_tcp(
     host: &str,
     port: u16,
     stable: u32,
     deadline: Deadline,
 ) -> Result<Duration, WaitError> {
-    let what = format!("{stable} consecutive TCP connects to {host}:{port}");
+    let what = format!("{stable} consecutive TCP probes of {host}:{port}");
     let mut streak = 0;
     let mut last = String::from("no attempt yet");
     loop {
-        let per_try = deadline
-            .remaining()
-            .clamp(Duration::from_millis(100), Duration::from_secs(3));
-        match tokio::time::timeout(per_try, tokio::net::TcpStream::connect((host, port))).await {
-            Ok(Ok(_)) => {
+        match tcp_probe(host, port, &deadline).await {
+            Ok(()) => {
                 streak += 1;
                 if streak >= stable {
                     return Ok(deadline.elapsed());
                 }
             }
-            Ok(Err(e)) => {
+            Err(why) => {
                 streak = 0;
-                last = e.to_string();
-            }
-            Err(_) => {
-                streak = 0;
-                last = format!("connect timed out after {per_try:?}");
+                last = why;
             }
         }
         if deadline.passed() {
@@ -311,5 +309,32 @@ pub async fn wait_tcp(
             });
         }
         tokio::time::sleep(POLL.min(deadline.remaining())).await;
+    }
+}
+
+/// How long an accepted probe connection must stay open (or bring data) to count.
+pub const TCP_HOLD: Duration = Duration::from_millis(300);
+
+/// One TCP probe: connect, then the connection must not be closed within [`TCP_HOLD`].
+pub async fn tcp_probe(host: &str, port: u16, deadline: &Deadline) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let per_try = deadline
+        .remaining()
+        .clamp(Duration::from_millis(100), Duration::from_secs(3));
+    let mut stream =
+        match tokio::time::timeout(per_try, tokio::net::TcpStream::connect((host, port))).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(format!("connect timed out after {per_try:?}")),
+        };
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(TCP_HOLD, stream.read(&mut buf)).await {
+        Err(_) => Ok(()),
+        Ok(Ok(n)) if n > 0 => Ok(()),
+        Ok(Ok(_)) => Err(
+            "accepted, then closed at once: nothing listens behind the port yet (a proxy answered)"
+                .into(),
+        ),
+        Ok(Err(e)) => Err(format!("accepted, then {e}")),
     }
 }

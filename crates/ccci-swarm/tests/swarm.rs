@@ -201,27 +201,55 @@ fn convergence_of_nothing_is_pending() {
 }
 
 #[tokio::test]
-async fn tcp_probe_needs_consecutive_connects_and_reports_the_last_failure() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accept = tokio::spawn(async move {
+async fn tcp_probe_needs_connections_that_stay_open() {
+    use tokio::io::AsyncWriteExt;
+    // A server that keeps connections open: ready.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let keeper = tokio::spawn(async move {
+        let mut held = Vec::new();
         for _ in 0..3 {
-            let _ = listener.accept().await;
+            held.push(open.accept().await.unwrap().0);
         }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     });
     wait::wait_tcp(
         "127.0.0.1",
-        port,
+        open_port,
         3,
         Deadline::after(Duration::from_secs(5)),
     )
     .await
     .unwrap();
-    accept.await.unwrap();
-    // The listener is gone: the port refuses, and the probe says so at its deadline.
+    keeper.abort();
+
+    // What Docker's userland proxy does when nothing listens in the container: accept, then
+    // close at once. That is not ready, however often it happens.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let closer = tokio::spawn(async move {
+        loop {
+            let (mut s, _) = proxy.accept().await.unwrap();
+            let _ = s.shutdown().await;
+        }
+    });
     let err = wait::wait_tcp(
         "127.0.0.1",
-        port,
+        proxy_port,
+        1,
+        Deadline::after(Duration::from_secs(2)),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("closed at once"), "{err}");
+    closer.abort();
+
+    // Nothing at all: refused, and the probe says so at its deadline.
+    drop(tokio::net::TcpListener::bind(("127.0.0.1", proxy_port)).await);
+    let err = wait::wait_tcp(
+        "127.0.0.1",
+        proxy_port,
         1,
         Deadline::after(Duration::from_millis(600)),
     )
@@ -229,7 +257,7 @@ async fn tcp_probe_needs_consecutive_connects_and_reports_the_last_failure() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains(&format!("127.0.0.1:{port}")) && err.contains("refused"),
+        err.contains(&format!("127.0.0.1:{proxy_port}")) && err.contains("refused"),
         "{err}"
     );
 }
