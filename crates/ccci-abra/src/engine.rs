@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::backup::Snapshot;
 use crate::deployer::{BoxFuture, DeployRequest, Deployed, Deployer};
 use crate::env::abra_sh_exports;
-use crate::error::{io, AbraError};
+use crate::error::{command_output, io, AbraError};
 pub use crate::render::Routing;
 use crate::render::{render, RenderInput};
 use ccci_swarm::{wait, Deadline, Swarm};
@@ -102,19 +102,7 @@ impl BuiltinEngine {
         }
         cmd.envs(env);
         let shown = format!("docker {}", args.join(" "));
-        let out = cmd.output().await.map_err(|e| AbraError::Command {
-            command: shown.clone(),
-            status: "not started".into(),
-            stderr: e.to_string(),
-        })?;
-        if !out.status.success() {
-            return Err(AbraError::Command {
-                command: shown,
-                status: out.status.to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        command_output(shown, cmd.output().await, "")
     }
 
     async fn deploy_inner(&self, req: DeployRequest<'_>) -> Result<Deployed, AbraError> {

@@ -62,6 +62,28 @@ pub enum AbraError {
     Swarm(#[from] ccci_swarm::SwarmError),
 }
 
+/// The trimmed stdout of a command that ran; its stderr in the error when it failed.
+pub(crate) fn command_output(
+    shown: String,
+    out: std::io::Result<std::process::Output>,
+    hint: &str,
+) -> Result<String, AbraError> {
+    let out = out.map_err(|e| AbraError::Command {
+        command: shown.clone(),
+        status: "not started".into(),
+        stderr: format!("{e}{hint}"),
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(AbraError::Command {
+            command: shown,
+            status: out.status.to_string(),
+            stderr,
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AbraError {
     let path = path.into();
     move |source| AbraError::Io { path, source }

@@ -1,6 +1,6 @@
 //! The git CLI, as argv, with a fixed identity and no prompts, its stderr kept for errors.
 
-use crate::error::AbraError;
+use crate::error::{command_output, AbraError};
 use std::path::Path;
 use std::process::Command;
 
@@ -34,17 +34,5 @@ pub(crate) fn git_env(
         cmd.env(k, v);
     }
     let shown = format!("git -C {} {}", dir.display(), args.join(" "));
-    let out = cmd.output().map_err(|e| AbraError::Command {
-        command: shown.clone(),
-        status: "not started".into(),
-        stderr: format!("{e}: is git installed?"),
-    })?;
-    if !out.status.success() {
-        return Err(AbraError::Command {
-            command: shown,
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    command_output(shown, cmd.output(), ": is git installed?")
 }

@@ -14,8 +14,11 @@
 //! returned: median and worst. The target is a median under 250 ms. A benchmark, not a test:
 //! the numbers depend on the machine's load.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use ccci_swarm::{wait, Deadline, Swarm};
-use std::process::Command;
+use common::{deploy, remove};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const TARGET: Duration = Duration::from_millis(250);
@@ -37,22 +40,6 @@ services:
       update_config: {{ order: stop-first, monitor: 1s }}
 "#
     )
-}
-
-fn deploy(stack: &str, yaml: &str, dir: &std::path::Path) {
-    let file = dir.join("stack.yml");
-    std::fs::write(&file, yaml).expect("write the stack file");
-    let out = Command::new("docker")
-        .args(["stack", "deploy", "--resolve-image", "never", "-c"])
-        .arg(&file)
-        .arg(stack)
-        .output()
-        .expect("the docker CLI runs");
-    assert!(
-        out.status.success(),
-        "docker stack deploy: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// RFC 3339 with optional fraction, UTC (`Z`), as the Engine writes it.
@@ -86,16 +73,15 @@ async fn main() {
         .await
         .expect("the local Swarm is up (scripts/local-swarm)");
     let stack = format!("bench{}", std::process::id() % 100_000);
-    let dir = tempfile::tempdir().expect("a temporary directory");
 
-    deploy(&stack, &stack_yaml(0), dir.path());
+    deploy(&stack, &stack_yaml(0));
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(120)))
         .await
         .expect("first deploy converges");
 
     let mut redeploys = Vec::new();
     for i in 1..=runs {
-        deploy(&stack, &stack_yaml(i), dir.path());
+        deploy(&stack, &stack_yaml(i));
         wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(120)))
             .await
             .expect("redeploy converges");
@@ -109,14 +95,7 @@ async fn main() {
             .update_status
             .and_then(|u| u.completed_at)
             .and_then(|t| parse_ts(&t));
-        let snap = swarm.snapshot(&stack).await.expect("snapshot");
-        let running = snap[0]
-            .tasks
-            .iter()
-            .find(|t| t.current && t.state == "running")
-            .and_then(|t| t.timestamp.as_deref())
-            .and_then(parse_ts)
-            .expect("a running task with a timestamp");
+        let running = running_since(&swarm, &stack).await;
         let reached = completed.map_or(running, |c| c.max(running));
         let delay = acted.duration_since(reached).unwrap_or_default();
         println!(
@@ -130,19 +109,12 @@ async fn main() {
     let mut fresh = Vec::new();
     for i in 1..=runs {
         let stack = format!("{stack}f{i}");
-        deploy(&stack, &stack_yaml(i), dir.path());
+        deploy(&stack, &stack_yaml(i));
         wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(120)))
             .await
             .expect("fresh deploy converges");
         let acted = SystemTime::now();
-        let snap = swarm.snapshot(&stack).await.expect("snapshot");
-        let reached = snap[0]
-            .tasks
-            .iter()
-            .find(|t| t.current && t.state == "running")
-            .and_then(|t| t.timestamp.as_deref())
-            .and_then(parse_ts)
-            .expect("a running task with a timestamp");
+        let reached = running_since(&swarm, &stack).await;
         let delay = acted.duration_since(reached).unwrap_or_default();
         println!(
             "fresh deploy {i:>2}: acted {:>4} ms after the task turned running (healthy)",
@@ -171,9 +143,14 @@ async fn main() {
     }
 }
 
-async fn remove(swarm: &Swarm, stack: &str) {
-    let _ = Command::new("docker").args(["stack", "rm", stack]).output();
-    wait::wait_undeployed(swarm, stack, Deadline::after(Duration::from_secs(120)))
-        .await
-        .expect("bench stack removed");
+/// When the stack's running task on the current spec reached `running`, by the Engine.
+async fn running_since(swarm: &Swarm, stack: &str) -> SystemTime {
+    let snap = swarm.snapshot(stack).await.expect("snapshot");
+    snap[0]
+        .tasks
+        .iter()
+        .find(|t| t.current && t.state == "running")
+        .and_then(|t| t.timestamp.as_deref())
+        .and_then(parse_ts)
+        .expect("a running task with a timestamp")
 }

@@ -474,17 +474,9 @@ impl Swarm {
             .map_err(api("list secrets"))?;
         Ok(all
             .into_iter()
-            .filter_map(|s| {
-                let spec = s.spec?;
-                let name = spec.name?;
-                let labelled = spec
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(STACK_LABEL))
-                    .map(String::as_str)
-                    == Some(stack);
-                (labelled || name.starts_with(&format!("{stack}_")))
-                    .then(|| (s.id.unwrap_or_default(), name))
+            .filter_map(|x| {
+                let spec = x.spec?;
+                of_stack(stack, x.id, spec.name?, spec.labels.as_ref())
             })
             .collect())
     }
@@ -498,17 +490,9 @@ impl Swarm {
             .map_err(api("list configs"))?;
         Ok(all
             .into_iter()
-            .filter_map(|c| {
-                let spec = c.spec?;
-                let name = spec.name?;
-                let labelled = spec
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(STACK_LABEL))
-                    .map(String::as_str)
-                    == Some(stack);
-                (labelled || name.starts_with(&format!("{stack}_")))
-                    .then(|| (c.id.unwrap_or_default(), name))
+            .filter_map(|x| {
+                let spec = x.spec?;
+                of_stack(stack, x.id, spec.name?, spec.labels.as_ref())
             })
             .collect())
     }
@@ -548,6 +532,22 @@ impl Swarm {
         }
         Ok(removed)
     }
+}
+
+/// `(id, name)` of a secret or config that belongs to `stack`: it carries the stack label, or
+/// its name starts with `<stack>_` (abra's naming, for ones created without the label).
+fn of_stack(
+    stack: &str,
+    id: Option<String>,
+    name: String,
+    labels: Option<&HashMap<String, String>>,
+) -> Option<(String, String)> {
+    let labelled = labels
+        .as_ref()
+        .and_then(|l| l.get(STACK_LABEL))
+        .map(String::as_str)
+        == Some(stack);
+    (labelled || name.starts_with(&format!("{stack}_"))).then(|| (id.unwrap_or_default(), name))
 }
 
 fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {

@@ -68,6 +68,17 @@ pub enum WaitError {
     },
 }
 
+impl WaitError {
+    fn timeout(what: String, deadline: &Deadline, last_seen: String) -> WaitError {
+        WaitError::Timeout {
+            what,
+            waited: deadline.elapsed(),
+            budget: deadline.budget(),
+            last_seen,
+        }
+    }
+}
+
 fn describe(entries: &[(String, String)]) -> String {
     let mut s = String::new();
     for (i, (svc, why)) in entries.iter().enumerate() {
@@ -102,13 +113,7 @@ pub async fn wait_converged(
             }
             Convergence::Pending(p) if deadline.passed() => {
                 let last_seen = describe(&p);
-                return Err(WaitError::Timeout {
-                    what,
-                    waited: deadline.elapsed(),
-                    budget: deadline.budget(),
-                    last_seen,
-                }
-                .into());
+                return Err(WaitError::timeout(what, &deadline, last_seen).into());
             }
             Convergence::Pending(p) => progress.show(&what, deadline.elapsed(), &describe(&p)),
         }
@@ -155,13 +160,7 @@ pub async fn wait_healthy(
             }
         };
         if deadline.passed() {
-            return Err(WaitError::Timeout {
-                what,
-                waited: deadline.elapsed(),
-                budget: deadline.budget(),
-                last_seen: last,
-            }
-            .into());
+            return Err(WaitError::timeout(what, &deadline, last).into());
         }
         progress.show(&what, deadline.elapsed(), &last);
         pacer.next(&deadline).await;
@@ -209,13 +208,7 @@ pub async fn wait_undeployed(
             return Ok(deadline.elapsed());
         }
         if deadline.passed() {
-            return Err(WaitError::Timeout {
-                what,
-                waited: deadline.elapsed(),
-                budget: deadline.budget(),
-                last_seen: left.join(", "),
-            }
-            .into());
+            return Err(WaitError::timeout(what, &deadline, left.join(", ")).into());
         }
         progress.show(&what, deadline.elapsed(), &left.join(", "));
         pacer.next(&deadline).await;
@@ -258,12 +251,7 @@ pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Dura
             Err(e) => format!("no answer: {}", error_chain(&e)),
         };
         if deadline.passed() {
-            return Err(WaitError::Timeout {
-                what,
-                waited: deadline.elapsed(),
-                budget: deadline.budget(),
-                last_seen: last,
-            });
+            return Err(WaitError::timeout(what, &deadline, last));
         }
         tokio::time::sleep(POLL.min(deadline.remaining())).await;
     }
@@ -301,12 +289,7 @@ pub async fn wait_tcp(
         }
         if deadline.passed() {
             let last_seen = format!("{streak} in a row, last failure: {last}");
-            return Err(WaitError::Timeout {
-                what,
-                waited: deadline.elapsed(),
-                budget: deadline.budget(),
-                last_seen,
-            });
+            return Err(WaitError::timeout(what, &deadline, last_seen));
         }
         tokio::time::sleep(POLL.min(deadline.remaining())).await;
     }

@@ -3,17 +3,8 @@
 //! around those ops, then test the site itself.
 
 use ccci::{Http, OpState, Snapshot, Stack};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const CONTENT: &str = "/usr/share/nginx/html";
-
-fn unique(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{tag}-{nanos:x}-{}", std::process::id())
-}
 
 /// Writes `content` to `name` in the content volume; the content is an argument, never part
 /// of the shell text.
@@ -54,7 +45,7 @@ async fn expect_page(http: &Http, name: &str, content: &str) -> ccci::Result {
 /// Content written on the old release…
 #[ccci::lifecycle(before = upgrade)]
 async fn seed_content_before_upgrade(stack: &Stack, state: &OpState) -> ccci::Result {
-    let content = format!("kept across the upgrade: {}\n", unique("page"));
+    let content = format!("kept across the upgrade: {}\n", ccci::unique("page"));
     write_page(stack, "kept.html", &content).await?;
     state.set("kept_page", &content)?;
     Ok(())
@@ -72,7 +63,7 @@ async fn content_survives_the_upgrade(http: &Http, state: &OpState) -> ccci::Res
 /// A unique marker in the content volume, remembered for after the restore (R19).
 #[ccci::lifecycle(before = backup)]
 async fn seed_marker(stack: &Stack, state: &OpState) -> ccci::Result {
-    let marker = format!("ccci marker ✓ {}\n", unique("backup"));
+    let marker = format!("ccci marker ✓ {}\n", ccci::unique("backup"));
     write_page(stack, "ccci-marker.txt", &marker).await?;
     state.set("marker", &marker)?;
     Ok(())
@@ -114,8 +105,8 @@ async fn marker_is_back_byte_for_byte(http: &Http, state: &OpState) -> ccci::Res
 /// trailing newline: the volume really is what nginx serves.
 #[ccci::functional]
 async fn serves_the_exact_bytes_of_the_content_volume(stack: &Stack, http: &Http) -> ccci::Result {
-    let name = format!("{}.txt", unique("ccci-probe"));
-    let content = format!("ccci probe ✓ {}\nsecond line\n", unique("marker"));
+    let name = format!("{}.txt", ccci::unique("ccci-probe"));
+    let content = format!("ccci probe ✓ {}\nsecond line\n", ccci::unique("marker"));
     write_page(stack, &name, &content).await?;
     expect_page(http, &name, &content).await
 }
@@ -123,7 +114,7 @@ async fn serves_the_exact_bytes_of_the_content_volume(stack: &Stack, http: &Http
 /// A path that does not exist is a 404, not the landing page or a 200 error page.
 #[ccci::functional]
 async fn unknown_paths_are_404(http: &Http) -> ccci::Result {
-    let path = unique("/no-such-page");
+    let path = ccci::unique("/no-such-page");
     let page = http.get(&path).await?;
     ccci::ensure!(
         page.status == 404,

@@ -3,18 +3,10 @@
 
 use ccci::{Http, OpState, Snapshot, Stack};
 use std::net::UdpSocket;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const VOICE: &str = "127.0.0.1:64738";
 const DB: &str = "/data/murmur.sqlite";
-
-fn unique(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{tag}-{nanos:x}-{}", std::process::id())
-}
 
 /// Mumble's UDP ping: 4 zero bytes and an 8-byte ident; the answer is the server version,
 /// the ident back, current users, max users and bandwidth. Unlike a TCP connect, Docker's
@@ -60,7 +52,7 @@ fn voice_server_answers_right_after_install() -> ccci::Result {
 /// A row in the server's database…
 #[ccci::lifecycle(before = upgrade)]
 async fn seed_row_before_upgrade(stack: &Stack, state: &OpState) -> ccci::Result {
-    let v = unique("kept");
+    let v = ccci::unique("kept");
     sql(stack, &format!("CREATE TABLE IF NOT EXISTS ccci_marker (v TEXT); INSERT INTO ccci_marker VALUES ('{v}');")).await?;
     state.set("kept", &v)?;
     Ok(())
@@ -87,7 +79,7 @@ async fn row_survives_and_voice_is_ready_after_upgrade(
 
 #[ccci::lifecycle(before = backup)]
 async fn seed_marker(stack: &Stack, state: &OpState) -> ccci::Result {
-    let v = unique("backup");
+    let v = ccci::unique("backup");
     sql(stack, &format!("INSERT INTO ccci_marker VALUES ('{v}');")).await?;
     state.set("marker", &v)?;
     Ok(())

@@ -4,18 +4,9 @@
 
 use ccci::{Http, OpState, Snapshot};
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where the db service's pre-hook leaves the dump (backupbot.backup.volumes.db-data.path).
 const DUMP: &str = "/var/lib/postgresql/data/backup.sql";
-
-fn unique(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{tag} ✓ {nanos:x}-{}", std::process::id())
-}
 
 fn json_of(page: &ccci::Page) -> ccci::Result<Value> {
     serde_json::from_slice(&page.body)
@@ -64,7 +55,7 @@ async fn base_release_runs_schema_1(http: &Http) -> ccci::Result {
 /// A note written by 1.0, before the upgrade…
 #[ccci::lifecycle(before = upgrade)]
 async fn seed_note_on_1_0(http: &Http, state: &OpState) -> ccci::Result {
-    let body = unique("written by notebook 1.0");
+    let body = ccci::unique("written by notebook 1.0");
     let id = create(http, "text/plain; charset=utf-8", body.clone()).await?;
     state.set("pre_upgrade", &json!({"id": id, "body": body}))?;
     Ok(())
@@ -102,7 +93,7 @@ async fn upgrade_migrated_the_schema_and_kept_the_note(
 /// A unique marker note, remembered for after the restore (R19).
 #[ccci::lifecycle(before = backup)]
 async fn seed_marker(http: &Http, state: &OpState) -> ccci::Result {
-    let body = unique("backup marker");
+    let body = ccci::unique("backup marker");
     let id = create(
         http,
         "application/json",
@@ -166,7 +157,7 @@ async fn marker_is_back_byte_for_byte(http: &Http, state: &OpState) -> ccci::Res
 #[ccci::functional]
 async fn notes_round_trip_with_titles(http: &Http) -> ccci::Result {
     let (title, body) = (
-        unique("Überschrift"),
+        ccci::unique("Überschrift"),
         "line one\nline two — ünïcödé\n".to_string(),
     );
     let id = create(
