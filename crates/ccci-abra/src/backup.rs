@@ -18,7 +18,7 @@ use crate::error::{io, AbraError};
 use ccci_swarm::{wait, Deadline, MountInfo, Swarm, SwarmError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -461,31 +461,16 @@ async fn running(
         })
 }
 
-/// Parses `key=value` label lists into a map (for tests and callers holding compose labels).
-pub fn labels<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> HashMap<String, String> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// The snapshot fields results.json records.
-pub fn describe(s: &Snapshot) -> BTreeMap<String, String> {
-    s.manifest
-        .entries
-        .iter()
-        .map(|e| {
-            (
-                e.path.clone(),
-                format!("{} bytes, sha256 {}", e.bytes, e.sha256),
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn labels<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> HashMap<String, String> {
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
 
     fn vol(name: &str, dest: &str) -> MountInfo {
         MountInfo {

@@ -193,6 +193,8 @@ pub(crate) struct Run {
     pub op_state: Arc<OpState>,
     started: SystemTime,
     pub run_id: String,
+    /// Set when Ctrl-C or SIGTERM cut the run short.
+    pub interrupted: std::sync::atomic::AtomicBool,
     steps: Vec<Step>,
     state: Mutex<State>,
 }
@@ -226,6 +228,7 @@ impl Run {
             op_state: Arc::new(OpState::default()),
             started,
             run_id: format!("{stamp}-{}", random_hex(6)),
+            interrupted: std::sync::atomic::AtomicBool::new(false),
             steps,
             state: Mutex::new(State {
                 live: None,
@@ -465,7 +468,7 @@ impl Run {
     }
 
     /// Tears down, concludes the ladder and writes results.json. Steps that never ran were
-    /// not selected by the test filter.
+    /// not selected by the test filter, or cut off by an interrupt.
     pub(crate) fn finish(&self) -> Option<Report> {
         let teardown = self.teardown();
         self.persist_op_state();
@@ -476,7 +479,12 @@ impl Run {
                 st.records.push(TestRecord {
                     name: step.name.clone(),
                     rung: step.rung,
-                    status: TestStatus::Filtered,
+                    status: match self.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                        true => TestStatus::NotRun {
+                            reason: "the run was interrupted".into(),
+                        },
+                        false => TestStatus::Filtered,
+                    },
                     duration_ms: 0,
                     forensics: None,
                 });

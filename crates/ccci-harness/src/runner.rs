@@ -46,6 +46,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
     };
     // Tiers are ordered and share one deployed app.
     args.test_threads = Some(1);
+    tear_down_on_interrupt(run.clone());
     let trials = run
         .steps()
         .iter()
@@ -81,4 +82,39 @@ pub fn run_main(settings: Settings) -> ExitCode {
         }
     }
     code
+}
+
+/// Ctrl-C or SIGTERM in the middle of a run must not leave the app deployed: tear it down,
+/// write results.json (the interrupted steps are recorded as not selected), and exit 130.
+///
+/// The signals are awaited on a thread with a runtime of its own, and teardown runs there
+/// outside any runtime: blocking one of the run's workers on it could starve the very
+/// teardown it waits for.
+fn tear_down_on_interrupt(run: Arc<Run>) {
+    std::thread::spawn(move || {
+        let watched = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .and_then(|rt| {
+                rt.block_on(async {
+                    let mut term =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                    tokio::select! {
+                        r = tokio::signal::ctrl_c() => r,
+                        _ = term.recv() => Ok(()),
+                    }
+                })
+            });
+        if let Err(e) = watched {
+            eprintln!("ccci: cannot watch for Ctrl-C/SIGTERM ({e}); an interrupted run may leave its stack behind");
+            return;
+        }
+        eprintln!("\nccci: interrupted; tearing down before exiting");
+        run.interrupted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(report) = run.finish() {
+            eprintln!("{}", crate::report::summary(&report.results, &report.path));
+        }
+        std::process::exit(130);
+    });
 }
