@@ -65,12 +65,12 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
         }
     }
-    let recipe =
-        recipe.ok_or_else(|| format!("which recipe? ({})\n{USAGE}", recipe_names().join(", ")))?;
-    if !recipe_names().contains(&recipe) {
+    let names = recipe_names();
+    let recipe = recipe.ok_or_else(|| format!("which recipe? ({})\n{USAGE}", names.join(", ")))?;
+    if !names.contains(&recipe) {
         return Err(format!(
             "no recipe test crate recipes/{recipe}/ in this workspace (have: {})",
-            recipe_names().join(", ")
+            names.join(", ")
         ));
     }
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
@@ -93,11 +93,21 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "the run wrote no results (cargo test exited {status}); its output above says why"
         ));
     }
-    let code = show(&results_file)?;
-    Ok(code)
+    // The run printed its summary; end with the verdict that sets the exit status.
+    let results = read(&results_file)?;
+    let verdict = if results.verdict == Verdict::Green {
+        "GREEN"
+    } else {
+        "RED"
+    };
+    println!(
+        "cargo ccci: {} {verdict} at {} (results: {}/results.json)",
+        results.recipe, results.level, results.run_dir
+    );
+    Ok(exit_code(&results))
 }
 
-fn show(path: &Path) -> Result<ExitCode, String> {
+fn read(path: &Path) -> Result<Results, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let results: Results = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a ccci results.json: {e}", path.display()))?;
@@ -109,13 +119,27 @@ fn show(path: &Path) -> Result<ExitCode, String> {
             ccci::core::results::SCHEMA
         ));
     }
-    let run_dir = PathBuf::from(&results.run_dir);
-    println!("{}", ccci::summary(&results, &run_dir.join("results.json")));
-    Ok(if results.verdict == Verdict::Green {
+    Ok(results)
+}
+
+fn exit_code(results: &Results) -> ExitCode {
+    if results.verdict == Verdict::Green {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
+}
+
+fn show(path: &Path) -> Result<ExitCode, String> {
+    let results = read(path)?;
+    println!(
+        "{}",
+        ccci::summary(
+            &results,
+            &PathBuf::from(&results.run_dir).join("results.json")
+        )
+    );
+    Ok(exit_code(&results))
 }
 
 fn list() -> Result<ExitCode, String> {

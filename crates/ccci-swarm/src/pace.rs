@@ -126,12 +126,13 @@ impl Progress {
         }
     }
 
-    /// Shows `what` has been waited for `elapsed`, and why it is not done yet.
-    pub(crate) fn show(&mut self, what: &str, elapsed: Duration, pending: &str) {
+    /// Shows how long the wait has run and why it is not done yet: the entries name the
+    /// services, which is what a person watching needs.
+    pub(crate) fn show(&mut self, elapsed: Duration, pending: &str) {
         if !self.tty {
             return;
         }
-        let line = format!("  waiting {:>3}s for {what}: {pending}", elapsed.as_secs());
+        let line = format!("  waiting {:>3}s: {pending}", elapsed.as_secs());
         if line != self.last {
             let width = 160;
             let cut: String = line.chars().take(width).collect();

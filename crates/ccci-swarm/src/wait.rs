@@ -115,7 +115,7 @@ pub async fn wait_converged(
                 let last_seen = describe(&p);
                 return Err(WaitError::timeout(what, &deadline, last_seen).into());
             }
-            Convergence::Pending(p) => progress.show(&what, deadline.elapsed(), &describe(&p)),
+            Convergence::Pending(p) => progress.show(deadline.elapsed(), &describe(&p)),
         }
         pacer.next(&deadline).await;
     }
@@ -162,7 +162,7 @@ pub async fn wait_healthy(
         if deadline.passed() {
             return Err(WaitError::timeout(what, &deadline, last).into());
         }
-        progress.show(&what, deadline.elapsed(), &last);
+        progress.show(deadline.elapsed(), &last);
         pacer.next(&deadline).await;
     }
 }
@@ -210,7 +210,7 @@ pub async fn wait_undeployed(
         if deadline.passed() {
             return Err(WaitError::timeout(what, &deadline, left.join(", ")).into());
         }
-        progress.show(&what, deadline.elapsed(), &left.join(", "));
+        progress.show(deadline.elapsed(), &left.join(", "));
         pacer.next(&deadline).await;
     }
 }

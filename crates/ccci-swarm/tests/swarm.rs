@@ -122,7 +122,7 @@ async fn a_hang_fails_at_the_deadline_naming_the_service_and_its_tasks() {
     assert!(
         msg.contains(&format!("{stack}_app"))
             && msg.contains("0/1 running")
-            && msg.contains("after 4s"),
+            && msg.contains("(deadline 4s)"),
         "{msg}"
     );
     assert!(matches!(err, SwarmError::Wait(_)));
