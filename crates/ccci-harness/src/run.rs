@@ -258,6 +258,47 @@ impl Run {
 
     /// Executes one step and records it. `Err` is the failure message for libtest.
     pub(crate) fn execute(&self, step: &Step) -> Result<(), String> {
+        self.catch_up(step);
+        self.execute_one(step)
+    }
+
+    /// Runs the lifecycle steps before `step` that have not run in this process, so a step
+    /// selected alone (nextest runs each in a process of its own; `cargo test <filter>`) runs
+    /// where it belongs: a restore check after the backup it needs, a functional test on the
+    /// upgraded head. In a full run every earlier step has already run and this does nothing.
+    fn catch_up(&self, step: &Step) {
+        let Some(at) = self.steps.iter().position(|s| s.name == step.name) else {
+            return;
+        };
+        for earlier in &self.steps[..at] {
+            let done = self.lock().records.iter().any(|r| r.name == earlier.name);
+            if done || matches!(earlier.action, Action::Functional(_)) {
+                continue;
+            }
+            let started = Instant::now();
+            let outcome = self.execute_one(earlier);
+            let mark = match &outcome {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("FAILED: {e}"),
+            };
+            eprintln!(
+                "ccci: (before {}) {} ... {mark} ({:.1}s)",
+                step.name,
+                earlier.name,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    /// Records a step of a rung the recipe declared not applicable (libtest ignored it).
+    pub(crate) fn execute_declared_skip(&self, step: &Step) -> Result<(), String> {
+        match self.lock().records.iter().any(|r| r.name == step.name) {
+            true => Ok(()),
+            false => self.execute_one(step),
+        }
+    }
+
+    fn execute_one(&self, step: &Step) -> Result<(), String> {
         let started = Instant::now();
         if let Some(reason) = &step.not_applicable {
             self.record(

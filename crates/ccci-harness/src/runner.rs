@@ -69,7 +69,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
     let conclusion = libtest_mimic::run(&args, trials);
     // Declared skips were not executed by libtest; record them as such.
     for step in run.steps().iter().filter(|s| s.not_applicable.is_some()) {
-        let _ = run.execute(step);
+        let _ = run.execute_declared_skip(step);
     }
     let mut code = conclusion.exit_code();
     if let Some(report) = run.finish() {
