@@ -544,3 +544,58 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
     result.unwrap();
     assert!(left.is_empty(), "teardown left: {left:?}");
 }
+
+#[test]
+fn lightweight_version_tags_are_made_annotated_in_the_clone_only() {
+    let origin = tempfile::tempdir().unwrap();
+    let r = Recipe::from_release_dirs("full", &fixture("full"), origin.path()).unwrap();
+    let commit = r.releases().unwrap()[0].commit.clone();
+    // Replace the release tag with a lightweight one, as some upstream recipes have.
+    let git = |dir: &Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(origin.path(), &["tag", "-d", "1.0.0+1.35"]);
+    git(origin.path(), &["tag", "1.0.0+1.35", &commit]);
+    assert!(!r.releases().unwrap()[0].annotated);
+
+    let work = tempfile::tempdir().unwrap();
+    let clone = Recipe::clone_from(
+        "full",
+        &origin.path().display().to_string(),
+        &work.path().join("full"),
+    )
+    .unwrap();
+    assert_eq!(clone.normalize_tags().unwrap(), ["1.0.0+1.35"]);
+    let rel = clone.releases().unwrap();
+    assert!(
+        rel[0].annotated && rel[0].commit == commit,
+        "same commit, now annotated: {rel:?}"
+    );
+    assert!(clone.normalize_tags().unwrap().is_empty(), "idempotent");
+    assert_eq!(
+        git(origin.path(), &["cat-file", "-t", "1.0.0+1.35"]),
+        "commit",
+        "the origin is not touched"
+    );
+
+    // Checkouts are forced: an untracked overlay does not stop them, local edits are discarded.
+    std::fs::write(clone.path("compose.ccci.yml"), "overlay").unwrap();
+    std::fs::write(clone.path("compose.yml"), "edited").unwrap();
+    assert_eq!(clone.checkout("1.0.0+1.35").unwrap(), commit);
+    assert_ne!(
+        std::fs::read_to_string(clone.path("compose.yml")).unwrap(),
+        "edited"
+    );
+    assert!(clone.path("compose.ccci.yml").exists());
+}

@@ -407,3 +407,73 @@ fn select_base(
     };
     Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::select_base;
+    use ccci_abra::Release;
+
+    fn rel(v: &str, commit: &str) -> Release {
+        Release {
+            version: v.parse().unwrap(),
+            tag: v.into(),
+            commit: commit.into(),
+            annotated: true,
+        }
+    }
+
+    #[test]
+    fn the_base_is_the_release_before_the_head() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.2.0+1", "c"),
+            rel("1.1.0+1", "b"),
+        ];
+        let base = select_base(&None, &all, Some(&all[1]), "c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(base.tag, "1.1.0+1");
+        assert!(
+            select_base(&None, &all, Some(&all[0]), "a")
+                .unwrap()
+                .is_none(),
+            "the first release has nothing before it"
+        );
+    }
+
+    #[test]
+    fn an_unreleased_head_upgrades_from_the_latest_release() {
+        let all = [rel("1.0.0+1", "a"), rel("1.1.0+1", "b")];
+        assert_eq!(
+            select_base(&None, &all, None, "d").unwrap().unwrap().tag,
+            "1.1.0+1"
+        );
+        assert!(select_base(&None, &[], None, "d").unwrap().is_none());
+    }
+
+    #[test]
+    fn upgrade_base_version_must_be_a_release() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.1.0+1", "b"),
+            rel("1.2.0+1", "c"),
+        ];
+        let wanted = Some("1.0.0+1".parse().unwrap());
+        assert_eq!(
+            select_base(&wanted, &all, Some(&all[2]), "c")
+                .unwrap()
+                .unwrap()
+                .tag,
+            "1.0.0+1"
+        );
+        let missing = Some("0.9.0+1".parse().unwrap());
+        let e = select_base(&missing, &all, Some(&all[2]), "c")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("upgrade_base_version 0.9.0+1 is not a release")
+                && e.contains("1.0.0+1, 1.1.0+1, 1.2.0+1"),
+            "{e}"
+        );
+    }
+}

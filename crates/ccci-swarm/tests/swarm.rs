@@ -261,3 +261,35 @@ async fn tcp_probe_needs_connections_that_stay_open() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn http_probe_waits_for_an_accepted_status() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // 503 twice, then 200: the probe must keep going past the first answers.
+    let server = tokio::spawn(async move {
+        for status in [
+            "503 Service Unavailable",
+            "503 Service Unavailable",
+            "200 OK",
+        ] {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let reply =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            s.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/ready");
+    wait::wait_http(&url, &[200], Deadline::after(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    server.await.unwrap();
+    let err = wait::wait_http(&url, &[200], Deadline::after(Duration::from_millis(500)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&url) && err.contains("no answer"), "{err}");
+}
