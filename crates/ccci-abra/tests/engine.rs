@@ -48,6 +48,32 @@ async fn setup(recipe: &str, domain: &str) -> Setup {
     }
 }
 
+impl Setup {
+    /// Deploys the recipe's latest release.
+    async fn deploy_latest(&self) -> Result<ccci_abra::Deployed, ccci_abra::AbraError> {
+        let v = release(self);
+        self.engine
+            .deploy(DeployRequest {
+                app: &self.app,
+                recipe: &self.recipe,
+                release: Some(&v),
+            })
+            .await
+    }
+
+    /// Removes the app whatever the test did, then fails on the test's error or on anything
+    /// left behind.
+    async fn tear_down(&self, result: Result<(), Box<dyn std::error::Error>>) {
+        let left = self
+            .engine
+            .remove(&self.app, Duration::from_secs(120))
+            .await
+            .unwrap();
+        result.unwrap();
+        assert!(left.is_empty(), "teardown left: {left:?}");
+    }
+}
+
 fn release(s: &Setup) -> ccci_core::Version {
     s.recipe.releases().unwrap().pop().unwrap().version
 }
@@ -55,15 +81,7 @@ fn release(s: &Setup) -> ccci_core::Version {
 #[tokio::test]
 async fn deploy_then_remove_leaves_no_object_of_any_kind() {
     let s = setup("full", &domain("full")).await;
-    let v = release(&s);
-    let deployed = s
-        .engine
-        .deploy(DeployRequest {
-            app: &s.app,
-            recipe: &s.recipe,
-            release: Some(&v),
-        })
-        .await;
+    let deployed = s.deploy_latest().await;
     let result = async {
         let deployed = deployed?;
         let url = format!(
@@ -130,13 +148,7 @@ async fn deploy_then_remove_leaves_no_object_of_any_kind() {
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let left = s
-        .engine
-        .remove(&s.app, Duration::from_secs(120))
-        .await
-        .unwrap();
-    result.unwrap();
-    assert!(left.is_empty(), "teardown left: {left:?}");
+    s.tear_down(result).await;
     assert!(s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty());
     assert!(
         s.swarm
@@ -252,15 +264,7 @@ fn release_dirs_become_annotated_tags_with_stable_commits() {
 #[tokio::test]
 async fn a_failed_restore_leaves_the_snapshot_intact_for_a_second_attempt() {
     let s = setup("backup", &domain("bkp")).await;
-    let v = release(&s);
-    let deployed = s
-        .engine
-        .deploy(DeployRequest {
-            app: &s.app,
-            recipe: &s.recipe,
-            release: Some(&v),
-        })
-        .await;
+    let deployed = s.deploy_latest().await;
     let result = async {
         let base = deployed?.base_url.ok_or("no base url")?;
         let deadline = || Deadline::after(Duration::from_secs(60));
@@ -337,13 +341,7 @@ async fn a_failed_restore_leaves_the_snapshot_intact_for_a_second_attempt() {
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let left = s
-        .engine
-        .remove(&s.app, Duration::from_secs(120))
-        .await
-        .unwrap();
-    result.unwrap();
-    assert!(left.is_empty(), "teardown left: {left:?}");
+    s.tear_down(result).await;
 }
 
 #[tokio::test]
@@ -367,15 +365,7 @@ async fn a_corrupted_snapshot_is_refused_before_anything_is_restored() {
 #[tokio::test]
 async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_failing() {
     let s = setup("backup", &domain("repl")).await;
-    let v = release(&s);
-    let deployed = s
-        .engine
-        .deploy(DeployRequest {
-            app: &s.app,
-            recipe: &s.recipe,
-            release: Some(&v),
-        })
-        .await;
+    let deployed = s.deploy_latest().await;
     let result = async {
         deployed?;
         wait::wait_converged(
@@ -447,13 +437,7 @@ async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_fai
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let left = s
-        .engine
-        .remove(&s.app, Duration::from_secs(120))
-        .await
-        .unwrap();
-    result.unwrap();
-    assert!(left.is_empty(), "teardown left: {left:?}");
+    s.tear_down(result).await;
 }
 
 /// Mumble's UDP ping (see recipes/mumble/tests/recipe.rs): true when the server answered.
