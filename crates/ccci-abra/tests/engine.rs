@@ -61,6 +61,32 @@ impl Setup {
             .await
     }
 
+    /// A deploy that must be refused before anything exists: returns its one-line error after
+    /// checking that no object of the stack was created.
+    async fn refused(&self, release: Option<&ccci_core::Version>) -> String {
+        let req = DeployRequest {
+            app: &self.app,
+            recipe: &self.recipe,
+            release,
+        };
+        let e = self
+            .engine
+            .deploy(req)
+            .await
+            .expect_err("the deploy must be refused")
+            .to_string();
+        assert!(!e.contains('\n'), "one line: {e}");
+        assert!(
+            self.swarm
+                .leftovers(&self.app.stack)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing may be created: {e}"
+        );
+        e
+    }
+
     /// Removes the app whatever the test did, then fails on the test's error or on anything
     /// left behind.
     async fn tear_down(&self, result: Result<(), Box<dyn std::error::Error>>) {
@@ -166,23 +192,12 @@ async fn deploy_then_remove_leaves_no_object_of_any_kind() {
 #[tokio::test]
 async fn a_recipe_without_compose_yml_fails_before_deploying() {
     let s = setup("no-compose", &domain("noco")).await;
-    let e = s
-        .engine
-        .deploy(DeployRequest {
-            app: &s.app,
-            recipe: &s.recipe,
-            release: None,
-        })
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = s.refused(None).await;
     assert!(
         e.starts_with("recipe no-compose has no compose.yml")
-            && e.contains("every recipe needs one")
-            && !e.contains('\n'),
+            && e.contains("every recipe needs one"),
         "{e}"
     );
-    assert!(s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -192,27 +207,12 @@ async fn a_domain_too_long_for_secret_names_fails_before_creating_anything() {
         std::process::id()
     );
     let s = setup("full", &long).await;
-    let v = release(&s);
-    let e = s
-        .engine
-        .deploy(DeployRequest {
-            app: &s.app,
-            recipe: &s.recipe,
-            release: Some(&v),
-        })
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = s.refused(Some(&release(&s))).await;
     assert!(
         e.starts_with("secret name `")
             && e.contains("over Swarm's limit of 64")
-            && e.contains("shorter domain")
-            && !e.contains('\n'),
+            && e.contains("shorter domain"),
         "{e}"
-    );
-    assert!(
-        s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty(),
-        "nothing may be created"
     );
 }
 
@@ -224,22 +224,11 @@ async fn a_missing_image_is_named_before_deploying() {
         .unwrap()
         .replace("local/busybox:1.35", "local/does-not-exist:1");
     std::fs::write(&compose, text).unwrap();
-    let e = s
-        .engine
-        .deploy(DeployRequest {
-            app: &s.app,
-            recipe: &s.recipe,
-            release: None,
-        })
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = s.refused(None).await;
     assert!(
-        e.contains("image `local/does-not-exist:1` of service `app` is not on the Docker host, and the built-in engine does not pull")
-            && !e.contains('\n'),
+        e.contains("image `local/does-not-exist:1` of service `app` is not on the Docker host, and the built-in engine does not pull"),
         "{e}"
     );
-    assert!(s.swarm.leftovers(&s.app.stack).await.unwrap().is_empty());
 }
 
 #[test]

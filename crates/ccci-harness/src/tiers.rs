@@ -54,11 +54,8 @@ impl Run {
     /// commit), then wait until healthy and ready within the recipe's deploy timeout.
     pub(crate) fn upgrade(&self) -> Result<(), HarnessError> {
         self.rt.block_on(async {
-            let (base, head) = {
-                let st = self.lock();
-                let live = st.live.as_ref().ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
-                (live.base.clone(), live.head.clone())
-            };
+            let (base, head) = self.with_live(|l| Ok((l.base.clone(), l.head.clone())))?;
+            let short = &head.commit[..8.min(head.commit.len())];
             let Some(base) = base else {
                 return Err(HarnessError::Other(format!(
                     "cannot run: {} has no release before the head ({}) to upgrade from; tag one, set `upgrade_base_version`, or declare `expected_na: {{upgrade: <reason>}}` in ccci.yml",
@@ -66,17 +63,15 @@ impl Run {
                     head.version.as_deref().unwrap_or(&head.commit)
                 )));
             };
-            let (engine_app, stack) = {
-                let mut st = self.lock();
-                let live = st.live.as_mut().ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
+            let (engine_app, stack) = self.with_live(|live| {
                 live.recipe.checkout(&head.commit)?;
                 for (k, v) in &live.meta.upgrade_extra_env {
                     live.app.env.set(k, v);
                 }
                 live.app.save()?;
-                (live.app.clone(), live.app.stack.clone())
-            };
-            eprintln!("ccci: upgrade: {} {} -> head {} (chaos)", self.meta.recipe, base.version, &head.commit[..8.min(head.commit.len())]);
+                Ok((live.app.clone(), live.app.stack.clone()))
+            })?;
+            eprintln!("ccci: upgrade: {} {} -> head {} (chaos)", self.meta.recipe, base.version, short);
             let (engine, recipe, _) = self.parts()?;
             let deployed = engine.deploy(DeployRequest { app: &engine_app, recipe: &recipe, release: None }).await?;
             let swarm = self.swarm()?;
@@ -91,7 +86,7 @@ impl Run {
             if !running.is_commit(&head.commit) {
                 return Err(HarnessError::Other(format!(
                     "after the upgrade the stack runs recipe commit {running}, not the head {}: the redeploy did not take",
-                    &head.commit[..8.min(head.commit.len())]
+                    short
                 )));
             }
             self.set_base_url(deployed.base_url)?;
@@ -211,15 +206,17 @@ impl Run {
     async fn wait_ready(&self, op: &str) -> Result<(), HarnessError> {
         let swarm = self.swarm()?;
         let (stack, _) = self.stack_and_dir()?;
-        let base_url = self.lock().live.as_ref().and_then(|l| l.base_url.clone());
+        let base_url = self.with_live(|l| Ok(l.base_url.clone()))?;
         let deadline = Deadline::after(self.meta.deploy_timeout);
-        let took = match &base_url {
+        match &base_url {
             Some(base) => {
                 let url = format!("{base}{}", self.meta.health_path);
-                wait::wait_healthy(&swarm, &stack, &url, &self.meta.health_ok, deadline).await?
+                wait::wait_healthy(&swarm, &stack, &url, &self.meta.health_ok, deadline).await?;
             }
-            None => wait::wait_converged(&swarm, &stack, deadline).await?,
-        };
+            None => {
+                wait::wait_converged(&swarm, &stack, deadline).await?;
+            }
+        }
         for probe in &self.meta.ready_probe {
             match probe {
                 Probe::Http { path, ok } => {
@@ -241,7 +238,7 @@ impl Run {
         }
         eprintln!(
             "ccci: {op}: {stack} is healthy and ready after {:.1}s",
-            deadline.elapsed().max(took).as_secs_f64()
+            deadline.elapsed().as_secs_f64()
         );
         Ok(())
     }
@@ -338,39 +335,38 @@ impl Run {
             .map(Http::new)
             .transpose()
             .map_err(|e| HarnessError::Other(format!("cannot build the HTTP client: {e}")))?;
-        let mut st = self.lock();
-        if let Some(live) = st.live.as_mut() {
+        self.with_live(|live| {
             live.base_url = base_url;
             live.http = http;
-        }
-        Ok(())
+            Ok(())
+        })
+    }
+
+    /// Reads or changes the deployed app under the state lock. The closure cannot await, so
+    /// the lock is never held across an await: tiers copy out what they need first.
+    fn with_live<T>(
+        &self,
+        f: impl FnOnce(&mut Live) -> Result<T, HarnessError>,
+    ) -> Result<T, HarnessError> {
+        let mut st = self.lock();
+        let live = st
+            .live
+            .as_mut()
+            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
+        f(live)
     }
 
     fn swarm(&self) -> Result<Swarm, HarnessError> {
-        self.lock()
-            .live
-            .as_ref()
-            .map(|l| l.swarm.clone())
-            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))
+        self.with_live(|l| Ok(l.swarm.clone()))
     }
 
     fn stack_and_dir(&self) -> Result<(String, std::path::PathBuf), HarnessError> {
-        let st = self.lock();
-        let live = st
-            .live
-            .as_ref()
-            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
-        Ok((live.app.stack.clone(), live.run_dir.clone()))
+        self.with_live(|l| Ok((l.app.stack.clone(), l.run_dir.clone())))
     }
 
-    /// Copies of the engine, recipe and app, so no lock is held across an await.
+    /// Copies of the engine, recipe and app, to use across awaits.
     fn parts(&self) -> Result<(BuiltinEngine, Recipe, App), HarnessError> {
-        let st = self.lock();
-        let live = st
-            .live
-            .as_ref()
-            .ok_or_else(|| HarnessError::Other("the app is not deployed".into()))?;
-        Ok((live.engine.clone(), live.recipe.clone(), live.app.clone()))
+        self.with_live(|l| Ok((l.engine.clone(), l.recipe.clone(), l.app.clone())))
     }
 }
 

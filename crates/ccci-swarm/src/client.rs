@@ -497,18 +497,11 @@ impl Swarm {
             .collect())
     }
 
-    /// Removes what `docker stack rm` leaves: the stack's volumes, secrets, configs and any
-    /// network a failed deploy left. Call only after the stack's services are gone
-    /// ([`crate::wait::wait_undeployed`]); returns what it removed.
+    /// Removes what `docker stack rm` leaves: the stack's volumes, secrets and configs. Call
+    /// only after [`crate::wait::wait_undeployed`], which also removes networks a stack left
+    /// behind; returns what it removed.
     pub async fn remove_stack_data(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
         let mut removed = Vec::new();
-        for n in self.networks(stack).await? {
-            self.docker
-                .remove_network(&n)
-                .await
-                .map_err(api(format!("remove network {n}")))?;
-            removed.push(format!("network {n}"));
-        }
         for v in self.volumes(stack).await? {
             self.docker
                 .remove_volume(&v, Some(RemoveVolumeOptions { force: false }))
