@@ -1,14 +1,17 @@
 //! `cargo ccci`: the command line for CI and maintainers.
 //!
 //! ```text
-//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN]
+//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]…
+//! cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]…
 //! cargo ccci list
 //! cargo ccci results <results.json>
 //! ```
 //!
-//! `run` runs `cargo test -p recipe-<recipe> --test recipe` (the recipe's ccci tests, a full
-//! lifecycle on the Swarm), then prints the level and verdict from its results.json. Exit
-//! status: 0 green, 1 red, 2 when the run could not produce results. Installed
+//! `run <recipe>` runs `cargo test -p recipe-<recipe> --test recipe` (the recipe's ccci tests,
+//! a full lifecycle on the Swarm). `run --recipe-git URL` with no test crate runs the generic
+//! tiers on any recipe repository, with settings from its own `ccci.yml` and `--set`. Both
+//! end with the level and verdict from results.json. Exit status: 0 green, 1 red, 2 when the
+//! run could not produce results (bad settings, an unknown ref, no Swarm). Installed
 //! (`cargo install --path crates/cargo-ccci`) it is `cargo ccci …`; from a checkout,
 //! `cargo run -p cargo-ccci -- ccci …`.
 
@@ -16,8 +19,8 @@ use ccci::core::{Results, Verdict};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str =
-    "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN]
+const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]...
+       cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]...
        cargo ccci list
        cargo ccci results <results.json>";
 
@@ -49,6 +52,8 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut recipe = None;
     let mut env = Vec::new();
+    let (mut git, mut reference, mut domain) = (None, None, None);
+    let mut sets = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |flag: &str| {
@@ -57,19 +62,38 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
         };
         match a.as_str() {
-            "--ref" => env.push(("CCCI_REF", value("--ref")?)),
-            "--recipe-git" => env.push(("CCCI_RECIPE_GIT", value("--recipe-git")?)),
-            "--domain" => env.push(("CCCI_DOMAIN", value("--domain")?)),
+            "--ref" => reference = Some(value("--ref")?),
+            "--recipe-git" => git = Some(absolute_if_path(value("--recipe-git")?)),
+            "--domain" => domain = Some(value("--domain")?),
+            "--set" => sets.push(value("--set")?),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
             name if recipe.is_none() => recipe = Some(name.to_string()),
             extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
         }
     }
     let names = recipe_names();
-    let recipe = recipe.ok_or_else(|| format!("which recipe? ({})\n{USAGE}", names.join(", ")))?;
+    if recipe.is_none() {
+        if let Some(url) = git {
+            return run_repository(url, reference, domain, sets);
+        }
+    }
+    for (k, v) in [("CCCI_REF", &reference), ("CCCI_RECIPE_GIT", &git), ("CCCI_DOMAIN", &domain)] {
+        if let Some(v) = v {
+            env.push((k, v.clone()));
+        }
+    }
+    if !sets.is_empty() {
+        env.push(("CCCI_SET", sets.join("\n")));
+    }
+    let recipe = recipe.ok_or_else(|| {
+        format!(
+            "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL\n{USAGE}",
+            names.join(", ")
+        )
+    })?;
     if !names.contains(&recipe) {
         return Err(format!(
-            "no recipe test crate recipes/{recipe}/ in this workspace (have: {})",
+            "no recipe test crate recipes/{recipe}/ in this workspace (have: {}); to test a recipe repository without one, use `cargo ccci run --recipe-git <url or path>`",
             names.join(", ")
         ));
     }
@@ -105,6 +129,50 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         results.recipe, results.level, results.run_dir
     );
     Ok(exit_code(&results))
+}
+
+/// A path that exists, made absolute (the test-crate flow runs in the crate's directory);
+/// anything else (a URL) as it is.
+fn absolute_if_path(url: String) -> String {
+    match Path::new(&url).canonicalize() {
+        Ok(p) => p.display().to_string(),
+        Err(_) => url,
+    }
+}
+
+/// The generic tiers on a recipe repository with no test crate, in this process.
+fn run_repository(
+    url: String,
+    reference: Option<String>,
+    domain: Option<String>,
+    sets: Vec<String>,
+) -> Result<ExitCode, String> {
+    let runs_dir = std::env::var("CCCI_RUNS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target/ccci/runs"));
+    let report = ccci::run_repository(ccci::RepoRun {
+        url,
+        reference,
+        sets,
+        runs_dir,
+        domain,
+        results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
+    })
+    .map_err(|e| e.to_string())?;
+    println!("\n{}", ccci::summary(&report.results, &report.path));
+    let results = &report.results;
+    let verdict = if results.verdict == Verdict::Green {
+        "GREEN"
+    } else {
+        "RED"
+    };
+    println!(
+        "cargo ccci: {} {verdict} at {} (results: {})",
+        results.recipe,
+        results.level,
+        report.path.display()
+    );
+    Ok(exit_code(results))
 }
 
 fn read(path: &Path) -> Result<Results, String> {

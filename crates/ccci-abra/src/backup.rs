@@ -1,7 +1,9 @@
 //! Backup and restore by the backupbot label protocol (coopcloud.md §5), through the Engine
 //! API only (exec, archive download and upload), so the same code works on a remote Swarm.
 //!
-//! - The service labelled `backupbot.backup=true` (exactly one) is backed up.
+//! - Every service labelled `backupbot.backup=true` is backed up, each with its own volumes,
+//!   paths and hooks. backupbot's spec says one service per stack, but real recipes label
+//!   both an app (its uploads volume) and its database (dump hooks), so all are honoured.
 //! - All its volumes by default; `backupbot.backup.volumes.<vol>=false` leaves one out;
 //!   `backupbot.backup.volumes.<vol>.path=a,b` keeps only those paths (relative to the
 //!   volume root). The older `backupbot.backup.path=/abs,/abs` names absolute paths instead.
@@ -21,7 +23,6 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// What to back up and which hooks to run, read from the service labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,29 +49,26 @@ pub fn is_backup_capable(services: &[(String, HashMap<String, String>)]) -> bool
     })
 }
 
-/// The service to back up: the one labelled `backupbot.backup=true`.
-pub fn backup_service(
+/// The services to back up: every one labelled `backupbot.backup=true`, in name order.
+pub fn backup_services(
     stack: &str,
     services: &[(String, HashMap<String, String>)],
-) -> Result<String, AbraError> {
-    let marked: Vec<&String> = services
+) -> Result<Vec<String>, AbraError> {
+    let mut marked: Vec<String> = services
         .iter()
         .filter(|(_, l)| {
             l.get("backupbot.backup")
                 .is_some_and(|v| v.trim() == "true")
         })
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.clone())
         .collect();
-    match marked.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(AbraError::Invalid(format!(
+    marked.sort();
+    if marked.is_empty() {
+        return Err(AbraError::Invalid(format!(
             "stack {stack}: no service has the label backupbot.backup=true, so there is nothing to back up; add it to the service whose volumes hold the data, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml"
-        ))),
-        many => Err(AbraError::Invalid(format!(
-            "stack {stack}: services {} all have backupbot.backup=true; the backupbot spec allows exactly one",
-            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ))),
+        )));
     }
+    Ok(marked)
 }
 
 /// Applies the label protocol to the service's labels and its container's mounts.
@@ -141,15 +139,28 @@ pub fn plan(
 pub struct Manifest {
     /// The stack it was taken from.
     pub stack: String,
-    /// The service it was taken from.
-    pub service: String,
-    /// One archive per backed-up path.
+    /// One archive per backed-up path, service by service.
     pub entries: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// The services the snapshot holds, in the order they were backed up.
+    pub fn services(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !out.contains(&e.service.as_str()) {
+                out.push(&e.service);
+            }
+        }
+        out
+    }
 }
 
 /// One archive of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {
+    /// The service (short name) whose container it was copied from.
+    pub service: String,
     /// The path it holds, absolute in the container.
     pub path: String,
     /// Where it is extracted on restore (the path's parent directory).
@@ -337,61 +348,80 @@ fn is_replaced(e: &SwarmError) -> bool {
         || s.contains("404")
 }
 
-/// Takes a snapshot of the app into `dest` (which must not exist yet).
+/// What every `backupbot.backup=true` service of the stack would have backed up, read from
+/// its labels and its running container's mounts.
+pub async fn plans(
+    swarm: &Swarm,
+    stack: &str,
+    deadline: Deadline,
+) -> Result<Vec<BackupPlan>, AbraError> {
+    let labels = swarm.service_labels(stack).await?;
+    let mut out = Vec::new();
+    for service in backup_services(stack, &labels)? {
+        let own = labels
+            .iter()
+            .find(|(n, _)| *n == service)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
+        let container = running(swarm, stack, &service, deadline).await?;
+        out.push(plan(stack, &service, &own, &swarm.mounts(&container).await?)?);
+    }
+    Ok(out)
+}
+
+/// Takes a snapshot of the app into `dest` (which must not exist yet): every service's
+/// pre-hook first (dumps are written before anything is copied), then every selected path,
+/// then every post-hook.
 pub async fn backup(
     swarm: &Swarm,
     stack: &str,
     dest: &Path,
-    timeout: Duration,
+    deadline: Deadline,
 ) -> Result<Snapshot, AbraError> {
-    let deadline = Deadline::after(timeout);
-    let labels = swarm.service_labels(stack).await?;
-    let service = backup_service(stack, &labels)?;
-    let own = labels
-        .iter()
-        .find(|(n, _)| *n == service)
-        .map(|(_, l)| l.clone())
-        .unwrap_or_default();
-    let container = running(swarm, stack, &service, deadline).await?;
-    let plan = plan(stack, &service, &own, &swarm.mounts(&container).await?)?;
-
-    if let Some(h) = &plan.pre_backup {
-        exec_in_service(swarm, stack, &service, h, deadline).await?;
+    let plans = plans(swarm, stack, deadline).await?;
+    for p in &plans {
+        if let Some(h) = &p.pre_backup {
+            exec_in_service(swarm, stack, &p.service, h, deadline).await?;
+        }
     }
     std::fs::create_dir_all(dest).map_err(io(dest))?;
     let mut entries = Vec::new();
-    for (i, path) in plan.paths.iter().enumerate() {
-        let file = format!("{:02}.tar", i + 1);
-        let fpath = dest.join(&file);
-        let mut out = std::fs::File::create(&fpath).map_err(io(&fpath))?;
-        let mut hasher = Sha256::new();
-        // The container may have been replaced by the pre-hook's side effects; resolve it again.
-        let container = running(swarm, stack, &service, deadline).await?;
-        let bytes = swarm
-            .download(&container, path, |chunk| {
-                hasher.update(chunk);
-                out.write_all(chunk)
-            })
-            .await?;
-        out.sync_all().map_err(io(&fpath))?;
-        let restore_to = Path::new(path)
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "/".into());
-        entries.push(ManifestEntry {
-            path: path.clone(),
-            restore_to,
-            file,
-            sha256: hex(&hasher.finalize()),
-            bytes,
-        });
+    for p in &plans {
+        for (i, path) in p.paths.iter().enumerate() {
+            let file = format!("{}-{:02}.tar", p.service, i + 1);
+            let fpath = dest.join(&file);
+            let mut out = std::fs::File::create(&fpath).map_err(io(&fpath))?;
+            let mut hasher = Sha256::new();
+            // The container may have been replaced by a hook's side effects; resolve it again.
+            let container = running(swarm, stack, &p.service, deadline).await?;
+            let bytes = swarm
+                .download(&container, path, |chunk| {
+                    hasher.update(chunk);
+                    out.write_all(chunk)
+                })
+                .await?;
+            out.sync_all().map_err(io(&fpath))?;
+            let restore_to = Path::new(path)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "/".into());
+            entries.push(ManifestEntry {
+                service: p.service.clone(),
+                path: path.clone(),
+                restore_to,
+                file,
+                sha256: hex(&hasher.finalize()),
+                bytes,
+            });
+        }
     }
-    if let Some(h) = &plan.post_backup {
-        exec_in_service(swarm, stack, &service, h, deadline).await?;
+    for p in &plans {
+        if let Some(h) = &p.post_backup {
+            exec_in_service(swarm, stack, &p.service, h, deadline).await?;
+        }
     }
     let manifest = Manifest {
         stack: stack.into(),
-        service,
         entries,
     };
     let mpath = dest.join("manifest.json");
@@ -404,44 +434,45 @@ pub async fn backup(
     })
 }
 
-/// Restores `snapshot` into the app: checksums first, then the restore pre-hook, every
-/// archive extracted where it came from, the post-hook. The snapshot is only read.
+/// Restores `snapshot` into the app: checksums first, then service by service the restore
+/// pre-hook, every archive extracted where it came from, the post-hook. The snapshot is only
+/// read.
 pub async fn restore(
     swarm: &Swarm,
     stack: &str,
     snapshot: &Snapshot,
-    timeout: Duration,
+    deadline: Deadline,
 ) -> Result<(), AbraError> {
-    let deadline = Deadline::after(timeout);
     snapshot.verify()?;
-    let service = snapshot.manifest.service.clone();
     let labels = swarm.service_labels(stack).await?;
-    let own: HashMap<String, String> = labels
-        .into_iter()
-        .find(|(n, _)| *n == service)
-        .map(|(_, l)| l)
-        .unwrap_or_default();
-    let hook = |k: &str| {
-        own.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    if let Some(h) = hook("backupbot.restore.pre-hook") {
-        exec_in_service(swarm, stack, &service, &h, deadline).await?;
-    }
-    for e in &snapshot.manifest.entries {
-        let path = snapshot.dir.join(&e.file);
-        let tar = std::fs::read(&path).map_err(io(&path))?;
-        let container = running(swarm, stack, &service, deadline).await?;
-        swarm.upload(&container, &e.restore_to, tar).await?;
-    }
-    if let Some(h) = hook("backupbot.restore.post-hook") {
-        exec_in_service(swarm, stack, &service, &h, deadline).await?;
+    for service in snapshot.manifest.services() {
+        let own: HashMap<String, String> = labels
+            .iter()
+            .find(|(n, _)| n == service)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
+        let hook = |k: &str| {
+            own.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(h) = hook("backupbot.restore.pre-hook") {
+            exec_in_service(swarm, stack, service, &h, deadline).await?;
+        }
+        for e in snapshot.manifest.entries.iter().filter(|e| e.service == service) {
+            let path = snapshot.dir.join(&e.file);
+            let tar = std::fs::read(&path).map_err(io(&path))?;
+            let container = running(swarm, stack, service, deadline).await?;
+            swarm.upload(&container, &e.restore_to, tar).await?;
+        }
+        if let Some(h) = hook("backupbot.restore.post-hook") {
+            exec_in_service(swarm, stack, service, &h, deadline).await?;
+        }
     }
     Ok(())
 }
 
-async fn running(
+pub(crate) async fn running(
     swarm: &Swarm,
     stack: &str,
     service: &str,
@@ -559,8 +590,9 @@ mod tests {
             .contains("no volume (or path) to back up"));
     }
 
+    /// coopcloud.md §5 (BON): real recipes label both the app and its database.
     #[test]
-    fn exactly_one_service_is_backed_up() {
+    fn every_labelled_service_is_backed_up() {
         let on = labels([("backupbot.backup", "true")]);
         let off = labels([("backupbot.backup", "false")]);
         let svcs = vec![
@@ -568,17 +600,14 @@ mod tests {
             ("db".to_string(), off.clone()),
         ];
         assert!(is_backup_capable(&svcs));
-        assert_eq!(backup_service("s", &svcs).unwrap(), "app");
+        assert_eq!(backup_services("s", &svcs).unwrap(), ["app"]);
         let none = vec![("app".to_string(), off)];
         assert!(!is_backup_capable(&none));
-        assert!(backup_service("s", &none)
+        assert!(backup_services("s", &none)
             .unwrap_err()
             .to_string()
             .contains("expected_na"));
-        let two = vec![("a".to_string(), on.clone()), ("b".to_string(), on)];
-        assert!(backup_service("s", &two)
-            .unwrap_err()
-            .to_string()
-            .contains("exactly one"));
+        let two = vec![("db".to_string(), on.clone()), ("app".to_string(), on)];
+        assert_eq!(backup_services("s", &two).unwrap(), ["app", "db"]);
     }
 }

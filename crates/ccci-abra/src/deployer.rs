@@ -8,6 +8,7 @@ use ccci_core::{ChaosVersion, Version};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use ccci_swarm::Deadline;
 use std::time::Duration;
 
 /// A boxed future, so deployers can be chosen at run time (`Box<dyn Deployer>`).
@@ -21,6 +22,9 @@ pub struct DeployRequest<'a> {
     pub recipe: &'a Recipe,
     /// The release being deployed, or `None` for a chaos deploy of whatever is checked out.
     pub release: Option<&'a Version>,
+    /// Stamp the deploy as chaos even for a release: the tree holds files that are not in
+    /// the release (a CI overlay), so abra would need `--chaos` to deploy it.
+    pub force_chaos: bool,
 }
 
 /// What a deploy produced.
@@ -32,6 +36,13 @@ pub struct Deployed {
     pub stack_file: Option<PathBuf>,
     /// The chaos-version stamped, for chaos deploys.
     pub chaos_version: Option<ChaosVersion>,
+    /// The compose files deployed, in `COMPOSE_FILE` order.
+    pub compose_files: Vec<String>,
+    /// Compose keys Swarm ignores in this stack, one line each (see [`crate::render`]).
+    pub ignored: Vec<String>,
+    /// The longest `stop_grace_period` of the stack's services: teardown waits at least
+    /// this long before it calls anything left behind.
+    pub stop_grace: Duration,
 }
 
 /// Does abra's job: deploys an app's stack and removes it again. A deploy applies the spec
@@ -51,20 +62,21 @@ pub trait Deployer: Send + Sync {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, AbraError>>;
 
-    /// Takes a backup of the app by the backupbot labels into `dest`, a new directory.
+    /// Takes a backup of the app by the backupbot labels into `dest`, a new directory,
+    /// within `deadline`.
     fn backup<'a>(
         &'a self,
         app: &'a App,
         dest: &'a Path,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<Snapshot, AbraError>>;
 
-    /// Restores `snapshot` into the app. The snapshot is only read, so a failed restore can
-    /// be tried again.
+    /// Restores `snapshot` into the app within `deadline`. The snapshot is only read, so a
+    /// failed restore can be tried again.
     fn restore<'a>(
         &'a self,
         app: &'a App,
         snapshot: &'a Snapshot,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<(), AbraError>>;
 }

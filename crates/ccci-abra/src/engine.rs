@@ -152,9 +152,9 @@ impl BuiltinEngine {
         }
         let merged = self.docker(&recipe.dir, &args, &env).await?;
 
-        let chaos = match req.release {
-            Some(_) => None,
-            None => Some(recipe.chaos_version()?),
+        let chaos = match (req.release, req.force_chaos) {
+            (Some(_), false) => None,
+            _ => Some(recipe.chaos_version()?),
         };
         let input = RenderInput {
             stack: &app.stack,
@@ -163,6 +163,7 @@ impl BuiltinEngine {
             version: req.release.map(ToString::to_string),
             chaos: chaos.clone(),
             routing: port.map_or(Routing::Traefik, Routing::HostPort),
+            domain: &app.domain,
         };
         let rendered = render(&merged, &input)?;
 
@@ -191,11 +192,11 @@ impl BuiltinEngine {
                     app.stack
                 )));
             }
-            to_create.push((name.clone(), secret_length(&app, name)));
+            to_create.push((name.clone(), secret_spec(&app, name)?));
         }
-        for (name, len) in to_create {
+        for (name, (len, charset)) in to_create {
             self.swarm
-                .create_secret(&app.stack, &name, random_secret(len)?.as_bytes())
+                .create_secret(&app.stack, &name, random_secret(len, charset)?.as_bytes())
                 .await?;
         }
 
@@ -223,7 +224,7 @@ impl BuiltinEngine {
         )
         .await?;
 
-        let base_url = match (port, rendered.http_target_port) {
+        let base_url = match (port, &rendered.web) {
             (Some(p), Some(_)) => Some(format!("http://127.0.0.1:{p}")),
             (Some(_), None) => None,
             (None, _) => Some(format!("https://{}", app.domain)),
@@ -232,6 +233,9 @@ impl BuiltinEngine {
             base_url,
             stack_file: Some(stack_file),
             chaos_version: chaos,
+            compose_files: files,
+            ignored: rendered.ignored,
+            stop_grace: rendered.stop_grace,
         })
     }
 
@@ -309,13 +313,13 @@ impl Deployer for BuiltinEngine {
         &'a self,
         app: &'a App,
         dest: &'a Path,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<Snapshot, AbraError>> {
         Box::pin(crate::backup::backup(
             &self.swarm,
             &app.stack,
             dest,
-            timeout,
+            deadline,
         ))
     }
 
@@ -323,49 +327,71 @@ impl Deployer for BuiltinEngine {
         &'a self,
         app: &'a App,
         snapshot: &'a Snapshot,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<(), AbraError>> {
         Box::pin(crate::backup::restore(
             &self.swarm,
             &app.stack,
             snapshot,
-            timeout,
+            deadline,
         ))
     }
 }
 
-/// The `# length=N` hint of the `SECRET_<NAME>_VERSION` line that names this secret.
-fn secret_length(app: &App, swarm_name: &str) -> usize {
-    app.env
-        .entries()
-        .iter()
-        .filter_map(|e| {
-            let name = e
-                .key
-                .strip_prefix("SECRET_")?
-                .strip_suffix("_VERSION")?
-                .to_lowercase();
-            (format!("{}_{name}_{}", app.stack, e.value) == swarm_name)
-                .then(|| e.hint("length").and_then(|l| l.parse().ok()))
-        })
-        .next()
-        .flatten()
-        .unwrap_or(DEFAULT_SECRET_LENGTH)
+/// Characters a generated secret is drawn from.
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const HEX: &[u8] = b"0123456789abcdef";
+
+/// How to generate the secret `swarm_name`, from the hints on the `SECRET_<NAME>_VERSION`
+/// line that names it: `# length=N` (abra's, coopcloud.md §3) and `charset=hex|alnum` (seen
+/// in third-party recipes only). Without hints: 32 alphanumeric characters.
+fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), AbraError> {
+    let Some(entry) = app.env.entries().iter().rev().find(|e| {
+        let name = e
+            .key
+            .strip_prefix("SECRET_")
+            .and_then(|k| k.strip_suffix("_VERSION"))
+            .map(str::to_lowercase);
+        name.is_some_and(|n| format!("{}_{n}_{}", app.stack, e.value) == swarm_name)
+    }) else {
+        return Ok((DEFAULT_SECRET_LENGTH, ALNUM));
+    };
+    let bad = |hint: &str, v: &str, fix: &str| {
+        AbraError::Invalid(format!(
+            "{}: {} has the hint `{hint}={v}`: {fix}",
+            app.env_path.display(),
+            entry.key
+        ))
+    };
+    let len = match entry.hint("length") {
+        None => DEFAULT_SECRET_LENGTH,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=4096).contains(&n) => n,
+            _ => return Err(bad("length", v, "give a length from 1 to 4096")),
+        },
+    };
+    let charset = match entry.hint("charset") {
+        None | Some("alnum" | "alphanumeric" | "default") => ALNUM,
+        Some("hex") => HEX,
+        Some(v) => return Err(bad("charset", v, "ccci generates `alnum` (the default) or `hex`")),
+    };
+    Ok((len, charset))
 }
 
-/// `len` random alphanumeric characters from the kernel's CSPRNG.
-fn random_secret(len: usize) -> Result<String, AbraError> {
-    const SET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// `len` random characters of `set` from the kernel's CSPRNG.
+fn random_secret(len: usize, set: &[u8]) -> Result<String, AbraError> {
+    // Rejecting bytes at or above the largest multiple of the set's size keeps every
+    // character equally likely.
+    let limit = 256 - 256 % set.len();
     let mut out = String::with_capacity(len);
     let mut f = std::fs::File::open("/dev/urandom").map_err(io("/dev/urandom"))?;
     let mut buf = [0u8; 64];
     while out.len() < len {
         f.read_exact(&mut buf).map_err(io("/dev/urandom"))?;
-        // 248 = 4 * 62: rejecting bytes above it keeps every character equally likely.
         out.extend(
             buf.iter()
-                .filter(|b| **b < 248)
-                .map(|b| SET[usize::from(*b) % 62] as char)
+                .filter(|b| usize::from(**b) < limit)
+                .map(|b| set[usize::from(*b) % set.len()] as char)
                 .take(len - out.len()),
         );
     }
@@ -380,11 +406,39 @@ fn free_port() -> Result<u16, AbraError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn secrets_are_alphanumeric_of_the_asked_length() {
-        let s = super::random_secret(100).unwrap();
+    fn secrets_are_of_the_asked_length_and_charset() {
+        let s = random_secret(100, ALNUM).unwrap();
         assert_eq!(s.len(), 100);
         assert!(s.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(s, super::random_secret(100).unwrap());
+        assert_ne!(s, random_secret(100, ALNUM).unwrap());
+        let h = random_secret(64, HEX).unwrap();
+        assert!(h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{h}");
+    }
+
+    /// coopcloud.md §3: `SECRET_<NAME>_VERSION=v1 # length=N` names `<stack>_<name>_v1`.
+    #[test]
+    fn hints_on_the_version_line_shape_the_secret() {
+        let env = crate::env::EnvFile::parse(
+            "SECRET_DB_PASSWORD_VERSION=v2 # length=12
+SECRET_KEY_VERSION=v1 # length=64 charset=hex
+SECRET_BAD_VERSION=v1 # charset=emoji
+",
+        )
+        .unwrap();
+        let app = App {
+            domain: "s.test".into(),
+            stack: "s_test".into(),
+            recipe: "r".into(),
+            env_path: "/x/s.test.env".into(),
+            env,
+        };
+        assert_eq!(secret_spec(&app, "s_test_db_password_v2").unwrap().0, 12);
+        assert_eq!(secret_spec(&app, "s_test_key_v1").unwrap(), (64, HEX));
+        assert_eq!(secret_spec(&app, "s_test_other_v1").unwrap(), (32, ALNUM));
+        let e = secret_spec(&app, "s_test_bad_v1").unwrap_err().to_string();
+        assert!(e.contains("SECRET_BAD_VERSION has the hint `charset=emoji`"), "{e}");
     }
 }

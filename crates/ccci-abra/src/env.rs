@@ -1,5 +1,17 @@
-//! `.env` files as Co-op Cloud writes them: `KEY=value`, optional quotes, `export`, and
-//! trailing comments that carry hints (`SECRET_DB_PASSWORD_VERSION=v1 # length=32`).
+//! `.env` files read the way abra reads them (dotenv semantics), so that an app env built by
+//! ccci holds the same values `abra app new` would give it.
+//!
+//! - `KEY=value`, with an optional `export ` prefix; blank values are empty strings.
+//! - Unquoted values end at an inline ` # comment`, and are trimmed.
+//! - `'single quotes'` are literal: no expansion, no escapes.
+//! - `"double quotes"` may span lines and know the escapes `\n`, `\t`, `\"`, `\\` and `\$`.
+//! - In unquoted and double-quoted values, `$VAR`, `${VAR}` and `${VAR:-default}` expand from
+//!   the lines above (never from ccci's own process environment); an unset variable is empty.
+//!   This is how recipes chain overlays:
+//!   `COMPOSE_FILE="compose.yml"` then `COMPOSE_FILE="$COMPOSE_FILE:compose.postgres.yml"`.
+//! - The trailing comment is kept: it carries hints such as `SECRET_X_VERSION=v1 # length=32`.
+//!
+//! Commented-out lines (`#EXTRA_DOMAINS=…`) are not entries.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +20,7 @@ use std::collections::BTreeMap;
 pub struct Entry {
     /// The variable.
     pub key: String,
-    /// Its value, quotes removed.
+    /// Its value, quotes removed and variables expanded.
     pub value: String,
     /// The trailing comment, without `#`, if any.
     pub comment: Option<String>,
@@ -24,43 +36,166 @@ impl Entry {
     }
 }
 
-/// An ordered `.env` file. Commented-out lines (`#EXTRA_DOMAINS=…`) are not entries.
+/// Why a `.env` file cannot be read: the line and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct EnvError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong, and the fix.
+    pub message: String,
+}
+
+/// An ordered `.env` file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvFile {
     entries: Vec<Entry>,
 }
 
 impl EnvFile {
-    /// Parses `.env` text. Lines that are not `KEY=value` are an error naming the line.
+    /// Parses `.env` text; see the module docs for the rules.
     ///
     /// ```
-    /// let e = ccci_abra::env::EnvFile::parse("TYPE=custom-html\nexport A='x y' # note\nSECRET_X_VERSION=v1 # length=64\n").unwrap();
-    /// assert_eq!(e.get("A"), Some("x y"));
+    /// let e = ccci_abra::env::EnvFile::parse(
+    ///     "TYPE=custom-html\nexport A='x $y' # note\nCOMPOSE_FILE=\"compose.yml\"\n\
+    ///      COMPOSE_FILE=\"$COMPOSE_FILE:compose.pg.yml\"\nSECRET_X_VERSION=v1 # length=64\n",
+    /// ).unwrap();
+    /// assert_eq!(e.get("A"), Some("x $y"));
+    /// assert_eq!(e.get("COMPOSE_FILE"), Some("compose.yml:compose.pg.yml"));
     /// assert_eq!(e.entry("SECRET_X_VERSION").unwrap().hint("length"), Some("64"));
     /// ```
-    pub fn parse(text: &str) -> Result<EnvFile, String> {
-        let mut entries = Vec::new();
-        for (n, raw) in text.lines().enumerate() {
-            let line = raw.trim();
+    pub fn parse(text: &str) -> Result<EnvFile, EnvError> {
+        let mut file = EnvFile::default();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut n = 0;
+        while n < lines.len() {
+            let first = n + 1;
+            let line = lines[n].trim();
+            n += 1;
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            let err = |message: String| EnvError {
+                line: first,
+                message,
+            };
             let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
             let Some((key, rest)) = line.split_once('=') else {
-                return Err(format!("line {}: `{raw}` is not KEY=value", n + 1));
+                return Err(err(format!(
+                    "`{line}` is not KEY=value: write it as KEY=value, or comment it out with `#`"
+                )));
             };
             let key = key.trim();
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("line {}: `{key}` is not a variable name", n + 1));
+            if !is_name(key) {
+                return Err(err(format!(
+                    "`{key}` is not a variable name: use letters, digits and `_`, not starting with a digit"
+                )));
             }
-            let (value, comment) = split_value(rest.trim_start());
-            entries.push(Entry {
+            let rest = rest.trim_start();
+            let (value, comment) = match rest.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    // A quoted value may span lines: gather until its closing quote.
+                    let mut body = rest[1..].to_string();
+                    let close = loop {
+                        if let Some(i) = closing_quote(&body, q) {
+                            break i;
+                        }
+                        let Some(next) = lines.get(n) else {
+                            return Err(err(format!(
+                                "the value of {key} opens a {} quote that is never closed: close it, or remove it",
+                                if q == '"' { "double" } else { "single" }
+                            )));
+                        };
+                        n += 1;
+                        body.push('\n');
+                        body.push_str(next);
+                    };
+                    let (inner, tail) = (&body[..close], &body[close + 1..]);
+                    let tail = tail.trim();
+                    let comment = match tail.strip_prefix('#') {
+                        Some(c) => Some(c.trim().to_string()),
+                        None if tail.is_empty() => None,
+                        None => {
+                            return Err(err(format!(
+                                "`{tail}` follows the closing quote of {key}: put it inside the quotes, or start a comment with ` #`"
+                            )))
+                        }
+                    };
+                    let value = if q == '\'' {
+                        inner.to_string()
+                    } else {
+                        file.expand(&unescape(inner), first)?.replace(LITERAL_DOLLAR, "$")
+                    };
+                    (value, comment)
+                }
+                _ => {
+                    let (raw, comment) = match find_comment(rest) {
+                        Some(i) => (&rest[..i], Some(rest[i + 1..].trim().to_string())),
+                        None => (rest, None),
+                    };
+                    (file.expand(raw.trim(), first)?, comment)
+                }
+            };
+            file.entries.push(Entry {
                 key: key.into(),
                 value,
                 comment,
             });
         }
-        Ok(EnvFile { entries })
+        Ok(file)
+    }
+
+    /// Expands `$VAR`, `${VAR}` and `${VAR:-default}` from the entries read so far.
+    fn expand(&self, s: &str, line: usize) -> Result<String, EnvError> {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(braced) = after.strip_prefix('{') {
+                let Some(end) = braced.find('}') else {
+                    return Err(EnvError {
+                        line,
+                        message: format!("`${{{braced}` has no closing `}}`: write `${{NAME}}`"),
+                    });
+                };
+                let inner = &braced[..end];
+                let (name, default) = match inner.split_once(":-") {
+                    Some((n, d)) => (n, Some(d)),
+                    None => match inner.split_once('-') {
+                        Some((n, d)) => (n, Some(d)),
+                        None => (inner, None),
+                    },
+                };
+                if !is_name(name) {
+                    return Err(EnvError {
+                        line,
+                        message: format!(
+                            "`${{{inner}}}` does not name a variable: write `${{NAME}}` or `${{NAME:-default}}`"
+                        ),
+                    });
+                }
+                let value = self.get(name).filter(|v| !v.is_empty() || default.is_none());
+                out.push_str(value.or(default).unwrap_or(""));
+                rest = &braced[end + 1..];
+            } else {
+                let starts_name = after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+                let len = match starts_name {
+                    true => after
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(after.len()),
+                    false => 0,
+                };
+                if len == 0 {
+                    out.push('$');
+                } else {
+                    out.push_str(self.get(&after[..len]).unwrap_or(""));
+                }
+                rest = &after[len..];
+            }
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 
     /// The value of `key` (the last one, if it repeats).
@@ -85,7 +220,7 @@ impl EnvFile {
         }
     }
 
-    /// All entries in file order.
+    /// All entries in file order (a key set twice appears twice; the last one counts).
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
@@ -98,18 +233,32 @@ impl EnvFile {
             .collect()
     }
 
-    /// Renders the file; values are single-quoted when they need it.
+    /// Renders the file with every value as it is now (expanded), one line per key. Values
+    /// that need it are single-quoted, so nothing is expanded again when the file is read.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        for e in &self.entries {
-            let needs_quotes = e.value.is_empty()
-                || e.value
+        for (i, e) in self.entries.iter().enumerate() {
+            // A key set twice is written once, with the value that counts.
+            if self.entries[i + 1..].iter().any(|later| later.key == e.key) {
+                continue;
+            }
+            let plain = !e.value.is_empty()
+                && !e
+                    .value
                     .chars()
                     .any(|c| c.is_whitespace() || "#'\"$`\\".contains(c));
-            let v = match (needs_quotes, e.value.contains('\'')) {
-                (false, _) => e.value.clone(),
-                (true, false) => format!("'{}'", e.value),
-                (true, true) => format!("\"{}\"", e.value),
+            let v = if plain {
+                e.value.clone()
+            } else if !e.value.contains('\'') {
+                format!("'{}'", e.value)
+            } else {
+                let escaped = e
+                    .value
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('$', "\\$")
+                    .replace('\n', "\\n");
+                format!("\"{escaped}\"")
             };
             s.push_str(&format!("{}={v}", e.key));
             if let Some(c) = &e.comment {
@@ -121,46 +270,65 @@ impl EnvFile {
     }
 }
 
-fn split_value(rest: &str) -> (String, Option<String>) {
-    let comment_after = |tail: &str| {
-        tail.trim_start()
-            .strip_prefix('#')
-            .map(|c| c.trim().to_string())
-    };
-    for q in ['"', '\''] {
-        if let Some(body) = rest.strip_prefix(q) {
-            if let Some(end) = body.find(q) {
-                return (body[..end].to_string(), comment_after(&body[end + 1..]));
-            }
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The index of the quote that closes a value, skipping `\"` inside double quotes.
+fn closing_quote(body: &str, q: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' if q == '"' && !escaped => escaped = true,
+            c if c == q && !escaped => return Some(i),
+            _ => escaped = false,
         }
     }
-    match rest.find(" #").or_else(|| rest.find("\t#")) {
-        Some(i) => (
-            rest[..i].trim().to_string(),
-            Some(
-                rest[i..]
-                    .trim_start()
-                    .trim_start_matches('#')
-                    .trim()
-                    .to_string(),
-            ),
-        ),
-        None => (rest.trim().to_string(), None),
+    None
+}
+
+/// Stands for an escaped `\$` between unescaping and expansion (NUL cannot occur in a value).
+const LITERAL_DOLLAR: char = '\u{0}';
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            // `\$` stays a literal dollar: marked so that expansion leaves it alone.
+            Some('$') => out.push(LITERAL_DOLLAR),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
     }
+    out
+}
+
+/// Where an unquoted value's inline comment starts: a `#` at the start or after blank space.
+fn find_comment(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    (0..b.len()).find(|&i| b[i] == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t'))
 }
 
 /// The `export NAME=value` lines of a recipe's `abra.sh` (config versions), which abra merges
-/// into the app env before interpolating compose files.
+/// into the app env before interpolating compose files. Shell functions and anything else in
+/// the file are not read.
 pub fn abra_sh_exports(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("export "))
-        .filter_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            let k = k.trim();
-            k.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                .then(|| (k.to_string(), split_value(v).0))
-        })
+        .filter_map(|l| EnvFile::parse(l).ok())
+        .flat_map(|e| e.entries)
+        .map(|e| (e.key, e.value))
         .collect()
 }
 
@@ -168,13 +336,17 @@ pub fn abra_sh_exports(text: &str) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> EnvFile {
+        EnvFile::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    /// coopcloud.md §1, the BON .env.sample: keys, commented-out aliases, a `# length=` hint.
     #[test]
     fn parses_coop_cloud_samples() {
-        let e = EnvFile::parse(
+        let e = parse(
             "TYPE=custom-html\nDOMAIN=custom-html.example.com\n## Domain aliases\n#EXTRA_DOMAINS=', `www.x`'\nLETS_ENCRYPT_ENV=production\n\
              COMPOSE_FILE=\"compose.yml\"\nSECRET_SIGNING_SALT_VERSION=v1 # length=128\nEMPTY=\n",
-        )
-        .unwrap();
+        );
         assert_eq!(e.get("COMPOSE_FILE"), Some("compose.yml"));
         assert_eq!(e.get("EXTRA_DOMAINS"), None);
         assert_eq!(e.get("EMPTY"), Some(""));
@@ -187,29 +359,91 @@ mod tests {
         assert_eq!(e.entries().len(), 6);
     }
 
+    /// coopcloud.md §1 (BON .env.sample): overlays chained through `$COMPOSE_FILE`.
     #[test]
-    fn set_replaces_in_place_and_render_round_trips() {
-        let mut e = EnvFile::parse("A=1\nB=two words\n").unwrap();
-        e.set("A", "it's");
-        e.set("C", "3");
-        let text = e.render();
-        assert_eq!(text, "A=\"it's\"\nB='two words'\nC=3\n");
-        assert_eq!(EnvFile::parse(&text).unwrap(), e);
-    }
-
-    #[test]
-    fn a_bad_line_is_named() {
+    fn compose_file_chains_expand_from_earlier_lines() {
+        let e = parse(
+            "COMPOSE_FILE=\"compose.yml\"\nCOMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n\
+             COMPOSE_FILE=${COMPOSE_FILE}:postgres/compose.postgres.tune.yml\n",
+        );
         assert_eq!(
-            EnvFile::parse("A=1\nnonsense\n").unwrap_err(),
-            "line 2: `nonsense` is not KEY=value"
+            e.get("COMPOSE_FILE"),
+            Some("compose.yml:compose.postgres.yml:postgres/compose.postgres.tune.yml")
         );
     }
 
     #[test]
+    fn dotenv_quoting_and_expansion_rules() {
+        let e = parse(concat!(
+            "A=one\n",
+            "export B=$A-two # trailing comment\n",
+            "C='$A literal # not a comment'\n",
+            "D=\"${A} \\\"quoted\\\" \\$A\\nnext\" # hint=1\n",
+            "E=${UNSET:-fallback}\n",
+            "F=${A:-unused}\n",
+            "G=${UNSET}\n",
+            "H=a#b\n",
+            "I=\"multi\nline\"\n",
+            "J=\n",
+            "K=price $ 5\n",
+        ));
+        assert_eq!(e.get("B"), Some("one-two"));
+        assert_eq!(e.entry("B").unwrap().comment.as_deref(), Some("trailing comment"));
+        assert_eq!(e.get("C"), Some("$A literal # not a comment"));
+        assert_eq!(e.get("D"), Some("one \"quoted\" $A\nnext"));
+        assert_eq!(e.entry("D").unwrap().hint("hint"), Some("1"));
+        assert_eq!(e.get("E"), Some("fallback"));
+        assert_eq!(e.get("F"), Some("one"));
+        assert_eq!(e.get("G"), Some(""));
+        assert_eq!(e.get("H"), Some("a#b"), "a # inside a word is not a comment");
+        assert_eq!(e.get("I"), Some("multi\nline"));
+        assert_eq!(e.get("J"), Some(""));
+        assert_eq!(e.get("K"), Some("price $ 5"));
+    }
+
+    #[test]
+    fn process_environment_never_leaks_in() {
+        // PATH is set in every test process; a recipe's `$PATH` must still be empty.
+        assert_eq!(parse("X=$PATH\n").get("X"), Some(""));
+    }
+
+    #[test]
+    fn set_replaces_in_place_and_render_round_trips() {
+        let mut e = parse("A=1\nB=two words\nC=$A$A\n");
+        e.set("A", "it's");
+        e.set("D", "3");
+        e.set("E", "a'b$c\"d");
+        let text = e.render();
+        assert_eq!(
+            text,
+            "A=\"it's\"\nB='two words'\nC=11\nD=3\nE=\"a'b\\$c\\\"d\"\n"
+        );
+        assert_eq!(EnvFile::parse(&text).unwrap().to_map(), e.to_map());
+    }
+
+    #[test]
+    fn bad_lines_are_named_with_the_fix() {
+        let cases = [
+            ("A=1\nnonsense\n", "line 2: `nonsense` is not KEY=value"),
+            ("1A=x\n", "line 1: `1A` is not a variable name"),
+            ("A=\"open\nB=2\n", "line 1: the value of A opens a double quote that is never closed"),
+            ("A='x' y\n", "line 1: `y` follows the closing quote of A"),
+            ("A=${B\n", "line 1: `${B` has no closing `}`"),
+            ("A=${B C}\n", "does not name a variable"),
+        ];
+        for (text, want) in cases {
+            let e = EnvFile::parse(text).unwrap_err().to_string();
+            assert!(e.starts_with(want) || e.contains(want), "{text:?} -> {e}");
+        }
+    }
+
+    /// coopcloud.md §1 (UPG, BON): abra.sh exports config versions, merged into the env.
+    #[test]
     fn abra_sh_config_versions() {
-        let m = abra_sh_exports("#!/bin/bash\nexport NGINX_CONF_VERSION=v2\nexport ENTRYPOINT_VERSION=\"v1\"\nfoo() { :; }\n");
+        let m = abra_sh_exports("#!/bin/bash\nexport NGINX_CONF_VERSION=v2\nexport ENTRYPOINT_VERSION=\"v1\"\nfoo() { :; }\n  export X=y # c\n");
         assert_eq!(m["NGINX_CONF_VERSION"], "v2");
         assert_eq!(m["ENTRYPOINT_VERSION"], "v1");
-        assert_eq!(m.len(), 2);
+        assert_eq!(m["X"], "y");
+        assert_eq!(m.len(), 3);
     }
 }

@@ -16,6 +16,7 @@ mod engine;
 pub mod env;
 mod error;
 mod git;
+pub mod markers;
 mod recipe;
 pub mod render;
 
@@ -24,4 +25,4 @@ pub use backup::Snapshot;
 pub use deployer::{DeployRequest, Deployed, Deployer};
 pub use engine::{BuiltinEngine, Routing};
 pub use error::AbraError;
-pub use recipe::{Recipe, Release};
+pub use recipe::{tag_version, Recipe, Release};

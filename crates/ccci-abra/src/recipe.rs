@@ -28,15 +28,23 @@ pub struct Release {
 }
 
 impl Recipe {
-    /// Clones `url` (a URL or a path) into `dest` with all tags.
+    /// Clones `url` (a URL, or a path relative to the current directory) into `dest` with
+    /// all tags.
     pub fn clone_from(name: &str, url: &str, dest: &Path) -> Result<Recipe, AbraError> {
         let parent = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(io(parent))?;
+        let parent = parent.canonicalize().map_err(io(parent))?;
+        let dest = parent.join(dest.file_name().unwrap_or(dest.as_os_str()));
+        // git resolves a relative path against its -C directory, not ours.
+        let url = match Path::new(url).exists() {
+            true => Path::new(url).canonicalize().map_err(io(url))?.display().to_string(),
+            false => url.to_string(),
+        };
         let dest_s = dest.to_string_lossy();
-        git(parent, &["clone", "--quiet", url, &dest_s])?;
+        git(&parent, &["clone", "--quiet", &url, &dest_s])?;
         Ok(Recipe {
             name: name.into(),
-            dir: dest.into(),
+            dir: dest,
         })
     }
 
@@ -108,7 +116,7 @@ impl Recipe {
         })
     }
 
-    /// Every tag that parses as a version, oldest first.
+    /// Every tag that names a version ([`tag_version`]), oldest first.
     pub fn releases(&self) -> Result<Vec<Release>, AbraError> {
         let out = git(
             &self.dir,
@@ -124,7 +132,7 @@ impl Recipe {
                 let mut f = l.split(' ');
                 let (tag, kind, obj, peeled) =
                     (f.next()?, f.next()?, f.next()?, f.next().unwrap_or(""));
-                let version = tag.parse().ok()?;
+                let version = tag_version(tag)?;
                 let annotated = kind == "tag";
                 let commit = if annotated { peeled } else { obj };
                 Some(Release {
@@ -189,10 +197,29 @@ impl Recipe {
         Ok(ChaosVersion::new(&self.head_commit()?, dirty))
     }
 
+    /// The content of `path` at `commit`, if the commit has that file.
+    pub fn file_at(&self, commit: &str, path: &str) -> Result<Option<String>, AbraError> {
+        let listed = git(&self.dir, &["ls-tree", "--name-only", commit, "--", path])?;
+        if listed.is_empty() {
+            return Ok(None);
+        }
+        git(&self.dir, &["show", &format!("{commit}:{path}")]).map(Some)
+    }
+
     /// A file of the working tree.
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }
+}
+
+/// The version a release tag names. A leading `v` is accepted (`v1.0.2` is 1.0.2): real
+/// recipes tag that way, and abra's own handling of it is not documented (docs/recipes.md).
+pub fn tag_version(tag: &str) -> Option<Version> {
+    let bare = tag
+        .strip_prefix('v')
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(tag);
+    bare.parse().ok()
 }
 
 fn clear_worktree(dir: &Path) -> Result<(), AbraError> {
@@ -223,4 +250,18 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), AbraError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_version;
+
+    #[test]
+    fn release_tags_with_and_without_v() {
+        assert_eq!(tag_version("1.2.0+3.3.1").unwrap().to_string(), "1.2.0+3.3.1");
+        assert_eq!(tag_version("v1.0.2").unwrap().to_string(), "1.0.2");
+        assert!(tag_version("v1.0.2").unwrap() < tag_version("v1.0.3").unwrap());
+        assert!(tag_version("vendor").is_none());
+        assert!(tag_version("latest").is_none());
+    }
 }

@@ -6,11 +6,14 @@
 //!    names over 64, R23) *before* anything is created;
 //! 2. stamps abra's labels on the main service: `coop-cloud.<stack>.version`, `.recipe`,
 //!    `.chaos` and, for chaos deploys, `.chaos-version` (coopcloud.md §2);
-//! 3. for [`Routing::HostPort`], makes the stack work without IPVS (environment.md): every
-//!    service `endpoint_mode: dnsrr`, every published port `mode: host`, and the main service
-//!    published on the chosen port at the target its Traefik
-//!    `loadbalancer.server.port` label names, with `update_config.order: stop-first` (a
-//!    host-mode port cannot be held by two tasks);
+//! 3. finds the web service: the one whose Traefik `loadbalancer.server.port` label says
+//!    where it serves HTTP (the main service when it has one, else the service whose labels
+//!    name the app's domain, else the first: in lemp-style recipes nginx `frontend` serves
+//!    while `app` is php-fpm). For [`Routing::HostPort`] it makes the stack work without
+//!    IPVS (Swarm's virtual IPs need it): every service `endpoint_mode: dnsrr`, every
+//!    published port `mode: host`, and the web service published on the chosen port at that
+//!    target, with `update_config.order: stop-first` (a host-mode port cannot be held by two
+//!    tasks);
 //! 4. escapes `$` as `$$` in every value: the merged file is already interpolated, and
 //!    `docker stack deploy` would interpolate it a second time.
 
@@ -45,7 +48,31 @@ pub struct RenderInput<'a> {
     pub chaos: Option<ChaosVersion>,
     /// How the app is reached.
     pub routing: Routing,
+    /// The app's domain, to tell which of several routed services serves it.
+    pub domain: &'a str,
 }
+
+/// Service keys `docker stack deploy` does not apply, with what that means for the recipe.
+const IGNORED_KEYS: &[(&str, &str)] = &[
+    ("depends_on", "Swarm starts services in no particular order; each must wait for what it needs itself"),
+    ("build", "Swarm only runs images; build and push it elsewhere"),
+    ("restart", "Swarm uses deploy.restart_policy instead"),
+    ("container_name", "Swarm names containers itself"),
+    ("links", "services reach each other by name on a shared network"),
+    ("external_links", "services reach each other by name on a shared network"),
+    ("network_mode", "Swarm services join networks instead"),
+    ("privileged", "Swarm services cannot be privileged"),
+    ("devices", "Swarm services cannot map devices"),
+    ("ipc", "Swarm does not apply it"),
+    ("pid", "Swarm does not apply it"),
+    ("security_opt", "Swarm does not apply it"),
+    ("shm_size", "Swarm does not apply it"),
+    ("userns_mode", "Swarm does not apply it"),
+    ("cgroup_parent", "Swarm does not apply it"),
+    ("domainname", "Swarm does not apply it"),
+    ("mac_address", "Swarm does not apply it"),
+    ("expose", "services on one network reach each other on any port"),
+];
 
 /// The stack to deploy and what it needs.
 #[derive(Debug, Clone)]
@@ -58,8 +85,14 @@ pub struct Rendered {
     pub external_secrets: Vec<String>,
     /// Names of the external networks the stack joins.
     pub external_networks: Vec<String>,
-    /// The main service's HTTP port inside the container, from its Traefik label.
-    pub http_target_port: Option<u16>,
+    /// The service that serves the app's web route, and its HTTP port inside the container,
+    /// from its Traefik `loadbalancer.server.port` label.
+    pub web: Option<(String, u16)>,
+    /// Compose keys the stack uses that Swarm ignores, with the services using each and what
+    /// that means: said once per deploy, never an error.
+    pub ignored: Vec<String>,
+    /// The longest `stop_grace_period` of any service (Swarm's default is 10 s).
+    pub stop_grace: std::time::Duration,
 }
 
 /// Renders the stack; see the module docs.
@@ -134,8 +167,10 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
         )));
     }
 
+    let web = web_service(services, input);
     let mut images = Vec::new();
-    let mut http_target_port = None;
+    let mut ignored: Vec<(&str, &str, Vec<String>)> = Vec::new();
+    let mut stop_grace = std::time::Duration::from_secs(10);
     for (name, svc) in services.iter_mut() {
         let name = name.as_str().unwrap_or_default().to_string();
         let full = format!("{stack}_{name}");
@@ -155,6 +190,22 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
             ))
         })?;
         images.push((name.clone(), image.to_string()));
+        for (key, why) in IGNORED_KEYS {
+            if svc.contains_key(*key) {
+                match ignored.iter_mut().find(|(k, _, _)| k == key) {
+                    Some((_, _, users)) => users.push(name.clone()),
+                    None => ignored.push((key, why, vec![name.clone()])),
+                }
+            }
+        }
+        if let Some(g) = svc.get("stop_grace_period").and_then(Value::as_str) {
+            let grace = parse_go_duration(g).ok_or_else(|| {
+                AbraError::Invalid(format!(
+                    "service `{name}`: stop_grace_period `{g}` is not a duration: write it like `30s` or `1m30s`"
+                ))
+            })?;
+            stop_grace = stop_grace.max(grace);
+        }
 
         let deploy = child(svc, "deploy");
         if name == input.service {
@@ -179,19 +230,6 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
                     c.to_string().into(),
                 );
             }
-            http_target_port = labels
-                .iter()
-                .find(|(k, _)| {
-                    k.as_str().is_some_and(|k| {
-                        k.starts_with("traefik.http.services.")
-                            && k.ends_with(".loadbalancer.server.port")
-                    })
-                })
-                .and_then(|(_, v)| {
-                    v.as_str()
-                        .and_then(|s| s.parse().ok())
-                        .or(v.as_u64().and_then(|n| u16::try_from(n).ok()))
-                });
         }
         if let Routing::HostPort(published) = input.routing {
             deploy.insert("endpoint_mode".into(), "dnsrr".into());
@@ -204,21 +242,19 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
                     }
                 }
             }
-            if name == input.service {
-                if let Some(target) = http_target_port {
-                    let mut port = Mapping::new();
-                    port.insert("target".into(), u64::from(target).into());
-                    port.insert("published".into(), u64::from(published).into());
-                    port.insert("protocol".into(), "tcp".into());
-                    port.insert("mode".into(), "host".into());
-                    let ports = svc
-                        .entry("ports".into())
-                        .or_insert_with(|| Value::Sequence(vec![]));
-                    if let Some(seq) = ports.as_sequence_mut() {
-                        seq.push(Value::Mapping(port));
-                    }
-                    host_ports = true;
+            if let Some((_, target)) = web.as_ref().filter(|(w, _)| *w == name) {
+                let mut port = Mapping::new();
+                port.insert("target".into(), u64::from(*target).into());
+                port.insert("published".into(), u64::from(published).into());
+                port.insert("protocol".into(), "tcp".into());
+                port.insert("mode".into(), "host".into());
+                let ports = svc
+                    .entry("ports".into())
+                    .or_insert_with(|| Value::Sequence(vec![]));
+                if let Some(seq) = ports.as_sequence_mut() {
+                    seq.push(Value::Mapping(port));
                 }
+                host_ports = true;
             }
             if host_ports {
                 let deploy = child(svc, "deploy");
@@ -227,6 +263,15 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
             }
         }
     }
+    let ignored = ignored
+        .into_iter()
+        .map(|(key, why, users)| {
+            format!(
+                "compose key `{key}` (service {}) is ignored by Swarm: {why}",
+                users.join(", ")
+            )
+        })
+        .collect();
 
     escape_dollars(&mut doc);
     let yaml = serde_yaml_ng::to_string(&doc)
@@ -236,8 +281,74 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
         images,
         external_secrets,
         external_networks,
-        http_target_port,
+        web,
+        ignored,
+        stop_grace,
     })
+}
+
+/// The HTTP port a Traefik `loadbalancer.server.port` label gives a service, if any.
+fn lb_port(svc: &Value) -> Option<u16> {
+    let labels = svc.get("deploy")?.get("labels")?.as_mapping()?;
+    labels
+        .iter()
+        .find(|(k, _)| {
+            k.as_str().is_some_and(|k| {
+                k.starts_with("traefik.http.services.") && k.ends_with(".loadbalancer.server.port")
+            })
+        })
+        .and_then(|(_, v)| {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .or(v.as_u64().and_then(|n| u16::try_from(n).ok()))
+        })
+}
+
+/// The service serving the app's web route; see the module docs.
+fn web_service(services: &Mapping, input: &RenderInput<'_>) -> Option<(String, u16)> {
+    let routed: Vec<(String, u16, bool)> = services
+        .iter()
+        .filter_map(|(name, svc)| {
+            let port = lb_port(svc)?;
+            let names_domain = !input.domain.is_empty()
+                && serde_yaml_ng::to_string(svc.get("deploy")?.get("labels")?)
+                    .is_ok_and(|t| t.contains(&format!("`{}`", input.domain)));
+            Some((name.as_str()?.to_string(), port, names_domain))
+        })
+        .collect();
+    routed
+        .iter()
+        .find(|(n, _, _)| n == input.service)
+        .or_else(|| routed.iter().find(|(_, _, d)| *d))
+        .or_else(|| routed.first())
+        .map(|(n, p, _)| (n.clone(), *p))
+}
+
+/// A Go duration as compose writes `stop_grace_period`: `45s`, `1m30s`, `1h`, `500ms`.
+fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let n: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let mult = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += n * mult;
+        rest = &rest[unit_len..];
+    }
+    Some(std::time::Duration::from_secs_f64(total))
 }
 
 fn child<'m>(m: &'m mut Mapping, key: &str) -> &'m mut Mapping {
@@ -303,13 +414,15 @@ secrets:
             version: Some("1.1.0+1.22".into()),
             chaos: None,
             routing,
+            domain: "cust.ccci.test",
         }
     }
 
     #[test]
     fn local_routing_snapshot() {
         let r = render(MERGED, &input(Routing::HostPort(20080))).unwrap();
-        assert_eq!(r.http_target_port, Some(80));
+        assert_eq!(r.web, Some(("app".to_string(), 80)));
+        assert_eq!(r.stop_grace, std::time::Duration::from_secs(10));
         assert_eq!(r.external_secrets, ["cust_ccci_test_db_password_v1"]);
         assert_eq!(r.external_networks, ["proxy"]);
         assert_eq!(
@@ -373,6 +486,51 @@ secrets:
         i.stack = &stack;
         let e = render(MERGED, &i).unwrap_err().to_string();
         assert!(e.contains("over Swarm's limit of 63"), "{e}");
+    }
+
+    /// lemp (shared/recipes): `app` is php-fpm, nginx `frontend` carries the Traefik labels.
+    #[test]
+    fn the_web_service_is_the_one_traefik_routes_to() {
+        let merged = r#"services:
+  app:
+    image: php:8.0-fpm
+    depends_on: [db]
+  frontend:
+    image: nginx:1.19.2
+    depends_on: [app]
+    stop_grace_period: 1m30s
+    deploy:
+      labels:
+        traefik.http.services.s.loadbalancer.server.port: "80"
+        traefik.http.routers.s.rule: Host(`cust.ccci.test`)
+  db:
+    image: mariadb:10.6
+    restart: always
+"#;
+        let r = render(merged, &input(Routing::HostPort(20080))).unwrap();
+        assert_eq!(r.web, Some(("frontend".to_string(), 80)));
+        assert!(r.yaml.contains("published: 20080"), "{}", r.yaml);
+        assert_eq!(r.stop_grace, std::time::Duration::from_secs(90));
+        assert_eq!(
+            r.ignored,
+            [
+                "compose key `depends_on` (service app, frontend) is ignored by Swarm: Swarm starts services in no particular order; each must wait for what it needs itself",
+                "compose key `restart` (service db) is ignored by Swarm: Swarm uses deploy.restart_policy instead"
+            ]
+        );
+        let bad = merged.replace("1m30s", "soon");
+        let e = render(&bad, &input(Routing::Traefik)).unwrap_err().to_string();
+        assert!(e.contains("stop_grace_period `soon` is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("45s"), Some(std::time::Duration::from_secs(45)));
+        assert_eq!(parse_go_duration("1m30s"), Some(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1h"), Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(parse_go_duration("1.5s"), Some(std::time::Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("10"), None);
+        assert_eq!(parse_go_duration(""), None);
     }
 
     #[test]

@@ -70,10 +70,16 @@ pub enum RungOutcome {
         /// True when the recipe declared it (`expected_na`).
         intentional: bool,
     },
-    /// It ran only in part, or what it needed did not happen, so no verdict can be given.
+    /// It ran only in part, so no verdict can be given.
     Unverified {
         /// What is missing.
         reason: String,
+    },
+    /// None of its steps ran, because an earlier step they need did not succeed (the
+    /// install failed, say). The earlier failure is the reason given for the verdict.
+    NotRun {
+        /// What it waited on, e.g. `install failed`.
+        because: String,
     },
 }
 
@@ -85,6 +91,7 @@ impl RungOutcome {
             RungOutcome::Fail { .. } => "fail",
             RungOutcome::Skipped { .. } => "skip",
             RungOutcome::Unverified { .. } => "unverified",
+            RungOutcome::NotRun { .. } => "not run",
         }
     }
 }
@@ -189,22 +196,38 @@ impl Ladder {
         }
     }
 
-    /// Why the verdict is red, one line per rung; empty when green.
+    /// Why the verdict is red, one line per cause; empty when green. Rungs that did not run
+    /// because of the same earlier failure share one line, so a failed install is reported
+    /// once, not once per rung above it.
     pub fn red_reasons(&self) -> Vec<String> {
-        self.rungs
-            .iter()
-            .filter_map(|(r, o)| match o {
+        let mut reasons = Vec::new();
+        let mut not_run: Vec<(&str, Vec<Rung>)> = Vec::new();
+        for (r, o) in &self.rungs {
+            match o {
                 RungOutcome::Pass
                 | RungOutcome::Skipped {
                     intentional: true, ..
-                } => None,
-                RungOutcome::Fail { reason } => Some(format!("{r} failed: {reason}")),
-                RungOutcome::Skipped { reason, .. } => Some(format!(
+                } => {}
+                RungOutcome::Fail { reason } => reasons.push(format!("{r} failed: {reason}")),
+                RungOutcome::Skipped { reason, .. } => reasons.push(format!(
                     "{r} was skipped without being declared in expected_na: {reason}"
                 )),
-                RungOutcome::Unverified { reason } => Some(format!("{r} is unverified: {reason}")),
-            })
-            .collect()
+                RungOutcome::Unverified { reason } => {
+                    reasons.push(format!("{r} is unverified: {reason}"))
+                }
+                RungOutcome::NotRun { because } => {
+                    match not_run.iter_mut().find(|(b, _)| b == because) {
+                        Some((_, rungs)) => rungs.push(*r),
+                        None => not_run.push((because, vec![*r])),
+                    }
+                }
+            }
+        }
+        for (because, rungs) in not_run {
+            let names: Vec<&str> = rungs.iter().map(|r| r.as_str()).collect();
+            reasons.push(format!("{} not run ({because})", names.join(", ")));
+        }
+        reasons
     }
 
     /// Skipped rungs split into (intentional, unintentional), each rung → reason.
@@ -248,9 +271,15 @@ pub enum TestStatus {
         /// The error, as reported.
         message: String,
     },
-    /// Selected, but could not run because something it needs did not happen.
+    /// Selected, but could not run because an earlier step it needs did not succeed.
     NotRun {
-        /// What it needed.
+        /// What it needed, e.g. `install failed`.
+        reason: String,
+    },
+    /// Selected, but the step found that it does not apply to this recipe (no release to
+    /// upgrade from, no backupbot labels) and nothing declared that in `expected_na`.
+    CannotRun {
+        /// Why it cannot apply, and how to declare or fix it.
         reason: String,
     },
     /// Not selected by the test filter of this invocation.
@@ -266,7 +295,10 @@ pub enum TestStatus {
 ///
 /// - any failure → fail (the first one's message);
 /// - no tests at all → skipped, intentional if `declared_na` gives a reason;
+/// - a step that found it cannot apply → skipped, unintentional (`expected_na` turns it into
+///   a declared skip before it runs);
 /// - all passed → pass;
+/// - none ran because an earlier step failed → not run, with that cause;
 /// - otherwise (some not run or filtered out) → unverified: a part of the rung was not checked.
 ///
 /// A rung the recipe declared not applicable but that has passing tests is simply a pass.
@@ -299,8 +331,24 @@ pub fn rung_from_tests(
             },
         };
     }
+    if let Some((_, TestStatus::CannotRun { reason })) = tests
+        .iter()
+        .find(|(_, s)| matches!(s, TestStatus::CannotRun { .. }))
+    {
+        return RungOutcome::Skipped {
+            reason: reason.clone(),
+            intentional: false,
+        };
+    }
     if tests.iter().all(|(_, s)| **s == TestStatus::Pass) {
         return RungOutcome::Pass;
+    }
+    if let Some((_, TestStatus::NotRun { reason })) = tests.first() {
+        if tests.iter().all(|(_, s)| matches!(s, TestStatus::NotRun { .. })) {
+            return RungOutcome::NotRun {
+                because: reason.clone(),
+            };
+        }
     }
     if tests.iter().all(|(_, s)| **s == TestStatus::Filtered) {
         return RungOutcome::Skipped {
@@ -314,6 +362,7 @@ pub fn rung_from_tests(
             TestStatus::NotRun { reason } => Some(format!("{n} not run ({reason})")),
             TestStatus::Filtered => Some(format!("{n} filtered out")),
             TestStatus::Skipped { reason } => Some(format!("{n} skipped ({reason})")),
+            TestStatus::CannotRun { reason } => Some(format!("{n} cannot run ({reason})")),
             _ => None,
         })
         .collect();
@@ -380,6 +429,53 @@ mod tests {
     }
 
     #[test]
+    fn rungs_not_run_for_one_cause_share_one_reason() {
+        let not_run = || RungOutcome::NotRun {
+            because: "install failed".into(),
+        };
+        let l = ladder([
+            RungOutcome::Fail {
+                reason: "health path / answered 404".into(),
+            },
+            not_run(),
+            not_run(),
+            not_run(),
+        ]);
+        assert_eq!(
+            l.red_reasons(),
+            [
+                "install failed: health path / answered 404",
+                "upgrade, backup_restore, functional not run (install failed)"
+            ]
+        );
+        assert_eq!(l.level(), Level(0));
+    }
+
+    #[test]
+    fn a_step_that_cannot_apply_is_an_undeclared_skip() {
+        let cannot = TestStatus::CannotRun {
+            reason: "no release before the head".into(),
+        };
+        let out = rung_from_tests(Rung::Upgrade, &[("upgrade::x", &cannot)], None);
+        assert_eq!(
+            out,
+            RungOutcome::Skipped {
+                reason: "no release before the head".into(),
+                intentional: false
+            }
+        );
+        let restore_waiting = TestStatus::NotRun {
+            reason: "backup did not run".into(),
+        };
+        let out = rung_from_tests(
+            Rung::BackupRestore,
+            &[("backup", &cannot), ("restore", &restore_waiting)],
+            None,
+        );
+        assert!(matches!(out, RungOutcome::Skipped { intentional: false, .. }), "{out:?}");
+    }
+
+    #[test]
     fn nothing_reported_is_l0_unverified() {
         let l = Ladder::default();
         assert_eq!(
@@ -420,6 +516,12 @@ mod tests {
                 ..
             }
         ));
+        assert_eq!(
+            rung_from_tests(r, &[("a", &n), ("b", &n)], None),
+            RungOutcome::NotRun {
+                because: "install failed".into()
+            }
+        );
         assert_eq!(
             rung_from_tests(r, &[("a", &p), ("b", &n), ("c", &x)], None),
             RungOutcome::Unverified {

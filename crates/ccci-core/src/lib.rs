@@ -28,7 +28,7 @@ pub mod version;
 pub use chaos::ChaosVersion;
 pub use ctx::{Deps, HookCtx};
 pub use ladder::{Ladder, Level, Rung, RungOutcome, Verdict};
-pub use meta::{MetaError, RecipeMeta};
+pub use meta::{Layer, MetaError, RecipeMeta};
 pub use op::Op;
 pub use results::Results;
 pub use state::OpState;

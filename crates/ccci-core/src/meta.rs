@@ -114,8 +114,13 @@ pub struct RecipeMeta {
     pub backup_capable: Option<bool>,
     /// Rungs that do not apply to this recipe, with the reason (`EXPECTED_NA`).
     pub expected_na: BTreeMap<Rung, String>,
-    /// Dependencies the recipe's tests need, e.g. an SSO provider (`DEPS`).
+    /// Dependencies the recipe's tests need, e.g. an SSO provider (`DEPS`). ccci provisions
+    /// none yet, so a run that declares any is refused before it deploys.
     pub deps: Vec<String>,
+    /// Deadline of each recipe function (functional test or lifecycle hook): one that has not
+    /// finished by then fails, and the run goes on to teardown.
+    #[serde(with = "secs")]
+    pub test_timeout: Duration,
 }
 
 impl RecipeMeta {
@@ -135,6 +140,7 @@ impl RecipeMeta {
             backup_capable: None,
             expected_na: BTreeMap::new(),
             deps: Vec::new(),
+            test_timeout: Duration::from_secs(300),
         }
     }
 
@@ -153,6 +159,7 @@ impl RecipeMeta {
         "backup_capable",
         "expected_na",
         "deps",
+        "test_timeout",
     ];
 
     /// Parses the text of a `ccci.yml`. `file` is only used in error messages.
@@ -165,34 +172,129 @@ impl RecipeMeta {
     /// assert!(e.to_string().contains("did you mean `health_path`"));
     /// ```
     pub fn from_yaml(file: &str, text: &str) -> Result<RecipeMeta, MetaError> {
+        RecipeMeta::from_layers(&[Layer::parse(file, text)?])
+    }
+
+    /// Settings from layers, lowest precedence first: a key in a later layer replaces the
+    /// same key of an earlier one (a whole value: `extra_env` is not merged key by key).
+    /// Every error names the layer the offending key came from.
+    pub fn from_layers(layers: &[Layer]) -> Result<RecipeMeta, MetaError> {
+        let mut merged = serde_yaml_ng::Mapping::new();
+        let mut origin: BTreeMap<String, String> = BTreeMap::new();
+        for layer in layers {
+            for (k, v) in &layer.map {
+                let key = k.as_str().unwrap_or_default().to_string();
+                origin.insert(key, layer.origin.clone());
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        let text = serde_yaml_ng::to_string(&merged).map_err(|e| MetaError::Yaml {
+            file: "settings".into(),
+            message: e.to_string(),
+        })?;
+        let fallback = layers.last().map_or("settings", |l| l.origin.as_str());
+        // From text, not the Value: serde_yaml_ng reads `source: {git: …}` as an enum only there.
+        let raw: RawMeta = serde_yaml_ng::from_str(&text).map_err(|e| MetaError::Yaml {
+            file: fallback.into(),
+            message: e.to_string(),
+        })?;
+        raw.into_meta(&|key: &str| {
+            origin
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| fallback.to_string())
+        })
+    }
+}
+
+/// One source of settings: a `ccci.yml` (a test crate's, or a recipe repository's own) or
+/// a `--set key=value` on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// Where it came from, for messages: a file, or `--set key`.
+    pub origin: String,
+    /// Its keys, each checked to be a setting.
+    pub map: serde_yaml_ng::Mapping,
+}
+
+impl Layer {
+    /// Parses a settings file. Unknown keys are refused with a did-you-mean suggestion, and
+    /// each value is checked on its own, so a mistake names this file.
+    pub fn parse(origin: &str, text: &str) -> Result<Layer, MetaError> {
+        let yaml = |message: String| MetaError::Yaml {
+            file: origin.into(),
+            message,
+        };
         let doc: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(text).map_err(|e| MetaError::Yaml {
-                file: file.into(),
-                message: e.to_string(),
-            })?;
-        let serde_yaml_ng::Value::Mapping(map) = doc else {
+            serde_yaml_ng::from_str(text).map_err(|e| yaml(e.to_string()))?;
+        let map = match doc {
+            serde_yaml_ng::Value::Mapping(m) => m,
+            serde_yaml_ng::Value::Null => serde_yaml_ng::Mapping::new(),
+            _ => return Err(yaml("the file must be a mapping of settings".into())),
+        };
+        Layer::checked(origin, map)
+    }
+
+    /// A `--set key=value`: the value is YAML (`--set 'health_ok=[200, 404]'`,
+    /// `--set deploy_timeout=90s`); `--set extra_env.NAME=value` sets one entry of a map.
+    pub fn parse_set(arg: &str) -> Result<Layer, MetaError> {
+        let Some((key, value)) = arg.split_once('=') else {
             return Err(MetaError::Yaml {
-                file: file.into(),
-                message: "the file must be a mapping of settings".into(),
+                file: format!("--set {arg}"),
+                message: "write it as `--set key=value`, e.g. `--set health_path=/api/health`".into(),
             });
         };
+        let origin = format!("--set {key}");
+        let value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(value).map_err(|e| MetaError::Yaml {
+                file: origin.clone(),
+                message: format!("`{value}` is not a YAML value: {e}"),
+            })?;
+        let mut map = serde_yaml_ng::Mapping::new();
+        match key.split_once('.') {
+            Some((outer, inner)) => {
+                let mut m = serde_yaml_ng::Mapping::new();
+                m.insert(inner.into(), value);
+                map.insert(outer.into(), m.into());
+            }
+            None => {
+                map.insert(key.into(), value);
+            }
+        }
+        Layer::checked(&origin, map)
+    }
+
+    fn checked(origin: &str, map: serde_yaml_ng::Mapping) -> Result<Layer, MetaError> {
         for key in map.keys() {
             let key = key.as_str().unwrap_or_default();
-            if !Self::KEYS.contains(&key) {
+            if !RecipeMeta::KEYS.contains(&key) {
                 return Err(MetaError::UnknownKey {
-                    file: file.into(),
+                    file: origin.into(),
                     key: key.into(),
-                    suggestion: did_you_mean(key, Self::KEYS.iter().copied()).map(String::from),
-                    valid: Self::KEYS.join(", "),
+                    suggestion: did_you_mean(key, RecipeMeta::KEYS.iter().copied())
+                        .map(String::from),
+                    valid: RecipeMeta::KEYS.join(", "),
                 });
             }
         }
-        // From the text, not the Value: serde_yaml_ng reads `source: {git: …}` as an enum only there.
-        let raw: RawMeta = serde_yaml_ng::from_str(text).map_err(|e| MetaError::Yaml {
-            file: file.into(),
+        // Each value on its own, so that a wrong type is blamed on this layer.
+        let text = serde_yaml_ng::to_string(&map).map_err(|e| MetaError::Yaml {
+            file: origin.into(),
             message: e.to_string(),
         })?;
-        raw.into_meta(file)
+        serde_yaml_ng::from_str::<RawMeta>(&text).map_err(|e| MetaError::Yaml {
+            file: origin.into(),
+            message: e.to_string(),
+        })?;
+        Ok(Layer {
+            origin: origin.into(),
+            map,
+        })
+    }
+
+    /// Whether this layer sets `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
     }
 }
 
@@ -252,12 +354,13 @@ struct RawMeta {
     expected_na: BTreeMap<String, String>,
     #[serde(default)]
     deps: Vec<String>,
+    test_timeout: Option<serde_yaml_ng::Value>,
 }
 
 impl RawMeta {
-    fn into_meta(self, file: &str) -> Result<RecipeMeta, MetaError> {
+    fn into_meta(self, origin: &dyn Fn(&str) -> String) -> Result<RecipeMeta, MetaError> {
         let invalid = |key: &str, message: String| MetaError::Invalid {
-            file: file.into(),
+            file: origin(key),
             key: key.into(),
             message,
         };
@@ -350,6 +453,14 @@ impl RawMeta {
             m.expected_na.insert(r, reason);
         }
         m.deps = self.deps;
+        if let Some(t) = self.test_timeout {
+            m.test_timeout = parse_duration(&t).map_err(|msg| invalid("test_timeout", msg))?;
+        }
+        for (key, d) in [("deploy_timeout", m.deploy_timeout), ("test_timeout", m.test_timeout)] {
+            if d.is_zero() || d > Duration::from_secs(24 * 3600) {
+                return Err(invalid(key, format!("{}s: give a duration from 1s to 24h", d.as_secs())));
+            }
+        }
         Ok(m)
     }
 }
@@ -455,6 +566,46 @@ mod tests {
             !e.contains("did you mean") && e.contains("valid keys: recipe, source"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn later_layers_win_and_errors_name_their_layer() {
+        let base = Layer::parse("--recipe-git", "recipe: lemp\nsource: {git: ../lemp.bundle}\n").unwrap();
+        let own = Layer::parse("lemp@HEAD:ccci.yml", "health_path: /index.php\ndeploy_timeout: 2m\n").unwrap();
+        let set = Layer::parse_set("health_ok=[200, 404]").unwrap();
+        let path = Layer::parse_set("health_path=/api/health").unwrap();
+        let env = Layer::parse_set("extra_env.SEED_ON_EMPTY=false").unwrap();
+        let m = RecipeMeta::from_layers(&[base.clone(), own.clone(), set, path, env]).unwrap();
+        assert_eq!(m.health_path, "/api/health");
+        assert_eq!(m.health_ok, [200, 404]);
+        assert_eq!(m.deploy_timeout, Duration::from_secs(120));
+        assert_eq!(m.extra_env["SEED_ON_EMPTY"], "false");
+
+        let bad = Layer::parse_set("health_path=api").unwrap();
+        let e = RecipeMeta::from_layers(&[base.clone(), own, bad]).unwrap_err().to_string();
+        assert!(e.starts_with("--set health_path: `health_path`: `api` must start with `/`"), "{e}");
+        let e = Layer::parse_set("helth_path=/x").unwrap_err().to_string();
+        assert!(e.contains("--set helth_path: unknown key `helth_path` — did you mean `health_path`?"), "{e}");
+        let e = Layer::parse_set("health_ok=lots").unwrap_err().to_string();
+        assert!(e.starts_with("--set health_ok:"), "{e}");
+        let e = Layer::parse_set("health_path").unwrap_err().to_string();
+        assert!(e.contains("--set key=value"), "{e}");
+        let e = Layer::parse("x/ccci.yml", "deps: nope\n").unwrap_err().to_string();
+        assert!(e.starts_with("x/ccci.yml:"), "{e}");
+        assert!(Layer::parse("empty.yml", "").unwrap().map.is_empty());
+    }
+
+    #[test]
+    fn durations_must_be_sane() {
+        for (yaml, needle) in [
+            ("deploy_timeout: 0\n", "from 1s to 24h"),
+            ("test_timeout: 48h\n", "from 1s to 24h"),
+            ("test_timeout: 2x\n", "`test_timeout`"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(needle), "{yaml} -> {e}");
+        }
+        assert_eq!(parse("test_timeout: 90s\n").unwrap().test_timeout, Duration::from_secs(90));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema identifier written into every results.json.
-pub const SCHEMA: &str = "ccci.results/1";
+pub const SCHEMA: &str = "ccci.results/2";
 
 /// The outcome of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,67 @@ pub struct Results {
     /// The run directory: the recipe checkout, the app .env, every stack file deployed,
     /// snapshots and forensics.
     pub run_dir: String,
+    /// Every deploy, in order: what was asked for and what actually ran.
+    #[serde(default)]
+    pub deploys: Vec<DeployRecord>,
+    /// Dependencies the recipe declared (`deps`), and whether ccci provided each.
+    #[serde(default)]
+    pub dependencies: Vec<DependencyRecord>,
+    /// What proved that the restore brought the data back, when backup/restore ran.
+    #[serde(default)]
+    pub restore_proof: Option<RestoreProof>,
+    /// Things a maintainer should know that did not fail the run (keys Swarm ignores, an
+    /// overlay ccci added), each once.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// One deploy of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRecord {
+    /// The step that deployed: `install` or `upgrade`.
+    pub step: String,
+    /// The release deployed, or `None` for a chaos deploy of a commit.
+    pub version: Option<String>,
+    /// The full recipe commit that was checked out and deployed.
+    pub commit: String,
+    /// The chaos-version label stamped (`<short commit>[+U]`), for chaos deploys.
+    pub chaos_version: Option<String>,
+    /// The compose files deployed, in `COMPOSE_FILE` order.
+    pub compose_files: Vec<String>,
+    /// Whether the stack then became converged, healthy and ready.
+    pub healthy: bool,
+}
+
+/// A dependency the recipe declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyRecord {
+    /// Its name, as in `deps`.
+    pub name: String,
+    /// Whether ccci provided it to the run.
+    pub provided: bool,
+}
+
+/// What showed that a restore brought the data back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RestoreProof {
+    /// The recipe's own functions checked its data after the restore.
+    RecipeHooks {
+        /// The `#[ccci::lifecycle(after = restore)]` functions.
+        hooks: Vec<String>,
+    },
+    /// ccci wrote a unique file into these backed-up directories before the backup, removed
+    /// it before the restore, and found it back byte for byte after it.
+    Markers {
+        /// `<service>:<path in the container>` of every marker.
+        paths: Vec<String>,
+    },
+    /// Nothing could prove it.
+    None {
+        /// Why not, and how to add a proof.
+        reason: String,
+    },
 }
 
 /// A git ref that was deployed.
@@ -113,13 +174,52 @@ pub struct Teardown {
 }
 
 impl Results {
-    /// Fills level, cap, verdict and skips from `ladder`; the rest is given.
-    #[allow(clippy::too_many_arguments)]
+    /// Fills level, cap, verdict and skips from `ladder` and the rules that no green is
+    /// unearned; the rest is given:
+    /// - a backup/restore rung whose tests passed counts only with a data proof
+    ///   ([`RestoreProof`]), else it is unverified;
+    /// - a declared dependency ccci did not provide makes the run red;
+    /// - the run is green only if the head's commit was deployed and became healthy;
+    /// - a teardown that left anything behind makes the run red.
     pub fn conclude(mut self, ladder: &Ladder) -> Self {
+        let mut ladder = ladder.clone();
+        if *ladder.get(Rung::BackupRestore) == RungOutcome::Pass {
+            let missing = match &self.restore_proof {
+                Some(RestoreProof::None { reason }) => Some(reason.clone()),
+                None => Some("no data proof was recorded".to_string()),
+                Some(_) => None,
+            };
+            if let Some(reason) = missing {
+                ladder.set(
+                    Rung::BackupRestore,
+                    RungOutcome::Unverified {
+                        reason: format!("the restore was not proven by data: {reason}"),
+                    },
+                );
+            }
+        }
         self.level = ladder.level();
         self.level_cap_rung = ladder.level_cap_rung();
         self.verdict = ladder.verdict();
         self.verdict_reasons = ladder.red_reasons();
+        for d in self.dependencies.iter().filter(|d| !d.provided) {
+            self.verdict = Verdict::Red;
+            self.verdict_reasons.push(format!(
+                "dependency `{}` (declared in deps) was not provided to the run",
+                d.name
+            ));
+        }
+        let head_ran = self
+            .deploys
+            .iter()
+            .any(|d| d.healthy && !self.head.commit.is_empty() && d.commit == self.head.commit);
+        if !head_ran && self.verdict == Verdict::Green {
+            self.verdict = Verdict::Red;
+            self.verdict_reasons.push(format!(
+                "the head {} was never deployed and healthy",
+                &self.head.commit[..self.head.commit.len().min(8)]
+            ));
+        }
         if !self.teardown.clean {
             self.verdict = Verdict::Red;
             self.verdict_reasons.push(format!(
@@ -205,8 +305,80 @@ mod tests {
                 error: None,
             },
             run_dir: "target/ccci/runs/custom-html-20261122160000-1a2b3c".into(),
+            deploys: vec![
+                DeployRecord {
+                    step: "install".into(),
+                    version: Some("1.0.0+1.22".into()),
+                    commit: "fedcba9876543210fedcba9876543210fedcba98".into(),
+                    chaos_version: None,
+                    compose_files: vec!["compose.yml".into()],
+                    healthy: true,
+                },
+                DeployRecord {
+                    step: "upgrade".into(),
+                    version: None,
+                    commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                    chaos_version: Some("01234567".into()),
+                    compose_files: vec!["compose.yml".into()],
+                    healthy: true,
+                },
+            ],
+            dependencies: vec![],
+            restore_proof: None,
+            warnings: vec![],
         }
         .conclude(&ladder)
+    }
+
+    fn all_pass() -> Ladder {
+        let mut ladder = Ladder::default();
+        for rung in Rung::ALL {
+            ladder.set(rung, RungOutcome::Pass);
+        }
+        ladder
+    }
+
+    #[test]
+    fn green_needs_the_head_deployed_and_healthy() {
+        let mut r = sample();
+        r.restore_proof = Some(RestoreProof::Markers {
+            paths: vec!["app:/data".into()],
+        });
+        assert_eq!(r.clone().conclude(&all_pass()).verdict, Verdict::Green);
+        r.deploys.retain(|d| d.step == "install");
+        let r = r.conclude(&all_pass());
+        assert_eq!(r.verdict, Verdict::Red);
+        assert_eq!(
+            r.verdict_reasons,
+            ["the head 01234567 was never deployed and healthy"]
+        );
+    }
+
+    #[test]
+    fn an_unprovided_dependency_is_red() {
+        let mut r = sample();
+        r.restore_proof = Some(RestoreProof::RecipeHooks {
+            hooks: vec!["marker_is_back".into()],
+        });
+        r.dependencies = vec![DependencyRecord {
+            name: "keycloak".into(),
+            provided: false,
+        }];
+        let r = r.conclude(&all_pass());
+        assert_eq!(r.verdict, Verdict::Red);
+        assert!(r.verdict_reasons[0].contains("`keycloak`"), "{:?}", r.verdict_reasons);
+    }
+
+    #[test]
+    fn a_restore_without_data_proof_is_unverified() {
+        let mut r = sample();
+        r.restore_proof = Some(RestoreProof::None {
+            reason: "only a dump file is backed up".into(),
+        });
+        let r = r.conclude(&all_pass());
+        assert_eq!(r.level, Level(2));
+        assert_eq!(r.verdict, Verdict::Red);
+        assert!(matches!(&r.rungs[&Rung::BackupRestore], RungOutcome::Unverified { reason } if reason.contains("not proven by data: only a dump")));
     }
 
     #[test]
@@ -229,11 +401,10 @@ mod tests {
             leftovers: vec!["volume cust_content".into()],
             error: None,
         };
-        let mut ladder = Ladder::default();
-        for rung in Rung::ALL {
-            ladder.set(rung, RungOutcome::Pass);
-        }
-        let r = r.conclude(&ladder);
+        r.restore_proof = Some(RestoreProof::Markers {
+            paths: vec!["app:/data".into()],
+        });
+        let r = r.conclude(&all_pass());
         assert_eq!(r.verdict, Verdict::Red);
         assert_eq!(r.verdict_reasons, ["teardown left volume cust_content"]);
     }

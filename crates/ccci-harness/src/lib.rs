@@ -35,6 +35,7 @@
 
 mod fixture;
 mod plan;
+mod repo;
 mod report;
 mod run;
 mod runner;
@@ -46,6 +47,7 @@ pub use ccci_macros::{backup_verify, functional, lifecycle};
 pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
 pub use plan::Hooks;
 pub use report::summary;
+pub use repo::{recipe_name, run_repository, RepoRun};
 pub use run::{load_meta, run_recipe, HarnessError, Report, Settings};
 pub use runner::run_main;
 

@@ -1,6 +1,9 @@
 //! The terminal summary of a run: the level, each rung, teardown and where results.json is.
+//! Every failure is said once: steps that did not run because of it are counted, not
+//! repeated.
 
-use ccci_core::ladder::RungOutcome;
+use ccci_core::ladder::{RungOutcome, TestStatus};
+use ccci_core::results::RestoreProof;
 use ccci_core::{Results, Verdict};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -32,8 +35,47 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
                 intentional: false,
             } => format!(" (UNINTENTIONAL): {reason}"),
             RungOutcome::Unverified { reason } => format!(": {reason}"),
+            RungOutcome::NotRun { because } => format!(" ({because})"),
         };
         let _ = writeln!(s, "  {:<15} {}{detail}", rung.as_str(), outcome.label());
+    }
+    let mut not_run: Vec<(&str, usize)> = Vec::new();
+    for t in &r.tests {
+        if let TestStatus::NotRun { reason } = &t.status {
+            match not_run.iter_mut().find(|(why, _)| why == reason) {
+                Some((_, n)) => *n += 1,
+                None => not_run.push((reason, 1)),
+            }
+        }
+    }
+    for (why, n) in not_run {
+        let steps = if n == 1 { "step" } else { "steps" };
+        let _ = writeln!(s, "  {:<15} {n} {steps} not run ({why})", "");
+    }
+    for d in &r.deploys {
+        let what = match (&d.version, &d.chaos_version) {
+            (Some(v), None) => v.clone(),
+            (Some(v), Some(c)) => format!("{v} (chaos {c})"),
+            (None, Some(c)) => format!("chaos {c}"),
+            (None, None) => d.commit[..d.commit.len().min(8)].to_string(),
+        };
+        let health = if d.healthy { "healthy" } else { "NOT healthy" };
+        let _ = writeln!(s, "  deployed:       {} {what}: {health}", d.step);
+    }
+    match &r.restore_proof {
+        Some(RestoreProof::RecipeHooks { hooks }) => {
+            let _ = writeln!(s, "  restore proof:  the recipe's checks {}", hooks.join(", "));
+        }
+        Some(RestoreProof::Markers { paths }) => {
+            let _ = writeln!(s, "  restore proof:  ccci's markers came back ({})", paths.join(", "));
+        }
+        Some(RestoreProof::None { reason }) => {
+            let _ = writeln!(s, "  restore proof:  NONE: the restore was not proven by data: {reason}");
+        }
+        None => {}
+    }
+    for w in &r.warnings {
+        let _ = writeln!(s, "  warning:        {w}");
     }
     let teardown = if r.teardown.clean {
         "clean".to_string()
@@ -52,7 +94,14 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
     if let Some(cap) = r.level_cap_rung {
         let _ = writeln!(s, "  capped by:      {cap}");
     }
-    for reason in &r.verdict_reasons {
+    // The rung lines above already say why each rung is not a pass; only the reasons that
+    // come from elsewhere (a dependency, the head's deploy, teardown) are added here.
+    let mut ladder = ccci_core::Ladder::default();
+    for (rung, outcome) in &r.rungs {
+        ladder.set(*rung, outcome.clone());
+    }
+    let from_rungs = ladder.red_reasons();
+    for reason in r.verdict_reasons.iter().filter(|v| !from_rungs.contains(v)) {
         let _ = writeln!(s, "  red because:    {reason}");
     }
     let _ = write!(s, "  results:        {}", results_path.display());

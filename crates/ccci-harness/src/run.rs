@@ -6,7 +6,10 @@ use crate::fixture::{Fixtures, Http, Stack};
 use crate::plan::{plan, Action, Hooks, Step};
 use ccci_abra::{AbraError, App, BuiltinEngine, Deployer, Recipe, Release, Snapshot};
 use ccci_core::ladder::{rung_from_tests, Ladder, Rung, TestStatus};
-use ccci_core::results::{RefInfo, Results, SnapshotRecord, Teardown, TestRecord, SCHEMA};
+use ccci_core::results::{
+    DependencyRecord, DeployRecord, RefInfo, RestoreProof, Results, SnapshotRecord, Teardown,
+    TestRecord, SCHEMA,
+};
 use ccci_core::{HookCtx, MetaError, OpState, RecipeMeta};
 use ccci_swarm::{Swarm, SwarmError};
 use std::collections::BTreeMap;
@@ -98,12 +101,43 @@ pub enum HarnessError {
     Other(String),
 }
 
+/// Why a generic tier did not pass: the step found it does not apply to this recipe (and
+/// nothing declared that), or it ran and failed.
+#[derive(Debug)]
+pub(crate) enum TierError {
+    /// Not applicable here, with how to declare or fix it; an undeclared skip of the rung.
+    CannotRun(String),
+    /// Ran and failed.
+    Failed(HarnessError),
+}
+
+impl<E: Into<HarnessError>> From<E> for TierError {
+    fn from(e: E) -> Self {
+        TierError::Failed(e.into())
+    }
+}
+
+/// How a generic tier ended, kept for the steps that depend on it.
+#[derive(Debug, Clone)]
+pub(crate) enum TierOutcome {
+    Passed,
+    Failed,
+    CannotRun,
+}
+
+/// How a step ended when it did not pass.
+enum StepError {
+    CannotRun(String),
+    Failed(String),
+}
+
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> HarnessError {
     let path = path.into();
     move |source| HarnessError::Io { path, source }
 }
 
-/// Reads a recipe test crate's `ccci.yml`.
+/// Reads a recipe test crate's `ccci.yml`, with `--set` overrides from `CCCI_SET` (one
+/// `key=value` per line) on top.
 pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
     let path = crate_dir.join("ccci.yml");
     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -112,7 +146,15 @@ pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
             path.display()
         ))
     })?;
-    Ok(RecipeMeta::from_yaml(&path.display().to_string(), &text)?)
+    let mut layers = vec![ccci_core::Layer::parse(&path.display().to_string(), &text)?];
+    let sets: Vec<String> = std::env::var("CCCI_SET")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect();
+    layers.extend(crate::repo::sets(&sets)?);
+    Ok(RecipeMeta::from_layers(&layers)?)
 }
 
 /// A finished run: its results and where results.json was written.
@@ -166,6 +208,8 @@ pub(crate) struct Live {
     pub base: Option<Release>,
     pub base_url: Option<String>,
     pub http: Option<Http>,
+    /// The CI overlay's content, written into the checkout before every deploy.
+    pub overlay: Option<String>,
 }
 
 pub(crate) struct State {
@@ -176,11 +220,20 @@ pub(crate) struct State {
     pub stack: String,
     pub head: Option<RefInfo>,
     pub base: Option<RefInfo>,
-    /// Outcome of each generic tier by op name: Ok, or the failure message.
-    pub tiers: BTreeMap<&'static str, Result<(), String>>,
+    /// Outcome of each generic tier by op name.
+    pub tiers: BTreeMap<&'static str, TierOutcome>,
     pub snapshot: Option<Snapshot>,
     pub snapshots: Vec<SnapshotRecord>,
     pub records: Vec<TestRecord>,
+    pub deploys: Vec<DeployRecord>,
+    pub warnings: Vec<String>,
+    /// ccci's markers in the live app, from the backup until the restore checked them.
+    pub markers: Vec<ccci_abra::markers::Marker>,
+    /// Backed-up paths that could not hold a marker, with why.
+    pub marker_skips: Vec<String>,
+    pub restore_proof: Option<RestoreProof>,
+    /// The longest stop_grace_period deployed: teardown waits at least this long.
+    pub stop_grace: Duration,
 }
 
 /// One run. Steps execute one at a time (the runner forces one test thread: tiers are
@@ -220,6 +273,13 @@ impl Run {
             .filter(char::is_ascii_digit)
             .collect();
         let steps = plan(&hooks, &meta.expected_na);
+        // The docker CLI runs in the recipe checkout: every path handed to it must be absolute.
+        let mut settings = settings;
+        std::fs::create_dir_all(&settings.runs_dir).map_err(io(&settings.runs_dir))?;
+        settings.runs_dir = settings
+            .runs_dir
+            .canonicalize()
+            .map_err(io(&settings.runs_dir))?;
         Ok(Run {
             settings,
             meta: Arc::new(meta),
@@ -242,6 +302,12 @@ impl Run {
                 snapshot: None,
                 snapshots: Vec::new(),
                 records: Vec::new(),
+                deploys: Vec::new(),
+                warnings: Vec::new(),
+                markers: Vec::new(),
+                marker_skips: Vec::new(),
+                restore_proof: None,
+                stop_grace: Duration::from_secs(10),
             }),
         })
     }
@@ -327,21 +393,25 @@ impl Run {
             Action::Restore => self.tier("restore", |r| r.restore()),
             Action::Hook(def) => self
                 .call(step, def.run)
-                .map_err(|e| format!("{e} ({}:{})", def.file, def.line)),
+                .map_err(|e| StepError::Failed(format!("{e} ({}:{})", def.file, def.line))),
             Action::Functional(def) => self
                 .call(step, def.run)
-                .map_err(|e| format!("{e} ({}:{})", def.file, def.line)),
+                .map_err(|e| StepError::Failed(format!("{e} ({}:{})", def.file, def.line))),
         };
         let (status, forensics) = match &result {
             Ok(()) => (TestStatus::Pass, None),
-            Err(m) => (
+            Err(StepError::CannotRun(m)) => (TestStatus::CannotRun { reason: m.clone() }, None),
+            Err(StepError::Failed(m)) => (
                 TestStatus::Fail { message: m.clone() },
                 self.forensics(step, m),
             ),
         };
         self.record_with(step, status, started, forensics);
         self.persist_op_state();
-        result
+        result.map_err(|e| match e {
+            StepError::CannotRun(m) => format!("cannot run: {m}"),
+            StepError::Failed(m) => m,
+        })
     }
 
     /// Keeps the stack's task history and log tails for a failed step (in the run directory,
@@ -411,21 +481,27 @@ impl Run {
     fn tier(
         &self,
         op: &'static str,
-        f: impl FnOnce(&Run) -> Result<(), HarnessError>,
-    ) -> Result<(), String> {
-        let r = f(self).map_err(|e| e.to_string());
-        self.lock().tiers.insert(op, r.clone());
-        r
+        f: impl FnOnce(&Run) -> Result<(), TierError>,
+    ) -> Result<(), StepError> {
+        let (outcome, result) = match f(self) {
+            Ok(()) => (TierOutcome::Passed, Ok(())),
+            Err(TierError::CannotRun(m)) => (TierOutcome::CannotRun, Err(StepError::CannotRun(m))),
+            Err(TierError::Failed(e)) => (TierOutcome::Failed, Err(StepError::Failed(e.to_string()))),
+        };
+        self.lock().tiers.insert(op, outcome);
+        result
     }
 
     /// Which earlier step this one needs that did not succeed. Restore needs a backup;
     /// assertions after an op need the op; everything needs the install.
     fn unmet_dependency(&self, step: &Step) -> Option<String> {
         let st = self.lock();
+        // Short on purpose: the failure itself is reported once, by the step that failed.
         let need = |op: &str| -> Option<String> {
             match st.tiers.get(op) {
-                Some(Ok(())) => None,
-                Some(Err(m)) => Some(format!("{op} failed: {m}")),
+                Some(TierOutcome::Passed) => None,
+                Some(TierOutcome::Failed) => Some(format!("{op} failed")),
+                Some(TierOutcome::CannotRun) => Some(format!("{op} could not run")),
                 None => Some(format!("{op} did not run")),
             }
         };
@@ -469,13 +545,26 @@ impl Run {
         })
     }
 
+    /// Runs a recipe function under the `test_timeout` deadline. A panic fails this function
+    /// only; a function still running at the deadline is dropped and fails, and the run goes
+    /// on (a function that blocks its thread without awaiting cannot be cut short).
     fn call(
         &self,
         step: &Step,
         f: for<'a> fn(&'a Fixtures) -> crate::__private::BoxFuture<'a, crate::Result>,
     ) -> Result<(), String> {
+        use futures_util::FutureExt as _;
         let fx = self.fixtures(step.op)?;
-        self.rt.block_on(f(&fx)).map_err(|e| e.to_string())
+        let budget = self.meta.test_timeout;
+        let run = std::panic::AssertUnwindSafe(f(&fx)).catch_unwind();
+        match self.rt.block_on(tokio::time::timeout(budget, run)) {
+            Ok(Ok(r)) => r.map_err(|e| e.to_string()),
+            Ok(Err(panic)) => Err(format!("panicked: {}", panic_message(&*panic))),
+            Err(_) => Err(format!(
+                "did not finish within test_timeout ({}s); raise `test_timeout` in ccci.yml if it needs longer",
+                budget.as_secs()
+            )),
+        }
     }
 
     fn record(&self, step: &Step, status: TestStatus, started: Instant) {
@@ -583,6 +672,18 @@ impl Run {
             snapshots: st.snapshots.clone(),
             teardown,
             run_dir: run_dir.display().to_string(),
+            deploys: st.deploys.clone(),
+            dependencies: self
+                .meta
+                .deps
+                .iter()
+                .map(|d| DependencyRecord {
+                    name: d.clone(),
+                    provided: false,
+                })
+                .collect(),
+            restore_proof: st.restore_proof.clone(),
+            warnings: st.warnings.clone(),
         }
         .conclude(&ladder);
         let path = run_dir.join("results.json");
@@ -605,6 +706,9 @@ impl Run {
             };
         }
         st.deployed = false;
+        // Swarm gives every task its stop_grace_period to exit before it kills it; nothing
+        // is a leftover until the longest one has passed.
+        let budget = TEARDOWN_TIMEOUT + st.stop_grace;
         let Some(live) = st.live.take() else {
             return Teardown {
                 clean: false,
@@ -616,7 +720,7 @@ impl Run {
         let started = Instant::now();
         let result = self
             .rt
-            .block_on(live.engine.remove(&live.app, TEARDOWN_TIMEOUT));
+            .block_on(live.engine.remove(&live.app, budget));
         eprintln!(
             "ccci: removed stack {} in {:.1}s",
             live.app.stack,
@@ -642,6 +746,15 @@ impl Run {
             }
         }
     }
+}
+
+/// The message of a panic payload (`panic!("…")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// `<up to 4 letters of the recipe>-<6 hex>.ccci.test`: short, so that

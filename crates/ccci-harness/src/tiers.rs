@@ -2,81 +2,97 @@
 //! of the run and returns a one-line error naming what went wrong and the fix.
 
 use crate::fixture::Http;
-use crate::run::{default_domain, io, HarnessError, Live, Run};
+use crate::run::{default_domain, io, HarnessError, Live, Run, TierError};
 use ccci_abra::backup::is_backup_capable;
+use ccci_abra::markers;
 use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe, Release};
+use ccci_core::ladder::Rung;
 use ccci_core::meta::{Probe, Source};
-use ccci_core::results::{RefInfo, SnapshotRecord};
+use ccci_core::results::{DeployRecord, RefInfo, RestoreProof, SnapshotRecord};
 use ccci_core::version::previous_release;
-use ccci_core::ChaosVersion;
-use ccci_swarm::{wait, Deadline, Swarm};
+use ccci_core::{ChaosVersion, Op};
+use ccci_swarm::wait::WaitError;
+use ccci_swarm::{wait, Deadline, Swarm, SwarmError};
 use std::time::Duration;
 
 /// The longest settle-wait before a backup (R15); on timeout the backup runs anyway.
 const SETTLE: Duration = Duration::from_secs(300);
 /// Backups taken before giving up when BACKUP_VERIFY keeps rejecting them (R18).
 const BACKUP_ATTEMPTS: u32 = 3;
+/// The CI overlay a test crate or a recipe may supply (R7): copied into the run's checkout
+/// and appended to `COMPOSE_FILE` for every deploy.
+pub(crate) const CI_OVERLAY: &str = "compose.ccci.yml";
 
 impl Run {
-    /// Install: set up the run's recipe tree and app, deploy the upgrade base when there is
-    /// one (else the head), and wait until it is converged, healthy and ready (R11, R12).
-    pub(crate) fn install(&self) -> Result<(), HarnessError> {
+    /// Install: refuse dependencies ccci cannot provide, set up the run's recipe tree and app,
+    /// deploy, and wait until converged, healthy and ready (R11, R12). The upgrade base is
+    /// deployed when the upgrade will run; otherwise the head itself, so the head is always
+    /// deployed and must become healthy.
+    pub(crate) fn install(&self) -> Result<(), TierError> {
+        if let Some(dep) = self.meta.deps.first() {
+            return Err(TierError::Failed(HarnessError::Other(format!(
+                "dependency `{dep}` (deps in ccci.yml) cannot be provided: ccci does not provision dependencies yet, and a test that needs one would otherwise run without it; remove it from deps, or test this recipe where {dep} is provided"
+            ))));
+        }
         self.rt.block_on(async {
             let live = self.prepare().await?;
-            let target = live.base.clone().or_else(|| live.head_release.clone());
-            let (commit, label) = match &target {
-                Some(r) => (r.commit.clone(), r.version.to_string()),
-                None => (live.head.commit.clone(), "unreleased head (chaos)".into()),
+            let upgrade_runs = !self.meta.expected_na.contains_key(&Rung::Upgrade);
+            let target = match (upgrade_runs, &live.base) {
+                (true, Some(base)) => Some(base.clone()),
+                _ => live.head_release.clone(),
             };
-            live.recipe.checkout(&commit)?;
+            let commit = target
+                .as_ref()
+                .map_or(live.head.commit.clone(), |r| r.commit.clone());
             eprintln!(
-                "ccci: install: deploying {} {label} as {} (stack {})",
-                live.meta.recipe, live.app.domain, live.app.stack
+                "ccci: install: deploying {} {} as {} (stack {})",
+                live.meta.recipe,
+                target
+                    .as_ref()
+                    .map_or("unreleased head (chaos)".to_string(), |r| r.version.to_string()),
+                live.app.domain,
+                live.app.stack
             );
-            self.lock().deployed = true;
-            let deployed = {
-                let req = DeployRequest {
-                    app: &live.app,
-                    recipe: &live.recipe,
-                    release: target.as_ref().map(|r| &r.version),
-                };
-                live.engine.deploy(req).await
-            };
-            self.lock().live = Some(live);
-            let deployed = deployed?;
-            self.set_base_url(deployed.base_url)?;
-            self.wait_ready("install").await
+            {
+                // From here on teardown owns the app: a deploy that fails half-way may
+                // already have created secrets or networks.
+                let mut st = self.lock();
+                st.live = Some(live);
+                st.deployed = true;
+            }
+            self.deploy_at("install", &commit, target.as_ref()).await?;
+            self.wait_ready("install").await?;
+            self.mark_healthy();
+            Ok(())
         })
     }
 
     /// Upgrade (R16, R13): redeploy the head in place as a chaos deploy with the recipe's
     /// upgrade env, prove the running stack is the head (its chaos-version label names the head
     /// commit), then wait until healthy and ready within the recipe's deploy timeout.
-    pub(crate) fn upgrade(&self) -> Result<(), HarnessError> {
+    pub(crate) fn upgrade(&self) -> Result<(), TierError> {
         self.rt.block_on(async {
             let (base, head) = self.with_live(|l| Ok((l.base.clone(), l.head.clone())))?;
             let short = &head.commit[..8.min(head.commit.len())];
             let Some(base) = base else {
-                return Err(HarnessError::Other(format!(
-                    "cannot run: {} has no release before the head ({}) to upgrade from; tag one, set `upgrade_base_version`, or declare `expected_na: {{upgrade: <reason>}}` in ccci.yml",
+                return Err(TierError::CannotRun(format!(
+                    "{} has no release before the head ({}) to upgrade from; tag one, set `upgrade_base_version`, or declare `expected_na: {{upgrade: <reason>}}` in ccci.yml",
                     self.meta.recipe,
                     head.version.as_deref().unwrap_or(&head.commit)
                 )));
             };
-            let (engine_app, stack) = self.with_live(|live| {
-                live.recipe.checkout(&head.commit)?;
+            self.with_live(|live| {
                 for (k, v) in &live.meta.upgrade_extra_env {
                     live.app.env.set(k, v);
                 }
-                live.app.save()?;
-                Ok((live.app.clone(), live.app.stack.clone()))
+                Ok(live.app.save()?)
             })?;
             eprintln!("ccci: upgrade: {} {} -> head {} (chaos)", self.meta.recipe, base.version, short);
-            let (engine, recipe, _) = self.parts()?;
-            let deployed = engine.deploy(DeployRequest { app: &engine_app, recipe: &recipe, release: None }).await?;
+            self.deploy_at("upgrade", &head.commit, None).await?;
             let swarm = self.swarm()?;
+            let stack = self.with_live(|l| Ok(l.app.stack.clone()))?;
             let label = format!("coop-cloud.{stack}.chaos-version");
-            let labels = swarm.service_labels(&stack).await?;
+            let labels = swarm.service_labels(&stack).await.map_err(HarnessError::from)?;
             let service = &self.meta.service;
             let found = labels.iter().find(|(n, _)| n == service).and_then(|(_, l)| l.get(&label).cloned());
             let running: ChaosVersion = found
@@ -85,46 +101,119 @@ impl Run {
                 .map_err(|e| HarnessError::Other(format!("after the upgrade: {e}")))?;
             if !running.is_commit(&head.commit) {
                 return Err(HarnessError::Other(format!(
-                    "after the upgrade the stack runs recipe commit {running}, not the head {}: the redeploy did not take",
-                    short
-                )));
+                    "after the upgrade the stack runs recipe commit {running}, not the head {short}: the redeploy did not take"
+                ))
+                .into());
             }
-            self.set_base_url(deployed.base_url)?;
-            self.wait_ready("upgrade").await
+            self.wait_ready("upgrade").await?;
+            self.mark_healthy();
+            Ok(())
         })
     }
 
-    /// Backup (R15, R18): let the services settle, take a snapshot by the backupbot labels,
-    /// and have every BACKUP_VERIFY function accept it; a rejected or failed backup is taken
-    /// again, up to three attempts, each recorded.
-    pub(crate) fn backup(&self) -> Result<(), HarnessError> {
+    /// Checks out `commit` (with the CI overlay, if any, put back beside it), deploys it as
+    /// `release` (or as chaos), and records the deploy. Keys Swarm ignores are said once.
+    async fn deploy_at(
+        &self,
+        step: &str,
+        commit: &str,
+        release: Option<&Release>,
+    ) -> Result<(), HarnessError> {
+        let (engine, recipe, app, overlay) = self.with_live(|l| {
+            let overlay_path = l.recipe.path(CI_OVERLAY);
+            if l.overlay.is_some() {
+                // An untracked overlay could block the checkout of a commit that tracks one.
+                let _ = std::fs::remove_file(&overlay_path);
+            }
+            l.recipe.checkout(commit)?;
+            if let Some(text) = &l.overlay {
+                std::fs::write(&overlay_path, text).map_err(io(&overlay_path))?;
+            }
+            Ok((l.engine.clone(), l.recipe.clone(), l.app.clone(), l.overlay.is_some()))
+        })?;
+        let deployed = engine
+            .deploy(DeployRequest {
+                app: &app,
+                recipe: &recipe,
+                release: release.map(|r| &r.version),
+                force_chaos: overlay,
+            })
+            .await?;
+        {
+            let mut st = self.lock();
+            st.deploys.push(DeployRecord {
+                step: step.into(),
+                version: release.map(|r| r.version.to_string()),
+                commit: commit.into(),
+                chaos_version: deployed.chaos_version.as_ref().map(ToString::to_string),
+                compose_files: deployed.compose_files.clone(),
+                healthy: false,
+            });
+            for w in &deployed.ignored {
+                if !st.warnings.contains(w) {
+                    eprintln!("ccci: warning: {w}");
+                    st.warnings.push(w.clone());
+                }
+            }
+            st.stop_grace = st.stop_grace.max(deployed.stop_grace);
+        }
+        self.set_base_url(deployed.base_url)
+    }
+
+    /// The last deploy became converged, healthy and ready.
+    fn mark_healthy(&self) {
+        if let Some(d) = self.lock().deploys.last_mut() {
+            d.healthy = true;
+        }
+    }
+
+    /// Backup (R15, R18): let the services settle, write ccci's markers into every backed-up
+    /// directory, take a snapshot by the backupbot labels, and accept it only if it holds
+    /// every marker and every BACKUP_VERIFY function accepts it; a rejected or failed backup
+    /// is taken again, up to three attempts, each recorded.
+    pub(crate) fn backup(&self) -> Result<(), TierError> {
         self.rt.block_on(async {
             let swarm = self.swarm()?;
             let (stack, run_dir) = self.stack_and_dir()?;
             let capable = match self.meta.backup_capable {
                 Some(c) => c,
-                None => is_backup_capable(&swarm.service_labels(&stack).await?),
+                None => is_backup_capable(&swarm.service_labels(&stack).await.map_err(HarnessError::from)?),
             };
             if !capable {
-                return Err(HarnessError::Other(format!(
-                    "cannot run: no service of {stack} has the label backupbot.backup=true; add it (and its hooks) to the recipe, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml"
+                return Err(TierError::CannotRun(format!(
+                    "no service of {stack} has the label backupbot.backup=true; add it (and its hooks) to the recipe, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml"
                 )));
             }
             let settle = Deadline::after(SETTLE.min(self.meta.deploy_timeout));
             if let Err(e) = wait::wait_converged(&swarm, &stack, settle).await {
                 eprintln!("ccci: backup: the stack did not settle ({e}); backing up anyway, the checks decide");
             }
+            let deadline = Deadline::after(self.meta.deploy_timeout);
+            let plans = ccci_abra::backup::plans(&swarm, &stack, deadline).await.map_err(HarnessError::from)?;
+            let placed = markers::place(&swarm, &stack, &plans, &self.run_id, deadline).await.map_err(HarnessError::from)?;
+            for m in &placed.markers {
+                eprintln!("ccci: backup: wrote marker {}", m.describe());
+            }
+            {
+                let mut st = self.lock();
+                st.markers = placed.markers.clone();
+                st.marker_skips = placed.skipped.clone();
+            }
             let mut failures = Vec::new();
             for attempt in 1..=BACKUP_ATTEMPTS {
                 let dir = run_dir.join("snapshots").join(attempt.to_string());
                 let (engine, _, app) = self.parts()?;
-                let taken = engine.backup(&app, &dir, self.meta.deploy_timeout).await;
+                let taken = engine.backup(&app, &dir, Deadline::after(self.meta.deploy_timeout)).await;
                 let mut record = SnapshotRecord { attempt, dir: dir.display().to_string(), verified: None, error: None };
                 match taken {
                     Err(e) => record.error = Some(e.to_string()),
                     Ok(snapshot) => {
+                        let lost = markers::missing_from(&snapshot, &placed.markers).map_err(HarnessError::from)?;
                         self.lock().snapshot = Some(snapshot);
-                        let rejected = self.verify_snapshot().await;
+                        let rejected = match lost.is_empty() {
+                            true => self.verify_snapshot().await,
+                            false => Some(format!("the snapshot lacks ccci's marker {}", lost.join(", "))),
+                        };
                         record.verified = (!self.hooks.verify.is_empty()).then_some(rejected.is_none());
                         record.error = rejected;
                     }
@@ -144,7 +233,7 @@ impl Run {
                 }
                 self.lock().snapshot = None;
             }
-            Err(HarnessError::Other(format!("no usable backup in {BACKUP_ATTEMPTS} attempts: {}", failures.join("; "))))
+            Err(HarnessError::Other(format!("no usable backup in {BACKUP_ATTEMPTS} attempts: {}", failures.join("; "))).into())
         })
     }
 
@@ -174,36 +263,84 @@ impl Run {
         None
     }
 
-    /// Restore (R19): put the accepted snapshot back and wait until the app is healthy and
-    /// ready again. The snapshot is only read: a failed restore can be retried from it.
-    pub(crate) fn restore(&self) -> Result<(), HarnessError> {
+    /// Restore (R19): take ccci's markers out of the live app, put the accepted snapshot
+    /// back, wait until the app is healthy and ready again, and require every marker back
+    /// byte for byte. Records what proved the data came back. The snapshot is only read: a
+    /// failed restore can be retried from it.
+    pub(crate) fn restore(&self) -> Result<(), TierError> {
         self.rt.block_on(async {
-            let snapshot = self
-                .lock()
-                .snapshot
-                .clone()
-                .ok_or_else(|| HarnessError::Other("no accepted snapshot to restore".into()))?;
+            let (snapshot, placed, skipped) = {
+                let st = self.lock();
+                (st.snapshot.clone(), st.markers.clone(), st.marker_skips.clone())
+            };
+            let snapshot = snapshot.ok_or_else(|| HarnessError::Other("no accepted snapshot to restore".into()))?;
+            let swarm = self.swarm()?;
+            let (stack, _) = self.stack_and_dir()?;
+            let deadline = Deadline::after(self.meta.deploy_timeout);
+            markers::remove(&swarm, &stack, &placed, deadline).await.map_err(HarnessError::from)?;
             let (engine, _, app) = self.parts()?;
-            let restored = engine
-                .restore(&app, &snapshot, self.meta.deploy_timeout)
-                .await;
+            let restored = engine.restore(&app, &snapshot, deadline).await;
             restored.map_err(|e| {
                 HarnessError::Other(format!(
                     "{e}; the snapshot is intact at {} for another attempt",
                     snapshot.dir.display()
                 ))
             })?;
-            eprintln!(
-                "ccci: restore: restored the snapshot at {}",
-                snapshot.dir.display()
-            );
-            self.wait_ready("restore").await
+            eprintln!("ccci: restore: restored the snapshot at {}", snapshot.dir.display());
+            self.wait_ready("restore").await?;
+            let lost = markers::not_restored(&swarm, &stack, &placed, deadline).await.map_err(HarnessError::from)?;
+            if !lost.is_empty() {
+                return Err(HarnessError::Other(format!(
+                    "the restore lost data: ccci's marker written before the backup is not back ({}); the snapshot at {} holds it",
+                    lost.join(", "),
+                    snapshot.dir.display()
+                ))
+                .into());
+            }
+            markers::clean_up(&swarm, &stack, &placed).await;
+            let hooks: Vec<String> = self
+                .hooks
+                .lifecycle
+                .iter()
+                .filter(|d| d.op == Op::Restore && !d.before)
+                .map(|d| d.name.to_string())
+                .collect();
+            let proof = if !hooks.is_empty() {
+                RestoreProof::RecipeHooks { hooks }
+            } else if !placed.is_empty() {
+                RestoreProof::Markers { paths: placed.iter().map(|m| m.describe()).collect() }
+            } else {
+                RestoreProof::None {
+                    reason: format!(
+                        "no backed-up path can hold a marker ({}) and the recipe has no #[ccci::lifecycle(after = restore)] check; add one that finds data seeded before the backup",
+                        skipped.join("; ")
+                    ),
+                }
+            };
+            if let RestoreProof::None { reason } = &proof {
+                eprintln!("ccci: restore: not proven by data: {reason}");
+            }
+            self.lock().restore_proof = Some(proof);
+            Ok(())
         })
     }
 
     /// Converged + health path (R11) + every READY_PROBE, all within the recipe's
     /// deploy_timeout (R12).
     async fn wait_ready(&self, op: &str) -> Result<(), HarnessError> {
+        self.wait_ready_inner(op).await.map_err(|e| match e {
+            HarnessError::Swarm(SwarmError::Wait(WaitError::WrongAnswer { status, ok, held, .. })) => {
+                HarnessError::Other(format!(
+                    "the stack converged, but the health path {} answered {status} for {}s (accepted: {ok:?}): set `health_path` to a path the app serves (in ccci.yml, or `--set health_path=/path`), or accept that status with `health_ok` (`--set 'health_ok=[200, {status}]'`)",
+                    self.meta.health_path,
+                    held.as_secs()
+                ))
+            }
+            other => other,
+        })
+    }
+
+    async fn wait_ready_inner(&self, op: &str) -> Result<(), HarnessError> {
         let swarm = self.swarm()?;
         let (stack, _) = self.stack_and_dir()?;
         let base_url = self.with_live(|l| Ok(l.base_url.clone()))?;
@@ -296,12 +433,32 @@ impl Run {
             .domain
             .clone()
             .unwrap_or_else(|| default_domain(&meta.recipe));
-        let app = App::new(
+        let mut app = App::new(
             &recipe,
             &domain,
             &run_dir.join("abra/servers/local"),
             &meta.extra_env,
         )?;
+        // The CI overlay: the test crate's (beside its ccci.yml), else the recipe's own at the
+        // head.
+        let crate_overlay = self.settings.crate_dir.join(CI_OVERLAY);
+        let is_crate = self.settings.crate_dir.join("ccci.yml").is_file();
+        let overlay = match std::fs::read_to_string(&crate_overlay) {
+            Ok(text) if is_crate => Some((text, crate_overlay.display().to_string())),
+            _ => recipe
+                .file_at(&commit, CI_OVERLAY)?
+                .map(|text| (text, format!("{CI_OVERLAY} of the recipe at {}", &commit[..8.min(commit.len())]))),
+        };
+        if let Some((_, from)) = &overlay {
+            let files = app.compose_files();
+            if !files.iter().any(|f| f == CI_OVERLAY) {
+                app.env.set("COMPOSE_FILE", &[files, vec![CI_OVERLAY.to_string()]].concat().join(":"));
+                app.save()?;
+            }
+            let note = format!("CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, so every deploy is a chaos deploy");
+            eprintln!("ccci: {note}");
+            self.lock().warnings.push(note);
+        }
         {
             let mut st = self.lock();
             st.head = Some(head.clone());
@@ -326,6 +483,7 @@ impl Run {
             base,
             base_url: None,
             http: None,
+            overlay: overlay.map(|(text, _)| text),
         })
     }
 

@@ -58,6 +58,20 @@ pub enum WaitError {
         /// The last state observed, per service.
         last_seen: String,
     },
+    /// The stack converged and the URL kept answering the same client error (a 404, say)
+    /// for [`STEADY_ANSWER`]: that is the app's answer to that path, not a boot-time state,
+    /// so waiting out the deadline would prove nothing more.
+    #[error("{url} answered {status} for {}s after the stack converged (accepted: {ok:?})", held.as_secs())]
+    WrongAnswer {
+        /// The URL probed.
+        url: String,
+        /// What it kept answering.
+        status: u16,
+        /// The accepted statuses.
+        ok: Vec<u16>,
+        /// How long it answered so.
+        held: Duration,
+    },
     /// The Swarm reached a state it cannot leave on its own (a failed one-shot).
     #[error("{what} cannot happen: {why}")]
     Impossible {
@@ -121,8 +135,20 @@ pub async fn wait_converged(
     }
 }
 
+/// How long a converged stack must keep answering the same client error before
+/// [`wait_healthy`] takes it as the app's answer ([`WaitError::WrongAnswer`]).
+pub const STEADY_ANSWER: Duration = Duration::from_secs(30);
+
+/// Whether `status` is an answer an app gives on purpose (a 4xx other than the ones that
+/// mean "try again"), as opposed to a proxy or a server still starting (5xx, 408, 425, 429).
+fn is_deliberate(status: u16) -> bool {
+    (400..500).contains(&status) && ![408, 425, 429].contains(&status)
+}
+
 /// Waits until the stack has converged *and* `url` answers one of `ok` (R11). Convergence is
 /// re-checked with every probe, so a task replaced between the two does not slip through.
+/// A converged stack that keeps answering the same deliberate client error for
+/// [`STEADY_ANSWER`] ends the wait early with [`WaitError::WrongAnswer`].
 pub async fn wait_healthy(
     swarm: &Swarm,
     stack: &str,
@@ -137,8 +163,10 @@ pub async fn wait_healthy(
     })?;
     let mut pacer = Pacer::new(swarm, stack);
     let mut progress = Progress::new();
+    let mut steady: Option<(u16, Instant)> = None;
     loop {
         let snap = swarm.snapshot(stack).await?;
+        let mut answered = None;
         let last = match evaluate(&snap) {
             Convergence::Failed(f) => {
                 return Err(WaitError::Impossible {
@@ -154,11 +182,30 @@ pub async fn wait_healthy(
                     .clamp(Duration::from_millis(100), Duration::from_secs(5));
                 match client.get(url).timeout(per_try).send().await {
                     Ok(r) if ok.contains(&r.status().as_u16()) => return Ok(deadline.elapsed()),
-                    Ok(r) => format!("converged, but {url} answered {}", r.status().as_u16()),
+                    Ok(r) => {
+                        answered = Some(r.status().as_u16());
+                        format!("converged, but {url} answered {}", r.status().as_u16())
+                    }
                     Err(e) => format!("converged, but {url} did not answer: {}", error_chain(&e)),
                 }
             }
         };
+        steady = match (answered.filter(|s| is_deliberate(*s)), steady) {
+            (Some(s), Some((was, since))) if s == was => Some((was, since)),
+            (Some(s), _) => Some((s, Instant::now())),
+            (None, _) => None,
+        };
+        if let Some((status, since)) = steady {
+            if since.elapsed() >= STEADY_ANSWER {
+                return Err(WaitError::WrongAnswer {
+                    url: url.to_string(),
+                    status,
+                    ok: ok.to_vec(),
+                    held: since.elapsed(),
+                }
+                .into());
+            }
+        }
         if deadline.passed() {
             return Err(WaitError::timeout(what, &deadline, last).into());
         }

@@ -1,0 +1,147 @@
+//! Testing any recipe repository, no Rust needed: the generic tiers on a recipe that has no
+//! test crate, with settings from the repository's own `ccci.yml` and the command line.
+
+use crate::plan::Hooks;
+use crate::run::{run_recipe, HarnessError, Report, Settings};
+use ccci_abra::Recipe;
+use ccci_core::{Layer, RecipeMeta};
+use std::path::{Path, PathBuf};
+
+/// A bare-repository run: what `cargo ccci run --recipe-git <url>` asks for.
+#[derive(Debug, Clone)]
+pub struct RepoRun {
+    /// The recipe repository: a URL or a path (a git bundle works too).
+    pub url: String,
+    /// The ref to test; default the repository's HEAD.
+    pub reference: Option<String>,
+    /// `key=value` settings from the command line, which win over the repository's own.
+    pub sets: Vec<String>,
+    /// Where run directories go.
+    pub runs_dir: PathBuf,
+    /// The app domain; default a fresh one under `ccci.test`.
+    pub domain: Option<String>,
+    /// Also write results.json here.
+    pub results_copy: Option<PathBuf>,
+}
+
+/// The recipe's name from its repository's URL or path: the last component without `.git`
+/// or `.bundle` (`…/coop-cloud/custom-html.git` → `custom-html`).
+pub fn recipe_name(url: &str) -> Option<String> {
+    let last = url.trim_end_matches('/').rsplit(['/', ':']).next()?;
+    let name = last
+        .strip_suffix(".git")
+        .or_else(|| last.strip_suffix(".bundle"))
+        .unwrap_or(last);
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The settings of a bare-repository run, lowest precedence first: the name and source from
+/// the command line, the repository's own `ccci.yml` at the ref under test, `--set`.
+pub fn repo_meta(run: &RepoRun, scratch: &Path) -> Result<RecipeMeta, HarnessError> {
+    let name = match recipe_name(&run.url) {
+        Some(n) => n,
+        None => {
+            return Err(HarnessError::Other(format!(
+                "cannot tell the recipe's name from `{}`: give the repository's URL or path",
+                run.url
+            )))
+        }
+    };
+    let mut base = serde_yaml_ng_mapping(&name, &run.url);
+    base.origin = "--recipe-git".into();
+    let mut layers = vec![base];
+    if let Some(own) = recipe_layer(&name, &run.url, run.reference.as_deref(), scratch)? {
+        layers.push(own);
+    }
+    layers.extend(sets(&run.sets)?);
+    Ok(RecipeMeta::from_layers(&layers)?)
+}
+
+/// Parses `--set` arguments into layers.
+pub fn sets(args: &[String]) -> Result<Vec<Layer>, HarnessError> {
+    args.iter()
+        .map(|a| Layer::parse_set(a).map_err(HarnessError::from))
+        .collect()
+}
+
+/// The repository's own `ccci.yml` at `reference`, as a settings layer. `source` may not be
+/// set there: the repository is the source.
+pub fn recipe_layer(
+    name: &str,
+    url: &str,
+    reference: Option<&str>,
+    scratch: &Path,
+) -> Result<Option<Layer>, HarnessError> {
+    let dir = scratch.join(format!("probe-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let recipe = Recipe::clone_from(name, url, &dir)?;
+    let reference = reference.unwrap_or("HEAD");
+    let found = recipe
+        .resolve(reference)
+        .map_err(|e| {
+            HarnessError::Other(format!(
+                "ref `{reference}` is not in the recipe repository {url} ({e}): give a tag, branch or commit of it with --ref"
+            ))
+        })
+        .and_then(|commit| Ok(recipe.file_at(&commit, "ccci.yml")?));
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(text) = found? else {
+        return Ok(None);
+    };
+    let origin = format!("{url} at {reference}: ccci.yml");
+    let layer = Layer::parse(&origin, &text)?;
+    if layer.has("source") {
+        return Err(HarnessError::Other(format!(
+            "{origin}: `source` cannot be set in a recipe's own ccci.yml (the repository is the source): remove it"
+        )));
+    }
+    Ok(Some(layer))
+}
+
+fn serde_yaml_ng_mapping(name: &str, url: &str) -> Layer {
+    let text = format!(
+        "recipe: {}\nsource: {{git: {}}}\n",
+        yaml_string(name),
+        yaml_string(url)
+    );
+    Layer::parse("--recipe-git", &text).expect("a name and a URL as YAML strings are settings")
+}
+
+/// `s` as a double-quoted YAML string.
+fn yaml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Runs the generic tiers on a recipe repository with no test crate: install, upgrade,
+/// backup/restore by backupbot labels; the functional rung is an undeclared skip unless the
+/// settings declare it in `expected_na`. Tears down and writes results.json as usual.
+pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
+    std::fs::create_dir_all(&run.runs_dir).map_err(crate::run::io(&run.runs_dir))?;
+    let runs_dir = run
+        .runs_dir
+        .canonicalize()
+        .map_err(crate::run::io(&run.runs_dir))?;
+    let run = RepoRun { runs_dir, ..run };
+    let meta = repo_meta(&run, &run.runs_dir)?;
+    let mut settings = Settings::new(&run.runs_dir, &run.runs_dir);
+    settings.reference = run.reference;
+    settings.domain = run.domain;
+    settings.results_copy = run.results_copy;
+    run_recipe(settings, meta, Hooks::none())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_from_urls_and_paths() {
+        for (url, name) in [
+            ("https://git.coopcloud.tech/coop-cloud/custom-html.git", "custom-html"),
+            ("https://git.coopcloud.tech/coop-cloud/custom-html/", "custom-html"),
+            ("../shared/recipes/lemp.bundle", "lemp"),
+            ("git@example.org:org/ghost.git", "ghost"),
+        ] {
+            assert_eq!(super::recipe_name(url).as_deref(), Some(name), "{url}");
+        }
+        assert_eq!(super::recipe_name("/"), None);
+    }
+}
