@@ -77,7 +77,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             return run_repository(url, reference, domain, sets);
         }
     }
-    for (k, v) in [("CCCI_REF", &reference), ("CCCI_RECIPE_GIT", &git), ("CCCI_DOMAIN", &domain)] {
+    for (k, v) in [
+        ("CCCI_REF", &reference),
+        ("CCCI_RECIPE_GIT", &git),
+        ("CCCI_DOMAIN", &domain),
+    ] {
         if let Some(v) = v {
             env.push((k, v.clone()));
         }
@@ -119,16 +123,26 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     // The run printed its summary; end with the verdict that sets the exit status.
     let results = read(&results_file)?;
+    Ok(verdict_line(
+        &results,
+        &PathBuf::from(&results.run_dir).join("results.json"),
+    ))
+}
+
+/// Prints the closing verdict line and returns the exit status it sets.
+fn verdict_line(results: &Results, path: &Path) -> ExitCode {
     let verdict = if results.verdict == Verdict::Green {
         "GREEN"
     } else {
         "RED"
     };
     println!(
-        "cargo ccci: {} {verdict} at {} (results: {}/results.json)",
-        results.recipe, results.level, results.run_dir
+        "cargo ccci: {} {verdict} at {} (results: {})",
+        results.recipe,
+        results.level,
+        path.display()
     );
-    Ok(exit_code(&results))
+    exit_code(results)
 }
 
 /// A path that exists, made absolute (the test-crate flow runs in the crate's directory);
@@ -160,19 +174,7 @@ fn run_repository(
     })
     .map_err(|e| e.to_string())?;
     println!("\n{}", ccci::summary(&report.results, &report.path));
-    let results = &report.results;
-    let verdict = if results.verdict == Verdict::Green {
-        "GREEN"
-    } else {
-        "RED"
-    };
-    println!(
-        "cargo ccci: {} {verdict} at {} (results: {})",
-        results.recipe,
-        results.level,
-        report.path.display()
-    );
-    Ok(exit_code(results))
+    Ok(verdict_line(&report.results, &report.path))
 }
 
 fn read(path: &Path) -> Result<Results, String> {

@@ -364,7 +364,12 @@ pub async fn plans(
             .map(|(_, l)| l.clone())
             .unwrap_or_default();
         let container = running(swarm, stack, &service, deadline).await?;
-        out.push(plan(stack, &service, &own, &swarm.mounts(&container).await?)?);
+        out.push(plan(
+            stack,
+            &service,
+            &own,
+            &swarm.mounts(&container).await?,
+        )?);
     }
     Ok(out)
 }
@@ -459,7 +464,12 @@ pub async fn restore(
         if let Some(h) = hook("backupbot.restore.pre-hook") {
             exec_in_service(swarm, stack, service, &h, deadline).await?;
         }
-        for e in snapshot.manifest.entries.iter().filter(|e| e.service == service) {
+        for e in snapshot
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.service == service)
+        {
             let path = snapshot.dir.join(&e.file);
             let tar = std::fs::read(&path).map_err(io(&path))?;
             let container = running(swarm, stack, service, deadline).await?;

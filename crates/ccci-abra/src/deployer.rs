@@ -5,10 +5,10 @@ use crate::backup::Snapshot;
 use crate::error::AbraError;
 use crate::recipe::Recipe;
 use ccci_core::{ChaosVersion, Version};
+use ccci_swarm::Deadline;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use ccci_swarm::Deadline;
 use std::time::Duration;
 
 /// A boxed future, so deployers can be chosen at run time (`Box<dyn Deployer>`).

@@ -373,7 +373,13 @@ fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), Ab
     let charset = match entry.hint("charset") {
         None | Some("alnum" | "alphanumeric" | "default") => ALNUM,
         Some("hex") => HEX,
-        Some(v) => return Err(bad("charset", v, "ccci generates `alnum` (the default) or `hex`")),
+        Some(v) => {
+            return Err(bad(
+                "charset",
+                v,
+                "ccci generates `alnum` (the default) or `hex`",
+            ))
+        }
     };
     Ok((len, charset))
 }
@@ -415,7 +421,11 @@ mod tests {
         assert!(s.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(s, random_secret(100, ALNUM).unwrap());
         let h = random_secret(64, HEX).unwrap();
-        assert!(h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{h}");
+        assert!(
+            h.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{h}"
+        );
     }
 
     /// coopcloud.md §3: `SECRET_<NAME>_VERSION=v1 # length=N` names `<stack>_<name>_v1`.
@@ -439,6 +449,9 @@ SECRET_BAD_VERSION=v1 # charset=emoji
         assert_eq!(secret_spec(&app, "s_test_key_v1").unwrap(), (64, HEX));
         assert_eq!(secret_spec(&app, "s_test_other_v1").unwrap(), (32, ALNUM));
         let e = secret_spec(&app, "s_test_bad_v1").unwrap_err().to_string();
-        assert!(e.contains("SECRET_BAD_VERSION has the hint `charset=emoji`"), "{e}");
+        assert!(
+            e.contains("SECRET_BAD_VERSION has the hint `charset=emoji`"),
+            "{e}"
+        );
     }
 }

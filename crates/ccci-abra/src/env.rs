@@ -124,7 +124,8 @@ impl EnvFile {
                     let value = if q == '\'' {
                         inner.to_string()
                     } else {
-                        file.expand(&unescape(inner), first)?.replace(LITERAL_DOLLAR, "$")
+                        file.expand(&unescape(inner), first)?
+                            .replace(LITERAL_DOLLAR, "$")
                     };
                     (value, comment)
                 }
@@ -175,7 +176,9 @@ impl EnvFile {
                         ),
                     });
                 }
-                let value = self.get(name).filter(|v| !v.is_empty() || default.is_none());
+                let value = self
+                    .get(name)
+                    .filter(|v| !v.is_empty() || default.is_none());
                 out.push_str(value.or(default).unwrap_or(""));
                 rest = &braced[end + 1..];
             } else {
@@ -388,14 +391,21 @@ mod tests {
             "K=price $ 5\n",
         ));
         assert_eq!(e.get("B"), Some("one-two"));
-        assert_eq!(e.entry("B").unwrap().comment.as_deref(), Some("trailing comment"));
+        assert_eq!(
+            e.entry("B").unwrap().comment.as_deref(),
+            Some("trailing comment")
+        );
         assert_eq!(e.get("C"), Some("$A literal # not a comment"));
         assert_eq!(e.get("D"), Some("one \"quoted\" $A\nnext"));
         assert_eq!(e.entry("D").unwrap().hint("hint"), Some("1"));
         assert_eq!(e.get("E"), Some("fallback"));
         assert_eq!(e.get("F"), Some("one"));
         assert_eq!(e.get("G"), Some(""));
-        assert_eq!(e.get("H"), Some("a#b"), "a # inside a word is not a comment");
+        assert_eq!(
+            e.get("H"),
+            Some("a#b"),
+            "a # inside a word is not a comment"
+        );
         assert_eq!(e.get("I"), Some("multi\nline"));
         assert_eq!(e.get("J"), Some(""));
         assert_eq!(e.get("K"), Some("price $ 5"));
@@ -426,7 +436,10 @@ mod tests {
         let cases = [
             ("A=1\nnonsense\n", "line 2: `nonsense` is not KEY=value"),
             ("1A=x\n", "line 1: `1A` is not a variable name"),
-            ("A=\"open\nB=2\n", "line 1: the value of A opens a double quote that is never closed"),
+            (
+                "A=\"open\nB=2\n",
+                "line 1: the value of A opens a double quote that is never closed",
+            ),
             ("A='x' y\n", "line 1: `y` follows the closing quote of A"),
             ("A=${B\n", "line 1: `${B` has no closing `}`"),
             ("A=${B C}\n", "does not name a variable"),

@@ -59,15 +59,19 @@ pub async fn place(
             let container = running(swarm, stack, &p.service, deadline).await?;
             // The Engine extracts an archive only into an existing directory, so a path that
             // is a file (a dump) or missing refuses it: exactly the paths that cannot hold one.
-            match swarm.upload(&container, dir, tar_of(&name, &content)?).await {
+            match swarm
+                .upload(&container, dir, tar_of(&name, &content)?)
+                .await
+            {
                 Ok(()) => placed.markers.push(Marker {
                     service: p.service.clone(),
                     path: format!("{}/{name}", dir.trim_end_matches('/')),
                     content,
                 }),
-                Err(e) => placed
-                    .skipped
-                    .push(format!("{}:{dir}: not a directory a marker can go in ({e})", p.service)),
+                Err(e) => placed.skipped.push(format!(
+                    "{}:{dir}: not a directory a marker can go in ({e})",
+                    p.service
+                )),
             }
         }
     }
@@ -103,7 +107,11 @@ pub async fn remove(
             let (dir, name) = m.path.rsplit_once('/').unwrap_or(("/", &m.path));
             let dir = if dir.is_empty() { "/" } else { dir };
             swarm
-                .upload(&container, dir, tar_of(name, b"removed before the restore\n")?)
+                .upload(
+                    &container,
+                    dir,
+                    tar_of(name, b"removed before the restore\n")?,
+                )
                 .await?;
         }
     }

@@ -37,7 +37,11 @@ impl Recipe {
         let dest = parent.join(dest.file_name().unwrap_or(dest.as_os_str()));
         // git resolves a relative path against its -C directory, not ours.
         let url = match Path::new(url).exists() {
-            true => Path::new(url).canonicalize().map_err(io(url))?.display().to_string(),
+            true => Path::new(url)
+                .canonicalize()
+                .map_err(io(url))?
+                .display()
+                .to_string(),
             false => url.to_string(),
         };
         let dest_s = dest.to_string_lossy();
@@ -258,7 +262,10 @@ mod tests {
 
     #[test]
     fn release_tags_with_and_without_v() {
-        assert_eq!(tag_version("1.2.0+3.3.1").unwrap().to_string(), "1.2.0+3.3.1");
+        assert_eq!(
+            tag_version("1.2.0+3.3.1").unwrap().to_string(),
+            "1.2.0+3.3.1"
+        );
         assert_eq!(tag_version("v1.0.2").unwrap().to_string(), "1.0.2");
         assert!(tag_version("v1.0.2").unwrap() < tag_version("v1.0.3").unwrap());
         assert!(tag_version("vendor").is_none());

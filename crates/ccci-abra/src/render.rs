@@ -27,7 +27,7 @@ pub enum Routing {
     /// Through Traefik on a real Co-op Cloud server: `https://<domain>`; the stack is left as
     /// the recipe wrote it.
     Traefik,
-    /// On a host without IPVS or Traefik: the main service published on this port of the host
+    /// On a host without IPVS or Traefik: the web service published on this port of the host
     /// (reached at `http://127.0.0.1:<port>`).
     HostPort(u16),
 }
@@ -54,12 +54,24 @@ pub struct RenderInput<'a> {
 
 /// Service keys `docker stack deploy` does not apply, with what that means for the recipe.
 const IGNORED_KEYS: &[(&str, &str)] = &[
-    ("depends_on", "Swarm starts services in no particular order; each must wait for what it needs itself"),
-    ("build", "Swarm only runs images; build and push it elsewhere"),
+    (
+        "depends_on",
+        "Swarm starts services in no particular order; each must wait for what it needs itself",
+    ),
+    (
+        "build",
+        "Swarm only runs images; build and push it elsewhere",
+    ),
     ("restart", "Swarm uses deploy.restart_policy instead"),
     ("container_name", "Swarm names containers itself"),
-    ("links", "services reach each other by name on a shared network"),
-    ("external_links", "services reach each other by name on a shared network"),
+    (
+        "links",
+        "services reach each other by name on a shared network",
+    ),
+    (
+        "external_links",
+        "services reach each other by name on a shared network",
+    ),
     ("network_mode", "Swarm services join networks instead"),
     ("privileged", "Swarm services cannot be privileged"),
     ("devices", "Swarm services cannot map devices"),
@@ -71,7 +83,10 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
     ("cgroup_parent", "Swarm does not apply it"),
     ("domainname", "Swarm does not apply it"),
     ("mac_address", "Swarm does not apply it"),
-    ("expose", "services on one network reach each other on any port"),
+    (
+        "expose",
+        "services on one network reach each other on any port",
+    ),
 ];
 
 /// The stack to deploy and what it needs.
@@ -335,7 +350,9 @@ fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
         let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let n: f64 = rest[..num_len].parse().ok()?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let mult = match &rest[..unit_len] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -519,16 +536,33 @@ secrets:
             ]
         );
         let bad = merged.replace("1m30s", "soon");
-        let e = render(&bad, &input(Routing::Traefik)).unwrap_err().to_string();
-        assert!(e.contains("stop_grace_period `soon` is not a duration"), "{e}");
+        let e = render(&bad, &input(Routing::Traefik))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("stop_grace_period `soon` is not a duration"),
+            "{e}"
+        );
     }
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_go_duration("45s"), Some(std::time::Duration::from_secs(45)));
-        assert_eq!(parse_go_duration("1m30s"), Some(std::time::Duration::from_secs(90)));
-        assert_eq!(parse_go_duration("1h"), Some(std::time::Duration::from_secs(3600)));
-        assert_eq!(parse_go_duration("1.5s"), Some(std::time::Duration::from_millis(1500)));
+        assert_eq!(
+            parse_go_duration("45s"),
+            Some(std::time::Duration::from_secs(45))
+        );
+        assert_eq!(
+            parse_go_duration("1m30s"),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_go_duration("1h"),
+            Some(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_go_duration("1.5s"),
+            Some(std::time::Duration::from_millis(1500))
+        );
         assert_eq!(parse_go_duration("10"), None);
         assert_eq!(parse_go_duration(""), None);
     }

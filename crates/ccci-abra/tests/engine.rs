@@ -57,6 +57,7 @@ impl Setup {
                 app: &self.app,
                 recipe: &self.recipe,
                 release: Some(&v),
+                force_chaos: false,
             })
             .await
     }
@@ -68,6 +69,7 @@ impl Setup {
             app: &self.app,
             recipe: &self.recipe,
             release,
+            force_chaos: false,
         };
         let e = self
             .engine
@@ -276,7 +278,7 @@ async fn a_failed_restore_leaves_the_snapshot_intact_for_a_second_attempt() {
         let dir = s._dir.path().join("snapshot");
         let snapshot = s
             .engine
-            .backup(&s.app, &dir, Duration::from_secs(60))
+            .backup(&s.app, &dir, Deadline::after(Duration::from_secs(60)))
             .await?;
         assert_eq!(
             snapshot.read("/data/www/marker.txt")?.as_deref(),
@@ -292,7 +294,7 @@ async fn a_failed_restore_leaves_the_snapshot_intact_for_a_second_attempt() {
         exec("rm /data/www/marker.txt && touch /data/block-restore").await?;
         let err = s
             .engine
-            .restore(&s.app, &snapshot, Duration::from_secs(60))
+            .restore(&s.app, &snapshot, Deadline::after(Duration::from_secs(60)))
             .await
             .unwrap_err()
             .to_string();
@@ -315,7 +317,7 @@ async fn a_failed_restore_leaves_the_snapshot_intact_for_a_second_attempt() {
             .restore(
                 &s.app,
                 &ccci_abra::Snapshot::load(&dir)?,
-                Duration::from_secs(60),
+                Deadline::after(Duration::from_secs(60)),
             )
             .await?;
         let body = reqwest::get(format!("{base}/marker.txt"))
@@ -338,7 +340,7 @@ async fn a_corrupted_snapshot_is_refused_before_anything_is_restored() {
     let dir = tempfile::tempdir().unwrap();
     let tar_path = dir.path().join("01.tar");
     std::fs::write(&tar_path, b"not the archive that was taken").unwrap();
-    let manifest = r#"{"stack":"x","service":"app","entries":[{"path":"/data/www","restore_to":"/data","file":"01.tar","sha256":"00","bytes":30}]}"#;
+    let manifest = r#"{"stack":"x","entries":[{"service":"app","path":"/data/www","restore_to":"/data","file":"01.tar","sha256":"00","bytes":30}]}"#;
     std::fs::write(dir.path().join("manifest.json"), manifest).unwrap();
     let e = ccci_abra::Snapshot::load(dir.path())
         .unwrap()
@@ -473,6 +475,7 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
                 app: &app,
                 recipe: &recipe,
                 release: Some(&v.version),
+                force_chaos: false,
             })
             .await?;
         let url = deployed.base_url.ok_or("no base url")?;

@@ -344,7 +344,10 @@ pub fn rung_from_tests(
         return RungOutcome::Pass;
     }
     if let Some((_, TestStatus::NotRun { reason })) = tests.first() {
-        if tests.iter().all(|(_, s)| matches!(s, TestStatus::NotRun { .. })) {
+        if tests
+            .iter()
+            .all(|(_, s)| matches!(s, TestStatus::NotRun { .. }))
+        {
             return RungOutcome::NotRun {
                 because: reason.clone(),
             };
@@ -472,7 +475,16 @@ mod tests {
             &[("backup", &cannot), ("restore", &restore_waiting)],
             None,
         );
-        assert!(matches!(out, RungOutcome::Skipped { intentional: false, .. }), "{out:?}");
+        assert!(
+            matches!(
+                out,
+                RungOutcome::Skipped {
+                    intentional: false,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
     }
 
     #[test]

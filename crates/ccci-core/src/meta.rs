@@ -241,7 +241,8 @@ impl Layer {
         let Some((key, value)) = arg.split_once('=') else {
             return Err(MetaError::Yaml {
                 file: format!("--set {arg}"),
-                message: "write it as `--set key=value`, e.g. `--set health_path=/api/health`".into(),
+                message: "write it as `--set key=value`, e.g. `--set health_path=/api/health`"
+                    .into(),
             });
         };
         let origin = format!("--set {key}");
@@ -456,9 +457,15 @@ impl RawMeta {
         if let Some(t) = self.test_timeout {
             m.test_timeout = parse_duration(&t).map_err(|msg| invalid("test_timeout", msg))?;
         }
-        for (key, d) in [("deploy_timeout", m.deploy_timeout), ("test_timeout", m.test_timeout)] {
+        for (key, d) in [
+            ("deploy_timeout", m.deploy_timeout),
+            ("test_timeout", m.test_timeout),
+        ] {
             if d.is_zero() || d > Duration::from_secs(24 * 3600) {
-                return Err(invalid(key, format!("{}s: give a duration from 1s to 24h", d.as_secs())));
+                return Err(invalid(
+                    key,
+                    format!("{}s: give a duration from 1s to 24h", d.as_secs()),
+                ));
             }
         }
         Ok(m)
@@ -570,8 +577,16 @@ mod tests {
 
     #[test]
     fn later_layers_win_and_errors_name_their_layer() {
-        let base = Layer::parse("--recipe-git", "recipe: lemp\nsource: {git: ../lemp.bundle}\n").unwrap();
-        let own = Layer::parse("lemp@HEAD:ccci.yml", "health_path: /index.php\ndeploy_timeout: 2m\n").unwrap();
+        let base = Layer::parse(
+            "--recipe-git",
+            "recipe: lemp\nsource: {git: ../lemp.bundle}\n",
+        )
+        .unwrap();
+        let own = Layer::parse(
+            "lemp@HEAD:ccci.yml",
+            "health_path: /index.php\ndeploy_timeout: 2m\n",
+        )
+        .unwrap();
         let set = Layer::parse_set("health_ok=[200, 404]").unwrap();
         let path = Layer::parse_set("health_path=/api/health").unwrap();
         let env = Layer::parse_set("extra_env.SEED_ON_EMPTY=false").unwrap();
@@ -582,15 +597,25 @@ mod tests {
         assert_eq!(m.extra_env["SEED_ON_EMPTY"], "false");
 
         let bad = Layer::parse_set("health_path=api").unwrap();
-        let e = RecipeMeta::from_layers(&[base.clone(), own, bad]).unwrap_err().to_string();
-        assert!(e.starts_with("--set health_path: `health_path`: `api` must start with `/`"), "{e}");
+        let e = RecipeMeta::from_layers(&[base.clone(), own, bad])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--set health_path: `health_path`: `api` must start with `/`"),
+            "{e}"
+        );
         let e = Layer::parse_set("helth_path=/x").unwrap_err().to_string();
-        assert!(e.contains("--set helth_path: unknown key `helth_path` — did you mean `health_path`?"), "{e}");
+        assert!(
+            e.contains("--set helth_path: unknown key `helth_path` — did you mean `health_path`?"),
+            "{e}"
+        );
         let e = Layer::parse_set("health_ok=lots").unwrap_err().to_string();
         assert!(e.starts_with("--set health_ok:"), "{e}");
         let e = Layer::parse_set("health_path").unwrap_err().to_string();
         assert!(e.contains("--set key=value"), "{e}");
-        let e = Layer::parse("x/ccci.yml", "deps: nope\n").unwrap_err().to_string();
+        let e = Layer::parse("x/ccci.yml", "deps: nope\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x/ccci.yml:"), "{e}");
         assert!(Layer::parse("empty.yml", "").unwrap().map.is_empty());
     }
@@ -605,7 +630,10 @@ mod tests {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(needle), "{yaml} -> {e}");
         }
-        assert_eq!(parse("test_timeout: 90s\n").unwrap().test_timeout, Duration::from_secs(90));
+        assert_eq!(
+            parse("test_timeout: 90s\n").unwrap().test_timeout,
+            Duration::from_secs(90)
+        );
     }
 
     #[test]

@@ -366,7 +366,11 @@ mod tests {
         }];
         let r = r.conclude(&all_pass());
         assert_eq!(r.verdict, Verdict::Red);
-        assert!(r.verdict_reasons[0].contains("`keycloak`"), "{:?}", r.verdict_reasons);
+        assert!(
+            r.verdict_reasons[0].contains("`keycloak`"),
+            "{:?}",
+            r.verdict_reasons
+        );
     }
 
     #[test]
@@ -378,7 +382,9 @@ mod tests {
         let r = r.conclude(&all_pass());
         assert_eq!(r.level, Level(2));
         assert_eq!(r.verdict, Verdict::Red);
-        assert!(matches!(&r.rungs[&Rung::BackupRestore], RungOutcome::Unverified { reason } if reason.contains("not proven by data: only a dump")));
+        assert!(
+            matches!(&r.rungs[&Rung::BackupRestore], RungOutcome::Unverified { reason } if reason.contains("not proven by data: only a dump"))
+        );
     }
 
     #[test]

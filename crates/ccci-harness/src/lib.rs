@@ -46,8 +46,8 @@ pub use ccci_core::{self as core, HookCtx, OpState, RecipeMeta};
 pub use ccci_macros::{backup_verify, functional, lifecycle};
 pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
 pub use plan::Hooks;
-pub use report::summary;
 pub use repo::{recipe_name, run_repository, RepoRun};
+pub use report::summary;
 pub use run::{load_meta, run_recipe, HarnessError, Report, Settings};
 pub use runner::run_main;
 

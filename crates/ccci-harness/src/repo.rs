@@ -72,8 +72,8 @@ pub fn recipe_layer(
     reference: Option<&str>,
     scratch: &Path,
 ) -> Result<Option<Layer>, HarnessError> {
-    let dir = scratch.join(format!("probe-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Unique: runs of the same recipe may probe at once.
+    let dir = scratch.join(crate::unique(&format!("probe-{name}")));
     let recipe = Recipe::clone_from(name, url, &dir)?;
     let reference = reference.unwrap_or("HEAD");
     let found = recipe
@@ -135,8 +135,14 @@ mod tests {
     #[test]
     fn names_from_urls_and_paths() {
         for (url, name) in [
-            ("https://git.coopcloud.tech/coop-cloud/custom-html.git", "custom-html"),
-            ("https://git.coopcloud.tech/coop-cloud/custom-html/", "custom-html"),
+            (
+                "https://git.coopcloud.tech/coop-cloud/custom-html.git",
+                "custom-html",
+            ),
+            (
+                "https://git.coopcloud.tech/coop-cloud/custom-html/",
+                "custom-html",
+            ),
             ("../shared/recipes/lemp.bundle", "lemp"),
             ("git@example.org:org/ghost.git", "ghost"),
         ] {

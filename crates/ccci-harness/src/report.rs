@@ -64,13 +64,24 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
     }
     match &r.restore_proof {
         Some(RestoreProof::RecipeHooks { hooks }) => {
-            let _ = writeln!(s, "  restore proof:  the recipe's checks {}", hooks.join(", "));
+            let _ = writeln!(
+                s,
+                "  restore proof:  the recipe's checks {}",
+                hooks.join(", ")
+            );
         }
         Some(RestoreProof::Markers { paths }) => {
-            let _ = writeln!(s, "  restore proof:  ccci's markers came back ({})", paths.join(", "));
+            let _ = writeln!(
+                s,
+                "  restore proof:  ccci's markers came back ({})",
+                paths.join(", ")
+            );
         }
         Some(RestoreProof::None { reason }) => {
-            let _ = writeln!(s, "  restore proof:  NONE: the restore was not proven by data: {reason}");
+            let _ = writeln!(
+                s,
+                "  restore proof:  NONE: the restore was not proven by data: {reason}"
+            );
         }
         None => {}
     }

@@ -280,6 +280,10 @@ impl Run {
             .runs_dir
             .canonicalize()
             .map_err(io(&settings.runs_dir))?;
+        let run_id = format!("{stamp}-{}", random_hex(6));
+        // Made now, so that a run refused before it deploys still writes its results.
+        let run_dir = settings.runs_dir.join(format!("{}-{run_id}", meta.recipe));
+        std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
         Ok(Run {
             settings,
             meta: Arc::new(meta),
@@ -287,13 +291,13 @@ impl Run {
             rt,
             op_state: Arc::new(OpState::default()),
             started,
-            run_id: format!("{stamp}-{}", random_hex(6)),
+            run_id,
             interrupted: std::sync::atomic::AtomicBool::new(false),
             steps,
             state: Mutex::new(State {
                 live: None,
                 deployed: false,
-                run_dir: None,
+                run_dir: Some(run_dir),
                 domain: String::new(),
                 stack: String::new(),
                 head: None,
@@ -486,7 +490,9 @@ impl Run {
         let (outcome, result) = match f(self) {
             Ok(()) => (TierOutcome::Passed, Ok(())),
             Err(TierError::CannotRun(m)) => (TierOutcome::CannotRun, Err(StepError::CannotRun(m))),
-            Err(TierError::Failed(e)) => (TierOutcome::Failed, Err(StepError::Failed(e.to_string()))),
+            Err(TierError::Failed(e)) => {
+                (TierOutcome::Failed, Err(StepError::Failed(e.to_string())))
+            }
         };
         self.lock().tiers.insert(op, outcome);
         result
@@ -557,7 +563,11 @@ impl Run {
         let fx = self.fixtures(step.op)?;
         let budget = self.meta.test_timeout;
         let run = std::panic::AssertUnwindSafe(f(&fx)).catch_unwind();
-        match self.rt.block_on(tokio::time::timeout(budget, run)) {
+        // The timer must be made inside the runtime: block on a future that creates it.
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(budget, run).await })
+        {
             Ok(Ok(r)) => r.map_err(|e| e.to_string()),
             Ok(Err(panic)) => Err(format!("panicked: {}", panic_message(&*panic))),
             Err(_) => Err(format!(
@@ -718,9 +728,7 @@ impl Run {
         };
         drop(st);
         let started = Instant::now();
-        let result = self
-            .rt
-            .block_on(live.engine.remove(&live.app, budget));
+        let result = self.rt.block_on(live.engine.remove(&live.app, budget));
         eprintln!(
             "ccci: removed stack {} in {:.1}s",
             live.app.stack,

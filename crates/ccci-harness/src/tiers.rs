@@ -49,7 +49,9 @@ impl Run {
                 live.meta.recipe,
                 target
                     .as_ref()
-                    .map_or("unreleased head (chaos)".to_string(), |r| r.version.to_string()),
+                    .map_or("unreleased head (chaos)".to_string(), |r| r
+                        .version
+                        .to_string()),
                 live.app.domain,
                 live.app.stack
             );
@@ -129,7 +131,12 @@ impl Run {
             if let Some(text) = &l.overlay {
                 std::fs::write(&overlay_path, text).map_err(io(&overlay_path))?;
             }
-            Ok((l.engine.clone(), l.recipe.clone(), l.app.clone(), l.overlay.is_some()))
+            Ok((
+                l.engine.clone(),
+                l.recipe.clone(),
+                l.app.clone(),
+                l.overlay.is_some(),
+            ))
         })?;
         let deployed = engine
             .deploy(DeployRequest {
@@ -385,11 +392,10 @@ impl Run {
     async fn prepare(&self) -> Result<Live, HarnessError> {
         let meta = self.meta.clone();
         let run_dir = self
-            .settings
-            .runs_dir
-            .join(format!("{}-{}", meta.recipe, self.run_id));
-        std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
-        self.lock().run_dir = Some(run_dir.clone());
+            .lock()
+            .run_dir
+            .clone()
+            .ok_or_else(|| HarnessError::Other("the run has no directory".into()))?;
         let swarm = Swarm::connect().await?;
 
         let recipe_dir = run_dir.join("abra/recipes").join(&meta.recipe);
@@ -445,14 +451,23 @@ impl Run {
         let is_crate = self.settings.crate_dir.join("ccci.yml").is_file();
         let overlay = match std::fs::read_to_string(&crate_overlay) {
             Ok(text) if is_crate => Some((text, crate_overlay.display().to_string())),
-            _ => recipe
-                .file_at(&commit, CI_OVERLAY)?
-                .map(|text| (text, format!("{CI_OVERLAY} of the recipe at {}", &commit[..8.min(commit.len())]))),
+            _ => recipe.file_at(&commit, CI_OVERLAY)?.map(|text| {
+                (
+                    text,
+                    format!(
+                        "{CI_OVERLAY} of the recipe at {}",
+                        &commit[..8.min(commit.len())]
+                    ),
+                )
+            }),
         };
         if let Some((_, from)) = &overlay {
             let files = app.compose_files();
             if !files.iter().any(|f| f == CI_OVERLAY) {
-                app.env.set("COMPOSE_FILE", &[files, vec![CI_OVERLAY.to_string()]].concat().join(":"));
+                app.env.set(
+                    "COMPOSE_FILE",
+                    &[files, vec![CI_OVERLAY.to_string()]].concat().join(":"),
+                );
                 app.save()?;
             }
             let note = format!("CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, so every deploy is a chaos deploy");

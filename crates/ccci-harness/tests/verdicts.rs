@@ -136,3 +136,205 @@ fn a_truncated_dump_is_retried_three_times_then_fails_the_rung() {
         res.teardown.leftovers
     );
 }
+
+/// Never finishes: the run must cut it off at `test_timeout`.
+#[ccci::functional]
+async fn hangs_forever(_ctx: &ccci::HookCtx) -> ccci::Result {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
+#[ccci::functional]
+async fn panics(_ctx: &ccci::HookCtx) -> ccci::Result {
+    panic!("boom from a recipe test")
+}
+
+#[ccci::functional]
+async fn passes(_ctx: &ccci::HookCtx) -> ccci::Result {
+    Ok(())
+}
+
+fn functional(names: &[&str]) -> Hooks {
+    Hooks {
+        functional: Hooks::registered()
+            .functional
+            .into_iter()
+            .filter(|d| names.contains(&d.name))
+            .collect(),
+        ..Hooks::none()
+    }
+}
+
+#[test]
+fn a_broken_head_with_upgrade_not_applicable_is_red() {
+    // Upgrade declared n/a: install must deploy the head itself, which crashes.
+    let r = run(
+        "crashing-head",
+        |m| {
+            m.expected_na.extend([
+                (Rung::Upgrade, "one release".into()),
+                (Rung::BackupRestore, "no data".into()),
+                (Rung::Functional, "none".into()),
+            ])
+        },
+        Hooks::none(),
+    );
+    let res = &r.results;
+    assert!(
+        matches!(&res.rungs[&Rung::Install], RungOutcome::Fail { .. }),
+        "{:?}",
+        res.rungs
+    );
+    assert_eq!(res.deploys.len(), 1, "{:#?}", res.deploys);
+    assert_eq!(
+        res.deploys[0].commit, res.head.commit,
+        "install deployed the head"
+    );
+    assert!(!res.deploys[0].healthy);
+    assert_eq!((res.level, res.verdict), (Level(0), Verdict::Red));
+    assert!(
+        res.teardown.clean,
+        "teardown left {:?}",
+        res.teardown.leftovers
+    );
+}
+
+#[test]
+fn an_unprovided_dependency_is_refused_before_deploying() {
+    let r = run(
+        "truncated-dump",
+        |m| m.deps = vec!["keycloak".into()],
+        functional(&["passes"]),
+    );
+    let res = &r.results;
+    assert!(
+        res.deploys.is_empty(),
+        "nothing may be deployed: {:#?}",
+        res.deploys
+    );
+    assert!(
+        matches!(status(&r, "install::deploys_and_becomes_healthy"), TestStatus::Fail { message } if message.contains("dependency `keycloak`")),
+        "{:#?}",
+        res.tests
+    );
+    assert!(
+        matches!(status(&r, "functional::passes"), TestStatus::NotRun { reason } if reason == "install failed"),
+        "a test that needs the dependency never runs: {:#?}",
+        res.tests
+    );
+    assert_eq!(res.verdict, Verdict::Red);
+    assert!(
+        res.verdict_reasons.iter().any(|v| v.contains("`keycloak`")),
+        "{:?}",
+        res.verdict_reasons
+    );
+    assert!(res.teardown.clean);
+}
+
+#[test]
+fn a_hanging_test_fails_at_its_deadline_and_a_panic_fails_only_its_test() {
+    let r = run(
+        "truncated-dump",
+        |m| {
+            m.test_timeout = Duration::from_secs(3);
+            m.expected_na.extend([
+                (Rung::Upgrade, "one release".into()),
+                (Rung::BackupRestore, "covered elsewhere".into()),
+            ])
+        },
+        functional(&["hangs_forever", "panics", "passes"]),
+    );
+    let res = &r.results;
+    let hung = res
+        .tests
+        .iter()
+        .find(|t| t.name == "functional::hangs_forever")
+        .unwrap();
+    assert!(
+        matches!(&hung.status, TestStatus::Fail { message } if message.contains("test_timeout (3s)")),
+        "{hung:?}"
+    );
+    assert!(
+        hung.duration_ms < 15_000,
+        "cut off at its deadline: {hung:?}"
+    );
+    assert!(
+        matches!(status(&r, "functional::panics"), TestStatus::Fail { message } if message.contains("panicked: boom from a recipe test")),
+        "{:#?}",
+        res.tests
+    );
+    assert_eq!(status(&r, "functional::passes"), &TestStatus::Pass);
+    assert_eq!(res.verdict, Verdict::Red);
+    assert!(
+        res.teardown.clean,
+        "teardown left {:?}",
+        res.teardown.leftovers
+    );
+}
+
+#[test]
+fn a_recipe_written_like_real_ones_backs_up_every_service_and_proves_the_restore() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chained");
+    let runs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verdict-runs");
+    let meta = ccci::load_meta(&dir).unwrap();
+    let r = run_recipe(Settings::new(&dir, &runs), meta, Hooks::none()).unwrap();
+    let res = &r.results;
+    assert_eq!(
+        res.rungs[&Rung::Install],
+        RungOutcome::Pass,
+        "{:#?}",
+        res.tests
+    );
+    assert_eq!(
+        res.rungs[&Rung::BackupRestore],
+        RungOutcome::Pass,
+        "{:#?}",
+        res.tests
+    );
+    let d = &res.deploys[0];
+    assert_eq!(
+        d.compose_files,
+        ["compose.yml", "compose.db.yml", "compose.ccci.yml"],
+        "the COMPOSE_FILE chain, then the CI overlay"
+    );
+    assert!(
+        d.chaos_version
+            .as_deref()
+            .is_some_and(|c| c.ends_with("+U")),
+        "an untracked overlay makes the deploy chaos, +U: {d:?}"
+    );
+    match &res.restore_proof {
+        Some(ccci::core::results::RestoreProof::Markers { paths }) => {
+            assert_eq!(
+                paths.len(),
+                1,
+                "only the content volume can hold one: {paths:?}"
+            );
+            assert!(paths[0].starts_with("app:/data/.ccci-marker-"), "{paths:?}");
+        }
+        other => panic!("the restore must be proven by ccci's marker: {other:?}"),
+    }
+    let snapshot = Snapshot::load(Path::new(&res.snapshots[0].dir)).unwrap();
+    assert_eq!(snapshot.manifest.services(), ["app", "db"]);
+    assert_eq!(
+        snapshot.read("/db/dump.sql").unwrap().as_deref(),
+        Some(&b"row 1\n"[..]),
+        "the db's pre-hook dump is in the snapshot"
+    );
+    assert!(
+        res.warnings.iter().any(|w| w.contains("compose.ccci.yml")),
+        "{:?}",
+        res.warnings
+    );
+    assert_eq!(
+        (res.level, res.verdict),
+        (Level(1), Verdict::Green),
+        "{:?}",
+        res.verdict_reasons
+    );
+    assert!(
+        res.teardown.clean,
+        "teardown left {:?}",
+        res.teardown.leftovers
+    );
+}

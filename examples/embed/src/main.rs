@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 app: &app,
                 recipe: &recipe,
                 release: Some(&latest.version),
+                force_chaos: false,
             })
             .await?;
         let url = deployed.base_url.ok_or("the app has no HTTP route")?;
