@@ -112,6 +112,31 @@ fn yaml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// A test crate's settings with the recipe repository's own `ccci.yml` beneath them, when
+/// the recipe comes from git (`source: {git: …}` or `CCCI_RECIPE_GIT`): the crate's keys win.
+pub fn with_recipe_layer(
+    settings: &Settings,
+    meta: RecipeMeta,
+) -> Result<RecipeMeta, HarnessError> {
+    let url = match (&settings.recipe_git, &meta.source) {
+        (Some(url), _) | (None, ccci_core::meta::Source::Git(url)) => url.clone(),
+        (None, ccci_core::meta::Source::Releases(_)) => return Ok(meta),
+    };
+    std::fs::create_dir_all(&settings.runs_dir).map_err(crate::run::io(&settings.runs_dir))?;
+    let own = recipe_layer(
+        &meta.recipe,
+        &url,
+        settings.reference.as_deref(),
+        &settings.runs_dir,
+    )?;
+    let Some(own) = own else {
+        return Ok(meta);
+    };
+    let mut layers = vec![own];
+    layers.extend(crate::run::crate_layers(&settings.crate_dir)?);
+    Ok(RecipeMeta::from_layers(&layers)?)
+}
+
 /// Runs the generic tiers on a recipe repository with no test crate: install, upgrade,
 /// backup/restore by backupbot labels; the functional rung is an undeclared skip unless the
 /// settings declare it in `expected_na`. Tears down and writes results.json as usual.
@@ -132,6 +157,83 @@ pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A git repository with one commit holding `ccci.yml`.
+    fn repo_with(settings: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(crate::unique("ccci-repo"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ccci.yml"), settings).unwrap();
+        for args in [
+            &["init", "-q"][..],
+            &["add", "ccci.yml"],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "settings",
+            ],
+        ] {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&dir)
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "git {args:?}");
+        }
+        dir
+    }
+
+    #[test]
+    fn the_recipes_own_settings_lie_beneath_the_command_line() {
+        let repo = repo_with("health_path: /api/health\nhealth_ok: [200, 204]\n");
+        let scratch = std::env::temp_dir().join(crate::unique("ccci-scratch"));
+        let run = RepoRun {
+            url: repo.display().to_string(),
+            reference: None,
+            sets: vec!["health_ok=[204]".into()],
+            runs_dir: scratch.clone(),
+            domain: None,
+            results_copy: None,
+        };
+        std::fs::create_dir_all(&scratch).unwrap();
+        let meta = repo_meta(&run, &scratch).unwrap();
+        assert_eq!(
+            meta.health_path, "/api/health",
+            "from the recipe's ccci.yml"
+        );
+        assert_eq!(meta.health_ok, [204], "--set wins");
+        assert!(meta.recipe.starts_with("ccci-repo"));
+
+        let bad = repo_with("source: {git: elsewhere}\n");
+        let e = recipe_layer("x", &bad.display().to_string(), None, &scratch)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`source` cannot be set in a recipe's own ccci.yml"),
+            "{e}"
+        );
+        let e = recipe_layer(
+            "x",
+            &bad.display().to_string(),
+            Some("no-such-ref"),
+            &scratch,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("ref `no-such-ref` is not in the recipe repository"),
+            "{e}"
+        );
+        for d in [repo, bad, scratch] {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+
     #[test]
     fn names_from_urls_and_paths() {
         for (url, name) in [

@@ -139,6 +139,11 @@ pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Har
 /// Reads a recipe test crate's `ccci.yml`, with `--set` overrides from `CCCI_SET` (one
 /// `key=value` per line) on top.
 pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
+    Ok(RecipeMeta::from_layers(&crate_layers(crate_dir)?)?)
+}
+
+/// The settings layers of a test crate: its `ccci.yml`, then `CCCI_SET`.
+pub(crate) fn crate_layers(crate_dir: &Path) -> Result<Vec<ccci_core::Layer>, HarnessError> {
     let path = crate_dir.join("ccci.yml");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         HarnessError::Other(format!(
@@ -154,7 +159,7 @@ pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
         .map(String::from)
         .collect();
     layers.extend(crate::repo::sets(&sets)?);
-    Ok(RecipeMeta::from_layers(&layers)?)
+    Ok(layers)
 }
 
 /// A finished run: its results and where results.json was written.

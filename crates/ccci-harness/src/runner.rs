@@ -37,6 +37,15 @@ pub fn run_main(settings: Settings) -> ExitCode {
             .collect();
         return libtest_mimic::run(&args, trials).exit_code();
     }
+    // The recipe repository's own ccci.yml lies beneath the crate's (listing, above, reads
+    // only the crate's: it must stay cheap).
+    let meta = match crate::repo::with_recipe_layer(&settings, meta) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("ccci: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let run = match Run::new(settings, meta, hooks) {
         Ok(r) => Arc::new(r),
         Err(e) => {
