@@ -161,11 +161,12 @@ impl EnvFile {
                     });
                 };
                 let inner = &braced[..end];
-                let (name, default) = match inner.split_once(":-") {
-                    Some((n, d)) => (n, Some(d)),
+                // `${A:-d}`: d when A is unset or empty; `${A-d}`: d only when A is unset.
+                let (name, default, if_empty) = match inner.split_once(":-") {
+                    Some((n, d)) => (n, Some(d), true),
                     None => match inner.split_once('-') {
-                        Some((n, d)) => (n, Some(d)),
-                        None => (inner, None),
+                        Some((n, d)) => (n, Some(d), false),
+                        None => (inner, None, false),
                     },
                 };
                 if !is_name(name) {
@@ -176,9 +177,7 @@ impl EnvFile {
                         ),
                     });
                 }
-                let value = self
-                    .get(name)
-                    .filter(|v| !v.is_empty() || default.is_none());
+                let value = self.get(name).filter(|v| !(v.is_empty() && if_empty));
                 out.push_str(value.or(default).unwrap_or(""));
                 rest = &braced[end + 1..];
             } else {
@@ -389,6 +388,7 @@ mod tests {
             "I=\"multi\nline\"\n",
             "J=\n",
             "K=price $ 5\n",
+            "L=${J-unset only}${NOPE-unset}\n",
         ));
         assert_eq!(e.get("B"), Some("one-two"));
         assert_eq!(
@@ -409,6 +409,11 @@ mod tests {
         assert_eq!(e.get("I"), Some("multi\nline"));
         assert_eq!(e.get("J"), Some(""));
         assert_eq!(e.get("K"), Some("price $ 5"));
+        assert_eq!(
+            e.get("L"),
+            Some("unset"),
+            "`-` without `:` keeps a set, empty value"
+        );
     }
 
     #[test]
