@@ -47,9 +47,7 @@ pub fn repo_meta(run: &RepoRun, scratch: &Path) -> Result<RecipeMeta, HarnessErr
             )))
         }
     };
-    let mut base = serde_yaml_ng_mapping(&name, &run.url);
-    base.origin = "--recipe-git".into();
-    let mut layers = vec![base];
+    let mut layers = vec![command_line_layer(&name, &run.url)?];
     if let Some(own) = recipe_layer(&name, &run.url, run.reference.as_deref(), scratch)? {
         layers.push(own);
     }
@@ -98,13 +96,14 @@ pub fn recipe_layer(
     Ok(Some(layer))
 }
 
-fn serde_yaml_ng_mapping(name: &str, url: &str) -> Layer {
+/// The recipe's name and source, as the command line gives them.
+fn command_line_layer(name: &str, url: &str) -> Result<Layer, HarnessError> {
     let text = format!(
         "recipe: {}\nsource: {{git: {}}}\n",
         yaml_string(name),
         yaml_string(url)
     );
-    Layer::parse("--recipe-git", &text).expect("a name and a URL as YAML strings are settings")
+    Ok(Layer::parse("--recipe-git", &text)?)
 }
 
 /// `s` as a double-quoted YAML string.
@@ -122,7 +121,6 @@ pub fn with_recipe_layer(
         (Some(url), _) | (None, ccci_core::meta::Source::Git(url)) => url.clone(),
         (None, ccci_core::meta::Source::Releases(_)) => return Ok(meta),
     };
-    std::fs::create_dir_all(&settings.runs_dir).map_err(crate::run::io(&settings.runs_dir))?;
     let own = recipe_layer(
         &meta.recipe,
         &url,
@@ -141,12 +139,6 @@ pub fn with_recipe_layer(
 /// backup/restore by backupbot labels; the functional rung is an undeclared skip unless the
 /// settings declare it in `expected_na`. Tears down and writes results.json as usual.
 pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
-    std::fs::create_dir_all(&run.runs_dir).map_err(crate::run::io(&run.runs_dir))?;
-    let runs_dir = run
-        .runs_dir
-        .canonicalize()
-        .map_err(crate::run::io(&run.runs_dir))?;
-    let run = RepoRun { runs_dir, ..run };
     let meta = repo_meta(&run, &run.runs_dir)?;
     let mut settings = Settings::new(&run.runs_dir, &run.runs_dir);
     settings.reference = run.reference;

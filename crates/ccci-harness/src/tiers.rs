@@ -94,7 +94,7 @@ impl Run {
             let swarm = self.swarm()?;
             let stack = self.with_live(|l| Ok(l.app.stack.clone()))?;
             let label = format!("coop-cloud.{stack}.chaos-version");
-            let labels = swarm.service_labels(&stack).await.map_err(HarnessError::from)?;
+            let labels = swarm.service_labels(&stack).await?;
             let service = &self.meta.service;
             let found = labels.iter().find(|(n, _)| n == service).and_then(|(_, l)| l.get(&label).cloned());
             let running: ChaosVersion = found
@@ -184,7 +184,7 @@ impl Run {
             let (stack, run_dir) = self.stack_and_dir()?;
             let capable = match self.meta.backup_capable {
                 Some(c) => c,
-                None => is_backup_capable(&swarm.service_labels(&stack).await.map_err(HarnessError::from)?),
+                None => is_backup_capable(&swarm.service_labels(&stack).await?),
             };
             if !capable {
                 return Err(TierError::CannotRun(format!(
@@ -196,8 +196,8 @@ impl Run {
                 eprintln!("ccci: backup: the stack did not settle ({e}); backing up anyway, the checks decide");
             }
             let deadline = Deadline::after(self.meta.deploy_timeout);
-            let plans = ccci_abra::backup::plans(&swarm, &stack, deadline).await.map_err(HarnessError::from)?;
-            let placed = markers::place(&swarm, &stack, &plans, &self.run_id, deadline).await.map_err(HarnessError::from)?;
+            let plans = ccci_abra::backup::plans(&swarm, &stack, deadline).await?;
+            let placed = markers::place(&swarm, &stack, &plans, &self.run_id, deadline).await?;
             for m in &placed.markers {
                 eprintln!("ccci: backup: wrote marker {}", m.describe());
             }
@@ -215,7 +215,7 @@ impl Run {
                 match taken {
                     Err(e) => record.error = Some(e.to_string()),
                     Ok(snapshot) => {
-                        let lost = markers::missing_from(&snapshot, &placed.markers).map_err(HarnessError::from)?;
+                        let lost = markers::missing_from(&snapshot, &placed.markers)?;
                         self.lock().snapshot = Some(snapshot);
                         let rejected = match lost.is_empty() {
                             true => self.verify_snapshot().await,
@@ -284,7 +284,7 @@ impl Run {
             let swarm = self.swarm()?;
             let (stack, _) = self.stack_and_dir()?;
             let deadline = Deadline::after(self.meta.deploy_timeout);
-            markers::remove(&swarm, &stack, &placed, deadline).await.map_err(HarnessError::from)?;
+            markers::remove(&swarm, &stack, &placed, deadline).await?;
             let (engine, _, app) = self.parts()?;
             let restored = engine.restore(&app, &snapshot, deadline).await;
             restored.map_err(|e| {
@@ -295,7 +295,7 @@ impl Run {
             })?;
             eprintln!("ccci: restore: restored the snapshot at {}", snapshot.dir.display());
             self.wait_ready("restore").await?;
-            let lost = markers::not_restored(&swarm, &stack, &placed, deadline).await.map_err(HarnessError::from)?;
+            let lost = markers::not_restored(&swarm, &stack, &placed, deadline).await?;
             if !lost.is_empty() {
                 return Err(HarnessError::Other(format!(
                     "the restore lost data: ccci's marker written before the backup is not back ({}); the snapshot at {} holds it",

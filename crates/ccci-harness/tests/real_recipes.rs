@@ -3,6 +3,8 @@
 //! runs them. Their upstream images are stand-ins built by scripts/local-swarm under the
 //! names the recipes use.
 
+mod common;
+
 use ccci::core::ladder::{Level, Rung, RungOutcome, TestStatus};
 use ccci::core::results::RestoreProof;
 use ccci::core::Verdict;
@@ -27,7 +29,7 @@ fn run(name: &str, sets: &[&str]) -> Report {
         url: bundle(name),
         reference: None,
         sets: sets.iter().map(|s| s.to_string()).collect(),
-        runs_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("real-runs"),
+        runs_dir: common::runs_dir("real-runs"),
         domain: None,
         results_copy: None,
     })
@@ -71,11 +73,7 @@ fn foodsharing_cms_with_its_health_path_reaches_l3_red_for_the_undeclared_functi
     assert!(
         matches!(&res.restore_proof, Some(RestoreProof::Markers { paths }) if paths[0].starts_with("app:/data/"))
     );
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
 
 #[test]
@@ -99,11 +97,7 @@ fn foodsharing_cms_without_settings_fails_install_naming_the_health_path() {
     assert_eq!(not_run, 3, "{:#?}", res.tests);
     assert_eq!((res.level, res.verdict), (Level(0), Verdict::Red));
     reasons_once(&r);
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
 
 #[test]
@@ -143,9 +137,5 @@ fn lemp_installs_and_names_the_rungs_that_cannot_run() {
         "{:?}",
         res.warnings
     );
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }

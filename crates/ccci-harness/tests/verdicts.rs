@@ -1,6 +1,8 @@
 //! The verdicts are truthful: broken recipes on the real local Swarm get the rung and level
 //! they deserve, with nothing left behind (issue: "the full ladder").
 
+mod common;
+
 use ccci::core::ladder::{Level, Rung, RungOutcome, TestStatus};
 use ccci::core::meta::Source;
 use ccci::core::{RecipeMeta, Verdict};
@@ -17,7 +19,7 @@ fn dump_is_complete(snapshot: &Snapshot) -> ccci::Result<bool> {
 
 fn run(fixture: &str, meta: impl FnOnce(&mut RecipeMeta), hooks: Hooks) -> Report {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let runs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verdict-runs");
+    let runs = common::runs_dir("verdict-runs");
     let mut m = RecipeMeta::new(fixture, Source::Releases(fixture.into()));
     m.deploy_timeout = Duration::from_secs(25);
     meta(&mut m);
@@ -75,11 +77,7 @@ fn a_head_that_crashes_fails_the_upgrade_and_caps_the_level_at_l1() {
     );
     assert!(std::path::Path::new(path).with_extension("json").is_file());
     assert_eq!(res.verdict, Verdict::Red);
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
 
 #[test]
@@ -130,11 +128,7 @@ fn a_truncated_dump_is_retried_three_times_then_fails_the_rung() {
         res.rungs
     );
     assert_eq!(res.verdict, Verdict::Red);
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
 
 /// Never finishes: the run must cut it off at `test_timeout`.
@@ -192,11 +186,7 @@ fn a_broken_head_with_upgrade_not_applicable_is_red() {
     );
     assert!(!res.deploys[0].healthy);
     assert_eq!((res.level, res.verdict), (Level(0), Verdict::Red));
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
 
 #[test]
@@ -228,7 +218,7 @@ fn an_unprovided_dependency_is_refused_before_deploying() {
         "{:?}",
         res.verdict_reasons
     );
-    assert!(res.teardown.clean);
+    common::assert_clean(res);
 }
 
 #[test]
@@ -265,17 +255,13 @@ fn a_hanging_test_fails_at_its_deadline_and_a_panic_fails_only_its_test() {
     );
     assert_eq!(status(&r, "functional::passes"), &TestStatus::Pass);
     assert_eq!(res.verdict, Verdict::Red);
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
 
 #[test]
 fn a_recipe_written_like_real_ones_backs_up_every_service_and_proves_the_restore() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chained");
-    let runs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verdict-runs");
+    let runs = common::runs_dir("verdict-runs");
     let meta = ccci::load_meta(&dir).unwrap();
     let r = run_recipe(Settings::new(&dir, &runs), meta, Hooks::none()).unwrap();
     let res = &r.results;
@@ -332,9 +318,5 @@ fn a_recipe_written_like_real_ones_backs_up_every_service_and_proves_the_restore
         "{:?}",
         res.verdict_reasons
     );
-    assert!(
-        res.teardown.clean,
-        "teardown left {:?}",
-        res.teardown.leftovers
-    );
+    common::assert_clean(res);
 }
