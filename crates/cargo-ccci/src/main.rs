@@ -171,6 +171,7 @@ fn run_repository(
         runs_dir,
         domain,
         results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
+        watch_signals: true,
     })
     .map_err(|e| e.to_string())?;
     println!("\n{}", ccci::summary(&report.results, &report.path));

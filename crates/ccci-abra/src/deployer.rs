@@ -25,6 +25,9 @@ pub struct DeployRequest<'a> {
     /// Stamp the deploy as chaos even for a release: the tree holds files that are not in
     /// the release (a CI overlay), so abra would need `--chaos` to deploy it.
     pub force_chaos: bool,
+    /// When the step that deploys must be done: every command and call of the deploy runs
+    /// under it.
+    pub deadline: Deadline,
 }
 
 /// What a deploy produced.
@@ -55,11 +58,11 @@ pub trait Deployer: Send + Sync {
     fn deploy<'a>(&'a self, req: DeployRequest<'a>) -> BoxFuture<'a, Result<Deployed, AbraError>>;
 
     /// Removes the app's stack and all its data (volumes, secrets, configs), waits until it is
-    /// gone, and returns what could not be removed (empty when clean).
+    /// gone or `deadline` passes, and returns what could not be removed (empty when clean).
     fn remove<'a>(
         &'a self,
         app: &'a App,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<Vec<String>, AbraError>>;
 
     /// Takes a backup of the app by the backupbot labels into `dest`, a new directory,

@@ -10,14 +10,13 @@ use crate::app::App;
 use crate::backup::Snapshot;
 use crate::deployer::{BoxFuture, DeployRequest, Deployed, Deployer};
 use crate::env::abra_sh_exports;
-use crate::error::{command_output, io, AbraError};
+use crate::error::{io, AbraError};
 pub use crate::render::Routing;
 use crate::render::{render, RenderInput};
 use ccci_swarm::{wait, Deadline, Swarm};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Environment passed through to the docker CLI; everything else is cleared so a deploy
 /// depends only on the app's `.env`.
@@ -84,17 +83,16 @@ impl BuiltinEngine {
         &self.swarm
     }
 
+    /// Runs the docker CLI in `dir` with only [`PASS_ENV`] and `env`, until `deadline`.
     async fn docker(
         &self,
         dir: &Path,
         args: &[&str],
         env: &BTreeMap<String, String>,
+        deadline: Deadline,
     ) -> Result<String, AbraError> {
-        let mut cmd = tokio::process::Command::new(&self.docker);
-        cmd.args(args)
-            .current_dir(dir)
-            .env_clear()
-            .kill_on_drop(true);
+        let mut cmd = std::process::Command::new(&self.docker);
+        cmd.args(args).current_dir(dir).env_clear();
         for k in PASS_ENV {
             if let Ok(v) = std::env::var(k) {
                 cmd.env(k, v);
@@ -102,7 +100,7 @@ impl BuiltinEngine {
         }
         cmd.envs(env);
         let shown = format!("docker {}", args.join(" "));
-        command_output(shown, cmd.output().await, "")
+        crate::process::run_async(cmd, shown, deadline, "").await
     }
 
     async fn deploy_inner(&self, req: DeployRequest<'_>) -> Result<Deployed, AbraError> {
@@ -150,11 +148,11 @@ impl BuiltinEngine {
         for f in &files {
             args.extend(["-c", f.as_str()]);
         }
-        let merged = self.docker(&recipe.dir, &args, &env).await?;
+        let merged = self.docker(&recipe.dir, &args, &env, req.deadline).await?;
 
         let chaos = match (req.release, req.force_chaos) {
             (Some(_), false) => None,
-            _ => Some(recipe.chaos_version()?),
+            _ => Some(recipe.chaos_version(req.deadline)?),
         };
         let input = RenderInput {
             stack: &app.stack,
@@ -179,7 +177,7 @@ impl BuiltinEngine {
             return Err(AbraError::MissingImages { images: missing });
         }
         for net in &rendered.external_networks {
-            self.ensure_network(net).await?;
+            self.ensure_network(net, req.deadline).await?;
         }
         let mut to_create = Vec::new();
         for name in &rendered.external_secrets {
@@ -221,6 +219,7 @@ impl BuiltinEngine {
                 &app.stack,
             ],
             &BTreeMap::new(),
+            req.deadline,
         )
         .await?;
 
@@ -241,12 +240,13 @@ impl BuiltinEngine {
 
     /// Creates `proxy`, the network Traefik shares with every app, when it is missing; any
     /// other external network must already exist.
-    async fn ensure_network(&self, name: &str) -> Result<(), AbraError> {
+    async fn ensure_network(&self, name: &str, deadline: Deadline) -> Result<(), AbraError> {
         let exists = self
             .docker(
                 Path::new("/"),
                 &["network", "inspect", "--format", "{{.Name}}", name],
                 &BTreeMap::new(),
+                deadline,
             )
             .await
             .is_ok();
@@ -271,18 +271,19 @@ impl BuiltinEngine {
                 name,
             ],
             &BTreeMap::new(),
+            deadline,
         )
         .await?;
         Ok(())
     }
 
-    async fn remove_inner(&self, app: &App, timeout: Duration) -> Result<Vec<String>, AbraError> {
-        let deadline = Deadline::after(timeout);
+    async fn remove_inner(&self, app: &App, deadline: Deadline) -> Result<Vec<String>, AbraError> {
         if !self.swarm.services(&app.stack).await?.is_empty() {
             self.docker(
                 Path::new("/"),
                 &["stack", "rm", &app.stack],
                 &BTreeMap::new(),
+                deadline,
             )
             .await?;
         }
@@ -304,9 +305,9 @@ impl Deployer for BuiltinEngine {
     fn remove<'a>(
         &'a self,
         app: &'a App,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<Vec<String>, AbraError>> {
-        Box::pin(self.remove_inner(app, timeout))
+        Box::pin(self.remove_inner(app, deadline))
     }
 
     fn backup<'a>(

@@ -48,6 +48,17 @@ pub enum AbraError {
         /// What it printed on stderr, trimmed.
         stderr: String,
     },
+    /// A command was still running when the deadline of the step that started it passed,
+    /// and was killed (or was not started: the deadline had passed already).
+    #[error("`{command}` {} the step's deadline ({} s) and was killed: {}", if *started { "was still running at" } else { "was not started: past" }, budget.as_secs(), "if it is slow rather than stuck, raise `deploy_timeout` in ccci.yml; if it waits on a network, check that the address answers")]
+    DeadlinePassed {
+        /// The command line, for the message only.
+        command: String,
+        /// How long the step had.
+        budget: std::time::Duration,
+        /// Whether it ran at all.
+        started: bool,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -60,28 +71,6 @@ pub enum AbraError {
     /// The Swarm said no.
     #[error(transparent)]
     Swarm(#[from] ccci_swarm::SwarmError),
-}
-
-/// The trimmed stdout of a command that ran; its stderr in the error when it failed.
-pub(crate) fn command_output(
-    shown: String,
-    out: std::io::Result<std::process::Output>,
-    hint: &str,
-) -> Result<String, AbraError> {
-    let out = out.map_err(|e| AbraError::Command {
-        command: shown.clone(),
-        status: "not started".into(),
-        stderr: format!("{e}{hint}"),
-    })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(AbraError::Command {
-            command: shown,
-            status: out.status.to_string(),
-            stderr,
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AbraError {

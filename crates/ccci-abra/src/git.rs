@@ -1,12 +1,14 @@
-//! The git CLI, as argv, with a fixed identity and no prompts, its stderr kept for errors.
+//! The git CLI, as argv, with a fixed identity and no prompts, its stderr kept for errors,
+//! under the deadline of the step that runs it.
 
-use crate::error::{command_output, AbraError};
+use crate::error::AbraError;
+use ccci_swarm::Deadline;
 use std::path::Path;
 use std::process::Command;
 
 /// Runs `git -C dir args…` and returns its trimmed stdout.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, AbraError> {
-    git_env(dir, args, &[])
+pub(crate) fn git(dir: &Path, args: &[&str], deadline: Deadline) -> Result<String, AbraError> {
+    git_env(dir, args, &[], deadline)
 }
 
 /// Like [`git`], with extra environment (e.g. fixed commit dates).
@@ -14,6 +16,7 @@ pub(crate) fn git_env(
     dir: &Path,
     args: &[&str],
     env: &[(&str, &str)],
+    deadline: Deadline,
 ) -> Result<String, AbraError> {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir);
@@ -34,5 +37,5 @@ pub(crate) fn git_env(
         cmd.env(k, v);
     }
     let shown = format!("git -C {} {}", dir.display(), args.join(" "));
-    command_output(shown, cmd.output(), ": is git installed?")
+    crate::process::run(cmd, shown, deadline, ": is git installed?")
 }

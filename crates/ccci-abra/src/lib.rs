@@ -17,6 +17,7 @@ pub mod env;
 mod error;
 mod git;
 pub mod markers;
+mod process;
 mod recipe;
 pub mod render;
 

@@ -3,6 +3,7 @@
 use crate::error::{io, AbraError};
 use crate::git::{git, git_env};
 use ccci_core::{ChaosVersion, Version};
+use ccci_swarm::Deadline;
 use std::path::{Path, PathBuf};
 
 /// A recipe checkout.
@@ -30,7 +31,12 @@ pub struct Release {
 impl Recipe {
     /// Clones `url` (a URL, or a path relative to the current directory) into `dest` with
     /// all tags.
-    pub fn clone_from(name: &str, url: &str, dest: &Path) -> Result<Recipe, AbraError> {
+    pub fn clone_from(
+        name: &str,
+        url: &str,
+        dest: &Path,
+        deadline: Deadline,
+    ) -> Result<Recipe, AbraError> {
         let parent = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(io(parent))?;
         let parent = parent.canonicalize().map_err(io(parent))?;
@@ -45,7 +51,7 @@ impl Recipe {
             false => url.to_string(),
         };
         let dest_s = dest.to_string_lossy();
-        git(&parent, &["clone", "--quiet", &url, &dest_s])?;
+        git(&parent, &["clone", "--quiet", &url, &dest_s], deadline)?;
         Ok(Recipe {
             name: name.into(),
             dir: dest,
@@ -57,7 +63,12 @@ impl Recipe {
     /// the last release. Each release becomes one commit and one annotated tag
     /// (`chore: publish <version> release`, as Co-op Cloud tags them); commit dates are fixed, so
     /// the same files always give the same commit ids.
-    pub fn from_release_dirs(name: &str, src: &Path, dest: &Path) -> Result<Recipe, AbraError> {
+    pub fn from_release_dirs(
+        name: &str,
+        src: &Path,
+        dest: &Path,
+        deadline: Deadline,
+    ) -> Result<Recipe, AbraError> {
         let mut releases = Vec::new();
         let mut head = None;
         for e in std::fs::read_dir(src).map_err(io(src))? {
@@ -86,7 +97,7 @@ impl Recipe {
             std::fs::remove_dir_all(dest).map_err(io(dest))?;
         }
         std::fs::create_dir_all(dest).map_err(io(dest))?;
-        git(dest, &["init", "--quiet"])?;
+        git(dest, &["init", "--quiet"], deadline)?;
         let steps = releases
             .iter()
             .map(|(v, p)| (Some(v), p))
@@ -99,7 +110,7 @@ impl Recipe {
                 ("GIT_AUTHOR_DATE", date.as_str()),
                 ("GIT_COMMITTER_DATE", date.as_str()),
             ];
-            git(dest, &["add", "--all"])?;
+            git(dest, &["add", "--all"], deadline)?;
             let msg = match version {
                 Some(v) => format!("chore: publish {v} release"),
                 None => "unreleased work".to_string(),
@@ -108,10 +119,11 @@ impl Recipe {
                 dest,
                 &["commit", "--quiet", "--allow-empty", "-m", &msg],
                 &env,
+                deadline,
             )?;
             if let Some(v) = version {
                 let tag = v.to_string();
-                git_env(dest, &["tag", "-a", &tag, "-m", &msg], &env)?;
+                git_env(dest, &["tag", "-a", &tag, "-m", &msg], &env, deadline)?;
             }
         }
         Ok(Recipe {
@@ -121,7 +133,7 @@ impl Recipe {
     }
 
     /// Every tag that names a version ([`tag_version`]), oldest first.
-    pub fn releases(&self) -> Result<Vec<Release>, AbraError> {
+    pub fn releases(&self, deadline: Deadline) -> Result<Vec<Release>, AbraError> {
         let out = git(
             &self.dir,
             &[
@@ -129,6 +141,7 @@ impl Recipe {
                 "refs/tags",
                 "--format=%(refname:short) %(objecttype) %(objectname) %(*objectname)",
             ],
+            deadline,
         )?;
         let mut v: Vec<Release> = out
             .lines()
@@ -154,13 +167,18 @@ impl Recipe {
     /// Re-creates every lightweight version tag as an annotated tag at the same commit, in this
     /// clone only (R17): abra treats only annotated tags as releases (lint R014). Returns the
     /// tags it changed.
-    pub fn normalize_tags(&self) -> Result<Vec<String>, AbraError> {
+    pub fn normalize_tags(&self, deadline: Deadline) -> Result<Vec<String>, AbraError> {
         let mut changed = Vec::new();
-        for r in self.releases()?.into_iter().filter(|r| !r.annotated) {
+        for r in self
+            .releases(deadline)?
+            .into_iter()
+            .filter(|r| !r.annotated)
+        {
             let msg = format!("chore: publish {} release", r.version);
             git(
                 &self.dir,
                 &["tag", "--force", "-a", &r.tag, &r.commit, "-m", &msg],
+                deadline,
             )?;
             changed.push(r.tag);
         }
@@ -169,45 +187,57 @@ impl Recipe {
 
     /// Forces the working tree to `reference` (tag, branch or commit), discarding local
     /// changes but keeping untracked files such as CI overlays (R17). Returns the commit.
-    pub fn checkout(&self, reference: &str) -> Result<String, AbraError> {
+    pub fn checkout(&self, reference: &str, deadline: Deadline) -> Result<String, AbraError> {
         git(
             &self.dir,
             &["checkout", "--quiet", "--force", "--detach", reference],
+            deadline,
         )?;
-        self.head_commit()
+        self.head_commit(deadline)
     }
 
     /// The full commit id of HEAD.
-    pub fn head_commit(&self) -> Result<String, AbraError> {
-        git(&self.dir, &["rev-parse", "HEAD"])
+    pub fn head_commit(&self, deadline: Deadline) -> Result<String, AbraError> {
+        git(&self.dir, &["rev-parse", "HEAD"], deadline)
     }
 
     /// The commit `reference` names, without checking it out.
-    pub fn resolve(&self, reference: &str) -> Result<String, AbraError> {
+    pub fn resolve(&self, reference: &str, deadline: Deadline) -> Result<String, AbraError> {
         git(
             &self.dir,
             &["rev-parse", &format!("{reference}^{{commit}}")],
+            deadline,
         )
     }
 
     /// The `chaos-version` abra would stamp: HEAD's short id, `+U` when the tree has untracked
     /// or modified files.
-    pub fn chaos_version(&self) -> Result<ChaosVersion, AbraError> {
+    pub fn chaos_version(&self, deadline: Deadline) -> Result<ChaosVersion, AbraError> {
         let dirty = !git(
             &self.dir,
             &["status", "--porcelain", "--untracked-files=all"],
+            deadline,
         )?
         .is_empty();
-        Ok(ChaosVersion::new(&self.head_commit()?, dirty))
+        Ok(ChaosVersion::new(&self.head_commit(deadline)?, dirty))
     }
 
     /// The content of `path` at `commit`, if the commit has that file.
-    pub fn file_at(&self, commit: &str, path: &str) -> Result<Option<String>, AbraError> {
-        let listed = git(&self.dir, &["ls-tree", "--name-only", commit, "--", path])?;
+    pub fn file_at(
+        &self,
+        commit: &str,
+        path: &str,
+        deadline: Deadline,
+    ) -> Result<Option<String>, AbraError> {
+        let listed = git(
+            &self.dir,
+            &["ls-tree", "--name-only", commit, "--", path],
+            deadline,
+        )?;
         if listed.is_empty() {
             return Ok(None);
         }
-        git(&self.dir, &["show", &format!("{commit}:{path}")]).map(Some)
+        git(&self.dir, &["show", &format!("{commit}:{path}")], deadline).map(Some)
     }
 
     /// A file of the working tree.

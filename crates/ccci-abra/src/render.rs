@@ -110,58 +110,106 @@ pub struct Rendered {
     pub stop_grace: std::time::Duration,
 }
 
-/// Renders the stack; see the module docs.
+/// Renders the stack; see the module docs for the four steps, one function each.
 pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraError> {
     let mut doc: Value = serde_yaml_ng::from_str(merged)
         .map_err(|e| AbraError::Invalid(format!("merged compose is not YAML: {e}")))?;
-    let stack = input.stack;
     let root = doc
         .as_mapping_mut()
         .ok_or_else(|| AbraError::Invalid("merged compose is not a mapping".into()))?;
+    check_names(root, input)?;
+    let external_secrets = external(root, "secrets");
+    let external_networks = external(root, "networks");
+    let services = services_of(root, input)?;
+    let survey = survey(services, input)?;
+    stamp_labels(services, input);
+    let web = web_service(services, input);
+    if let Routing::HostPort(published) = input.routing {
+        publish_on_host(services, web.as_ref(), published);
+    }
+    escape_dollars(&mut doc);
+    let yaml = serde_yaml_ng::to_string(&doc)
+        .map_err(|e| AbraError::Invalid(format!("cannot write the stack file: {e}")))?;
+    Ok(Rendered {
+        yaml,
+        images: survey.images,
+        external_secrets,
+        external_networks,
+        web,
+        ignored: survey.ignored,
+        stop_grace: survey.stop_grace,
+    })
+}
 
+/// Step 1: names Swarm would reject, found before anything is created: secret and config
+/// names over 64 characters, service names over 63.
+fn check_names(root: &Mapping, input: &RenderInput<'_>) -> Result<(), AbraError> {
+    let stack = input.stack;
     for kind in ["secrets", "configs"] {
-        if let Some(m) = root.get(kind).and_then(Value::as_mapping) {
-            for (key, def) in m {
-                let name = def
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map(String::from)
-                    .unwrap_or_else(|| format!("{stack}_{}", key.as_str().unwrap_or("")));
-                if name.len() > 64 {
-                    return Err(AbraError::NameTooLong {
-                        kind: if kind == "secrets" {
-                            "secret"
-                        } else {
-                            "config"
-                        },
-                        len: name.len(),
-                        name,
-                        stack: stack.into(),
-                    });
-                }
+        let Some(m) = root.get(kind).and_then(Value::as_mapping) else {
+            continue;
+        };
+        for (key, def) in m {
+            let name = def
+                .get("name")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .unwrap_or_else(|| format!("{stack}_{}", key.as_str().unwrap_or("")));
+            if name.len() > 64 {
+                return Err(AbraError::NameTooLong {
+                    kind: if kind == "secrets" {
+                        "secret"
+                    } else {
+                        "config"
+                    },
+                    len: name.len(),
+                    name,
+                    stack: stack.into(),
+                });
             }
         }
     }
-    let external = |kind: &str| -> Vec<String> {
-        root.get(kind)
-            .and_then(Value::as_mapping)
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, d)| d.get("external").and_then(Value::as_bool) == Some(true))
-                    .map(|(k, d)| {
-                        d.get("name")
-                            .and_then(Value::as_str)
-                            .or(k.as_str())
-                            .unwrap_or_default()
-                            .to_string()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let external_secrets = external("secrets");
-    let external_networks = external("networks");
+    let services = root.get("services").and_then(Value::as_mapping);
+    for name in services
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .filter_map(Value::as_str)
+    {
+        let full = format!("{stack}_{name}");
+        if full.len() > 63 {
+            return Err(AbraError::Invalid(format!(
+                "service name `{full}` is {} characters, over Swarm's limit of 63: use a shorter domain (the stack name `{stack}` is derived from it)",
+                full.len()
+            )));
+        }
+    }
+    Ok(())
+}
 
+/// The names of the top-level `secrets` or `networks` marked `external: true`.
+fn external(root: &Mapping, kind: &str) -> Vec<String> {
+    root.get(kind)
+        .and_then(Value::as_mapping)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, d)| d.get("external").and_then(Value::as_bool) == Some(true))
+                .map(|(k, d)| {
+                    d.get("name")
+                        .and_then(Value::as_str)
+                        .or(k.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `services` mapping, which must hold the main service.
+fn services_of<'m>(
+    root: &'m mut Mapping,
+    input: &RenderInput<'_>,
+) -> Result<&'m mut Mapping, AbraError> {
     let services = root
         .get_mut("services")
         .and_then(Value::as_mapping_mut)
@@ -181,22 +229,26 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
             names.join(", ")
         )));
     }
+    Ok(services)
+}
 
-    let web = web_service(services, input);
+/// What the services say about the deploy without changing it.
+struct Survey {
+    images: Vec<(String, String)>,
+    ignored: Vec<String>,
+    stop_grace: std::time::Duration,
+}
+
+/// Every service's image (each must have one), the compose keys Swarm ignores, and the
+/// longest `stop_grace_period`.
+fn survey(services: &Mapping, input: &RenderInput<'_>) -> Result<Survey, AbraError> {
     let mut images = Vec::new();
     let mut ignored: Vec<(&str, &str, Vec<String>)> = Vec::new();
     let mut stop_grace = std::time::Duration::from_secs(10);
-    for (name, svc) in services.iter_mut() {
+    for (name, svc) in services {
         let name = name.as_str().unwrap_or_default().to_string();
-        let full = format!("{stack}_{name}");
-        if full.len() > 63 {
-            return Err(AbraError::Invalid(format!(
-                "service name `{full}` is {} characters, over Swarm's limit of 63: use a shorter domain (the stack name `{stack}` is derived from it)",
-                full.len()
-            )));
-        }
         let svc = svc
-            .as_mapping_mut()
+            .as_mapping()
             .ok_or_else(|| AbraError::Invalid(format!("service `{name}` is not a mapping")))?;
         let image = svc.get("image").and_then(Value::as_str).ok_or_else(|| {
             AbraError::Invalid(format!(
@@ -221,62 +273,6 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
             })?;
             stop_grace = stop_grace.max(grace);
         }
-
-        let deploy = child(svc, "deploy");
-        if name == input.service {
-            let labels = child(deploy, "labels");
-            if let Some(v) = &input.version {
-                labels.insert(
-                    format!("coop-cloud.{stack}.version").into(),
-                    v.clone().into(),
-                );
-            }
-            labels.insert(
-                format!("coop-cloud.{stack}.recipe").into(),
-                input.recipe.into(),
-            );
-            labels.insert(
-                format!("coop-cloud.{stack}.chaos").into(),
-                input.chaos.is_some().to_string().into(),
-            );
-            if let Some(c) = &input.chaos {
-                labels.insert(
-                    format!("coop-cloud.{stack}.chaos-version").into(),
-                    c.to_string().into(),
-                );
-            }
-        }
-        if let Routing::HostPort(published) = input.routing {
-            deploy.insert("endpoint_mode".into(), "dnsrr".into());
-            let mut host_ports = false;
-            if let Some(ports) = svc.get_mut("ports").and_then(Value::as_sequence_mut) {
-                for p in ports.iter_mut() {
-                    if let Some(m) = p.as_mapping_mut() {
-                        m.insert("mode".into(), "host".into());
-                        host_ports = true;
-                    }
-                }
-            }
-            if let Some((_, target)) = web.as_ref().filter(|(w, _)| *w == name) {
-                let mut port = Mapping::new();
-                port.insert("target".into(), u64::from(*target).into());
-                port.insert("published".into(), u64::from(published).into());
-                port.insert("protocol".into(), "tcp".into());
-                port.insert("mode".into(), "host".into());
-                let ports = svc
-                    .entry("ports".into())
-                    .or_insert_with(|| Value::Sequence(vec![]));
-                if let Some(seq) = ports.as_sequence_mut() {
-                    seq.push(Value::Mapping(port));
-                }
-                host_ports = true;
-            }
-            if host_ports {
-                let deploy = child(svc, "deploy");
-                child(deploy, "update_config").insert("order".into(), "stop-first".into());
-                child(deploy, "rollback_config").insert("order".into(), "stop-first".into());
-            }
-        }
     }
     let ignored = ignored
         .into_iter()
@@ -287,19 +283,84 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
             )
         })
         .collect();
-
-    escape_dollars(&mut doc);
-    let yaml = serde_yaml_ng::to_string(&doc)
-        .map_err(|e| AbraError::Invalid(format!("cannot write the stack file: {e}")))?;
-    Ok(Rendered {
-        yaml,
+    Ok(Survey {
         images,
-        external_secrets,
-        external_networks,
-        web,
         ignored,
         stop_grace,
     })
+}
+
+/// Step 2: abra's labels on the main service.
+fn stamp_labels(services: &mut Mapping, input: &RenderInput<'_>) {
+    let stack = input.stack;
+    let Some(svc) = services
+        .get_mut(input.service)
+        .and_then(Value::as_mapping_mut)
+    else {
+        return;
+    };
+    let labels = child(child(svc, "deploy"), "labels");
+    if let Some(v) = &input.version {
+        labels.insert(
+            format!("coop-cloud.{stack}.version").into(),
+            v.clone().into(),
+        );
+    }
+    labels.insert(
+        format!("coop-cloud.{stack}.recipe").into(),
+        input.recipe.into(),
+    );
+    labels.insert(
+        format!("coop-cloud.{stack}.chaos").into(),
+        input.chaos.is_some().to_string().into(),
+    );
+    if let Some(c) = &input.chaos {
+        labels.insert(
+            format!("coop-cloud.{stack}.chaos-version").into(),
+            c.to_string().into(),
+        );
+    }
+}
+
+/// Step 3, for [`Routing::HostPort`]: every service `endpoint_mode: dnsrr`, every published
+/// port `mode: host`, the web service published on `published`, and stop-first updates
+/// wherever a host port is held.
+fn publish_on_host(services: &mut Mapping, web: Option<&(String, u16)>, published: u16) {
+    for (name, svc) in services.iter_mut() {
+        let name = name.as_str().unwrap_or_default();
+        let Some(svc) = svc.as_mapping_mut() else {
+            continue;
+        };
+        child(svc, "deploy").insert("endpoint_mode".into(), "dnsrr".into());
+        let mut host_ports = false;
+        if let Some(ports) = svc.get_mut("ports").and_then(Value::as_sequence_mut) {
+            for p in ports.iter_mut() {
+                if let Some(m) = p.as_mapping_mut() {
+                    m.insert("mode".into(), "host".into());
+                    host_ports = true;
+                }
+            }
+        }
+        if let Some((_, target)) = web.filter(|(w, _)| w == name) {
+            let mut port = Mapping::new();
+            port.insert("target".into(), u64::from(*target).into());
+            port.insert("published".into(), u64::from(published).into());
+            port.insert("protocol".into(), "tcp".into());
+            port.insert("mode".into(), "host".into());
+            let ports = svc
+                .entry("ports".into())
+                .or_insert_with(|| Value::Sequence(vec![]));
+            if let Some(seq) = ports.as_sequence_mut() {
+                seq.push(Value::Mapping(port));
+            }
+            host_ports = true;
+        }
+        if host_ports {
+            let deploy = child(svc, "deploy");
+            child(deploy, "update_config").insert("order".into(), "stop-first".into());
+            child(deploy, "rollback_config").insert("order".into(), "stop-first".into());
+        }
+    }
 }
 
 /// The HTTP port a Traefik `loadbalancer.server.port` label gives a service, if any.

@@ -27,7 +27,8 @@ struct Setup {
 async fn setup(recipe: &str, domain: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let recipe =
-        Recipe::from_release_dirs(recipe, &fixture(recipe), &dir.path().join("recipe")).unwrap();
+        Recipe::from_release_dirs(recipe, &fixture(recipe), &dir.path().join("recipe"), dl())
+            .unwrap();
     let app = App::new(
         &recipe,
         domain,
@@ -58,6 +59,7 @@ impl Setup {
                 recipe: &self.recipe,
                 release: Some(&v),
                 force_chaos: false,
+                deadline: dl(),
             })
             .await
     }
@@ -70,6 +72,7 @@ impl Setup {
             recipe: &self.recipe,
             release,
             force_chaos: false,
+            deadline: dl(),
         };
         let e = self
             .engine
@@ -94,7 +97,7 @@ impl Setup {
     async fn tear_down(&self, result: Result<(), Box<dyn std::error::Error>>) {
         let left = self
             .engine
-            .remove(&self.app, Duration::from_secs(120))
+            .remove(&self.app, Deadline::after(Duration::from_secs(120)))
             .await
             .unwrap();
         result.unwrap();
@@ -103,7 +106,7 @@ impl Setup {
 }
 
 fn release(s: &Setup) -> ccci_core::Version {
-    s.recipe.releases().unwrap().pop().unwrap().version
+    s.recipe.releases(dl()).unwrap().pop().unwrap().version
 }
 
 #[tokio::test]
@@ -237,17 +240,21 @@ async fn a_missing_image_is_named_before_deploying() {
 fn release_dirs_become_annotated_tags_with_stable_commits() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let ra = Recipe::from_release_dirs("full", &fixture("full"), a.path()).unwrap();
-    let rb = Recipe::from_release_dirs("full", &fixture("full"), b.path()).unwrap();
-    let rel = ra.releases().unwrap();
+    let ra = Recipe::from_release_dirs("full", &fixture("full"), a.path(), dl()).unwrap();
+    let rb = Recipe::from_release_dirs("full", &fixture("full"), b.path(), dl()).unwrap();
+    let rel = ra.releases(dl()).unwrap();
     assert_eq!(rel.len(), 1);
     assert!(rel[0].annotated);
     assert_eq!(rel[0].tag, "1.0.0+1.35");
-    assert_eq!(rel, rb.releases().unwrap(), "same files, same commit ids");
-    assert!(!ra.chaos_version().unwrap().untracked);
+    assert_eq!(
+        rel,
+        rb.releases(dl()).unwrap(),
+        "same files, same commit ids"
+    );
+    assert!(!ra.chaos_version(dl()).unwrap().untracked);
     std::fs::write(a.path().join("compose.ccci.yml"), "x").unwrap();
     assert!(
-        ra.chaos_version().unwrap().untracked,
+        ra.chaos_version(dl()).unwrap().untracked,
         "an untracked overlay marks +U"
     );
 }
@@ -447,9 +454,9 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
     let dir = tempfile::tempdir().unwrap();
     let releases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes/mumble/recipe");
     let recipe =
-        Recipe::from_release_dirs("mumble", &releases, &dir.path().join("recipe")).unwrap();
-    let v = recipe.releases().unwrap().remove(0);
-    recipe.checkout(&v.tag).unwrap();
+        Recipe::from_release_dirs("mumble", &releases, &dir.path().join("recipe"), dl()).unwrap();
+    let v = recipe.releases(dl()).unwrap().remove(0);
+    recipe.checkout(&v.tag, dl()).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -476,6 +483,7 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
                 recipe: &recipe,
                 release: Some(&v.version),
                 force_chaos: false,
+                deadline: dl(),
             })
             .await?;
         let url = deployed.base_url.ok_or("no base url")?;
@@ -516,7 +524,7 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let left = engine.remove(&app, Duration::from_secs(120)).await.unwrap();
+    let left = engine.remove(&app, dl()).await.unwrap();
     result.unwrap();
     assert!(left.is_empty(), "teardown left: {left:?}");
 }
@@ -524,8 +532,8 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
 #[test]
 fn lightweight_version_tags_are_made_annotated_in_the_clone_only() {
     let origin = tempfile::tempdir().unwrap();
-    let r = Recipe::from_release_dirs("full", &fixture("full"), origin.path()).unwrap();
-    let commit = r.releases().unwrap()[0].commit.clone();
+    let r = Recipe::from_release_dirs("full", &fixture("full"), origin.path(), dl()).unwrap();
+    let commit = r.releases(dl()).unwrap()[0].commit.clone();
     // Replace the release tag with a lightweight one, as some upstream recipes have.
     let git = |dir: &Path, args: &[&str]| {
         let out = std::process::Command::new("git")
@@ -543,22 +551,23 @@ fn lightweight_version_tags_are_made_annotated_in_the_clone_only() {
     };
     git(origin.path(), &["tag", "-d", "1.0.0+1.35"]);
     git(origin.path(), &["tag", "1.0.0+1.35", &commit]);
-    assert!(!r.releases().unwrap()[0].annotated);
+    assert!(!r.releases(dl()).unwrap()[0].annotated);
 
     let work = tempfile::tempdir().unwrap();
     let clone = Recipe::clone_from(
         "full",
         &origin.path().display().to_string(),
         &work.path().join("full"),
+        dl(),
     )
     .unwrap();
-    assert_eq!(clone.normalize_tags().unwrap(), ["1.0.0+1.35"]);
-    let rel = clone.releases().unwrap();
+    assert_eq!(clone.normalize_tags(dl()).unwrap(), ["1.0.0+1.35"]);
+    let rel = clone.releases(dl()).unwrap();
     assert!(
         rel[0].annotated && rel[0].commit == commit,
         "same commit, now annotated: {rel:?}"
     );
-    assert!(clone.normalize_tags().unwrap().is_empty(), "idempotent");
+    assert!(clone.normalize_tags(dl()).unwrap().is_empty(), "idempotent");
     assert_eq!(
         git(origin.path(), &["cat-file", "-t", "1.0.0+1.35"]),
         "commit",
@@ -568,10 +577,15 @@ fn lightweight_version_tags_are_made_annotated_in_the_clone_only() {
     // Checkouts are forced: an untracked overlay does not stop them, local edits are discarded.
     std::fs::write(clone.path("compose.ccci.yml"), "overlay").unwrap();
     std::fs::write(clone.path("compose.yml"), "edited").unwrap();
-    assert_eq!(clone.checkout("1.0.0+1.35").unwrap(), commit);
+    assert_eq!(clone.checkout("1.0.0+1.35", dl()).unwrap(), commit);
     assert_ne!(
         std::fs::read_to_string(clone.path("compose.yml")).unwrap(),
         "edited"
     );
     assert!(clone.path("compose.ccci.yml").exists());
+}
+
+/// A generous deadline for one fixture step.
+fn dl() -> Deadline {
+    Deadline::after(Duration::from_secs(120))
 }

@@ -31,5 +31,5 @@ pub use ladder::{Ladder, Level, Rung, RungOutcome, Verdict};
 pub use meta::{Layer, MetaError, RecipeMeta};
 pub use op::Op;
 pub use results::Results;
-pub use state::OpState;
+pub use state::{Key, OpState, OpStateError};
 pub use version::Version;

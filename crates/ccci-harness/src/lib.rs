@@ -30,26 +30,39 @@
 //!
 //! Recipe code can also attach to an op, before it (seed data) or after it (assert):
 //! `#[ccci::lifecycle(before = backup)]`, `#[ccci::lifecycle(after = restore)]`; and check a
-//! fresh backup with `#[ccci::backup_verify]` (returns `ccci::Result<bool>`; `false` makes
-//! ccci take the backup again, up to three times).
+//! fresh backup with `#[ccci::backup_verify]` (an error rejects the snapshot with its reason,
+//! and ccci takes the backup again, up to three times).
+//!
+//! Values pass from one op to a later one through [`OpState`] under typed [`Key`]s; errors
+//! are built with [`ensure!`], [`bail!`] and [`Context`].
 
+pub mod budget;
+mod deployment;
+mod error;
 mod fixture;
 mod plan;
+mod record;
 mod repo;
 mod report;
 mod run;
+mod run_dir;
 mod runner;
+mod settings;
 mod tiers;
 
 pub use ccci_abra::Snapshot;
-pub use ccci_core::{self as core, HookCtx, OpState, RecipeMeta};
+pub use ccci_core::{self as core, HookCtx, Key, OpState, RecipeMeta};
 pub use ccci_macros::{backup_verify, functional, lifecycle};
+pub use ccci_swarm::Deadline;
+pub use error::HarnessError;
 pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
 pub use plan::Hooks;
 pub use repo::{recipe_name, run_repository, RepoRun};
 pub use report::summary;
-pub use run::{load_meta, run_recipe, HarnessError, Report, Settings};
+pub use run::{run_recipe, Report};
+pub use run_dir::RunDir;
 pub use runner::run_main;
+pub use settings::{load_meta, sets_of, Settings};
 
 /// What recipe tests return on failure: any error, or a message.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -73,6 +86,77 @@ macro_rules! ensure {
             return ::std::result::Result::Err(::std::format!($($msg)+).into());
         }
     };
+}
+
+/// Fails the test with a formatted message.
+///
+/// ```
+/// fn check(rows: usize) -> ccci::Result {
+///     if rows == 0 {
+///         ccci::bail!("the table is empty");
+///     }
+///     Ok(())
+/// }
+/// assert_eq!(check(0).unwrap_err().to_string(), "the table is empty");
+/// ```
+#[macro_export]
+macro_rules! bail {
+    ($($msg:tt)+) => {
+        return ::std::result::Result::Err(::std::format!($($msg)+).into())
+    };
+}
+
+/// Says what was being done when an error happened, or turns a missing value into an
+/// error: `.context("reading the dump")?`.
+///
+/// ```
+/// use ccci::Context as _;
+/// fn port(text: &str) -> ccci::Result<u16> {
+///     let p = text.split(':').nth(1).context("no port in the address")?;
+///     Ok(p.parse::<u16>().context("the port")?)
+/// }
+/// assert_eq!(port("host").unwrap_err().to_string(), "no port in the address");
+/// assert_eq!(port("host:x").unwrap_err().to_string(), "the port: invalid digit found in string");
+/// ```
+pub trait Context<T> {
+    /// The value, or an error saying `what` (and, for an error, its cause after a colon).
+    fn context(self, what: impl std::fmt::Display) -> Result<T>;
+    /// Like [`Context::context`], with the message made only when needed.
+    fn with_context<D: std::fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: impl std::fmt::Display) -> Result<T> {
+        self.map_err(|e| ContextError(what.to_string(), e.into()).into())
+    }
+    fn with_context<D: std::fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T> {
+        self.map_err(|e| ContextError(what().to_string(), e.into()).into())
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, what: impl std::fmt::Display) -> Result<T> {
+        self.ok_or_else(|| what.to_string().into())
+    }
+    fn with_context<D: std::fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T> {
+        self.ok_or_else(|| what().to_string().into())
+    }
+}
+
+/// An error with what was being done when it happened; its cause stays its `source`.
+#[derive(Debug)]
+struct ContextError(String, Error);
+
+impl std::fmt::Display for ContextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0, self.1)
+    }
+}
+
+impl std::error::Error for ContextError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.1)
+    }
 }
 
 /// A value no other run or test has used: `<tag>-<time>-<pid>`, for markers seeded before an
@@ -156,8 +240,9 @@ pub mod __private {
         pub file: &'static str,
         /// Its line.
         pub line: u32,
-        /// Runs it with the run's fixtures (a snapshot among them).
-        pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result<bool>>,
+        /// Runs it with the run's fixtures (a snapshot among them): `Ok` accepts the
+        /// snapshot, an error rejects it with a reason.
+        pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
     }
 
     /// Every `#[ccci::functional]` test linked into this binary.
@@ -172,10 +257,10 @@ pub mod __private {
     #[linkme::distributed_slice]
     pub static BACKUP_VERIFY: [VerifyDef];
 
-    /// What a test's return value must be.
+    /// What a test's, hook's or verify function's return value must be.
     #[diagnostic::on_unimplemented(
-        message = "`{Self}` is not a test result",
-        label = "a #[ccci::functional] test must return this as a Result",
+        message = "`{Self}` is not a ccci result",
+        label = "a ccci test, lifecycle or backup_verify function must return a Result",
         note = "return `ccci::Result` (that is `Result<(), ccci::Error>`), or `Result<(), E>` where E converts into `ccci::Error`"
     )]
     pub trait IntoOutcome {
@@ -192,27 +277,5 @@ pub mod __private {
     /// Converts a test's return value.
     pub fn outcome<T: IntoOutcome>(r: T) -> crate::Result {
         r.into_outcome()
-    }
-
-    /// What a BACKUP_VERIFY function must return.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` is not a backup verdict",
-        label = "a #[ccci::backup_verify] function must return this as a Result<bool>",
-        note = "return `ccci::Result<bool>`: Ok(true) accepts the snapshot, Ok(false) takes the backup again"
-    )]
-    pub trait IntoVerdict {
-        /// The verdict as ccci's.
-        fn into_verdict(self) -> crate::Result<bool>;
-    }
-
-    impl<E: Into<crate::Error>> IntoVerdict for Result<bool, E> {
-        fn into_verdict(self) -> crate::Result<bool> {
-            self.map_err(Into::into)
-        }
-    }
-
-    /// Converts a verify function's return value.
-    pub fn verdict<T: IntoVerdict>(r: T) -> crate::Result<bool> {
-        r.into_verdict()
     }
 }

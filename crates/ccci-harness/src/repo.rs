@@ -1,10 +1,14 @@
 //! Testing any recipe repository, no Rust needed: the generic tiers on a recipe that has no
 //! test crate, with settings from the repository's own `ccci.yml` and the command line.
 
+use crate::budget::PROBE;
+use crate::error::HarnessError;
 use crate::plan::Hooks;
-use crate::run::{run_recipe, HarnessError, Report, Settings};
+use crate::run::{run_recipe, Report};
+use crate::settings::{crate_layers, sets_of, Settings};
 use ccci_abra::Recipe;
 use ccci_core::{Layer, RecipeMeta};
+use ccci_swarm::Deadline;
 use std::path::{Path, PathBuf};
 
 /// A bare-repository run: what `cargo ccci run --recipe-git <url>` asks for.
@@ -22,6 +26,9 @@ pub struct RepoRun {
     pub domain: Option<String>,
     /// Also write results.json here.
     pub results_copy: Option<PathBuf>,
+    /// Whether Ctrl-C and SIGTERM end the running step and tear down first (see
+    /// [`Settings::watch_signals`]).
+    pub watch_signals: bool,
 }
 
 /// The recipe's name from its repository's URL or path: the last component without `.git`
@@ -38,32 +45,19 @@ pub fn recipe_name(url: &str) -> Option<String> {
 /// The settings of a bare-repository run, lowest precedence first: the name and source from
 /// the command line, the repository's own `ccci.yml` at the ref under test, `--set`.
 pub fn repo_meta(run: &RepoRun, scratch: &Path) -> Result<RecipeMeta, HarnessError> {
-    let name = match recipe_name(&run.url) {
-        Some(n) => n,
-        None => {
-            return Err(HarnessError::Other(format!(
-                "cannot tell the recipe's name from `{}`: give the repository's URL or path",
-                run.url
-            )))
-        }
-    };
+    let name = recipe_name(&run.url).ok_or_else(|| HarnessError::NoRecipeName {
+        url: run.url.clone(),
+    })?;
     let mut layers = vec![command_line_layer(&name, &run.url)?];
     if let Some(own) = recipe_layer(&name, &run.url, run.reference.as_deref(), scratch)? {
         layers.push(own);
     }
-    layers.extend(sets(&run.sets)?);
+    layers.extend(sets_of(&run.sets)?);
     Ok(RecipeMeta::from_layers(&layers)?)
 }
 
-/// Parses `--set` arguments into layers.
-pub fn sets(args: &[String]) -> Result<Vec<Layer>, HarnessError> {
-    args.iter()
-        .map(|a| Layer::parse_set(a).map_err(HarnessError::from))
-        .collect()
-}
-
-/// The repository's own `ccci.yml` at `reference`, as a settings layer. `source` may not be
-/// set there: the repository is the source.
+/// The repository's own `ccci.yml` at `reference`, as a settings layer, read from a clone
+/// made within [`PROBE`]. `source` may not be set there: the repository is the source.
 pub fn recipe_layer(
     name: &str,
     url: &str,
@@ -72,16 +66,18 @@ pub fn recipe_layer(
 ) -> Result<Option<Layer>, HarnessError> {
     // Unique: runs of the same recipe may probe at once.
     let dir = scratch.join(crate::unique(&format!("probe-{name}")));
-    let recipe = Recipe::clone_from(name, url, &dir)?;
+    let deadline = Deadline::after(PROBE);
+    let recipe = Recipe::clone_from(name, url, &dir, deadline)?;
     let reference = reference.unwrap_or("HEAD");
     let found = recipe
-        .resolve(reference)
-        .map_err(|e| {
-            HarnessError::Other(format!(
-                "ref `{reference}` is not in the recipe repository {url} ({e}): give a tag, branch or commit of it with --ref"
-            ))
+        .resolve(reference, deadline)
+        .map_err(|source| HarnessError::UnknownRef {
+            reference: reference.into(),
+            url: url.into(),
+            source: Box::new(source),
+            fix: "give a tag, branch or commit of it with --ref",
         })
-        .and_then(|commit| Ok(recipe.file_at(&commit, "ccci.yml")?));
+        .and_then(|commit| Ok(recipe.file_at(&commit, "ccci.yml", deadline)?));
     let _ = std::fs::remove_dir_all(&dir);
     let Some(text) = found? else {
         return Ok(None);
@@ -89,9 +85,7 @@ pub fn recipe_layer(
     let origin = format!("{url} at {reference}: ccci.yml");
     let layer = Layer::parse(&origin, &text)?;
     if layer.has("source") {
-        return Err(HarnessError::Other(format!(
-            "{origin}: `source` cannot be set in a recipe's own ccci.yml (the repository is the source): remove it"
-        )));
+        return Err(HarnessError::SourceInRecipe { origin });
     }
     Ok(Some(layer))
 }
@@ -131,7 +125,7 @@ pub fn with_recipe_layer(
         return Ok(meta);
     };
     let mut layers = vec![own];
-    layers.extend(crate::run::crate_layers(&settings.crate_dir)?);
+    layers.extend(crate_layers(&settings.crate_dir)?);
     Ok(RecipeMeta::from_layers(&layers)?)
 }
 
@@ -144,6 +138,7 @@ pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
     settings.reference = run.reference;
     settings.domain = run.domain;
     settings.results_copy = run.results_copy;
+    settings.watch_signals = run.watch_signals;
     run_recipe(settings, meta, Hooks::none())
 }
 
@@ -191,6 +186,7 @@ mod tests {
             runs_dir: scratch.clone(),
             domain: None,
             results_copy: None,
+            watch_signals: false,
         };
         std::fs::create_dir_all(&scratch).unwrap();
         let meta = repo_meta(&run, &scratch).unwrap();

@@ -5,7 +5,8 @@
 //! results.json.
 
 use crate::plan::{plan, Hooks};
-use crate::run::{load_meta, Run, Settings};
+use crate::run::Run;
+use crate::settings::{load_meta, Settings};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,7 +56,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
     };
     // Tiers are ordered and share one deployed app.
     args.test_threads = Some(1);
-    tear_down_on_interrupt(run.clone());
+    run.watch_signals();
     let trials = run
         .steps()
         .iter()
@@ -78,52 +79,18 @@ pub fn run_main(settings: Settings) -> ExitCode {
     let conclusion = libtest_mimic::run(&args, trials);
     // Declared skips were not executed by libtest; record them as such.
     for step in run.steps().iter().filter(|s| s.not_applicable.is_some()) {
-        let _ = run.execute_declared_skip(step);
+        run.execute_declared_skip(step);
     }
-    let mut code = conclusion.exit_code();
-    if let Some(report) = run.finish() {
-        println!(
-            "\n{}",
-            crate::report::summary(&report.results, &report.path)
-        );
-        if !report.results.teardown.clean {
-            code = ExitCode::FAILURE;
-        }
+    let report = run.finish();
+    println!(
+        "\n{}",
+        crate::report::summary(&report.results, &report.path)
+    );
+    if run.was_interrupted() {
+        return ExitCode::from(130);
     }
-    code
-}
-
-/// Ctrl-C or SIGTERM in the middle of a run must not leave the app deployed: tear it down,
-/// write results.json (the interrupted steps are recorded as not selected), and exit 130.
-///
-/// The signals are awaited on a thread with a runtime of its own, and teardown runs there
-/// outside any runtime: blocking one of the run's workers on it could starve the very
-/// teardown it waits for.
-fn tear_down_on_interrupt(run: Arc<Run>) {
-    std::thread::spawn(move || {
-        let watched = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .and_then(|rt| {
-                rt.block_on(async {
-                    let mut term =
-                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                    tokio::select! {
-                        r = tokio::signal::ctrl_c() => r,
-                        _ = term.recv() => Ok(()),
-                    }
-                })
-            });
-        if let Err(e) = watched {
-            eprintln!("ccci: cannot watch for Ctrl-C/SIGTERM ({e}); an interrupted run may leave its stack behind");
-            return;
-        }
-        eprintln!("\nccci: interrupted; tearing down before exiting");
-        run.interrupted
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(report) = run.finish() {
-            eprintln!("{}", crate::report::summary(&report.results, &report.path));
-        }
-        std::process::exit(130);
-    });
+    match report.results.teardown.clean {
+        true => conclusion.exit_code(),
+        false => ExitCode::FAILURE,
+    }
 }

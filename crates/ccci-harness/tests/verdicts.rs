@@ -10,11 +10,15 @@ use ccci::{run_recipe, Hooks, Report, Settings, Snapshot};
 use std::path::Path;
 use std::time::Duration;
 
-/// BACKUP_VERIFY of the truncated-dump fixture: a complete dump ends with this line.
+/// The verify function of the truncated-dump fixture: a complete dump ends with this line.
 #[ccci::backup_verify]
-fn dump_is_complete(snapshot: &Snapshot) -> ccci::Result<bool> {
+fn dump_is_complete(snapshot: &Snapshot) -> ccci::Result {
     let dump = snapshot.read("/data/dump.sql")?.unwrap_or_default();
-    Ok(!dump.is_empty() && String::from_utf8_lossy(&dump).contains("-- dump complete"))
+    ccci::ensure!(
+        String::from_utf8_lossy(&dump).contains("-- dump complete"),
+        "the dump is empty or cut short: it has no `-- dump complete` line"
+    );
+    Ok(())
 }
 
 fn run(fixture: &str, meta: impl FnOnce(&mut RecipeMeta), hooks: Hooks) -> Report {
@@ -104,10 +108,9 @@ fn a_truncated_dump_is_retried_three_times_then_fails_the_rung() {
     for s in &res.snapshots {
         assert_eq!(s.verified, Some(false), "{s:?}");
         assert!(
-            s.error
-                .as_deref()
-                .unwrap_or_default()
-                .contains("BACKUP_VERIFY dump_is_complete rejected the snapshot"),
+            s.error.as_deref().unwrap_or_default().contains(
+                "backup_verify dump_is_complete rejected it: the dump is empty or cut short"
+            ),
             "{s:?}"
         );
         assert!(
@@ -319,4 +322,48 @@ fn a_recipe_written_like_real_ones_backs_up_every_service_and_proves_the_restore
         res.verdict_reasons
     );
     common::assert_clean(res);
+}
+
+/// A recipe source that accepts the connection and never answers: `git clone` would wait for
+/// ever. The install's budget (`deploy_timeout`) kills it, the step fails naming the command
+/// and the budget, and the run still tears down and writes results.json.
+#[test]
+fn a_hung_clone_fails_the_install_at_its_deadline_and_the_run_still_reports() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Every connection is held open, unanswered, until the test ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut m = RecipeMeta::new(
+        "stalled",
+        Source::Git(format!("http://127.0.0.1:{port}/stalled.git")),
+    );
+    m.deploy_timeout = Duration::from_secs(4);
+    let started = std::time::Instant::now();
+    let r = run_recipe(
+        Settings::new(&dir, &common::runs_dir("verdict-runs")),
+        m,
+        Hooks::none(),
+    )
+    .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "the run ended soon after the 4 s budget, not when git gave up: {took:?}"
+    );
+    assert!(
+        matches!(status(&r, "install::deploys_and_becomes_healthy"), TestStatus::Fail { message }
+            if message.contains("`git -C") && message.contains("clone") && message.contains("deadline (4 s)") && message.contains("was killed")),
+        "{:#?}",
+        r.results.tests
+    );
+    assert!(r.path.is_file(), "results.json is written: {}", r.path.display());
+    assert!(r.results.deploys.is_empty());
+    assert_eq!(r.results.verdict, Verdict::Red);
+    common::assert_clean(&r.results);
 }

@@ -46,7 +46,7 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let (when, mut errors) = parse_args(kind, &args);
-    errors.extend(check(kind, &func));
+    errors.extend(check(kind, when.as_ref(), &func));
     if errors.is_empty() {
         return render(kind, when.as_ref(), &func);
     }
@@ -145,7 +145,7 @@ pub fn parse_args(kind: Kind, args: &TokenStream) -> (Option<When>, Vec<syn::Err
 }
 
 /// Every problem with the function's signature.
-pub fn check(kind: Kind, func: &ItemFn) -> Vec<syn::Error> {
+pub fn check(kind: Kind, when: Option<&When>, func: &ItemFn) -> Vec<syn::Error> {
     let attr = kind.attr();
     let mut errors = Vec::new();
     let sig = &func.sig;
@@ -174,6 +174,15 @@ pub fn check(kind: Kind, func: &ItemFn) -> Vec<syn::Error> {
         match input {
             FnArg::Receiver(r) => errors.push(syn::Error::new(r.span(), format!("a {attr} function is a free function, not a method: remove `self`"))),
             FnArg::Typed(pt) => match &*pt.ty {
+                Type::Reference(r) if r.mutability.is_none() && is_snapshot(&r.elem) => {
+                    if let Some(w) = when.filter(|w| !snapshot_exists(w)) {
+                        let when = if w.before { "before" } else { "after" };
+                        errors.push(syn::Error::new_spanned(
+                            r,
+                            format!("no backup exists {when} {}, so there is no `&Snapshot` to take: attach the function to `after = backup` or to the restore", w.op),
+                        ));
+                    }
+                }
                 Type::Reference(r) if r.mutability.is_none() => {}
                 Type::Reference(r) => errors.push(syn::Error::new(
                     r.span(),
@@ -188,7 +197,7 @@ pub fn check(kind: Kind, func: &ItemFn) -> Vec<syn::Error> {
     }
     if let ReturnType::Default = sig.output {
         let want = if kind == Kind::BackupVerify {
-            "`-> ccci::Result<bool>` (true accepts the snapshot)"
+            "`-> ccci::Result` (`Ok(())` accepts the snapshot; an error rejects it, and ccci takes the backup again)"
         } else {
             "`-> ccci::Result`"
         };
@@ -222,27 +231,32 @@ pub fn render(kind: Kind, when: Option<&When>, func: &ItemFn) -> TokenStream {
         ReturnType::Type(_, t) => t.span(),
         ReturnType::Default => Span::call_site(),
     };
-    let (convert, out_ty, slice, def) = match kind {
-        Kind::BackupVerify => (
-            quote!(verdict),
-            quote!(::ccci::Result<bool>),
-            quote!(BACKUP_VERIFY),
-            quote!(VerifyDef),
-        ),
-        Kind::Lifecycle => (
-            quote!(outcome),
-            quote!(::ccci::Result),
-            quote!(LIFECYCLE),
-            quote!(LifecycleDef),
-        ),
-        Kind::Functional => (
-            quote!(outcome),
-            quote!(::ccci::Result),
-            quote!(FUNCTIONAL),
-            quote!(TestDef),
-        ),
+    let (slice, def) = match kind {
+        Kind::BackupVerify => (quote!(BACKUP_VERIFY), quote!(VerifyDef)),
+        Kind::Lifecycle => (quote!(LIFECYCLE), quote!(LifecycleDef)),
+        Kind::Functional => (quote!(FUNCTIONAL), quote!(TestDef)),
     };
-    let converted = quote_spanned! { ret_span=> ::ccci::__private::#convert(#call) };
+    // The returned value is bound at the return type's span, so a type that is not a
+    // Result is reported there, not at the attribute.
+    let returned = quote_spanned! { ret_span=> __ccci_returned };
+    let converted = quote! {{
+        let #returned = #call;
+        ::ccci::__private::outcome(#returned)
+    }};
+    // Two steps of one name would be one line in results.json and one libtest trial. An
+    // exported macro named after the step lives at the crate root whatever module the
+    // function is in, so a second one is an error (E0428) at its name, even in `cargo check`.
+    let step = match (kind, when) {
+        (Kind::Functional, _) => format!("functional__{name}"),
+        (Kind::Lifecycle, Some(w)) => format!("{}__{name}", w.op),
+        _ => format!("backup_verify__{name}"),
+    };
+    let marker = format_ident!("ccci_step__{}", step, span = name.span());
+    let unique = quote! {
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #marker { () => {} }
+    };
     let timing = match when {
         Some(w) => {
             let before = w.before;
@@ -254,8 +268,10 @@ pub fn render(kind: Kind, when: Option<&When>, func: &ItemFn) -> TokenStream {
     quote! {
         #func
 
+        #unique
+
         const _: () = {
-            fn #runner(__fx: &::ccci::__private::Fixtures) -> ::ccci::__private::BoxFuture<'_, #out_ty> {
+            fn #runner(__fx: &::ccci::__private::Fixtures) -> ::ccci::__private::BoxFuture<'_, ::ccci::Result> {
                 ::std::boxed::Box::pin(async move { #converted })
             }
 
@@ -272,6 +288,20 @@ pub fn render(kind: Kind, when: Option<&When>, func: &ItemFn) -> TokenStream {
     }
 }
 
+/// Whether `ty` names the `Snapshot` fixture (`Snapshot`, `ccci::Snapshot`).
+fn is_snapshot(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Snapshot"))
+}
+
+/// Whether a backup can exist when a lifecycle function attached at `w` runs: from the
+/// backup's end on.
+fn snapshot_exists(w: &When) -> bool {
+    matches!(
+        (w.op.as_str(), w.before),
+        ("backup", false) | ("restore", _)
+    )
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -285,7 +315,10 @@ mod tests {
 
     fn errors(kind: Kind, src: &str) -> Vec<String> {
         let f: ItemFn = syn::parse_str(src).unwrap();
-        check(kind, &f).into_iter().map(|e| e.to_string()).collect()
+        check(kind, None, &f)
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     fn args(src: &str) -> (Option<When>, Vec<String>) {
@@ -307,7 +340,7 @@ mod tests {
         .is_empty());
         assert!(errors(
             Kind::BackupVerify,
-            "fn t(s: &Snapshot) -> ccci::Result<bool> { Ok(true) }"
+            "fn t(s: &Snapshot) -> ccci::Result { Ok(()) }"
         )
         .is_empty());
     }
@@ -323,7 +356,28 @@ mod tests {
         assert!(e[1].contains("write `&HookCtx`"));
         assert!(e[2].contains("not `&mut T`"));
         assert!(e[3].contains("add `-> ccci::Result`"));
-        assert!(errors(Kind::BackupVerify, "fn t() {}")[0].contains("ccci::Result<bool>"));
+        assert!(errors(Kind::BackupVerify, "fn t() {}")[0].contains("an error rejects it"));
+    }
+
+    #[test]
+    fn a_snapshot_is_refused_where_no_backup_exists_yet() {
+        let f: ItemFn =
+            syn::parse_str("fn t(s: &ccci::Snapshot) -> ccci::Result { Ok(()) }").unwrap();
+        let at = |op: &str, before: bool| {
+            let w = When {
+                before,
+                op: op.into(),
+            };
+            check(Kind::Lifecycle, Some(&w), &f)
+                .into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(at("upgrade", false)[0].contains("no backup exists after upgrade"));
+        assert!(at("backup", true)[0].contains("no backup exists before backup"));
+        assert!(at("install", false)[0].contains("`&Snapshot`"));
+        assert!(at("backup", false).is_empty() && at("restore", true).is_empty());
+        assert!(check(Kind::Functional, None, &f).is_empty());
     }
 
     #[test]
@@ -368,6 +422,10 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(":: ccci :: __private :: FUNCTIONAL"), "{out}");
+        assert!(
+            out.contains("macro_rules ! ccci_step__functional__serves"),
+            "{out}"
+        );
         let w = When {
             before: true,
             op: "backup".into(),

@@ -2,8 +2,8 @@
 //! (`#[ccci::functional]`, `#[ccci::lifecycle(…)]`, `#[ccci::backup_verify]`), never directly.
 //!
 //! Each macro is a shim in the style of sqlx's `#[sqlx::test]`: it checks the *shape* of the
-//! function (borrowed parameters, a return type, no generics, valid arguments) and registers
-//! it; which fixtures exist is decided by the `ccci::Fixture` trait, so asking for one that
+//! function (borrowed parameters, a return type, no generics, valid arguments, no `&Snapshot`
+//! before a backup can exist, no two steps of one name) and registers it; which fixtures exist is decided by the `ccci::Fixture` trait, so asking for one that
 //! does not exist is a type error whose message names the ones that do. When the input is
 //! wrong it still emits the function next to spanned `compile_error!`s, so editors keep
 //! working (as tokio-macros does). Parsing and checking live in `attr.rs`, unit-tested.
@@ -41,13 +41,17 @@ pub fn lifecycle(args: TokenStream, item: TokenStream) -> TokenStream {
     attr::expand(Kind::Lifecycle, args.into(), item.into()).into()
 }
 
-/// A read-only integrity check of a fresh backup (BACKUP_VERIFY, R18): returns
-/// `Ok(true)` to accept the snapshot; `Ok(false)` makes ccci take the whole backup again,
-/// up to three attempts.
+/// A read-only integrity check of a fresh backup: `Ok(())` accepts the snapshot; an error
+/// rejects it with its message as the reason (in results.json), and ccci takes the whole
+/// backup again, up to three attempts.
 ///
 /// ```text
 /// #[ccci::backup_verify]
-/// fn dump_is_complete(snapshot: &ccci::Snapshot) -> ccci::Result<bool> { … }
+/// fn dump_is_complete(snapshot: &ccci::Snapshot) -> ccci::Result {
+///     let dump = snapshot.read("/backups/dump.sql")?.context("the snapshot has no dump")?;
+///     ccci::ensure!(dump.ends_with(b"-- dump complete\n"), "the dump was cut short");
+///     Ok(())
+/// }
 /// ```
 #[proc_macro_attribute]
 pub fn backup_verify(args: TokenStream, item: TokenStream) -> TokenStream {

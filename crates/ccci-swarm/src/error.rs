@@ -1,4 +1,4 @@
-use crate::wait::WaitError;
+use std::time::Duration;
 
 /// Anything that went wrong talking to the Swarm. Messages name the daemon, object or wait,
 /// and what to do.
@@ -39,12 +39,74 @@ pub enum SwarmError {
         /// What went wrong.
         reason: String,
     },
+    /// The container is gone or no longer running: Swarm is replacing its task. Another
+    /// container of the same service may do what was asked.
+    #[error(
+        "container {container} is gone or not running ({reason}); Swarm is replacing its task"
+    )]
+    ContainerGone {
+        /// The container.
+        container: String,
+        /// What the daemon said.
+        reason: String,
+    },
     /// A wait gave up.
     #[error(transparent)]
     Wait(#[from] WaitError),
 }
 
+/// Whether the daemon refused a call because the container is gone (404) or not running
+/// (409): the signs of a task being replaced.
+pub(crate) fn is_gone(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }
+    )
+}
+
 pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> SwarmError {
     let what = what.into();
     move |source| SwarmError::Api { what, source }
+}
+
+/// A wait that ended without what it waited for.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WaitError {
+    /// The deadline passed.
+    #[error("gave up waiting for {what} after {}s (deadline {}s); last seen: {last_seen}", waited.as_secs(), budget.as_secs())]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long it waited.
+        waited: Duration,
+        /// The deadline it had.
+        budget: Duration,
+        /// The last state observed, per service.
+        last_seen: String,
+    },
+    /// The stack converged and the URL kept answering the same client error (a 404, say)
+    /// for [`crate::wait::STEADY_ANSWER`]: that is the app's answer to that path, not a boot-time state,
+    /// so waiting out the deadline would prove nothing more.
+    #[error("{url} answered {status} for {}s after the stack converged (accepted: {ok:?})", held.as_secs())]
+    WrongAnswer {
+        /// The URL probed.
+        url: String,
+        /// What it kept answering.
+        status: u16,
+        /// The accepted statuses.
+        ok: Vec<u16>,
+        /// How long it answered so.
+        held: Duration,
+    },
+    /// The Swarm reached a state it cannot leave on its own (a failed one-shot).
+    #[error("{what} cannot happen: {why}")]
+    Impossible {
+        /// What was awaited.
+        what: String,
+        /// Why it never will.
+        why: String,
+    },
 }

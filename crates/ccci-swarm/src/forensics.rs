@@ -1,7 +1,7 @@
 //! What to keep when something fails: every service's task history and the last lines of its
 //! logs, so nobody has to dig on the host afterwards.
 
-use crate::client::STACK_LABEL;
+use crate::stack::STACK_LABEL;
 use crate::{Swarm, SwarmError};
 use bollard::query_parameters::LogsOptions;
 use futures_util::StreamExt;

@@ -11,14 +11,22 @@
 
 mod client;
 pub mod converge;
+mod deadline;
 mod error;
+mod exec;
 pub mod forensics;
+mod inventory;
 pub mod model;
+mod objects;
 mod pace;
+mod snapshot;
+mod stack;
 pub mod wait;
 
-pub use client::{ExecOutput, MountInfo, Swarm, STACK_LABEL};
+pub use client::Swarm;
 pub use converge::{evaluate, Convergence};
-pub use error::SwarmError;
+pub use deadline::Deadline;
+pub use error::{SwarmError, WaitError};
+pub use exec::{ExecOutput, MountInfo};
 pub use model::{ServiceState, TaskState};
-pub use wait::{Deadline, WaitError};
+pub use stack::STACK_LABEL;

@@ -2,6 +2,8 @@
 //! reports what it saw last ([`WaitError`]).
 
 use crate::converge::{evaluate, Convergence};
+use crate::deadline::Deadline;
+use crate::error::WaitError;
 use crate::pace::{Pacer, Progress};
 use crate::{Swarm, SwarmError};
 use std::fmt::Write as _;
@@ -9,78 +11,6 @@ use std::time::{Duration, Instant};
 
 /// How often the probes that have no event source (HTTP, TCP) try again.
 const POLL: Duration = Duration::from_millis(250);
-
-/// A point in time a wait must not pass, with the budget it was given (for messages).
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline {
-    start: Instant,
-    budget: Duration,
-}
-
-impl Deadline {
-    /// A deadline `budget` from now.
-    pub fn after(budget: Duration) -> Self {
-        Deadline {
-            start: Instant::now(),
-            budget,
-        }
-    }
-    /// Time left (zero once passed).
-    pub fn remaining(&self) -> Duration {
-        self.budget.saturating_sub(self.start.elapsed())
-    }
-    /// Whether it has passed.
-    pub fn passed(&self) -> bool {
-        self.start.elapsed() >= self.budget
-    }
-    /// Time since the wait began.
-    pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-    /// The budget it was given.
-    pub fn budget(&self) -> Duration {
-        self.budget
-    }
-}
-
-/// A wait that ended without what it waited for.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum WaitError {
-    /// The deadline passed.
-    #[error("gave up waiting for {what} after {}s (deadline {}s); last seen: {last_seen}", waited.as_secs(), budget.as_secs())]
-    Timeout {
-        /// What was awaited.
-        what: String,
-        /// How long it waited.
-        waited: Duration,
-        /// The deadline it had.
-        budget: Duration,
-        /// The last state observed, per service.
-        last_seen: String,
-    },
-    /// The stack converged and the URL kept answering the same client error (a 404, say)
-    /// for [`STEADY_ANSWER`]: that is the app's answer to that path, not a boot-time state,
-    /// so waiting out the deadline would prove nothing more.
-    #[error("{url} answered {status} for {}s after the stack converged (accepted: {ok:?})", held.as_secs())]
-    WrongAnswer {
-        /// The URL probed.
-        url: String,
-        /// What it kept answering.
-        status: u16,
-        /// The accepted statuses.
-        ok: Vec<u16>,
-        /// How long it answered so.
-        held: Duration,
-    },
-    /// The Swarm reached a state it cannot leave on its own (a failed one-shot).
-    #[error("{what} cannot happen: {why}")]
-    Impossible {
-        /// What was awaited.
-        what: String,
-        /// Why it never will.
-        why: String,
-    },
-}
 
 impl WaitError {
     fn timeout(what: String, deadline: &Deadline, last_seen: String) -> WaitError {

@@ -18,16 +18,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "recipes/custom-html/recipe".into());
     let work = tempfile::tempdir()?;
+    // One deadline for the whole job, handed to every step of it.
+    let deadline = Deadline::after(Duration::from_secs(300));
     let recipe = Recipe::from_release_dirs(
         "custom-html",
         Path::new(&releases),
         &work.path().join("recipe"),
+        deadline,
     )?;
     let latest = recipe
-        .releases()?
+        .releases(deadline)?
         .pop()
         .ok_or("the recipe has no releases")?;
-    recipe.checkout(&latest.tag)?;
+    recipe.checkout(&latest.tag, deadline)?;
 
     let swarm = Swarm::connect().await?;
     let app = App::new(
@@ -45,17 +48,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 recipe: &recipe,
                 release: Some(&latest.version),
                 force_chaos: false,
+                deadline,
             })
             .await?;
         let url = deployed.base_url.ok_or("the app has no HTTP route")?;
-        let took = wait::wait_healthy(
-            &swarm,
-            &app.stack,
-            &url,
-            &[200],
-            Deadline::after(Duration::from_secs(120)),
-        )
-        .await?;
+        let took = wait::wait_healthy(&swarm, &app.stack, &url, &[200], deadline).await?;
         println!(
             "{} {} answers at {url} after {:.1}s",
             recipe.name,
@@ -65,7 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let left = engine.remove(&app, Duration::from_secs(120)).await?;
+    // Removal gets its own deadline: it must run even when the deploy used up the job's.
+    let left = engine
+        .remove(&app, Deadline::after(Duration::from_secs(120)))
+        .await?;
     println!("removed; left behind: {left:?}");
     outcome
 }

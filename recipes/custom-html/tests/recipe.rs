@@ -2,9 +2,14 @@
 //! head (1.1.0), back up and restore its content volume; these functions seed and check data
 //! around those ops, then test the site itself.
 
-use ccci::{Http, OpState, Snapshot, Stack};
+use ccci::{Context as _, Http, Key, OpState, Snapshot, Stack};
 
 const CONTENT: &str = "/usr/share/nginx/html";
+
+/// The page written before the upgrade, looked for after it.
+const KEPT_PAGE: Key<String> = Key::new("kept_page");
+/// The marker written before the backup, looked for in the snapshot and after the restore.
+const MARKER: Key<String> = Key::new("marker");
 
 /// Writes `content` to `name` in the content volume; the content is an argument, never part
 /// of the shell text.
@@ -47,36 +52,37 @@ async fn expect_page(http: &Http, name: &str, content: &str) -> ccci::Result {
 async fn seed_content_before_upgrade(stack: &Stack, state: &OpState) -> ccci::Result {
     let content = format!("kept across the upgrade: {}\n", ccci::unique("page"));
     write_page(stack, "kept.html", &content).await?;
-    state.set("kept_page", &content)?;
+    state.put(KEPT_PAGE, &content)?;
     Ok(())
 }
 
 /// …is served unchanged by the new one: the upgrade kept the content volume.
 #[ccci::lifecycle(after = upgrade)]
 async fn content_survives_the_upgrade(http: &Http, state: &OpState) -> ccci::Result {
-    let content: String = state
-        .get("kept_page")?
-        .ok_or("seed_content_before_upgrade stored nothing")?;
-    expect_page(http, "kept.html", &content).await
+    expect_page(http, "kept.html", &state.read(KEPT_PAGE)?).await
 }
 
-/// A unique marker in the content volume, remembered for after the restore (R19).
+/// A unique marker in the content volume, remembered for after the restore: only data the
+/// restore brings back proves it.
 #[ccci::lifecycle(before = backup)]
 async fn seed_marker(stack: &Stack, state: &OpState) -> ccci::Result {
     let marker = format!("ccci marker ✓ {}\n", ccci::unique("backup"));
     write_page(stack, "ccci-marker.txt", &marker).await?;
-    state.set("marker", &marker)?;
+    state.put(MARKER, &marker)?;
     Ok(())
 }
 
-/// BACKUP_VERIFY: the snapshot really holds the marker, byte for byte.
+/// The snapshot really holds the marker, byte for byte.
 #[ccci::backup_verify]
-fn snapshot_holds_the_marker(snapshot: &Snapshot, state: &OpState) -> ccci::Result<bool> {
-    let marker: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
-    Ok(snapshot
+fn snapshot_holds_the_marker(snapshot: &Snapshot, state: &OpState) -> ccci::Result {
+    let held = snapshot
         .read(&format!("{CONTENT}/ccci-marker.txt"))?
-        .as_deref()
-        == Some(marker.as_bytes()))
+        .context("the snapshot has no ccci-marker.txt")?;
+    ccci::ensure!(
+        held == state.read(MARKER)?.as_bytes(),
+        "the snapshot's ccci-marker.txt is not the marker written before the backup"
+    );
+    Ok(())
 }
 
 /// Destroy the marker, so only the restore can bring it back.
@@ -97,8 +103,7 @@ async fn destroy_marker(stack: &Stack, http: &Http) -> ccci::Result {
 /// The restore brought the marker back, byte for byte.
 #[ccci::lifecycle(after = restore)]
 async fn marker_is_back_byte_for_byte(http: &Http, state: &OpState) -> ccci::Result {
-    let marker: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
-    expect_page(http, "ccci-marker.txt", &marker).await
+    expect_page(http, "ccci-marker.txt", &state.read(MARKER)?).await
 }
 
 /// A file written into the content volume comes back byte for byte, including UTF-8 and a

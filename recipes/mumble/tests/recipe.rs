@@ -1,7 +1,12 @@
 //! mumble on a real Swarm. Its web front is healthy seconds before the voice server listens;
 //! the TCP READY_PROBE in ccci.yml makes every tier wait for the voice port too.
 
-use ccci::{Http, OpState, Snapshot, Stack};
+use ccci::{Context as _, Http, Key, OpState, Snapshot, Stack};
+
+/// The row written before the upgrade, looked for after it.
+const KEPT: Key<String> = Key::new("kept");
+/// The row written before the backup, looked for in the snapshot and after the restore.
+const MARKER: Key<String> = Key::new("marker");
 use std::net::UdpSocket;
 use std::time::Duration;
 
@@ -44,9 +49,8 @@ async fn sql(stack: &Stack, query: &str) -> ccci::Result<String> {
 /// the install waited for it.
 #[ccci::lifecycle(after = install)]
 fn voice_server_answers_right_after_install() -> ccci::Result {
-    ping()
-        .map(|_| ())
-        .map_err(|e| format!("right after install: {e}").into())
+    ping().context("right after install")?;
+    Ok(())
 }
 
 /// A row in the server's database…
@@ -54,7 +58,7 @@ fn voice_server_answers_right_after_install() -> ccci::Result {
 async fn seed_row_before_upgrade(stack: &Stack, state: &OpState) -> ccci::Result {
     let v = ccci::unique("kept");
     sql(stack, &format!("CREATE TABLE IF NOT EXISTS ccci_marker (v TEXT); INSERT INTO ccci_marker VALUES ('{v}');")).await?;
-    state.set("kept", &v)?;
+    state.put(KEPT, &v)?;
     Ok(())
 }
 
@@ -64,44 +68,45 @@ async fn row_survives_and_voice_is_ready_after_upgrade(
     stack: &Stack,
     state: &OpState,
 ) -> ccci::Result {
-    let v: String = state
-        .get("kept")?
-        .ok_or("seed_row_before_upgrade stored nothing")?;
+    let v = state.read(KEPT)?;
     let rows = sql(stack, "SELECT v FROM ccci_marker;").await?;
     ccci::ensure!(
         rows.lines().any(|l| l == v),
         "row {v} is gone after the upgrade: {rows:?}"
     );
-    ping()
-        .map(|_| ())
-        .map_err(|e| format!("right after the upgrade: {e}").into())
+    ping().context("right after the upgrade")?;
+    Ok(())
 }
 
 #[ccci::lifecycle(before = backup)]
 async fn seed_marker(stack: &Stack, state: &OpState) -> ccci::Result {
     let v = ccci::unique("backup");
     sql(stack, &format!("INSERT INTO ccci_marker VALUES ('{v}');")).await?;
-    state.set("marker", &v)?;
+    state.put(MARKER, &v)?;
     Ok(())
 }
 
-/// BACKUP_VERIFY: the snapshot is an SQLite database that holds the marker.
+/// The snapshot is an SQLite database that holds the marker.
 #[ccci::backup_verify]
-fn snapshot_is_a_database_with_the_marker(
-    snapshot: &Snapshot,
-    state: &OpState,
-) -> ccci::Result<bool> {
-    let v: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
-    let Some(db) = snapshot.read("/data/backup.sqlite")? else {
-        return Ok(false);
-    };
-    let holds = db.windows(v.len()).any(|w| w == v.as_bytes());
-    Ok(db.starts_with(b"SQLite format 3\0") && holds)
+fn snapshot_is_a_database_with_the_marker(snapshot: &Snapshot, state: &OpState) -> ccci::Result {
+    let v = state.read(MARKER)?;
+    let db = snapshot
+        .read("/data/backup.sqlite")?
+        .context("the snapshot has no /data/backup.sqlite")?;
+    ccci::ensure!(
+        db.starts_with(b"SQLite format 3\0"),
+        "/data/backup.sqlite in the snapshot is not an SQLite database"
+    );
+    ccci::ensure!(
+        db.windows(v.len()).any(|w| w == v.as_bytes()),
+        "the snapshot's database lacks the marker row {v}"
+    );
+    Ok(())
 }
 
 #[ccci::lifecycle(before = restore)]
 async fn delete_marker(stack: &Stack, state: &OpState) -> ccci::Result {
-    let v: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
+    let v = state.read(MARKER)?;
     sql(stack, &format!("DELETE FROM ccci_marker WHERE v = '{v}';")).await?;
     ccci::ensure!(
         !sql(stack, "SELECT v FROM ccci_marker;").await?.contains(&v),
@@ -112,7 +117,7 @@ async fn delete_marker(stack: &Stack, state: &OpState) -> ccci::Result {
 
 #[ccci::lifecycle(after = restore)]
 async fn marker_is_back(stack: &Stack, state: &OpState) -> ccci::Result {
-    let v: String = state.get("marker")?.ok_or("seed_marker stored nothing")?;
+    let v = state.read(MARKER)?;
     let rows = sql(stack, "SELECT v FROM ccci_marker;").await?;
     ccci::ensure!(
         rows.lines().any(|l| l == v),

@@ -2,15 +2,27 @@
 //! 2.0 (a schema migration), backed up with pg_dump through the backupbot hooks and restored.
 //! Data is seeded before each op and checked after it.
 
-use ccci::{Http, OpState, Snapshot};
+use ccci::{Context as _, Http, Key, OpState, Snapshot};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+/// A note the tests wrote, remembered for a later op.
+#[derive(Serialize, Deserialize)]
+struct Seeded {
+    id: i64,
+    body: String,
+}
+
+/// The note written by 1.0, looked for after the upgrade.
+const PRE_UPGRADE: Key<Seeded> = Key::new("pre_upgrade");
+/// The marker note, looked for in the dump and after the restore.
+const MARKER: Key<Seeded> = Key::new("marker");
 
 /// Where the db service's pre-hook leaves the dump (backupbot.backup.volumes.db-data.path).
 const DUMP: &str = "/var/lib/postgresql/data/backup.sql";
 
 fn json_of(page: &ccci::Page) -> ccci::Result<Value> {
-    serde_json::from_slice(&page.body)
-        .map_err(|e| format!("not JSON ({e}): {}", page.text()).into())
+    serde_json::from_slice(&page.body).with_context(|| format!("not JSON: {}", page.text()))
 }
 
 async fn create(http: &Http, content_type: &str, body: String) -> ccci::Result<i64> {
@@ -23,7 +35,7 @@ async fn create(http: &Http, content_type: &str, body: String) -> ccci::Result<i
     );
     json_of(&page)?["id"]
         .as_i64()
-        .ok_or_else(|| format!("POST /notes returned no id: {}", page.text()).into())
+        .with_context(|| format!("POST /notes returned no id: {}", page.text()))
 }
 
 async fn note(http: &Http, id: i64) -> ccci::Result<Option<Value>> {
@@ -31,7 +43,7 @@ async fn note(http: &Http, id: i64) -> ccci::Result<Option<Value>> {
     match page.status {
         200 => Ok(Some(json_of(&page)?)),
         404 => Ok(None),
-        s => Err(format!("GET /notes/{id} answered {s}: {}", page.text()).into()),
+        s => ccci::bail!("GET /notes/{id} answered {s}: {}", page.text()),
     }
 }
 
@@ -57,7 +69,7 @@ async fn base_release_runs_schema_1(http: &Http) -> ccci::Result {
 async fn seed_note_on_1_0(http: &Http, state: &OpState) -> ccci::Result {
     let body = ccci::unique("written by notebook 1.0");
     let id = create(http, "text/plain; charset=utf-8", body.clone()).await?;
-    state.set("pre_upgrade", &json!({"id": id, "body": body}))?;
+    state.put(PRE_UPGRADE, &Seeded { id, body })?;
     Ok(())
 }
 
@@ -72,16 +84,15 @@ async fn upgrade_migrated_the_schema_and_kept_the_note(
         v == json!({"app": "2.0", "schema": 2}),
         "expected notebook 2.0 on schema 2 after the upgrade, got {v}"
     );
-    let seeded: Value = state
-        .get("pre_upgrade")?
-        .ok_or("seed_note_on_1_0 stored nothing")?;
-    let id = seeded["id"].as_i64().ok_or("no id stored")?;
+    let seeded = state.read(PRE_UPGRADE)?;
+    let id = seeded.id;
     let n = note(http, id)
         .await?
-        .ok_or_else(|| format!("note {id} written by 1.0 is gone after the upgrade"))?;
+        .with_context(|| format!("note {id} written by 1.0 is gone after the upgrade"))?;
     ccci::ensure!(
-        n["body"] == seeded["body"],
-        "note {id} changed in the upgrade: {n}, seeded {seeded}"
+        n["body"] == seeded.body.as_str(),
+        "note {id} changed in the upgrade: {n}, seeded {:?}",
+        seeded.body
     );
     ccci::ensure!(
         n["title"] == "" && n["created_at"].is_string(),
@@ -90,7 +101,8 @@ async fn upgrade_migrated_the_schema_and_kept_the_note(
     Ok(())
 }
 
-/// A unique marker note, remembered for after the restore (R19).
+/// A unique marker note, remembered for after the restore: only data the restore brings
+/// back proves it.
 #[ccci::lifecycle(before = backup)]
 async fn seed_marker(http: &Http, state: &OpState) -> ccci::Result {
     let body = ccci::unique("backup marker");
@@ -100,31 +112,31 @@ async fn seed_marker(http: &Http, state: &OpState) -> ccci::Result {
         json!({"title": "marker", "body": body}).to_string(),
     )
     .await?;
-    state.set("marker", &json!({"id": id, "body": body}))?;
+    state.put(MARKER, &Seeded { id, body })?;
     Ok(())
 }
 
-/// BACKUP_VERIFY (R18): the snapshot's dump is complete (pg_dump's closing line is there, so
-/// it was not cut short) and holds the marker.
+/// The snapshot's dump is complete (pg_dump's closing line is there, so it was not cut
+/// short) and holds the marker: a backup that "succeeds" with an empty dump is rejected.
 #[ccci::backup_verify]
-fn dump_is_complete_and_holds_the_marker(
-    snapshot: &Snapshot,
-    state: &OpState,
-) -> ccci::Result<bool> {
-    let marker: Value = state.get("marker")?.ok_or("seed_marker stored nothing")?;
-    let Some(dump) = snapshot.read(DUMP)? else {
-        return Ok(false);
-    };
+fn dump_is_complete_and_holds_the_marker(snapshot: &Snapshot, state: &OpState) -> ccci::Result {
+    let dump = snapshot.read(DUMP)?.context("the snapshot has no dump")?;
     let dump = String::from_utf8_lossy(&dump);
-    let body = marker["body"].as_str().unwrap_or_default();
-    Ok(dump.contains("-- PostgreSQL database dump complete") && dump.contains(body))
+    ccci::ensure!(
+        dump.contains("-- PostgreSQL database dump complete"),
+        "the dump was cut short: pg_dump's closing line is missing"
+    );
+    ccci::ensure!(
+        dump.contains(&state.read(MARKER)?.body),
+        "the dump lacks the marker note written before the backup"
+    );
+    Ok(())
 }
 
 /// Delete the marker, so only the restore can bring it back.
 #[ccci::lifecycle(before = restore)]
 async fn delete_marker(http: &Http, state: &OpState) -> ccci::Result {
-    let marker: Value = state.get("marker")?.ok_or("seed_marker stored nothing")?;
-    let id = marker["id"].as_i64().ok_or("no id stored")?;
+    let id = state.read(MARKER)?.id;
     let page = http.delete(&format!("/notes/{id}")).await?;
     ccci::ensure!(
         page.status == 204,
@@ -141,14 +153,15 @@ async fn delete_marker(http: &Http, state: &OpState) -> ccci::Result {
 /// The restore brought the marker back, byte for byte.
 #[ccci::lifecycle(after = restore)]
 async fn marker_is_back_byte_for_byte(http: &Http, state: &OpState) -> ccci::Result {
-    let marker: Value = state.get("marker")?.ok_or("seed_marker stored nothing")?;
-    let id = marker["id"].as_i64().ok_or("no id stored")?;
+    let marker = state.read(MARKER)?;
+    let id = marker.id;
     let n = note(http, id)
         .await?
-        .ok_or_else(|| format!("the restore did not bring note {id} back"))?;
+        .with_context(|| format!("the restore did not bring note {id} back"))?;
     ccci::ensure!(
-        n["body"] == marker["body"] && n["title"] == "marker",
-        "note {id} came back as {n}, expected {marker}"
+        n["body"] == marker.body.as_str() && n["title"] == "marker",
+        "note {id} came back as {n}, expected the marker {:?}",
+        marker.body
     );
     Ok(())
 }
@@ -168,7 +181,7 @@ async fn notes_round_trip_with_titles(http: &Http) -> ccci::Result {
     .await?;
     let n = note(http, id)
         .await?
-        .ok_or_else(|| format!("note {id} not found right after creating it"))?;
+        .with_context(|| format!("note {id} not found right after creating it"))?;
     ccci::ensure!(
         n["title"] == title.as_str() && n["body"] == body.as_str(),
         "note {id} came back as {n}"

@@ -1,0 +1,239 @@
+//! Every subprocess ccci starts (git, the docker CLI) goes through [`run`]: argv, never a shell
+//! string; stdin closed so nothing can wait for a prompt; and the deadline of the step that
+//! started it. At the deadline the whole process group is killed (a `git clone` over HTTP
+//! runs its transport as a child of its own, which would otherwise live on), and the error
+//! names the command and how long it had.
+
+use crate::error::AbraError;
+use ccci_swarm::Deadline;
+use std::io::Read;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How often a running command is checked on: often enough that a quick `git rev-parse`
+/// costs a few milliseconds, rarely enough that a long deploy costs no CPU.
+const CHECK_EVERY: Duration = Duration::from_millis(5);
+const CHECK_AT_MOST_EVERY: Duration = Duration::from_millis(100);
+
+/// Runs `cmd` until it exits or `deadline` passes; returns its trimmed stdout. `shown` is the
+/// command line for messages only (the command runs as argv). A failure carries stderr; an
+/// absent program carries `hint`.
+pub(crate) fn run(
+    mut cmd: Command,
+    shown: String,
+    deadline: Deadline,
+    hint: &str,
+) -> Result<String, AbraError> {
+    if deadline.passed() {
+        return Err(AbraError::DeadlinePassed {
+            command: shown,
+            budget: deadline.budget(),
+            started: false,
+        });
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so that killing it at the deadline reaches its children.
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|e| AbraError::Command {
+        command: shown.clone(),
+        status: "not started".into(),
+        stderr: format!("{e}{hint}"),
+    })?;
+    // Pipes are drained while the command runs: a command that fills a pipe buffer would
+    // otherwise block forever on a write nobody reads.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            let _ = tx.send(buf);
+        });
+        rx
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let mut pause = CHECK_EVERY;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if deadline.passed() => {
+                kill_group(child.id());
+                let _ = child.wait();
+                return Err(AbraError::DeadlinePassed {
+                    command: shown,
+                    budget: deadline.budget(),
+                    started: true,
+                });
+            }
+            Ok(None) => {
+                std::thread::sleep(pause.min(deadline.remaining()));
+                pause = (pause * 2).min(CHECK_AT_MOST_EVERY);
+            }
+            Err(e) => {
+                kill_group(child.id());
+                let _ = child.wait();
+                return Err(AbraError::Command {
+                    command: shown,
+                    status: "lost".into(),
+                    stderr: format!("waiting for it failed: {e}"),
+                });
+            }
+        }
+    };
+    // A child the command left running keeps the pipes open; it has until the deadline.
+    let (Ok(out), Ok(err)) = (
+        stdout.recv_timeout(deadline.remaining()),
+        stderr.recv_timeout(deadline.remaining()),
+    ) else {
+        kill_group(child.id());
+        return Err(AbraError::DeadlinePassed {
+            command: shown,
+            budget: deadline.budget(),
+            started: true,
+        });
+    };
+    if !status.success() {
+        return Err(AbraError::Command {
+            command: shown,
+            status: status.to_string(),
+            stderr: String::from_utf8_lossy(&err).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// Runs [`run`] on a blocking thread, for async callers.
+pub(crate) async fn run_async(
+    cmd: Command,
+    shown: String,
+    deadline: Deadline,
+    hint: &'static str,
+) -> Result<String, AbraError> {
+    let label = shown.clone();
+    tokio::task::spawn_blocking(move || run(cmd, shown, deadline, hint))
+        .await
+        .map_err(|e| AbraError::Command {
+            command: label,
+            status: "lost".into(),
+            stderr: format!("the thread running it failed: {e}"),
+        })?
+}
+
+/// SIGKILL to the process group `pgid` (the command and everything it started). A group
+/// that is already gone is not an error.
+fn kill_group(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid
+    // addresses the group the command was started in (`process_group(0)` above).
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn output_and_failures_are_returned() {
+        let mut ok = Command::new("git");
+        ok.arg("--version");
+        let out = run(
+            ok,
+            "git --version".into(),
+            Deadline::after(Duration::from_secs(30)),
+            "",
+        )
+        .unwrap();
+        assert!(out.starts_with("git version"), "{out}");
+        let mut bad = Command::new("git");
+        bad.args(["rev-parse", "--no-such-flag-at-all"])
+            .current_dir("/");
+        let e = run(
+            bad,
+            "git rev-parse".into(),
+            Deadline::after(Duration::from_secs(30)),
+            "",
+        )
+        .unwrap_err();
+        assert!(matches!(e, AbraError::Command { .. }), "{e}");
+        let missing = Command::new("/nonexistent/ccci-no-such-program");
+        let e = run(
+            missing,
+            "x".into(),
+            Deadline::after(Duration::from_secs(30)),
+            ": install it",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("not started") && e.to_string().contains(": install it"),
+            "{e}"
+        );
+    }
+
+    /// A git clone from a server that accepts the connection and never answers hangs for
+    /// ever on its own: the deadline kills it and its transport child, on time.
+    #[test]
+    fn a_hung_git_clone_is_killed_at_the_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+        let dest = std::env::temp_dir().join(format!("ccci-hung-clone-{}", std::process::id()));
+        let mut cmd = Command::new("git");
+        cmd.args([
+            "clone",
+            "--quiet",
+            &format!("http://127.0.0.1:{port}/recipe.git"),
+        ])
+        .arg(&dest)
+        .env("GIT_TERMINAL_PROMPT", "0");
+        let started = Instant::now();
+        let e = run(
+            cmd,
+            "git clone".into(),
+            Deadline::after(Duration::from_secs(2)),
+            "",
+        )
+        .unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(e, AbraError::DeadlinePassed { started: true, .. }),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("`git clone`") && e.to_string().contains("2 s"),
+            "{e}"
+        );
+        assert!(took < Duration::from_secs(10), "killed after {took:?}");
+        let _ = held.join();
+        let _ = std::fs::remove_dir_all(dest);
+    }
+
+    #[test]
+    fn a_passed_deadline_starts_nothing() {
+        let cmd = Command::new("git");
+        let e = run(cmd, "git".into(), Deadline::after(Duration::ZERO), "").unwrap_err();
+        assert!(
+            matches!(e, AbraError::DeadlinePassed { started: false, .. }),
+            "{e}"
+        );
+    }
+}

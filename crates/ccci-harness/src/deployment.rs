@@ -1,0 +1,429 @@
+//! What is deployed now: the run's recipe clone, the app, the engine that deploys it, which
+//! commit runs, where it answers, and what the backup left for the restore. Made by the
+//! install step ([`Deployment::prepare`]); owned by whichever step runs, then by teardown.
+
+use crate::error::{io, HarnessError};
+use crate::fixture::{Fixtures, Http, Stack};
+use crate::run::Run;
+use ccci_abra::markers::Marker;
+use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe, Release, Snapshot};
+use ccci_core::meta::{Probe, Source};
+use ccci_core::results::{DeployRecord, RefInfo};
+use ccci_core::version::previous_release;
+use ccci_core::{HookCtx, Op};
+use ccci_swarm::{wait, Deadline, Swarm, SwarmError, WaitError};
+use std::time::Duration;
+
+/// The CI overlay a test crate or a recipe may supply: copied into the run's checkout and
+/// appended to `COMPOSE_FILE` for every deploy, so CI can swap what only a real server has
+/// (a mail relay, say) for something local.
+pub(crate) const CI_OVERLAY: &str = "compose.ccci.yml";
+
+/// The deployed app; see the module docs.
+pub(crate) struct Deployment {
+    pub swarm: Swarm,
+    pub recipe: Recipe,
+    pub app: App,
+    pub engine: BuiltinEngine,
+    /// The ref under test.
+    pub head: RefInfo,
+    /// The head's release, when it is one.
+    pub head_release: Option<Release>,
+    /// The release the upgrade starts from.
+    pub base: Option<Release>,
+    /// Where the app answers HTTP, once deployed with a web route.
+    pub base_url: Option<String>,
+    pub http: Option<Http>,
+    /// The CI overlay's content, written into the checkout before every deploy.
+    overlay: Option<String>,
+    /// Whether anything of the app may exist on the Swarm: set before the first deploy, as a
+    /// deploy that fails half-way may already have created secrets or networks.
+    pub on_swarm: bool,
+    /// The longest `stop_grace_period` deployed: teardown waits at least this long.
+    pub stop_grace: Duration,
+    /// What an accepted backup left for the restore.
+    pub backup: Option<Backup>,
+}
+
+/// An accepted backup and ccci's markers in the live app, until the restore checked them.
+pub(crate) struct Backup {
+    pub snapshot: Snapshot,
+    pub markers: Vec<Marker>,
+    /// Backed-up paths that could not hold a marker, with why.
+    pub marker_skips: Vec<String>,
+}
+
+impl Deployment {
+    /// The run's own recipe tree with annotated tags (abra deploys only annotated releases),
+    /// the head and the upgrade base, the app with its env, the CI overlay, the engine.
+    pub(crate) async fn prepare(run: &Run, deadline: Deadline) -> Result<Deployment, HarnessError> {
+        let meta = &run.meta;
+        let swarm = Swarm::connect().await?;
+        let dest = run.dir.recipe_checkout(&meta.recipe);
+        let source = match (&run.settings.recipe_git, &meta.source) {
+            (Some(url), _) | (None, Source::Git(url)) => Fetch::Clone(url.clone()),
+            (None, Source::Releases(dir)) => Fetch::Releases(run.settings.crate_dir.join(dir)),
+        };
+        // The fetch may wait on a network: on a thread of its own, so that an interrupt does
+        // not have to wait for it.
+        let name = meta.recipe.clone();
+        let recipe = tokio::task::spawn_blocking(move || match source {
+            Fetch::Clone(url) => Recipe::clone_from(&name, &url, &dest, deadline),
+            Fetch::Releases(dir) => Recipe::from_release_dirs(&name, &dir, &dest, deadline),
+        })
+        .await
+        .map_err(|e| HarnessError::Io {
+            path: run.dir.recipe_checkout(&meta.recipe),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        for tag in recipe.normalize_tags(deadline)? {
+            eprintln!("ccci: made lightweight tag {tag} annotated in this run's clone (abra only deploys annotated releases)");
+        }
+        let reference = run
+            .settings
+            .reference
+            .clone()
+            .unwrap_or_else(|| "HEAD".into());
+        let commit =
+            recipe
+                .resolve(&reference, deadline)
+                .map_err(|source| HarnessError::UnknownRef {
+                    reference: reference.clone(),
+                    url: run
+                        .settings
+                        .recipe_git
+                        .clone()
+                        .unwrap_or_else(|| match &meta.source {
+                            Source::Git(url) => url.clone(),
+                            Source::Releases(dir) => dir.clone(),
+                        }),
+                    source: Box::new(source),
+                    fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
+                })?;
+        let releases = recipe.releases(deadline)?;
+        let head_release = releases.iter().find(|r| r.commit == commit).cloned();
+        let head = RefInfo {
+            reference,
+            commit: commit.clone(),
+            version: head_release.as_ref().map(|r| r.version.to_string()),
+        };
+        let base = select_base(
+            &meta.upgrade_base_version,
+            &releases,
+            head_release.as_ref(),
+            &commit,
+        )?;
+        let domain = run
+            .settings
+            .domain
+            .clone()
+            .unwrap_or_else(|| crate::run::default_domain(&meta.recipe));
+        let mut app = App::new(&recipe, &domain, &run.dir.servers(), &meta.extra_env)?;
+        let overlay = overlay(run, &recipe, &commit, deadline)?;
+        if let Some((_, from)) = &overlay {
+            let files = app.compose_files();
+            if !files.iter().any(|f| f == CI_OVERLAY) {
+                app.env.set(
+                    "COMPOSE_FILE",
+                    &[files, vec![CI_OVERLAY.to_string()]].concat().join(":"),
+                );
+                app.save()?;
+            }
+            run.record(|r| {
+                r.warn(&format!("CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, so every deploy is a chaos deploy"))
+            });
+        }
+        run.record(|r| {
+            r.head = Some(head.clone());
+            r.base = base.as_ref().map(|b| RefInfo {
+                reference: b.tag.clone(),
+                commit: b.commit.clone(),
+                version: Some(b.version.to_string()),
+            });
+            r.domain = app.domain.clone();
+            r.stack = app.stack.clone();
+        });
+        let engine = BuiltinEngine::local(swarm.clone(), &run.dir.stacks(), &meta.service)?;
+        Ok(Deployment {
+            swarm,
+            recipe,
+            app,
+            engine,
+            head,
+            head_release,
+            base,
+            base_url: None,
+            http: None,
+            overlay: overlay.map(|(text, _)| text),
+            on_swarm: false,
+            stop_grace: Duration::from_secs(10),
+            backup: None,
+        })
+    }
+
+    /// Checks out `commit` (with the CI overlay, if any, put back beside it), deploys it as
+    /// `release` (or as chaos), and records the deploy; keys Swarm ignores are said once.
+    pub(crate) async fn deploy_at(
+        &mut self,
+        run: &Run,
+        step: &str,
+        commit: &str,
+        release: Option<&Release>,
+        deadline: Deadline,
+    ) -> Result<(), HarnessError> {
+        let overlay_path = self.recipe.path(CI_OVERLAY);
+        if self.overlay.is_some() {
+            // An untracked overlay could block the checkout of a commit that tracks one.
+            let _ = std::fs::remove_file(&overlay_path);
+        }
+        self.recipe.checkout(commit, deadline)?;
+        if let Some(text) = &self.overlay {
+            std::fs::write(&overlay_path, text).map_err(io(&overlay_path))?;
+        }
+        self.on_swarm = true;
+        let deployed = self
+            .engine
+            .deploy(DeployRequest {
+                app: &self.app,
+                recipe: &self.recipe,
+                release: release.map(|r| &r.version),
+                force_chaos: self.overlay.is_some(),
+                deadline,
+            })
+            .await?;
+        self.stop_grace = self.stop_grace.max(deployed.stop_grace);
+        run.record(|r| {
+            r.deploys.push(DeployRecord {
+                step: step.into(),
+                version: release.map(|r| r.version.to_string()),
+                commit: commit.into(),
+                chaos_version: deployed.chaos_version.as_ref().map(ToString::to_string),
+                compose_files: deployed.compose_files.clone(),
+                healthy: false,
+            });
+            for w in &deployed.ignored {
+                r.warn(w);
+            }
+        });
+        self.http = deployed
+            .base_url
+            .as_deref()
+            .map(Http::new)
+            .transpose()
+            .map_err(|e| HarnessError::HttpClient {
+                base_url: deployed.base_url.clone().unwrap_or_default(),
+                reason: e.to_string(),
+            })?;
+        self.base_url = deployed.base_url;
+        Ok(())
+    }
+
+    /// Waits until the stack has converged, the health path answers and every ready probe
+    /// passes, then marks the last deploy healthy.
+    pub(crate) async fn wait_ready(
+        &self,
+        run: &Run,
+        op: &str,
+        deadline: Deadline,
+    ) -> Result<(), HarnessError> {
+        let meta = &run.meta;
+        let stack = &self.app.stack;
+        match &self.base_url {
+            Some(base) => {
+                let url = format!("{base}{}", meta.health_path);
+                wait::wait_healthy(&self.swarm, stack, &url, &meta.health_ok, deadline)
+                    .await
+                    .map_err(|e| match e {
+                        SwarmError::Wait(WaitError::WrongAnswer {
+                            status, ok, held, ..
+                        }) => HarnessError::WrongAnswer {
+                            path: meta.health_path.clone(),
+                            status,
+                            ok,
+                            held,
+                        },
+                        other => other.into(),
+                    })?;
+            }
+            None => {
+                wait::wait_converged(&self.swarm, stack, deadline).await?;
+            }
+        }
+        for probe in &meta.ready_probe {
+            match probe {
+                Probe::Http { path, ok } => {
+                    let base = self
+                        .base_url
+                        .as_deref()
+                        .ok_or_else(|| HarnessError::NoRouteToProbe { path: path.clone() })?;
+                    wait::wait_http(&format!("{base}{path}"), ok, deadline)
+                        .await
+                        .map_err(SwarmError::from)?;
+                }
+                Probe::Tcp { port, stable } => {
+                    wait::wait_tcp("127.0.0.1", *port, *stable, deadline)
+                        .await
+                        .map_err(SwarmError::from)?;
+                }
+            }
+        }
+        eprintln!(
+            "ccci: {op}: {stack} is healthy and ready after {:.1}s",
+            deadline.elapsed().as_secs_f64()
+        );
+        run.record(|r| {
+            if let Some(d) = r.deploys.last_mut() {
+                d.healthy = true;
+            }
+        });
+        Ok(())
+    }
+
+    /// The fixtures a recipe function of `op` gets.
+    pub(crate) fn fixtures(&self, run: &Run, op: Option<Op>) -> Fixtures {
+        Fixtures {
+            ctx: HookCtx {
+                domain: self.app.domain.clone(),
+                base_url: self.base_url.clone().unwrap_or_default(),
+                meta: run.meta.clone(),
+                deps: Default::default(),
+                op,
+            },
+            op_state: run.op_state.clone(),
+            stack: Stack {
+                swarm: self.swarm.clone(),
+                name: self.app.stack.clone(),
+            },
+            http: self.http.clone(),
+            snapshot: self.backup.as_ref().map(|b| b.snapshot.clone()),
+        }
+    }
+}
+
+/// Where the recipe comes from.
+enum Fetch {
+    Clone(String),
+    Releases(std::path::PathBuf),
+}
+
+/// The CI overlay and where it came from: the test crate's (beside its ccci.yml), else the
+/// recipe's own at the head.
+fn overlay(
+    run: &Run,
+    recipe: &Recipe,
+    commit: &str,
+    deadline: Deadline,
+) -> Result<Option<(String, String)>, HarnessError> {
+    let crate_overlay = run.settings.crate_dir.join(CI_OVERLAY);
+    let is_crate = run.settings.crate_dir.join("ccci.yml").is_file();
+    if is_crate {
+        if let Ok(text) = std::fs::read_to_string(&crate_overlay) {
+            return Ok(Some((text, crate_overlay.display().to_string())));
+        }
+    }
+    let short = &commit[..8.min(commit.len())];
+    Ok(recipe
+        .file_at(commit, CI_OVERLAY, deadline)?
+        .map(|text| (text, format!("{CI_OVERLAY} of the recipe at {short}"))))
+}
+
+/// The release the upgrade starts from: `upgrade_base_version` when set (it must be a
+/// release), else the release before the head; for an unreleased head, the latest release.
+pub(crate) fn select_base(
+    wanted: &Option<ccci_core::Version>,
+    releases: &[Release],
+    head_release: Option<&Release>,
+    head_commit: &str,
+) -> Result<Option<Release>, HarnessError> {
+    if let Some(v) = wanted {
+        return releases
+            .iter()
+            .find(|r| &r.version == v)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| HarnessError::UnknownBase {
+                wanted: v.to_string(),
+                releases: releases.iter().map(|r| r.version.to_string()).collect(),
+            });
+    }
+    let versions: Vec<ccci_core::Version> = releases
+        .iter()
+        .filter(|r| r.commit != head_commit)
+        .map(|r| r.version.clone())
+        .collect();
+    let base = match head_release {
+        Some(h) => previous_release(&versions, &h.version).cloned(),
+        None => versions.iter().max().cloned(),
+    };
+    Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_base;
+    use ccci_abra::Release;
+
+    fn rel(v: &str, commit: &str) -> Release {
+        Release {
+            version: v.parse().unwrap(),
+            tag: v.into(),
+            commit: commit.into(),
+            annotated: true,
+        }
+    }
+
+    #[test]
+    fn the_base_is_the_release_before_the_head() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.2.0+1", "c"),
+            rel("1.1.0+1", "b"),
+        ];
+        let base = select_base(&None, &all, Some(&all[1]), "c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(base.tag, "1.1.0+1");
+        assert!(
+            select_base(&None, &all, Some(&all[0]), "a")
+                .unwrap()
+                .is_none(),
+            "the first release has nothing before it"
+        );
+    }
+
+    #[test]
+    fn an_unreleased_head_upgrades_from_the_latest_release() {
+        let all = [rel("1.0.0+1", "a"), rel("1.1.0+1", "b")];
+        assert_eq!(
+            select_base(&None, &all, None, "d").unwrap().unwrap().tag,
+            "1.1.0+1"
+        );
+        assert!(select_base(&None, &[], None, "d").unwrap().is_none());
+    }
+
+    #[test]
+    fn upgrade_base_version_must_be_a_release() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.1.0+1", "b"),
+            rel("1.2.0+1", "c"),
+        ];
+        let wanted = Some("1.0.0+1".parse().unwrap());
+        assert_eq!(
+            select_base(&wanted, &all, Some(&all[2]), "c")
+                .unwrap()
+                .unwrap()
+                .tag,
+            "1.0.0+1"
+        );
+        let missing = Some("0.9.0+1".parse().unwrap());
+        let e = select_base(&missing, &all, Some(&all[2]), "c")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("upgrade_base_version 0.9.0+1 is not a release")
+                && e.contains("1.0.0+1, 1.1.0+1, 1.2.0+1"),
+            "{e}"
+        );
+    }
+}

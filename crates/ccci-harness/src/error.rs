@@ -1,0 +1,239 @@
+//! What can go wrong in a run, as types: the harness decides on the variant (a step that
+//! cannot apply is an undeclared skip, a step whose prerequisite failed is not run, anything
+//! else is a failure); the text is only what a person reads.
+
+use ccci_abra::AbraError;
+use ccci_core::MetaError;
+use ccci_swarm::SwarmError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why a run could not set up, or why a generic tier failed. One line, naming the file, key
+/// or service and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// `ccci.yml` or a `--set` is wrong.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A test crate has no `ccci.yml`.
+    #[error("{}: {source}: every recipe test crate has a ccci.yml naming its recipe and source", path.display())]
+    NoSettings {
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The recipe or its deploy.
+    #[error(transparent)]
+    Abra(#[from] AbraError),
+    /// The Swarm.
+    #[error(transparent)]
+    Swarm(#[from] SwarmError),
+    /// A bare-repository run was given something that names no recipe.
+    #[error("cannot tell the recipe's name from `{url}`: give the repository's URL or path")]
+    NoRecipeName {
+        /// What was given.
+        url: String,
+    },
+    /// A recipe's own `ccci.yml` names a source.
+    #[error("{origin}: `source` cannot be set in a recipe's own ccci.yml (the repository is the source): remove it")]
+    SourceInRecipe {
+        /// Which file, at which ref.
+        origin: String,
+    },
+    /// The ref to test is not in the recipe repository.
+    #[error("ref `{reference}` is not in the recipe repository {url} ({source}): {fix}")]
+    UnknownRef {
+        /// The ref.
+        reference: String,
+        /// The repository.
+        url: String,
+        /// What git said.
+        #[source]
+        source: Box<AbraError>,
+        /// How to name a ref here (`--ref`, `CCCI_REF`).
+        fix: &'static str,
+    },
+    /// `upgrade_base_version` names no release.
+    #[error("upgrade_base_version {wanted} is not a release of the recipe (releases: {}): set it to one of them, or remove it to upgrade from the release before the head", releases.join(", "))]
+    UnknownBase {
+        /// The version asked for.
+        wanted: String,
+        /// The recipe's releases.
+        releases: Vec<String>,
+    },
+    /// `deps` names something ccci cannot provide.
+    #[error("dependency `{dep}` (deps in ccci.yml) cannot be provided: ccci does not provision dependencies yet, and a test that needs one would otherwise run without it; remove it from deps, or test this recipe where {dep} is provided")]
+    Unprovidable {
+        /// The dependency.
+        dep: String,
+    },
+    /// After the upgrade, the main service carries no chaos-version label.
+    #[error("after the upgrade, service {stack}_{service} has no {label} label: the running stack is not a chaos deploy of the head")]
+    NotChaos {
+        /// The stack.
+        stack: String,
+        /// The main service.
+        service: String,
+        /// The label looked for.
+        label: String,
+    },
+    /// After the upgrade, the stack runs another commit than the head.
+    #[error("after the upgrade the stack runs recipe commit {running}, not the head {head}: the redeploy did not take")]
+    UpgradeDidNotTake {
+        /// The commit the label names (or the label's unreadable text).
+        running: String,
+        /// The head's short commit.
+        head: String,
+    },
+    /// The stack converged but the health path keeps giving the same refusal.
+    #[error("the stack converged, but the health path {path} answered {status} for {}s (accepted: {ok:?}): set `health_path` to a path the app serves (in ccci.yml, or `--set health_path=/path`), or accept that status with `health_ok` (`--set 'health_ok=[200, {status}]'`)", held.as_secs())]
+    WrongAnswer {
+        /// `health_path`.
+        path: String,
+        /// What it kept answering.
+        status: u16,
+        /// `health_ok`.
+        ok: Vec<u16>,
+        /// For how long.
+        held: Duration,
+    },
+    /// An HTTP ready probe on an app without a web route.
+    #[error("ready_probe http {path}: the app has no HTTP route to probe (no service has a traefik loadbalancer.server.port label); probe a TCP port instead, or add the label")]
+    NoRouteToProbe {
+        /// The probe's path.
+        path: String,
+    },
+    /// Every backup attempt failed or was rejected.
+    #[error("no usable backup in {attempts} attempts: {}", failures.join("; "))]
+    NoUsableBackup {
+        /// How many were taken.
+        attempts: u32,
+        /// Each attempt's reason.
+        failures: Vec<String>,
+    },
+    /// The restore itself failed; the snapshot is untouched.
+    #[error("{source}; the snapshot is intact at {} for another attempt", dir.display())]
+    RestoreFailed {
+        /// What went wrong.
+        #[source]
+        source: Box<AbraError>,
+        /// The snapshot.
+        dir: PathBuf,
+    },
+    /// The restore finished but data written before the backup is not back.
+    #[error("the restore lost data: ccci's marker written before the backup is not back ({}); the snapshot at {} holds it", lost.join(", "), dir.display())]
+    DataLost {
+        /// The markers missing, with where.
+        lost: Vec<String>,
+        /// The snapshot.
+        dir: PathBuf,
+    },
+    /// The deadline of the step passed while it was waiting on something that has no
+    /// deadline of its own (a recipe hook inside the step, say).
+    #[error("{what} did not finish within the step's budget ({} s): raise `deploy_timeout` in ccci.yml if the step needs longer", budget.as_secs())]
+    StepDeadline {
+        /// What was running.
+        what: String,
+        /// The step's budget.
+        budget: Duration,
+    },
+    /// The HTTP client for the app could not be built.
+    #[error("cannot build the HTTP client for {base_url}: {reason}")]
+    HttpClient {
+        /// The app's base URL.
+        base_url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// A step that found it does not apply to this recipe, and nothing declared that: an
+/// undeclared skip of its rung, with how to declare or fix it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum NotApplicable {
+    /// Nothing to upgrade from.
+    #[error("{recipe} has no release before the head ({head}) to upgrade from; tag one, set `upgrade_base_version`, or declare `expected_na: {{upgrade: <reason>}}` in ccci.yml")]
+    NoUpgradeBase { recipe: String, head: String },
+    /// Nothing to back up.
+    #[error("no service of {stack} has the label backupbot.backup=true; add it (and its hooks) to the recipe, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml")]
+    NotBackupCapable { stack: String },
+}
+
+/// How a recipe function failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RecipeFailure {
+    /// It returned an error.
+    #[error("{0}")]
+    Returned(String),
+    /// It panicked.
+    #[error("panicked: {0}")]
+    Panicked(String),
+    /// It was still running at `test_timeout`.
+    #[error("did not finish within test_timeout ({}s); raise `test_timeout` in ccci.yml if it needs longer", .0.as_secs())]
+    TimedOut(Duration),
+    /// Its fixtures could not be made (the app is not deployed, say).
+    #[error("{0}")]
+    NoFixtures(String),
+}
+
+/// Why a step did not pass.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StepError {
+    /// The step does not apply and nothing declared that.
+    #[error("cannot run: {0}")]
+    CannotRun(#[from] NotApplicable),
+    /// A step it needs did not succeed.
+    #[error("not run: {because}")]
+    NotRun {
+        /// Which step, and how it ended.
+        because: String,
+    },
+    /// Ctrl-C or SIGTERM ended it.
+    #[error("interrupted: the run is tearing down")]
+    Interrupted,
+    /// A generic tier failed.
+    #[error(transparent)]
+    Tier(#[from] HarnessError),
+    /// A recipe function failed.
+    #[error("{failure} ({file}:{line})")]
+    Recipe {
+        /// How.
+        failure: RecipeFailure,
+        /// Where the function is.
+        file: &'static str,
+        /// Its line.
+        line: u32,
+    },
+}
+
+impl From<AbraError> for StepError {
+    fn from(e: AbraError) -> Self {
+        StepError::Tier(e.into())
+    }
+}
+
+impl From<SwarmError> for StepError {
+    fn from(e: SwarmError) -> Self {
+        StepError::Tier(e.into())
+    }
+}
+
+/// A closure turning an IO error about `path` into a [`HarnessError`].
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> HarnessError {
+    let path = path.into();
+    move |source| HarnessError::Io { path, source }
+}

@@ -1,0 +1,164 @@
+//! The record of a run: what each step ended as and what the run learned, shared between the
+//! steps and the end of the run, and turned into results.json there. Only appended to.
+
+use crate::plan::Step;
+use ccci_core::ladder::{rung_from_tests, Ladder, Rung, TestStatus};
+use ccci_core::results::{
+    DependencyRecord, DeployRecord, RefInfo, RestoreProof, Results, SnapshotRecord, Teardown,
+    TestRecord, SCHEMA,
+};
+use ccci_core::{Op, RecipeMeta};
+use std::collections::BTreeMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// How a generic tier ended, for the steps that depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TierOutcome {
+    Passed,
+    Failed,
+    CannotRun,
+}
+
+/// What is known about a run so far.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    /// Every step that ended, in order.
+    pub tests: Vec<TestRecord>,
+    /// How each generic tier ended.
+    pub tiers: BTreeMap<Op, TierOutcome>,
+    /// The ref under test, once resolved.
+    pub head: Option<RefInfo>,
+    /// The release the upgrade starts from, if any.
+    pub base: Option<RefInfo>,
+    /// The app's domain and stack, once chosen.
+    pub domain: String,
+    pub stack: String,
+    /// Every deploy, in order.
+    pub deploys: Vec<DeployRecord>,
+    /// Every backup attempt.
+    pub snapshots: Vec<SnapshotRecord>,
+    /// Things said once (ignored compose keys, the CI overlay).
+    pub warnings: Vec<String>,
+    /// What proved the restore brought data back.
+    pub restore_proof: Option<RestoreProof>,
+}
+
+impl Record {
+    /// Whether `step` has ended.
+    pub(crate) fn has(&self, step: &Step) -> bool {
+        self.tests.iter().any(|r| r.name == step.name)
+    }
+
+    /// Records how `step` ended.
+    pub(crate) fn push(
+        &mut self,
+        step: &Step,
+        status: TestStatus,
+        started: Instant,
+        forensics: Option<String>,
+    ) {
+        self.tests.push(TestRecord {
+            name: step.name.clone(),
+            rung: step.rung,
+            status,
+            duration_ms: started.elapsed().as_millis() as u64,
+            forensics,
+        });
+    }
+
+    /// Says `warning` once, on the terminal and in results.json.
+    pub(crate) fn warn(&mut self, warning: &str) {
+        if !self.warnings.iter().any(|w| w == warning) {
+            eprintln!("ccci: warning: {warning}");
+            self.warnings.push(warning.to_string());
+        }
+    }
+
+    /// The results of the run: every step of `steps` that never ended is recorded as not
+    /// run (interrupted) or not selected by the test filter, the ladder is concluded.
+    pub(crate) fn results(
+        &self,
+        run: &RunFacts<'_>,
+        steps: &[Step],
+        teardown: Teardown,
+    ) -> Results {
+        let mut tests = self.tests.clone();
+        for step in steps.iter().filter(|s| !self.has(s)) {
+            tests.push(TestRecord {
+                name: step.name.clone(),
+                rung: step.rung,
+                status: match run.interrupted {
+                    true => TestStatus::NotRun {
+                        reason: "the run was interrupted".into(),
+                    },
+                    false => TestStatus::Filtered,
+                },
+                duration_ms: 0,
+                forensics: None,
+            });
+        }
+        let mut ladder = Ladder::default();
+        for rung in Rung::ALL {
+            let of_rung: Vec<(&str, &TestStatus)> = tests
+                .iter()
+                .filter(|r| r.rung == rung)
+                .map(|r| (r.name.as_str(), &r.status))
+                .collect();
+            let declared = run.meta.expected_na.get(&rung).map(String::as_str);
+            ladder.set(rung, rung_from_tests(rung, &of_rung, declared));
+        }
+        let finished = SystemTime::now();
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Results {
+            schema: SCHEMA.into(),
+            run_id: run.run_id.into(),
+            recipe: run.meta.recipe.clone(),
+            head: self.head.clone().unwrap_or(RefInfo {
+                reference: "HEAD".into(),
+                commit: String::new(),
+                version: None,
+            }),
+            upgrade_base: self.base.clone(),
+            domain: self.domain.clone(),
+            stack: self.stack.clone(),
+            deployer: "builtin".into(),
+            started_at: ccci_core::time::rfc3339(secs(run.started)),
+            finished_at: ccci_core::time::rfc3339(secs(finished)),
+            duration_secs: finished
+                .duration_since(run.started)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            level: ccci_core::ladder::Level(0),
+            level_cap_rung: None,
+            verdict: ccci_core::Verdict::Red,
+            verdict_reasons: vec![],
+            rungs: Default::default(),
+            skips: Default::default(),
+            tests,
+            snapshots: self.snapshots.clone(),
+            teardown,
+            run_dir: run.run_dir.into(),
+            deploys: self.deploys.clone(),
+            dependencies: run
+                .meta
+                .deps
+                .iter()
+                .map(|d| DependencyRecord {
+                    name: d.clone(),
+                    provided: false,
+                })
+                .collect(),
+            restore_proof: self.restore_proof.clone(),
+            warnings: self.warnings.clone(),
+        }
+        .conclude(&ladder)
+    }
+}
+
+/// What results.json needs to know about the run besides its record.
+pub(crate) struct RunFacts<'a> {
+    pub meta: &'a RecipeMeta,
+    pub run_id: &'a str,
+    pub run_dir: &'a str,
+    pub started: SystemTime,
+    pub interrupted: bool,
+}

@@ -1,0 +1,97 @@
+//! Where a run finds its recipe and its settings: the test crate, the `CCCI_*` environment,
+//! and the settings layers of `ccci.yml` and `--set`.
+
+use crate::error::HarnessError;
+use ccci_core::{Layer, RecipeMeta};
+use std::path::{Path, PathBuf};
+
+/// Where a run finds its recipe and puts its files. Built from the test crate and environment
+/// overrides, so the same binary serves a maintainer, CI and other tools.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The recipe test crate (holds `ccci.yml`; `releases:` sources are relative to it).
+    pub crate_dir: PathBuf,
+    /// Where run directories go (`CCCI_RUNS_DIR`, default `target/ccci/runs`).
+    pub runs_dir: PathBuf,
+    /// A recipe repository to test instead of `ccci.yml`'s source (`CCCI_RECIPE_GIT`).
+    pub recipe_git: Option<String>,
+    /// The ref to test (`CCCI_REF`); default the repository's HEAD.
+    pub reference: Option<String>,
+    /// The app domain (`CCCI_DOMAIN`); default `<4 letters of the recipe>-<6 hex>.ccci.test`.
+    pub domain: Option<String>,
+    /// Also write results.json here (`CCCI_RESULTS_FILE`).
+    pub results_copy: Option<PathBuf>,
+    /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
+    /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
+    /// that handles signals itself leaves it false.
+    pub watch_signals: bool,
+}
+
+impl Settings {
+    /// Settings for a recipe test crate, from its manifest dir and Cargo's target tmp dir,
+    /// with the `CCCI_*` environment overrides applied.
+    pub fn for_test_crate(manifest_dir: &str, target_tmpdir: &str) -> Settings {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let default_runs = Path::new(target_tmpdir)
+            .parent()
+            .unwrap_or(Path::new(target_tmpdir))
+            .join("ccci")
+            .join("runs");
+        Settings {
+            crate_dir: manifest_dir.into(),
+            runs_dir: var("CCCI_RUNS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or(default_runs),
+            recipe_git: var("CCCI_RECIPE_GIT"),
+            reference: var("CCCI_REF"),
+            domain: var("CCCI_DOMAIN"),
+            results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
+            watch_signals: true,
+        }
+    }
+
+    /// Settings with no environment overrides: runs under `runs_dir`, sources relative to
+    /// `crate_dir`, signals left alone. For tools and tests that set everything themselves.
+    pub fn new(crate_dir: &Path, runs_dir: &Path) -> Settings {
+        Settings {
+            crate_dir: crate_dir.into(),
+            runs_dir: runs_dir.into(),
+            recipe_git: None,
+            reference: None,
+            domain: None,
+            results_copy: None,
+            watch_signals: false,
+        }
+    }
+}
+
+/// Reads a recipe test crate's `ccci.yml`, with `--set` overrides from `CCCI_SET` (one
+/// `key=value` per line) on top.
+pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
+    Ok(RecipeMeta::from_layers(&crate_layers(crate_dir)?)?)
+}
+
+/// The settings layers of a test crate: its `ccci.yml`, then `CCCI_SET`.
+pub(crate) fn crate_layers(crate_dir: &Path) -> Result<Vec<Layer>, HarnessError> {
+    let path = crate_dir.join("ccci.yml");
+    let text = std::fs::read_to_string(&path).map_err(|source| HarnessError::NoSettings {
+        path: path.clone(),
+        source,
+    })?;
+    let mut layers = vec![Layer::parse(&path.display().to_string(), &text)?];
+    let sets: Vec<String> = std::env::var("CCCI_SET")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect();
+    layers.extend(sets_of(&sets)?);
+    Ok(layers)
+}
+
+/// Parses `--set key=value` arguments into layers, one each.
+pub fn sets_of(args: &[String]) -> Result<Vec<Layer>, HarnessError> {
+    args.iter()
+        .map(|a| Layer::parse_set(a).map_err(HarnessError::from))
+        .collect()
+}

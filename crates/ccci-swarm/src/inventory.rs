@@ -1,0 +1,170 @@
+//! What a stack owns (services, containers, networks, volumes, secrets, configs), found by
+//! the stack label, and removing what `docker stack rm` leaves behind.
+
+use crate::error::{api, SwarmError};
+use crate::stack::{of_stack, stack_filter};
+use crate::Swarm;
+use bollard::query_parameters::{
+    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions,
+    ListVolumesOptions, RemoveVolumeOptions,
+};
+
+impl Swarm {
+    /// Everything of `stack` that still exists, as `kind name` lines: services, containers,
+    /// networks, volumes, secrets and configs carrying the stack label, plus secrets and
+    /// configs whose name starts with `<stack>_`.
+    pub async fn leftovers(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+        let mut out = Vec::new();
+        for s in self.services(stack).await? {
+            out.push(format!(
+                "service {}",
+                s.spec.and_then(|sp| sp.name).unwrap_or_default()
+            ));
+        }
+        out.extend(
+            self.containers(stack)
+                .await?
+                .into_iter()
+                .map(|c| format!("container {c}")),
+        );
+        out.extend(
+            self.networks(stack)
+                .await?
+                .into_iter()
+                .map(|n| format!("network {n}")),
+        );
+        out.extend(
+            self.volumes(stack)
+                .await?
+                .into_iter()
+                .map(|v| format!("volume {v}")),
+        );
+        out.extend(
+            self.secrets(stack)
+                .await?
+                .into_iter()
+                .map(|(_, n)| format!("secret {n}")),
+        );
+        out.extend(
+            self.configs(stack)
+                .await?
+                .into_iter()
+                .map(|(_, n)| format!("config {n}")),
+        );
+        Ok(out)
+    }
+
+    /// Names of the stack's containers, running or not.
+    pub async fn containers(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(stack_filter(stack)),
+            ..Default::default()
+        };
+        let v = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(api(format!("list containers of stack {stack}")))?;
+        Ok(v.into_iter()
+            .map(|c| {
+                c.names
+                    .unwrap_or_default()
+                    .join(",")
+                    .trim_start_matches('/')
+                    .to_string()
+            })
+            .collect())
+    }
+
+    /// Names of the stack's networks.
+    pub async fn networks(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+        let opts = ListNetworksOptions {
+            filters: Some(stack_filter(stack)),
+        };
+        let v = self
+            .docker
+            .list_networks(Some(opts))
+            .await
+            .map_err(api(format!("list networks of stack {stack}")))?;
+        Ok(v.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    /// Names of the stack's volumes.
+    pub async fn volumes(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+        let opts = ListVolumesOptions {
+            filters: Some(stack_filter(stack)),
+        };
+        let v = self
+            .docker
+            .list_volumes(Some(opts))
+            .await
+            .map_err(api(format!("list volumes of stack {stack}")))?;
+        Ok(v.volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    /// (id, name) of the stack's secrets: labelled, or named `<stack>_…`.
+    pub async fn secrets(&self, stack: &str) -> Result<Vec<(String, String)>, SwarmError> {
+        let all = self
+            .docker
+            .list_secrets(None::<ListSecretsOptions>)
+            .await
+            .map_err(api("list secrets"))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|x| {
+                let spec = x.spec?;
+                of_stack(stack, x.id, spec.name?, spec.labels.as_ref())
+            })
+            .collect())
+    }
+
+    /// (id, name) of the stack's configs: labelled, or named `<stack>_…`.
+    pub async fn configs(&self, stack: &str) -> Result<Vec<(String, String)>, SwarmError> {
+        let all = self
+            .docker
+            .list_configs(None::<ListConfigsOptions>)
+            .await
+            .map_err(api("list configs"))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|x| {
+                let spec = x.spec?;
+                of_stack(stack, x.id, spec.name?, spec.labels.as_ref())
+            })
+            .collect())
+    }
+
+    /// Removes what `docker stack rm` leaves: the stack's volumes, secrets and configs. Call
+    /// only after [`crate::wait::wait_undeployed`], which also removes networks a stack left
+    /// behind; returns what it removed.
+    pub async fn remove_stack_data(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+        let mut removed = Vec::new();
+        for v in self.volumes(stack).await? {
+            self.docker
+                .remove_volume(&v, Some(RemoveVolumeOptions { force: false }))
+                .await
+                .map_err(api(format!("remove volume {v}")))?;
+            removed.push(format!("volume {v}"));
+        }
+        for (id, n) in self.secrets(stack).await? {
+            self.docker
+                .delete_secret(&id)
+                .await
+                .map_err(api(format!("remove secret {n}")))?;
+            removed.push(format!("secret {n}"));
+        }
+        for (id, n) in self.configs(stack).await? {
+            self.docker
+                .delete_config(&id)
+                .await
+                .map_err(api(format!("remove config {n}")))?;
+            removed.push(format!("config {n}"));
+        }
+        Ok(removed)
+    }
+}
