@@ -1,14 +1,16 @@
 //! `cargo ccci`: the command line for CI and maintainers.
 //!
 //! ```text
-//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]…
+//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]… [--timeout 2h]
 //! cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]…
 //! cargo ccci list
 //! cargo ccci results <results.json>
 //! ```
 //!
-//! `run <recipe>` runs `cargo test -p recipe-<recipe> --test recipe` (the recipe's ccci tests,
-//! a full lifecycle on the Swarm). `run --recipe-git URL` with no test crate runs the generic
+//! `run <recipe>` builds `recipe-<recipe>`'s test binary (`cargo test --no-run`, at most 30
+//! min) and runs it (the recipe's ccci tests, a full lifecycle on the Swarm) under
+//! `--timeout` (default 2 h): at that deadline the run is asked to stop (SIGTERM), so it ends
+//! its step, tears down and writes its results, and is killed 10 min later if it has not. `run --recipe-git URL` with no test crate runs the generic
 //! tiers on any recipe repository, with settings from its own `ccci.yml` and `--set`. Both
 //! end with the level and verdict from results.json. Exit status: 0 green, 1 red, 2 when the
 //! run could not produce results (bad settings, an unknown ref, no Swarm). Installed
@@ -16,10 +18,20 @@
 //! `cargo run -p cargo-ccci -- ccci …`.
 
 use ccci::core::{Results, Verdict};
+use ccci::Deadline;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
-const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]...
+/// Building a recipe's test binary: a cold build takes about two minutes on two cores.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// A whole run of a test crate, unless `--timeout` says otherwise.
+const RUN_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long a run asked to stop at its deadline has to tear down before it is killed:
+/// teardown's own budget is 2 min plus the stack's stop grace period.
+const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
+
+const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--timeout 2h]
        cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]...
        cargo ccci list
        cargo ccci results <results.json>";
@@ -53,6 +65,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut recipe = None;
     let mut env = Vec::new();
     let (mut git, mut reference, mut domain) = (None, None, None);
+    let mut timeout = RUN_TIMEOUT;
     let mut sets = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -66,6 +79,12 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "--recipe-git" => git = Some(absolute_if_path(value("--recipe-git")?)),
             "--domain" => domain = Some(value("--domain")?),
             "--set" => sets.push(value("--set")?),
+            "--timeout" => {
+                let v = value("--timeout")?;
+                timeout = ccci::core::meta::duration(&v).ok_or_else(|| {
+                    format!("--timeout {v}: not a duration; write it like `90m`, `2h` or `5400` (seconds)")
+                })?;
+            }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
             name if recipe.is_none() => recipe = Some(name.to_string()),
             extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
@@ -103,30 +122,74 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let results_file = dir.path().join("results.json");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "test",
-            "-p",
-            &format!("recipe-{recipe}"),
-            "--test",
-            "recipe",
-        ])
+    let binary = build_test_binary(&recipe)?;
+    let mut cmd = Command::new(&binary);
+    // As `cargo test` runs it: in its crate's directory.
+    cmd.current_dir(Path::new("recipes").join(&recipe))
         .envs(env)
-        .env("CCCI_RESULTS_FILE", &results_file)
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .env("CCCI_RESULTS_FILE", &results_file);
+    let shown = format!("{} (the recipe-{recipe} tests)", binary.display());
+    // Ctrl-C at a terminal reaches the run as well: it ends its step and tears down, and this
+    // process waits for that to print the verdict instead of dying first.
+    ignore_interrupts();
+    let status = ccci_abra::process::supervise(cmd, shown, Deadline::after(timeout), STOP_GRACE);
+    if let Err(e) = &status {
+        eprintln!("cargo ccci: {e}");
+    }
+    let interrupted = matches!(&status, Ok(s) if s.code() == Some(130));
     if !results_file.exists() {
-        return Err(format!(
-            "the run wrote no results (cargo test exited {status}); its output above says why"
-        ));
+        return Err(match status {
+            Ok(s) => format!("the run wrote no results (it exited {s}); its output above says why"),
+            Err(e) => format!("the run wrote no results: {e}"),
+        });
     }
     // The run printed its summary; end with the verdict that sets the exit status.
     let results = read(&results_file)?;
-    Ok(verdict_line(
+    let code = verdict_line(
         &results,
         &PathBuf::from(&results.run_dir).join("results.json"),
-    ))
+    );
+    // An interrupted run says so in its exit status, as a shell expects (128 + SIGINT).
+    Ok(if interrupted {
+        ExitCode::from(130)
+    } else {
+        code
+    })
+}
+
+/// Builds `recipe-<recipe>`'s test binary under [`BUILD_TIMEOUT`], showing the build's
+/// progress, and returns its path.
+fn build_test_binary(recipe: &str) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let package = format!("recipe-{recipe}");
+    let args = [
+        "test",
+        "-p",
+        &package,
+        "--test",
+        "recipe",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ];
+    let mut cmd = Command::new(&cargo);
+    cmd.args(args);
+    let shown = format!("cargo {}", args.join(" "));
+    let out = ccci_abra::process::run_showing_stderr(cmd, shown, Deadline::after(BUILD_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "recipe")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("cargo built no test binary named `recipe` for {package}: its Cargo.toml needs [[test]] name = \"recipe\", harness = false"))
+}
+
+/// Ctrl-C no longer ends this process: the run it started hears it too and tears down, and
+/// this process then reports how it ended.
+fn ignore_interrupts() {
+    // SAFETY: setting a signal's disposition to "ignore" runs no code of ours in a handler.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
 }
 
 /// Prints the closing verdict line and returns the exit status it sets.
@@ -175,7 +238,12 @@ fn run_repository(
     })
     .map_err(|e| e.to_string())?;
     println!("\n{}", ccci::summary(&report.results, &report.path));
-    Ok(verdict_line(&report.results, &report.path))
+    let code = verdict_line(&report.results, &report.path);
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else {
+        code
+    })
 }
 
 fn read(path: &Path) -> Result<Results, String> {

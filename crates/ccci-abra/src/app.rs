@@ -59,7 +59,8 @@ impl App {
             recipe: recipe.name.clone(),
             file: ".env.sample".into(),
             path: sample.clone(),
-            fix: "every recipe ships one with its settings and secret versions (lint R008)".into(),
+            fix: "every recipe ships one with its settings and secret versions (abra lint R008)"
+                .into(),
         })?;
         let mut env = EnvFile::parse(&text)
             .map_err(|e| AbraError::Invalid(format!("{}: {e}", sample.display())))?;

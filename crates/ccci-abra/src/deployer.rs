@@ -49,7 +49,8 @@ pub struct Deployed {
 }
 
 /// Does abra's job: deploys an app's stack and removes it again. A deploy applies the spec
-/// and returns; waiting for convergence is the harness's job (R13).
+/// and returns; waiting for convergence is the harness's job, because abra's own monitor
+/// gives up before slow apps are ready [R13].
 pub trait Deployer: Send + Sync {
     /// `builtin` or `abra`, for results.json.
     fn name(&self) -> &'static str;

@@ -109,7 +109,7 @@ impl BuiltinEngine {
         for f in &files {
             if !recipe.path(f).is_file() {
                 let fix = if f == "compose.yml" {
-                    "every recipe needs one (coopcloud.md §1)".to_string()
+                    "every Co-op Cloud recipe has one: it is the stack abra deploys, before any overlay".to_string()
                 } else {
                     format!(
                         "COMPOSE_FILE in {} names it; add the file or fix COMPOSE_FILE",
@@ -165,8 +165,9 @@ impl BuiltinEngine {
         };
         let rendered = render(&merged, &input)?;
 
-        // Pre-pull check (R14): every image the stack uses, resolved from the merged compose
-        // files and env, before anything is created.
+        // Every image the stack uses, resolved from the merged compose files and env, is
+        // checked before anything is created: a missing one is a clear error now, not a
+        // converge timeout later [R14].
         let mut missing = Vec::new();
         for (service, image) in &rendered.images {
             if !self.swarm.image_exists(image).await? {
@@ -344,7 +345,7 @@ const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 const HEX: &[u8] = b"0123456789abcdef";
 
 /// How to generate the secret `swarm_name`, from the hints on the `SECRET_<NAME>_VERSION`
-/// line that names it: `# length=N` (abra's, coopcloud.md §3) and `charset=hex|alnum` (seen
+/// line that names it: `# length=N` (abra's generated-secret length) and `charset=hex|alnum` (seen
 /// in third-party recipes only). Without hints: 32 alphanumeric characters.
 fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), AbraError> {
     let Some(entry) = app.env.entries().iter().rev().find(|e| {
@@ -429,7 +430,8 @@ mod tests {
         );
     }
 
-    /// coopcloud.md §3: `SECRET_<NAME>_VERSION=v1 # length=N` names `<stack>_<name>_v1`.
+    /// abra's secret convention: `SECRET_<NAME>_VERSION=v1 # length=N` in `.env.sample`
+    /// names the Swarm secret `<stack>_<name>_v1`, generated N characters long.
     #[test]
     fn hints_on_the_version_line_shape_the_secret() {
         let env = crate::env::EnvFile::parse(

@@ -342,7 +342,8 @@ mod tests {
         EnvFile::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
     }
 
-    /// coopcloud.md §1, the BON .env.sample: keys, commented-out aliases, a `# length=` hint.
+    /// A real recipe's `.env.sample` (the shape of BON's): keys, commented-out aliases, a
+    /// `# length=` hint.
     #[test]
     fn parses_coop_cloud_samples() {
         let e = parse(
@@ -361,7 +362,7 @@ mod tests {
         assert_eq!(e.entries().len(), 6);
     }
 
-    /// coopcloud.md §1 (BON .env.sample): overlays chained through `$COMPOSE_FILE`.
+    /// Overlays chained through `$COMPOSE_FILE`, as real recipes' `.env.sample` files do.
     #[test]
     fn compose_file_chains_expand_from_earlier_lines() {
         let e = parse(
@@ -455,7 +456,7 @@ mod tests {
         }
     }
 
-    /// coopcloud.md §1 (UPG, BON): abra.sh exports config versions, merged into the env.
+    /// `abra.sh` exports config versions (as real recipes do), merged into the env.
     #[test]
     fn abra_sh_config_versions() {
         let m = abra_sh_exports("#!/bin/bash\nexport NGINX_CONF_VERSION=v2\nexport ENTRYPOINT_VERSION=\"v1\"\nfoo() { :; }\n  export X=y # c\n");

@@ -19,7 +19,8 @@ pub enum AbraError {
     /// The recipe or app is not usable as it is.
     #[error("{0}")]
     Invalid(String),
-    /// A Swarm object name would exceed the 64 characters Swarm allows (R23).
+    /// A Swarm object name would exceed the 64 characters Swarm allows: found before
+    /// deploying, as Swarm would refuse it half-way [R23].
     #[error("{kind} name `{name}` is {len} characters, over Swarm's limit of 64: use a shorter domain (the stack name `{stack}` is derived from it) or a shorter {kind} name in the recipe")]
     NameTooLong {
         /// `secret` or `config`.
@@ -31,7 +32,7 @@ pub enum AbraError {
         /// The stack name.
         stack: String,
     },
-    /// Images are not on the daemon (R14). The built-in engine never pulls: the hosts it
+    /// Images are not on the daemon [R14]. The built-in engine never pulls: the hosts it
     /// is made for have no registry, and a pull there would only turn into a converge timeout.
     #[error("{} not on the Docker host, and the built-in engine does not pull: build or load {} first (scripts/local-swarm builds everything under images/), or fix the image name in the recipe", describe_images(images), if images.len() == 1 { "it" } else { "them" })]
     MissingImages {

@@ -17,7 +17,7 @@ pub mod env;
 mod error;
 mod git;
 pub mod markers;
-mod process;
+pub mod process;
 mod recipe;
 pub mod render;
 

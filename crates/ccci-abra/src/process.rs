@@ -1,8 +1,9 @@
-//! Every subprocess ccci starts (git, the docker CLI) goes through [`run`]: argv, never a shell
-//! string; stdin closed so nothing can wait for a prompt; and the deadline of the step that
-//! started it. At the deadline the whole process group is killed (a `git clone` over HTTP
-//! runs its transport as a child of its own, which would otherwise live on), and the error
-//! names the command and how long it had.
+//! Every subprocess ccci starts (git, the docker CLI, cargo) goes through this module: argv,
+//! never a shell string; stdin closed so nothing can wait for a prompt; and the deadline of
+//! the step that started it. [`run`] kills the whole process group at the deadline (a
+//! `git clone` over HTTP runs its transport as a child of its own, which would otherwise live
+//! on); [`supervise`] first asks a run of ccci to stop, so it can tear down. Either way the
+//! error names the command and how long it had.
 
 use crate::error::AbraError;
 use ccci_swarm::Deadline;
@@ -19,11 +20,38 @@ const CHECK_AT_MOST_EVERY: Duration = Duration::from_millis(100);
 /// Runs `cmd` until it exits or `deadline` passes; returns its trimmed stdout. `shown` is the
 /// command line for messages only (the command runs as argv). A failure carries stderr; an
 /// absent program carries `hint`.
-pub(crate) fn run(
+pub fn run(
+    cmd: Command,
+    shown: String,
+    deadline: Deadline,
+    hint: &str,
+) -> Result<String, AbraError> {
+    run_with(cmd, shown, deadline, hint, Stderr::Kept)
+}
+
+/// Like [`run`], with the command's stderr shown as it runs (a build's progress) instead of
+/// kept for the error.
+pub fn run_showing_stderr(
+    cmd: Command,
+    shown: String,
+    deadline: Deadline,
+) -> Result<String, AbraError> {
+    run_with(cmd, shown, deadline, "", Stderr::Shown)
+}
+
+/// What happens to a command's stderr.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stderr {
+    Kept,
+    Shown,
+}
+
+fn run_with(
     mut cmd: Command,
     shown: String,
     deadline: Deadline,
     hint: &str,
+    stderr_to: Stderr,
 ) -> Result<String, AbraError> {
     if deadline.passed() {
         return Err(AbraError::DeadlinePassed {
@@ -34,7 +62,10 @@ pub(crate) fn run(
     }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(match stderr_to {
+            Stderr::Kept => Stdio::piped(),
+            Stderr::Shown => Stdio::inherit(),
+        })
         // Its own process group, so that killing it at the deadline reaches its children.
         .process_group(0);
     let mut child = cmd.spawn().map_err(|e| AbraError::Command {
@@ -117,6 +148,60 @@ pub(crate) fn run(
     Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
+/// Runs `cmd` with the terminal's stdout and stderr until it exits or `deadline` passes. At
+/// the deadline it is asked to stop (SIGTERM: a ccci run ends its step, tears down and writes
+/// its results) and killed if it has not exited `grace` later; the error then names the
+/// command and the budget. It stays in the caller's process group, so Ctrl-C at a terminal
+/// reaches it as it reaches the caller.
+pub fn supervise(
+    mut cmd: Command,
+    shown: String,
+    deadline: Deadline,
+    grace: Duration,
+) -> Result<std::process::ExitStatus, AbraError> {
+    cmd.stdin(Stdio::null());
+    let mut child = cmd.spawn().map_err(|e| AbraError::Command {
+        command: shown.clone(),
+        status: "not started".into(),
+        stderr: e.to_string(),
+    })?;
+    let lost = |e: std::io::Error| AbraError::Command {
+        command: shown.clone(),
+        status: "lost".into(),
+        stderr: format!("waiting for it failed: {e}"),
+    };
+    let mut killed_at: Option<std::time::Instant> = None;
+    loop {
+        if let Some(status) = child.try_wait().map_err(lost)? {
+            return match killed_at {
+                None => Ok(status),
+                Some(_) => Err(AbraError::DeadlinePassed {
+                    command: shown,
+                    budget: deadline.budget(),
+                    started: true,
+                }),
+            };
+        }
+        match killed_at {
+            None if deadline.passed() => {
+                signal(child.id(), libc::SIGTERM);
+                killed_at = Some(std::time::Instant::now());
+            }
+            Some(at) if at.elapsed() >= grace => {
+                signal(child.id(), libc::SIGKILL);
+                let _ = child.wait();
+                return Err(AbraError::DeadlinePassed {
+                    command: shown,
+                    budget: deadline.budget(),
+                    started: true,
+                });
+            }
+            _ => {}
+        }
+        std::thread::sleep(CHECK_AT_MOST_EVERY);
+    }
+}
+
 /// Runs [`run`] on a blocking thread, for async callers.
 pub(crate) async fn run_async(
     cmd: Command,
@@ -137,13 +222,23 @@ pub(crate) async fn run_async(
 /// SIGKILL to the process group `pgid` (the command and everything it started). A group
 /// that is already gone is not an error.
 fn kill_group(pgid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
-        return;
-    };
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid
-    // addresses the group the command was started in (`process_group(0)` above).
+    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+        // A negative pid addresses the group the command was started in (`process_group(0)`).
+        send(-pgid, libc::SIGKILL);
+    }
+}
+
+/// `sig` to the process `pid` (not yet waited for, so the pid is still its own).
+fn signal(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        send(pid, sig);
+    }
+}
+
+fn send(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
+        libc::kill(pid, sig);
     }
 }
 
@@ -225,6 +320,55 @@ mod tests {
         assert!(took < Duration::from_secs(10), "killed after {took:?}");
         let _ = held.join();
         let _ = std::fs::remove_dir_all(dest);
+    }
+
+    /// A command that outlives its deadline is asked to stop first: one that stops on
+    /// SIGTERM ends then, not at the grace period's end.
+    #[test]
+    fn supervise_asks_first_and_kills_after_the_grace() {
+        let mut polite = Command::new("sleep");
+        polite.arg("60");
+        let started = Instant::now();
+        let e = supervise(
+            polite,
+            "sleep 60".into(),
+            Deadline::after(Duration::from_millis(300)),
+            Duration::from_secs(30),
+        )
+        .unwrap_err();
+        assert!(matches!(e, AbraError::DeadlinePassed { .. }), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "SIGTERM ended it: {:?}",
+            started.elapsed()
+        );
+        // `trap '' TERM` makes the shell ignore SIGTERM: only the kill after the grace ends it.
+        let mut stubborn = Command::new("sh");
+        stubborn.args(["-c", "trap '' TERM; while :; do sleep 0.1; done"]);
+        let started = Instant::now();
+        let e = supervise(
+            stubborn,
+            "stubborn".into(),
+            Deadline::after(Duration::from_millis(300)),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(matches!(e, AbraError::DeadlinePassed { .. }), "{e}");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+            "{took:?}"
+        );
+        let mut quick = Command::new("true");
+        quick.current_dir("/");
+        assert!(supervise(
+            quick,
+            "true".into(),
+            Deadline::after(Duration::from_secs(30)),
+            Duration::from_secs(1)
+        )
+        .unwrap()
+        .success());
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub struct Release {
     pub tag: String,
     /// The commit it points at.
     pub commit: String,
-    /// Whether the tag is annotated (abra only treats annotated tags as releases, lint R014).
+    /// Whether the tag is annotated (abra only treats annotated tags as releases, abra lint R014).
     pub annotated: bool,
 }
 
@@ -165,7 +165,8 @@ impl Recipe {
     }
 
     /// Re-creates every lightweight version tag as an annotated tag at the same commit, in this
-    /// clone only (R17): abra treats only annotated tags as releases (lint R014). Returns the
+    /// clone only: abra treats only annotated tags as releases (abra lint R014), and real
+    /// recipes do push lightweight ones [R17]. Returns the
     /// tags it changed.
     pub fn normalize_tags(&self, deadline: Deadline) -> Result<Vec<String>, AbraError> {
         let mut changed = Vec::new();
@@ -186,7 +187,8 @@ impl Recipe {
     }
 
     /// Forces the working tree to `reference` (tag, branch or commit), discarding local
-    /// changes but keeping untracked files such as CI overlays (R17). Returns the commit.
+    /// changes but keeping untracked files such as CI overlays, which would otherwise abort
+    /// it [R17]. Returns the commit.
     pub fn checkout(&self, reference: &str, deadline: Deadline) -> Result<String, AbraError> {
         git(
             &self.dir,

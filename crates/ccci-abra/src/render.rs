@@ -3,9 +3,10 @@
 //!
 //! What it does, in order:
 //! 1. checks names Swarm would reject (service names over 63 characters, secret and config
-//!    names over 64, R23) *before* anything is created;
+//!    names over 64) *before* anything is created, as Swarm would refuse them half-way [R23];
 //! 2. stamps abra's labels on the main service: `coop-cloud.<stack>.version`, `.recipe`,
-//!    `.chaos` and, for chaos deploys, `.chaos-version` (coopcloud.md §2);
+//!    `.chaos` and, for chaos deploys, `.chaos-version`, as abra does (the upgrade proves the
+//!    head runs by reading them back);
 //! 3. finds the web service: the one whose Traefik `loadbalancer.server.port` label says
 //!    where it serves HTTP (the main service when it has one, else the service whose labels
 //!    name the app's domain, else the first: in lemp-style recipes nginx `frontend` serves
@@ -223,7 +224,7 @@ fn services_of<'m>(
     if !services.contains_key(input.service) {
         let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
         return Err(AbraError::Invalid(format!(
-            "recipe {}: no service named `{}` (it has: {}); Co-op Cloud recipes name their main service `app` (lint R009), or set `service:` in ccci.yml",
+            "recipe {}: no service named `{}` (it has: {}); Co-op Cloud recipes name their main service `app` (abra lint R009), or set `service:` in ccci.yml",
             input.recipe,
             input.service,
             names.join(", ")
@@ -252,7 +253,7 @@ fn survey(services: &Mapping, input: &RenderInput<'_>) -> Result<Survey, AbraErr
             .ok_or_else(|| AbraError::Invalid(format!("service `{name}` is not a mapping")))?;
         let image = svc.get("image").and_then(Value::as_str).ok_or_else(|| {
             AbraError::Invalid(format!(
-                "recipe {}: service `{name}` has no image (lint R011): every service needs one",
+                "recipe {}: service `{name}` has no image (abra lint R011): every service needs one",
                 input.recipe
             ))
         })?;

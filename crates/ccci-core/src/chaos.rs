@@ -1,8 +1,9 @@
 //! The `coop-cloud.<stack>.chaos-version` label value: the recipe commit a chaos deploy ran.
 //!
 //! abra stamps the short SHA of the recipe checkout's HEAD, plus `+U` when the tree had
-//! untracked or unstaged files (coopcloud.md §2). R16: after an upgrade the harness proves the
-//! running stack is the head by comparing that commit, with `+U` stripped, to the head commit.
+//! untracked or unstaged files. After an upgrade the harness proves the running stack is the
+//! head by comparing that commit, with `+U` stripped, to the head commit: a redeploy that did
+//! not take would otherwise pass as an upgrade [R16].
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,7 +43,8 @@ impl ChaosVersion {
         }
     }
 
-    /// Whether this label names `commit` (full or abbreviated; `+U` is ignored, R16).
+    /// Whether this label names `commit` (full or abbreviated; `+U` is ignored: an overlay in
+    /// the tree does not change which commit runs).
     pub fn is_commit(&self, commit: &str) -> bool {
         let commit = commit.to_lowercase();
         let n = self.commit.len().min(commit.len());

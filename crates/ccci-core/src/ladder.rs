@@ -1,7 +1,8 @@
-//! The level ladder (R2, R3): four essential rungs climbed in order; the level is how many
+//! The level ladder: four essential rungs climbed in order; the level is how many
 //! rungs pass from the bottom before the first that does not. Skips cap the level and never
 //! inflate it; a skip the recipe declared (`expected_na`) is *intentional* and keeps the verdict
-//! green, any other skip is *unintentional* and makes it red.
+//! green, any other skip is *unintentional* and makes it red: a skipped test is not a pass
+//! [R2, R3].
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -251,7 +252,8 @@ impl Ladder {
     }
 }
 
-/// Skipped rungs by kind, as results.json records them (R2).
+/// Skipped rungs by kind, as results.json records them, so a reader sees which skips were
+/// declared [R2].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skips {
     /// Rungs the recipe declared not applicable, with its reason.

@@ -1,4 +1,5 @@
-//! `RecipeMeta`: every per-recipe setting in one typed place (R4), with defaults.
+//! `RecipeMeta`: every per-recipe setting in one typed place, with defaults, so an unknown
+//! key is an error with a suggestion rather than a silently ignored line [R4].
 //!
 //! A recipe's test crate sets them in `ccci.yml` next to its `Cargo.toml` (read by the
 //! harness, parsed here) or in Rust. Unknown keys are errors with a did-you-mean suggestion,
@@ -34,7 +35,8 @@ pub enum Source {
     Git(String),
 }
 
-/// A readiness probe run after install and after upgrade, before backup (R11).
+/// A readiness probe run after install, upgrade and restore: the app is ready only when its
+/// own probes pass, not just its health path [R11].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Probe {
@@ -99,7 +101,8 @@ pub struct RecipeMeta {
     pub health_path: String,
     /// Status codes that count as healthy (`HEALTH_OK`).
     pub health_ok: Vec<u16>,
-    /// Deadline for every wait of this recipe: deploy, upgrade, probes (`DEPLOY_TIMEOUT`, R12).
+    /// The budget of each op step (install, upgrade, backup, restore), from the step's start;
+    /// everything the step does runs under it (see `ccci::budget`) [R12].
     #[serde(with = "secs")]
     pub deploy_timeout: Duration,
     /// Extra app env for every deploy, e.g. `COMPOSE_FILE` (`EXTRA_ENV`).
@@ -479,15 +482,26 @@ fn parse_duration(v: &serde_yaml_ng::Value) -> Result<Duration, String> {
         return Ok(Duration::from_secs(n));
     }
     let s = v.as_str().ok_or_else(|| format!("{v:?}: {expected}"))?;
+    duration(s).ok_or_else(|| format!("`{s}`: {expected}"))
+}
+
+/// A duration as settings write it: seconds (`300`), or a number with `s`, `m` or `h`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(ccci_core::meta::duration("90m"), Some(Duration::from_secs(5400)));
+/// assert_eq!(ccci_core::meta::duration("2 days"), None);
+/// ```
+pub fn duration(s: &str) -> Option<Duration> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("`{s}`: {expected}"))?;
+    let n: u64 = num.parse().ok()?;
     let mult = match unit {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => return Err(format!("`{s}`: {expected}")),
+        _ => return None,
     };
-    Ok(Duration::from_secs(n * mult))
+    n.checked_mul(mult).map(Duration::from_secs)
 }
 
 fn default_ok() -> Vec<u16> {

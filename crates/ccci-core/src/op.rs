@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// One lifecycle operation. A run performs them in this order (R1); recipe code can attach to
+/// One lifecycle operation. A run performs them in this order; recipe code can attach to
 /// each (seed data before, assert after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

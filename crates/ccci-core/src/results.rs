@@ -46,11 +46,11 @@ pub struct Results {
     pub verdict_reasons: Vec<String>,
     /// Every rung's outcome.
     pub rungs: BTreeMap<Rung, RungOutcome>,
-    /// Skipped rungs by kind (R2).
+    /// Skipped rungs by kind: declared (intentional) or not.
     pub skips: Skips,
     /// Every test in the order it ran.
     pub tests: Vec<TestRecord>,
-    /// Every backup attempt, with where its snapshot is kept (R18).
+    /// Every backup attempt, with where its snapshot is kept and why it was rejected.
     pub snapshots: Vec<SnapshotRecord>,
     /// Whether the run left nothing behind.
     pub teardown: Teardown,

@@ -1,6 +1,6 @@
 //! Recipe release versions: `<recipe semver>+<upstream version>`, e.g. `1.2.0+3.3.1`.
 //!
-//! Co-op Cloud tags every release of a recipe this way (coopcloud.md §1). Precedence follows
+//! Co-op Cloud tags every release of a recipe this way. Precedence follows
 //! the recipe part under semver rules (so `1.10.0` > `1.9.0` and `1.0.0-rc1` < `1.0.0`); the
 //! upstream part breaks ties only so that ordering is total and deterministic.
 

@@ -129,9 +129,11 @@ impl Deployment {
                 );
                 app.save()?;
             }
-            run.record(|r| {
-                r.warn(&format!("CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, so every deploy is a chaos deploy"))
-            });
+            let note = format!(
+                "CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, \
+                 so every deploy is a chaos deploy"
+            );
+            run.record(|r| r.warn(&note));
         }
         run.record(|r| {
             r.head = Some(head.clone());

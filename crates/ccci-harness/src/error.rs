@@ -148,6 +148,13 @@ pub enum HarnessError {
         /// The step's budget.
         budget: Duration,
     },
+    /// Two of the recipe's functions make steps of one name (the macros refuse this at
+    /// compile time; a tool choosing its own [`crate::Hooks`] can still do it).
+    #[error("two steps are named `{name}`: give one of the functions another name")]
+    DuplicateStep {
+        /// The step name.
+        name: String,
+    },
     /// The HTTP client for the app could not be built.
     #[error("cannot build the HTTP client for {base_url}: {reason}")]
     HttpClient {

@@ -1,5 +1,6 @@
 //! The ordered steps of a run: the generic tiers with the recipe's lifecycle functions around
-//! them, then the functional tests (R1: generic before recipe-specific).
+//! them, then the functional tests: the generic tiers first, so a recipe's own tests only run
+//! on an app that installed, upgraded and came back from a backup [R1].
 //!
 //! ```text
 //! install::deploys_and_becomes_healthy      install::<after = install>…

@@ -35,6 +35,8 @@ pub struct Report {
     pub results: ccci_core::Results,
     /// The results.json path.
     pub path: PathBuf,
+    /// Whether Ctrl-C or SIGTERM cut the run short (it still tore down and wrote results).
+    pub interrupted: bool,
 }
 
 /// Runs every step of a recipe's lifecycle in order, tears down and writes results.json:
@@ -99,10 +101,18 @@ impl Run {
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
+        let steps = plan(&hooks, &meta.expected_na);
+        for (i, step) in steps.iter().enumerate() {
+            if steps[..i].iter().any(|s| s.name == step.name) {
+                return Err(HarnessError::DuplicateStep {
+                    name: step.name.clone(),
+                });
+            }
+        }
         let run_id = format!("{stamp}-{}", random_hex(6));
         let dir = RunDir::create(&settings.runs_dir, &meta.recipe, &run_id)?;
         Ok(Run {
-            steps: plan(&hooks, &meta.expected_na),
+            steps,
             budgets: Budgets::of(&meta),
             settings,
             meta: Arc::new(meta),
@@ -179,9 +189,15 @@ impl Run {
             self.record(|r| r.push(step, status, started, None));
             return Ok(());
         }
-        let result = match self.unmet_dependency(step) {
-            Some(because) => Err(StepError::NotRun { because }),
-            None if self.interrupted() => Err(StepError::Interrupted),
+        // After an interrupt every step left is "interrupted", not "its prerequisite failed".
+        let unmet = match self.interrupted() {
+            true => Some(Err(StepError::Interrupted)),
+            false => self
+                .unmet_dependency(step)
+                .map(|because| Err(StepError::NotRun { because })),
+        };
+        let result = match unmet {
+            Some(not_run) => not_run,
             None => match step.action {
                 Action::Install => self.tier(Op::Install),
                 Action::Upgrade => self.tier(Op::Upgrade),
@@ -417,7 +433,11 @@ impl Run {
         if let Err(e) = std::fs::write(self.dir.summary(), format!("{summary}\n")) {
             eprintln!("ccci: cannot write {}: {e}", self.dir.summary().display());
         }
-        Report { results, path }
+        Report {
+            results,
+            path,
+            interrupted: self.interrupted(),
+        }
     }
 
     /// Removes the app and everything it created, under teardown's own deadline: whatever
@@ -493,11 +513,6 @@ impl Run {
                 eprintln!("ccci: cannot watch for Ctrl-C/SIGTERM ({e}); an interrupted run may leave its stack behind");
             }
         });
-    }
-
-    /// Whether Ctrl-C or SIGTERM ended the run early.
-    pub(crate) fn was_interrupted(&self) -> bool {
-        self.interrupted()
     }
 }
 
@@ -590,14 +605,49 @@ fn random_hex(n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::__private::{BoxFuture, TestDef};
+
+    fn passes(_: &Fixtures) -> BoxFuture<'_, crate::Result> {
+        Box::pin(async { Ok(()) })
+    }
+
+    #[test]
+    fn two_steps_of_one_name_are_refused_before_anything_starts() {
+        static DEF: TestDef = TestDef {
+            name: "serves",
+            file: "tests/recipe.rs",
+            line: 1,
+            run: passes,
+        };
+        let hooks = Hooks {
+            functional: vec![&DEF, &DEF],
+            ..Hooks::none()
+        };
+        let runs = std::env::temp_dir().join(crate::unique("ccci-dup-runs"));
+        let meta = RecipeMeta::new("x", ccci_core::meta::Source::Releases("r".into()));
+        let e = Run::new(Settings::new(&runs, &runs), meta, hooks)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains("two steps are named `functional::serves`"),
+            "{e}"
+        );
+        assert!(
+            !runs.exists(),
+            "no run directory for a run that never started"
+        );
+    }
+
     #[test]
     fn default_domains_are_short_and_valid() {
-        let d = super::default_domain("custom-html");
+        let d = default_domain("custom-html");
         assert!(
             d.starts_with("cust-") && d.ends_with(".ccci.test") && d.len() == 21,
             "{d}"
         );
         ccci_abra::stack_name(&d).unwrap();
-        assert!(super::default_domain("--").starts_with("app-"));
+        assert!(default_domain("--").starts_with("app-"));
     }
 }

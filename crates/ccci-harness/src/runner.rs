@@ -86,7 +86,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
         "\n{}",
         crate::report::summary(&report.results, &report.path)
     );
-    if run.was_interrupted() {
+    if report.interrupted {
         return ExitCode::from(130);
     }
     match report.results.teardown.clean {

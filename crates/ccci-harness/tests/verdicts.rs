@@ -362,7 +362,11 @@ fn a_hung_clone_fails_the_install_at_its_deadline_and_the_run_still_reports() {
         "{:#?}",
         r.results.tests
     );
-    assert!(r.path.is_file(), "results.json is written: {}", r.path.display());
+    assert!(
+        r.path.is_file(),
+        "results.json is written: {}",
+        r.path.display()
+    );
     assert!(r.results.deploys.is_empty());
     assert_eq!(r.results.verdict, Verdict::Red);
     common::assert_clean(&r.results);

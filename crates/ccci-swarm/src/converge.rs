@@ -1,14 +1,14 @@
-//! Where convergence is decided (R9, R10). Pure: takes snapshots, returns a verdict.
+//! Where convergence is decided. Pure: takes snapshots, returns a verdict.
 //!
 //! A stack is converged when every service runs its desired number of tasks *on its current
 //! spec*, and no update is being driven:
 //!
 //! - `updating` and `rollback_started` block: Swarm is actively replacing tasks.
 //! - `paused` and `rollback_paused` do **not** block. Swarm leaves them set until the next
-//!   update after a single task flicker; waiting on them hangs forever (R9, reference immich
-//!   CI 241). A paused update makes no progress, so tasks of the previous spec count as well.
+//!   update after a single task flicker; waiting on them hangs forever (the predecessor's
+//!   immich runs did) [R9]. A paused update makes no progress, so tasks of the previous spec count as well.
 //! - N/N right after a redeploy is not enough: a stop-first update that Swarm has not started
-//!   yet still shows the old task 1/1 (R10). Only tasks whose spec equals the service's
+//!   yet still shows the old task 1/1 [R10]. Only tasks whose spec equals the service's
 //!   template count, so the old task does not.
 //! - A one-shot service (restart policy `none`) is converged when its current tasks all
 //!   completed with exit 0. A failed one-shot will never recover: that is [`Convergence::Failed`],

@@ -45,7 +45,7 @@ pub struct TaskState {
     pub container_id: Option<String>,
     /// True when the task runs the service's current spec: its `Spec` equals the service's
     /// `TaskTemplate` (swarmkit's own test for whether a task needs replacing). False for the
-    /// old task of an update that has not replaced it yet (R10).
+    /// old task of an update that has not replaced it yet, which still reads as running [R10].
     pub current: bool,
 }
 

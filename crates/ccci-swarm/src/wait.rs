@@ -75,7 +75,7 @@ fn is_deliberate(status: u16) -> bool {
     (400..500).contains(&status) && ![408, 425, 429].contains(&status)
 }
 
-/// Waits until the stack has converged *and* `url` answers one of `ok` (R11). Convergence is
+/// Waits until the stack has converged *and* `url` answers one of `ok`. Convergence is
 /// re-checked with every probe, so a task replaced between the two does not slip through.
 /// A converged stack that keeps answering the same deliberate client error for
 /// [`STEADY_ANSWER`] ends the wait early with [`WaitError::WrongAnswer`].
@@ -146,7 +146,7 @@ pub async fn wait_healthy(
 
 /// Waits until nothing labelled with the stack remains that `docker stack rm` removes:
 /// services, containers and networks. Redeploying the same stack before then fails with
-/// `network … not found` (environment.md).
+/// `network … not found` (seen on the Docker 20.10 daemon our machines run).
 ///
 /// `docker stack rm` tries each network once; one still in use by a task that is shutting
 /// down stays behind for good. So once no service or container of the stack is left, this
@@ -211,7 +211,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Waits until `url` answers one of `ok` (a READY_PROBE, R11).
+/// Waits until `url` answers one of `ok` (a recipe's HTTP ready probe).
 pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Duration, WaitError> {
     let what = format!("{url} to answer {ok:?}");
     let client = http_client().map_err(|why| WaitError::Impossible {
@@ -234,7 +234,8 @@ pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Dura
     }
 }
 
-/// Waits until `stable` consecutive TCP probes of `host:port` succeed (a READY_PROBE, R11):
+/// Waits until `stable` consecutive TCP probes of `host:port` succeed (a recipe's TCP ready
+/// probe):
 /// a voice or mail port can come up after the web health path does, and one lucky connect
 /// during a restart proves little.
 ///

@@ -1,5 +1,5 @@
-//! The Swarm behaviours of R9/R10 and environment.md, each reproduced on the real local Swarm
-//! and checked against what ccci-swarm decides.
+//! The Swarm behaviours convergence depends on (docs/architecture.md), each reproduced on the
+//! real local Swarm and checked against what ccci-swarm decides.
 
 mod common;
 use ccci_swarm::{evaluate, wait, Convergence, Deadline};
@@ -112,7 +112,7 @@ async fn a_slow_first_boot_inside_its_start_period_passes() {
     let stack = stack_name("slowboot");
     let _guard = Guard(stack.clone());
     // Healthy only after 8 s; the healthcheck would kill it after 3 failures, but failures
-    // inside start_period do not count (R12: slow first boots must not be killed).
+    // inside start_period do not count: slow first boots must not be killed [R12].
     let yaml = r#"version: "3.8"
 services:
   app:

@@ -39,7 +39,7 @@ async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
     assert!(evaluate(&snap).is_converged(), "no-op redeploy: {snap:?}");
 
     // A real change: right after the deploy, the old task still reads 1/1, but it is not
-    // on the current spec, so this is not converged (R10) until Swarm replaced it.
+    // on the current spec, so this is not converged until Swarm replaced it [R10].
     deploy(&stack, &sleeper("two", ""));
     let snap = swarm.snapshot(&stack).await.unwrap();
     assert!(

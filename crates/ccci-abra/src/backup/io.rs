@@ -9,13 +9,14 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 
-/// How often an exec into a task that is being replaced is retried (R20).
+/// How often an exec into a task that is being replaced is retried: a backup right after an
+/// upgrade can meet the old task on its way out [R20].
 const EXEC_ATTEMPTS: usize = 3;
 
 /// Runs `sh -c <cmd>` in a running container of `<stack>_<service>`. When the container is
 /// gone or not running (the daemon answers 404 or 409: the task is being replaced), waits for the stack to
 /// converge and retries on the new container, so a replacement is not reported as a
-/// backup failure (R20).
+/// backup failure [R20].
 pub async fn exec_in_service(
     swarm: &Swarm,
     stack: &str,

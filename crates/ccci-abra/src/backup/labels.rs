@@ -1,4 +1,5 @@
-//! The backupbot label protocol (coopcloud.md §5), as pure functions of a service's labels
+//! backupbot's label protocol (how Co-op Cloud recipes say what to back up), as pure
+//! functions of a service's labels
 //! and its container's mounts: which services, which paths, which hooks.
 
 use crate::error::AbraError;
@@ -234,7 +235,7 @@ mod tests {
             .contains("no volume (or path) to back up"));
     }
 
-    /// coopcloud.md §5 (BON): real recipes label both the app and its database.
+    /// Real recipes (BON among them) label both the app and its database: both are backed up.
     #[test]
     fn every_labelled_service_is_backed_up() {
         let on = labels([("backupbot.backup", "true")]);

@@ -1,4 +1,5 @@
-//! Backup and restore by the backupbot label protocol (coopcloud.md §5), through the Engine
+//! Backup and restore by backupbot's label protocol (the labels Co-op Cloud recipes carry for
+//! their backups), through the Engine
 //! API only (exec, archive download and upload), so the same code works on a remote Swarm.
 //!
 //! - Every service labelled `backupbot.backup=true` is backed up, each with its own volumes,
