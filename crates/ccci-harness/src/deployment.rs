@@ -4,7 +4,7 @@
 
 use crate::error::{io, HarnessError};
 use crate::fixture::{Fixtures, Http, Stack};
-use crate::run::Run;
+use crate::shared::Shared;
 use ccci_abra::markers::Marker;
 use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe, Release, Snapshot};
 use ccci_core::meta::{Probe, Source};
@@ -56,7 +56,10 @@ pub(crate) struct Backup {
 impl Deployment {
     /// The run's own recipe tree with annotated tags (abra deploys only annotated releases),
     /// the head and the upgrade base, the app with its env, the CI overlay, the engine.
-    pub(crate) async fn prepare(run: &Run, deadline: Deadline) -> Result<Deployment, HarnessError> {
+    pub(crate) async fn prepare(
+        run: &Shared,
+        deadline: Deadline,
+    ) -> Result<Deployment, HarnessError> {
         let meta = &run.meta;
         let swarm = Swarm::connect().await?;
         let dest = run.dir.recipe_checkout(&meta.recipe);
@@ -117,7 +120,7 @@ impl Deployment {
             .settings
             .domain
             .clone()
-            .unwrap_or_else(|| crate::run::default_domain(&meta.recipe));
+            .unwrap_or_else(|| crate::names::default_domain(&meta.recipe));
         let mut app = App::new(&recipe, &domain, &run.dir.servers(), &meta.extra_env)?;
         let overlay = overlay(run, &recipe, &commit, deadline)?;
         if let Some((_, from)) = &overlay {
@@ -167,7 +170,7 @@ impl Deployment {
     /// `release` (or as chaos), and records the deploy; keys Swarm ignores are said once.
     pub(crate) async fn deploy_at(
         &mut self,
-        run: &Run,
+        run: &Shared,
         step: &str,
         commit: &str,
         release: Option<&Release>,
@@ -224,7 +227,7 @@ impl Deployment {
     /// passes, then marks the last deploy healthy.
     pub(crate) async fn wait_ready(
         &self,
-        run: &Run,
+        run: &Shared,
         op: &str,
         deadline: Deadline,
     ) -> Result<(), HarnessError> {
@@ -282,7 +285,7 @@ impl Deployment {
     }
 
     /// The fixtures a recipe function of `op` gets.
-    pub(crate) fn fixtures(&self, run: &Run, op: Option<Op>) -> Fixtures {
+    pub(crate) fn fixtures(&self, run: &Shared, op: Option<Op>) -> Fixtures {
         Fixtures {
             ctx: HookCtx {
                 domain: self.app.domain.clone(),
@@ -311,7 +314,7 @@ enum Fetch {
 /// The CI overlay and where it came from: the test crate's (beside its ccci.yml), else the
 /// recipe's own at the head.
 fn overlay(
-    run: &Run,
+    run: &Shared,
     recipe: &Recipe,
     commit: &str,
     deadline: Deadline,

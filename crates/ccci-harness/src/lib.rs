@@ -40,7 +40,9 @@ pub mod budget;
 mod deployment;
 mod error;
 mod fixture;
+mod names;
 mod plan;
+mod recipe_fn;
 mod record;
 mod repo;
 mod report;
@@ -48,6 +50,7 @@ mod run;
 mod run_dir;
 mod runner;
 mod settings;
+mod shared;
 mod tiers;
 
 pub use ccci_abra::Snapshot;

@@ -4,29 +4,30 @@
 //!
 //! The state of a run has three owners, and no field is held twice:
 //! - what never changes after the start (settings, meta, hooks, [`RunDir`], budgets) is
-//!   plain fields of [`Run`];
-//! - the [`Record`] of outcomes, shared and only appended to, behind a lock that is taken for
+//!   [`Shared`], which the tiers read;
+//! - the [`Record`] of outcomes, in [`Shared`] too: only appended to, behind a lock taken for
 //!   a moment and never across an await;
 //! - the [`Deployment`], which the running step takes out and puts back when it ends, so a
 //!   step owns it while it awaits and teardown owns it at the end.
+//!
+//! [`Record`]: crate::record::Record
 
 use crate::budget::Budgets;
 use crate::deployment::Deployment;
 use crate::error::{HarnessError, RecipeFailure, StepError};
-use crate::fixture::Fixtures;
 use crate::plan::{plan, Action, Hooks, Step};
 use crate::record::{Record, RunFacts, TierOutcome};
 use crate::run_dir::RunDir;
 use crate::settings::Settings;
+use crate::shared::{lock, Shared};
 use ccci_abra::Deployer;
 use ccci_core::ladder::TestStatus;
 use ccci_core::results::Teardown;
 use ccci_core::{Op, OpState, RecipeMeta};
 use ccci_swarm::Deadline;
-use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 /// A finished run: its results and where results.json was written.
 #[derive(Debug, Clone)]
@@ -67,18 +68,12 @@ pub fn run_recipe(
 /// One run. Steps execute one at a time (the runner forces one test thread: tiers are
 /// ordered and share one deployed app).
 pub(crate) struct Run {
-    pub settings: Settings,
-    pub meta: Arc<RecipeMeta>,
-    pub hooks: Hooks,
-    pub dir: RunDir,
-    pub budgets: Budgets,
-    pub op_state: Arc<OpState>,
-    pub run_id: String,
+    /// What every step reads, and the record they write.
+    shared: Shared,
     rt: tokio::runtime::Runtime,
     started: SystemTime,
     steps: Vec<Step>,
     interrupt: tokio::sync::watch::Sender<bool>,
-    record: Mutex<Record>,
     deployment: Mutex<Option<Deployment>>,
 }
 
@@ -94,13 +89,6 @@ impl Run {
             .build()
             .map_err(HarnessError::Runtime)?;
         let started = SystemTime::now();
-        let secs = started
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let stamp: String = ccci_core::time::rfc3339(secs)
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
         let steps = plan(&hooks, &meta.expected_na);
         for (i, step) in steps.iter().enumerate() {
             if steps[..i].iter().any(|s| s.name == step.name) {
@@ -109,32 +97,29 @@ impl Run {
                 });
             }
         }
-        let run_id = format!("{stamp}-{}", random_hex(6));
+        let run_id = crate::names::run_id(started);
         let dir = RunDir::create(&settings.runs_dir, &meta.recipe, &run_id)?;
         Ok(Run {
+            shared: Shared {
+                budgets: Budgets::of(&meta),
+                settings,
+                meta: Arc::new(meta),
+                hooks,
+                dir,
+                op_state: Arc::new(OpState::default()),
+                run_id,
+                record: Mutex::new(Record::default()),
+            },
             steps,
-            budgets: Budgets::of(&meta),
-            settings,
-            meta: Arc::new(meta),
-            hooks,
-            dir,
-            op_state: Arc::new(OpState::default()),
-            run_id,
             rt,
             started,
             interrupt: tokio::sync::watch::Sender::new(false),
-            record: Mutex::new(Record::default()),
             deployment: Mutex::new(None),
         })
     }
 
     pub(crate) fn steps(&self) -> &[Step] {
         &self.steps
-    }
-
-    /// Changes the record: a moment under its lock.
-    pub(crate) fn record<T>(&self, f: impl FnOnce(&mut Record) -> T) -> T {
-        f(&mut lock(&self.record))
     }
 
     fn interrupted(&self) -> bool {
@@ -156,7 +141,9 @@ impl Run {
             return;
         };
         for earlier in &self.steps[..at] {
-            if self.record(|r| r.has(earlier)) || matches!(earlier.action, Action::Functional(_)) {
+            if self.shared.record(|r| r.has(earlier))
+                || matches!(earlier.action, Action::Functional(_))
+            {
                 continue;
             }
             let started = Instant::now();
@@ -175,7 +162,7 @@ impl Run {
 
     /// Records a step of a rung the recipe declared not applicable (libtest ignored it).
     pub(crate) fn execute_declared_skip(&self, step: &Step) {
-        if !self.record(|r| r.has(step)) {
+        if !self.shared.record(|r| r.has(step)) {
             let _ = self.execute_one(step);
         }
     }
@@ -186,7 +173,7 @@ impl Run {
             let status = TestStatus::Skipped {
                 reason: reason.clone(),
             };
-            self.record(|r| r.push(step, status, started, None));
+            self.shared.record(|r| r.push(step, status, started, None));
             return Ok(());
         }
         // After an interrupt every step left is "interrupted", not "its prerequisite failed".
@@ -233,7 +220,8 @@ impl Run {
                 (TestStatus::Fail { message }, kept)
             }
         };
-        self.record(|r| r.push(step, status, started, forensics));
+        self.shared
+            .record(|r| r.push(step, status, started, forensics));
         self.persist_op_state();
         result
     }
@@ -241,18 +229,18 @@ impl Run {
     /// Runs a generic tier under a fresh deadline of its step, owning the deployment while
     /// it runs, and records how it ended for the steps that need it.
     fn tier(&self, op: Op) -> Result<(), StepError> {
-        let deadline = self.budgets.op_step();
+        let deadline = self.shared.budgets.op_step();
         let mut lent = Lent::take(&self.deployment);
         let slot = &mut lent.0;
         let result = self.block_on_step(async {
             match (op, slot) {
-                (Op::Install, slot) => crate::tiers::install(self, slot, deadline).await,
+                (Op::Install, slot) => crate::tiers::install(&self.shared, slot, deadline).await,
                 (_, None) => Err(StepError::NotRun {
                     because: "the app is not deployed".into(),
                 }),
-                (Op::Upgrade, Some(d)) => crate::tiers::upgrade(self, d, deadline).await,
-                (Op::Backup, Some(d)) => crate::tiers::backup(self, d, deadline).await,
-                (Op::Restore, Some(d)) => crate::tiers::restore(self, d, deadline).await,
+                (Op::Upgrade, Some(d)) => crate::tiers::upgrade(&self.shared, d, deadline).await,
+                (Op::Backup, Some(d)) => crate::tiers::backup(&self.shared, d, deadline).await,
+                (Op::Restore, Some(d)) => crate::tiers::restore(&self.shared, d, deadline).await,
             }
         });
         drop(lent);
@@ -261,7 +249,7 @@ impl Run {
             Err(StepError::CannotRun(_)) => TierOutcome::CannotRun,
             Err(_) => TierOutcome::Failed,
         };
-        self.record(|r| r.tiers.insert(op, outcome));
+        self.shared.record(|r| r.tiers.insert(op, outcome));
         result
     }
 
@@ -283,7 +271,7 @@ impl Run {
     fn recipe_step(
         &self,
         step: &Step,
-        f: RecipeFn,
+        f: crate::recipe_fn::RecipeFn,
         file: &'static str,
         line: u32,
     ) -> Result<(), StepError> {
@@ -293,21 +281,21 @@ impl Run {
             line,
         };
         let fx = match lock(&self.deployment).as_ref() {
-            Some(d) => d.fixtures(self, step.op),
+            Some(d) => d.fixtures(&self.shared, step.op),
             None => {
                 return Err(failed(RecipeFailure::NoFixtures(
                     "the app is not deployed".into(),
                 )))
             }
         };
-        let budget = Deadline::after(self.budgets.recipe_fn);
-        self.block_on_step(async { call_recipe_fn(f, &fx, budget).await.map_err(failed) })
+        let budget = Deadline::after(self.shared.budgets.recipe_fn);
+        self.block_on_step(async { crate::recipe_fn::call(f, &fx, budget).await.map_err(failed) })
     }
 
     /// Which earlier step this one needs that did not succeed. Restore needs a backup;
     /// assertions after an op need the op; everything needs the install.
     fn unmet_dependency(&self, step: &Step) -> Option<String> {
-        let tiers = self.record(|r| r.tiers.clone());
+        let tiers = self.shared.record(|r| r.tiers.clone());
         // Short on purpose: the failure itself is reported once, by the step that failed.
         let need = |op: Op| -> Option<String> {
             match tiers.get(&op) {
@@ -352,7 +340,7 @@ impl Run {
                 return None;
             }
         };
-        let n = self.record(|r| r.tests.len()) + 1;
+        let n = self.shared.record(|r| r.tests.len()) + 1;
         let name: String = step
             .name
             .chars()
@@ -364,7 +352,7 @@ impl Run {
                 }
             })
             .collect();
-        let dir = self.dir.forensics();
+        let dir = self.shared.dir.forensics();
         let path = dir.join(format!("{n:02}-{name}.txt"));
         let text = format!(
             "step {}\nfailed: {error}\n\n{}",
@@ -396,8 +384,8 @@ impl Run {
     }
 
     fn persist_op_state(&self) {
-        if let Ok(json) = serde_json::to_string_pretty(&self.op_state.snapshot()) {
-            let path = self.dir.op_state();
+        if let Ok(json) = serde_json::to_string_pretty(&self.shared.op_state.snapshot()) {
+            let path = self.shared.dir.op_state();
             if let Err(e) = std::fs::write(&path, json) {
                 eprintln!("ccci: cannot write {}: {e}", path.display());
             }
@@ -409,19 +397,23 @@ impl Run {
     pub(crate) fn finish(&self) -> Report {
         let teardown = self.teardown();
         self.persist_op_state();
-        let run_dir = self.dir.path().display().to_string();
+        let run_dir = self.shared.dir.path().display().to_string();
         let facts = RunFacts {
-            meta: &self.meta,
-            run_id: &self.run_id,
+            meta: &self.shared.meta,
+            run_id: &self.shared.run_id,
             run_dir: &run_dir,
             started: self.started,
             interrupted: self.interrupted(),
         };
-        let results = self.record(|r| r.results(&facts, &self.steps, teardown));
-        let path = self.dir.results();
+        let results = self
+            .shared
+            .record(|r| r.results(&facts, &self.steps, teardown));
+        let path = self.shared.dir.results();
         match serde_json::to_string_pretty(&results) {
             Ok(json) => {
-                for target in std::iter::once(&path).chain(self.settings.results_copy.as_ref()) {
+                for target in
+                    std::iter::once(&path).chain(self.shared.settings.results_copy.as_ref())
+                {
                     if let Err(e) = std::fs::write(target, &json) {
                         eprintln!("ccci: cannot write {}: {e}", target.display());
                     }
@@ -430,8 +422,11 @@ impl Run {
             Err(e) => eprintln!("ccci: cannot serialise the results: {e}"),
         }
         let summary = crate::report::summary(&results, &path);
-        if let Err(e) = std::fs::write(self.dir.summary(), format!("{summary}\n")) {
-            eprintln!("ccci: cannot write {}: {e}", self.dir.summary().display());
+        if let Err(e) = std::fs::write(self.shared.dir.summary(), format!("{summary}\n")) {
+            eprintln!(
+                "ccci: cannot write {}: {e}",
+                self.shared.dir.summary().display()
+            );
         }
         Report {
             results,
@@ -481,7 +476,7 @@ impl Run {
     /// rest are recorded as not run) so the run tears down and writes its results before the
     /// process exits 130; a second one exits at once.
     pub(crate) fn watch_signals(self: &Arc<Self>) {
-        if !self.settings.watch_signals {
+        if !self.shared.settings.watch_signals {
             return;
         }
         let interrupt = self.interrupt.clone();
@@ -516,27 +511,6 @@ impl Run {
     }
 }
 
-/// A registered recipe function: runs with the step's fixtures.
-pub(crate) type RecipeFn =
-    for<'a> fn(&'a Fixtures) -> crate::__private::BoxFuture<'a, crate::Result>;
-
-/// Runs a recipe function until `deadline`. A panic fails this function only; a function
-/// still running at the deadline is dropped and fails (one that blocks its thread without
-/// awaiting cannot be cut short).
-pub(crate) async fn call_recipe_fn(
-    f: RecipeFn,
-    fx: &Fixtures,
-    deadline: Deadline,
-) -> Result<(), RecipeFailure> {
-    use futures_util::FutureExt as _;
-    let run = std::panic::AssertUnwindSafe(f(fx)).catch_unwind();
-    match tokio::time::timeout_at(deadline.instant().into(), run).await {
-        Ok(Ok(r)) => r.map_err(|e| RecipeFailure::Returned(e.to_string())),
-        Ok(Err(panic)) => Err(RecipeFailure::Panicked(panic_message(&*panic))),
-        Err(_) => Err(RecipeFailure::TimedOut(deadline.budget())),
-    }
-}
-
 /// The deployment lent to the running step; back in the run when dropped, even when the
 /// step panicked, so teardown always finds what to remove.
 struct Lent<'r>(Option<Deployment>, &'r Mutex<Option<Deployment>>);
@@ -553,60 +527,11 @@ impl Drop for Lent<'_> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding one of these locks cannot leave a half-made value: every
-    // critical section is a single push, insert or swap.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The message of a panic payload (`panic!("…")` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
-}
-
-/// `<up to 4 letters of the recipe>-<6 hex>.ccci.test`: short, so that
-/// `<stack>_<secret>_<version>` stays well under the 64 characters Swarm allows a name.
-pub(crate) fn default_domain(recipe: &str) -> String {
-    let prefix: String = recipe
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(4)
-        .collect::<String>()
-        .to_lowercase();
-    let prefix = if prefix.is_empty() {
-        "app".into()
-    } else {
-        prefix
-    };
-    format!("{prefix}-{}.ccci.test", random_hex(6))
-}
-
-fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n.div_ceil(2)];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .is_ok();
-    if !ok {
-        // Not security-relevant: only keeps concurrent runs apart.
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-            ^ std::process::id();
-        buf.iter_mut()
-            .enumerate()
-            .for_each(|(i, b)| *b = (t >> (i % 4 * 8)) as u8);
-    }
-    buf.iter().map(|b| format!("{b:02x}")).collect::<String>()[..n].to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::__private::{BoxFuture, TestDef};
+    use crate::fixture::Fixtures;
 
     fn passes(_: &Fixtures) -> BoxFuture<'_, crate::Result> {
         Box::pin(async { Ok(()) })
@@ -638,16 +563,5 @@ mod tests {
             !runs.exists(),
             "no run directory for a run that never started"
         );
-    }
-
-    #[test]
-    fn default_domains_are_short_and_valid() {
-        let d = default_domain("custom-html");
-        assert!(
-            d.starts_with("cust-") && d.ends_with(".ccci.test") && d.len() == 21,
-            "{d}"
-        );
-        ccci_abra::stack_name(&d).unwrap();
-        assert!(default_domain("--").starts_with("app-"));
     }
 }

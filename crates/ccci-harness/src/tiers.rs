@@ -5,7 +5,7 @@
 
 use crate::deployment::{Backup, Deployment};
 use crate::error::{HarnessError, NotApplicable, StepError};
-use crate::run::Run;
+use crate::shared::Shared;
 use ccci_abra::backup::is_backup_capable;
 use ccci_abra::{markers, Deployer};
 use ccci_core::ladder::Rung;
@@ -22,7 +22,7 @@ const BACKUP_ATTEMPTS: u32 = 3;
 /// the upgrade will run; otherwise the head itself, so the head is always deployed and must
 /// become healthy.
 pub(crate) async fn install(
-    run: &Run,
+    run: &Shared,
     slot: &mut Option<Deployment>,
     deadline: Deadline,
 ) -> Result<(), StepError> {
@@ -57,7 +57,7 @@ pub(crate) async fn install(
 /// the running stack is the head (its chaos-version label names the head commit), then wait
 /// until healthy and ready.
 pub(crate) async fn upgrade(
-    run: &Run,
+    run: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
@@ -110,7 +110,7 @@ pub(crate) async fn upgrade(
 /// every `#[ccci::backup_verify]` function accepts it; a rejected or failed backup is taken
 /// again, up to three attempts, each recorded.
 pub(crate) async fn backup(
-    run: &Run,
+    run: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
@@ -195,7 +195,7 @@ pub(crate) async fn backup(
 /// Runs every verify function on `snapshot`; `None` when all accept it, else the first
 /// rejection with where the function is.
 async fn verify(
-    run: &Run,
+    run: &Shared,
     d: &Deployment,
     snapshot: &ccci_abra::Snapshot,
     deadline: Deadline,
@@ -204,7 +204,7 @@ async fn verify(
     fx.snapshot = Some(snapshot.clone());
     for def in &run.hooks.verify {
         let budget = deadline.capped(run.budgets.recipe_fn);
-        if let Err(e) = crate::run::call_recipe_fn(def.run, &fx, budget).await {
+        if let Err(e) = crate::recipe_fn::call(def.run, &fx, budget).await {
             return Some(format!(
                 "backup_verify {} rejected it: {e} ({}:{})",
                 def.name, def.file, def.line
@@ -219,7 +219,7 @@ async fn verify(
 /// Records what proved the data came back. The snapshot is only read: a failed restore can
 /// be retried from it.
 pub(crate) async fn restore(
-    run: &Run,
+    run: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {

@@ -1,0 +1,37 @@
+//! What every step of a run shares: the settings and recipe functions it was started with,
+//! the run directory, the budgets, the recipe's `OpState`, and the [`Record`] the steps
+//! write their outcomes into. Steps read it and append to the record; nothing else changes
+//! after the run starts.
+
+use crate::budget::Budgets;
+use crate::plan::Hooks;
+use crate::record::Record;
+use crate::run_dir::RunDir;
+use crate::settings::Settings;
+use ccci_core::{OpState, RecipeMeta};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// See the module docs.
+pub(crate) struct Shared {
+    pub settings: Settings,
+    pub meta: Arc<RecipeMeta>,
+    pub hooks: Hooks,
+    pub dir: RunDir,
+    pub budgets: Budgets,
+    pub op_state: Arc<OpState>,
+    pub run_id: String,
+    pub record: Mutex<Record>,
+}
+
+impl Shared {
+    /// Changes the record: a moment under its lock, never across an await.
+    pub(crate) fn record<T>(&self, f: impl FnOnce(&mut Record) -> T) -> T {
+        f(&mut lock(&self.record))
+    }
+}
+
+/// Locks `m`. A panic while holding one of the run's locks cannot leave a half-made value:
+/// every critical section is a single push, insert or swap.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
