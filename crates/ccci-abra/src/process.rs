@@ -73,6 +73,7 @@ fn run_with(
         status: "not started".into(),
         stderr: format!("{e}{hint}"),
     })?;
+    let _running = Running::register(child.id());
     // Pipes are drained while the command runs: a command that fills a pipe buffer would
     // otherwise block forever on a write nobody reads.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
@@ -217,6 +218,42 @@ pub(crate) async fn run_async(
             status: "lost".into(),
             stderr: format!("the thread running it failed: {e}"),
         })?
+}
+
+/// The process groups of the commands running now, so that [`stop_all`] can reach the ones
+/// whose callers have stopped waiting for them.
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A running command's entry in [`RUNNING`], removed when it ends whatever way.
+struct Running(u32);
+
+impl Running {
+    fn register(pgid: u32) -> Running {
+        running().push(pgid);
+        Running(pgid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        running().retain(|p| *p != self.0);
+    }
+}
+
+fn running() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    // The list is only pushed to and filtered: a panic cannot leave it half-changed.
+    RUNNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Kills every command [`run`] started that is still running, with its children: for a run
+/// that was interrupted, whose steps no longer wait for them (a dropped future does not stop
+/// a thread blocked on a command, and a command outlives the process that started it).
+pub fn stop_all() {
+    for pgid in running().iter() {
+        kill_group(*pgid);
+    }
 }
 
 /// SIGKILL to the process group `pgid` (the command and everything it started). A group

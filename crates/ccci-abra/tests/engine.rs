@@ -200,7 +200,7 @@ async fn a_recipe_without_compose_yml_fails_before_deploying() {
     let e = s.refused(None).await;
     assert!(
         e.starts_with("recipe no-compose has no compose.yml")
-            && e.contains("every recipe needs one"),
+            && e.contains("every Co-op Cloud recipe has one"),
         "{e}"
     );
 }
@@ -381,14 +381,14 @@ async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_fai
         // Replace the task, as an upgrade or a restart does, and catch the moment Swarm has
         // decided to shut the old one down.
         let service = format!("{}_app", s.app.stack);
-        let out = std::process::Command::new("docker")
-            .args(["service", "update", "--force", "--detach", &service])
-            .output()?;
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut update = std::process::Command::new("docker");
+        update.args(["service", "update", "--force", "--detach", &service]);
+        ccci_abra::process::run(
+            update,
+            format!("docker service update --force {service}"),
+            dl(),
+            "",
+        )?;
         let until = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let snap = s.swarm.snapshot(&s.app.stack).await?;
@@ -536,18 +536,10 @@ fn lightweight_version_tags_are_made_annotated_in_the_clone_only() {
     let commit = r.releases(dl()).unwrap()[0].commit.clone();
     // Replace the release tag with a lightweight one, as some upstream recipes have.
     let git = |dir: &Path, args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let mut git = std::process::Command::new("git");
+        git.arg("-C").arg(dir).args(args);
+        ccci_abra::process::run(git, format!("git {args:?}"), dl(), "")
+            .unwrap_or_else(|e| panic!("{e}"))
     };
     git(origin.path(), &["tag", "-d", "1.0.0+1.35"]);
     git(origin.path(), &["tag", "1.0.0+1.35", &commit]);

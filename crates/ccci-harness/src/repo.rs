@@ -164,13 +164,11 @@ mod tests {
                 "settings",
             ],
         ] {
-            let ok = std::process::Command::new("git")
-                .arg("-C")
-                .arg(&dir)
-                .args(args)
-                .status()
-                .unwrap();
-            assert!(ok.success(), "git {args:?}");
+            let mut git = std::process::Command::new("git");
+            git.arg("-C").arg(&dir).args(args);
+            let deadline = Deadline::after(std::time::Duration::from_secs(30));
+            ccci_abra::process::run(git, format!("git {args:?}"), deadline, "")
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         dir
     }

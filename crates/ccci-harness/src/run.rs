@@ -262,7 +262,11 @@ impl Run {
         self.rt.block_on(async {
             tokio::select! {
                 r = fut => r,
-                _ = interrupted.wait_for(|set| *set) => Err(StepError::Interrupted),
+                _ = interrupted.wait_for(|set| *set) => {
+                    // The step's future is dropped here; a command it started would live on.
+                    ccci_abra::process::stop_all();
+                    Err(StepError::Interrupted)
+                }
             }
         })
     }

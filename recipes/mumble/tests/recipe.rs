@@ -2,13 +2,13 @@
 //! the TCP READY_PROBE in ccci.yml makes every tier wait for the voice port too.
 
 use ccci::{Context as _, Http, Key, OpState, Snapshot, Stack};
+use std::net::UdpSocket;
+use std::time::Duration;
 
 /// The row written before the upgrade, looked for after it.
 const KEPT: Key<String> = Key::new("kept");
 /// The row written before the backup, looked for in the snapshot and after the restore.
 const MARKER: Key<String> = Key::new("marker");
-use std::net::UdpSocket;
-use std::time::Duration;
 
 const VOICE: &str = "127.0.0.1:64738";
 const DB: &str = "/data/murmur.sqlite";
@@ -26,7 +26,7 @@ fn ping() -> ccci::Result<(String, u64, u32, u32, u32)> {
     let mut buf = [0u8; 64];
     let n = sock
         .recv(&mut buf)
-        .map_err(|e| format!("no answer to a Mumble ping on {VOICE}/udp: {e}"))?;
+        .with_context(|| format!("no answer to a Mumble ping on {VOICE}/udp"))?;
     ccci::ensure!(n == 24, "a Mumble ping answer is 24 bytes, got {n}");
     let u32_at = |i: usize| u32::from_be_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
     let version = format!("{}.{}.{}", buf[1], buf[2], buf[3]);
