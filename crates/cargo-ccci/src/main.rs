@@ -1,8 +1,10 @@
 //! `cargo ccci`: the command line for CI and maintainers.
 //!
 //! ```text
-//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]… [--timeout 2h]
+//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]…
+//!                [--routing traefik|host-port] [--timeout 2h]
 //! cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]…
+//!                [--routing traefik|host-port]
 //! cargo ccci list
 //! cargo ccci results <results.json>
 //! ```
@@ -31,8 +33,8 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 /// teardown's own budget is 2 min plus the stack's stop grace period.
 const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 
-const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--timeout 2h]
-       cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]...
+const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--timeout 2h]
+       cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port]
        cargo ccci list
        cargo ccci results <results.json>";
 
@@ -64,7 +66,7 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut recipe = None;
     let mut env = Vec::new();
-    let (mut git, mut reference, mut domain) = (None, None, None);
+    let (mut git, mut reference, mut domain, mut routing) = (None, None, None, None);
     let mut timeout = RUN_TIMEOUT;
     let mut sets = Vec::new();
     let mut it = args.iter();
@@ -79,6 +81,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "--recipe-git" => git = Some(absolute_if_path(value("--recipe-git")?)),
             "--domain" => domain = Some(value("--domain")?),
             "--set" => sets.push(value("--set")?),
+            "--routing" => {
+                let v = value("--routing")?;
+                v.parse::<ccci::core::results::Routing>()?;
+                routing = Some(v);
+            }
             "--timeout" => {
                 let v = value("--timeout")?;
                 timeout = ccci::core::meta::duration(&v).ok_or_else(|| {
@@ -93,13 +100,14 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let names = recipe_names();
     if recipe.is_none() {
         if let Some(url) = git {
-            return run_repository(url, reference, domain, sets);
+            return run_repository(url, reference, domain, routing, sets);
         }
     }
     for (k, v) in [
         ("CCCI_REF", &reference),
         ("CCCI_RECIPE_GIT", &git),
         ("CCCI_DOMAIN", &domain),
+        ("CCCI_ROUTING", &routing),
     ] {
         if let Some(v) = v {
             env.push((k, v.clone()));
@@ -222,6 +230,7 @@ fn run_repository(
     url: String,
     reference: Option<String>,
     domain: Option<String>,
+    routing: Option<String>,
     sets: Vec<String>,
 ) -> Result<ExitCode, String> {
     let runs_dir = std::env::var("CCCI_RUNS_DIR")
@@ -234,6 +243,7 @@ fn run_repository(
         runs_dir,
         domain,
         results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
+        routing,
         watch_signals: true,
     })
     .map_err(|e| e.to_string())?;

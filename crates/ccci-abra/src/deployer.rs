@@ -35,6 +35,10 @@ pub struct DeployRequest<'a> {
 pub struct Deployed {
     /// Where the app answers HTTP, if it has a web route.
     pub base_url: Option<String>,
+    /// How a client reaches `base_url` (the domain resolved to Traefik, its CA trusted).
+    pub via: ccci_swarm::Via,
+    /// Every change made to the recipe's stack, with why (see [`crate::render`]).
+    pub changes: Vec<String>,
     /// The exact stack file that was deployed (kept in the run directory).
     pub stack_file: Option<PathBuf>,
     /// The chaos-version stamped, for chaos deploys.

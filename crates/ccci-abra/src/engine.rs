@@ -13,7 +13,7 @@ use crate::env::abra_sh_exports;
 use crate::error::{io, AbraError};
 pub use crate::render::Routing;
 use crate::render::{render, RenderInput};
-use ccci_swarm::{wait, Deadline, Swarm};
+use ccci_swarm::{wait, Deadline, Swarm, Via};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -36,34 +36,43 @@ const PORT_KEY: &str = "CCCI_PUBLISHED_PORT";
 /// Default length of generated secrets without a `# length=N` hint.
 const DEFAULT_SECRET_LENGTH: usize = 32;
 
+/// How ccci reaches the apps it deploys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Through the Traefik serving `proxy`, at `https://<domain>`: the stack is deployed as the
+    /// recipe wrote it (but for what the host lacks), its routers and middlewares in force.
+    Traefik(ccci_swarm::Proxy),
+    /// Without Traefik: the web service is published on a free port of the Swarm's host and
+    /// reached at `http://<host>:<port>`; the recipe's Traefik labels go unused.
+    HostPort,
+}
+
 /// Deploys apps with the docker CLI and the Engine API. Cheap to clone.
 #[derive(Clone)]
 pub struct BuiltinEngine {
     swarm: Swarm,
     docker: PathBuf,
-    local: bool,
+    reach: Reach,
+    ipvs: bool,
     stacks_dir: PathBuf,
     main_service: String,
 }
 
 impl BuiltinEngine {
     /// An engine for a host without IPVS or Traefik (a laptop, CI): apps are published on a
-    /// free port of 127.0.0.1. Stack files are kept under `stacks_dir`.
+    /// free port of the host. Stack files are kept under `stacks_dir`.
     pub fn local(swarm: Swarm, stacks_dir: &Path, main_service: &str) -> Result<Self, AbraError> {
-        Self::new(swarm, stacks_dir, main_service, true)
+        let ipvs = ccci_swarm::route::local_ipvs();
+        Self::new(swarm, stacks_dir, main_service, Reach::HostPort, ipvs)
     }
 
-    /// An engine for a Co-op Cloud server with Traefik: stacks deploy as written and apps are
-    /// reached at `https://<domain>`.
-    pub fn traefik(swarm: Swarm, stacks_dir: &Path, main_service: &str) -> Result<Self, AbraError> {
-        Self::new(swarm, stacks_dir, main_service, false)
-    }
-
-    fn new(
+    /// An engine that reaches apps as `reach` says, on a host with or without IPVS.
+    pub fn new(
         swarm: Swarm,
         stacks_dir: &Path,
         main_service: &str,
-        local: bool,
+        reach: Reach,
+        ipvs: bool,
     ) -> Result<Self, AbraError> {
         let docker = which::which("docker").map_err(|_| {
             AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), the built-in engine deploys stacks with it".into())
@@ -72,10 +81,16 @@ impl BuiltinEngine {
         Ok(BuiltinEngine {
             swarm,
             docker,
-            local,
+            reach,
+            ipvs,
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
         })
+    }
+
+    /// How it reaches apps.
+    pub fn reach(&self) -> &Reach {
+        &self.reach
     }
 
     /// The Swarm it deploys to.
@@ -126,7 +141,7 @@ impl BuiltinEngine {
         }
 
         let mut app = app.clone();
-        let port = if self.local {
+        let port = if self.reach == Reach::HostPort {
             let port = match app.env.get(PORT_KEY).and_then(|p| p.parse().ok()) {
                 Some(p) => p,
                 None => free_port()?,
@@ -162,6 +177,7 @@ impl BuiltinEngine {
             chaos: chaos.clone(),
             routing: port.map_or(Routing::Traefik, Routing::HostPort),
             domain: &app.domain,
+            ipvs: self.ipvs,
         };
         let rendered = render(&merged, &input)?;
 
@@ -224,13 +240,30 @@ impl BuiltinEngine {
         )
         .await?;
 
-        let base_url = match (port, &rendered.web) {
-            (Some(p), Some(_)) => Some(format!("http://127.0.0.1:{p}")),
-            (Some(_), None) => None,
-            (None, _) => Some(format!("https://{}", app.domain)),
+        let host = ccci_swarm::route::daemon_host(self.swarm.host());
+        let (base_url, via) = match (&self.reach, port, &rendered.web) {
+            (Reach::HostPort, Some(p), Some(_)) => {
+                (Some(format!("http://{host}:{p}")), Via::direct())
+            }
+            (Reach::Traefik(proxy), _, Some(_)) => {
+                let addr = ccci_swarm::route::socket_addr(&host, proxy.https_port)
+                    .map_err(AbraError::Invalid)?;
+                let port = match proxy.https_port {
+                    443 => String::new(),
+                    p => format!(":{p}"),
+                };
+                let via = Via {
+                    resolve: Some((app.domain.clone(), addr)),
+                    ca_pem: proxy.ca_pem.clone(),
+                };
+                (Some(format!("https://{}{port}", app.domain)), via)
+            }
+            _ => (None, Via::direct()),
         };
         Ok(Deployed {
             base_url,
+            via,
+            changes: rendered.changes,
             stack_file: Some(stack_file),
             chaos_version: chaos,
             compose_files: files,

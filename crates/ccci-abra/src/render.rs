@@ -10,11 +10,13 @@
 //! 3. finds the web service: the one whose Traefik `loadbalancer.server.port` label says
 //!    where it serves HTTP (the main service when it has one, else the service whose labels
 //!    name the app's domain, else the first: in lemp-style recipes nginx `frontend` serves
-//!    while `app` is php-fpm). For [`Routing::HostPort`] it makes the stack work without
-//!    IPVS (Swarm's virtual IPs need it): every service `endpoint_mode: dnsrr`, every
-//!    published port `mode: host`, and the web service published on the chosen port at that
-//!    target, with `update_config.order: stop-first` (a host-mode port cannot be held by two
-//!    tasks);
+//!    while `app` is php-fpm). Only what the host lacks or the routing needs is changed, and
+//!    every change is listed ([`Rendered::changes`]): without IPVS (Swarm's virtual IPs and
+//!    ingress ports need it) every service gets `endpoint_mode: dnsrr` and every published
+//!    port `mode: host`; for [`Routing::HostPort`] (no Traefik) the web service is published
+//!    on the chosen host port at that target; wherever a host port is held, updates are
+//!    stop-first (a host-mode port cannot be held by two tasks). With Traefik and IPVS the
+//!    stack is deployed as written;
 //! 4. escapes `$` as `$$` in every value: the merged file is already interpolated, and
 //!    `docker stack deploy` would interpolate it a second time.
 
@@ -51,6 +53,9 @@ pub struct RenderInput<'a> {
     pub routing: Routing,
     /// The app's domain, to tell which of several routed services serves it.
     pub domain: &'a str,
+    /// Whether the host has IPVS, which Swarm's virtual IPs and ingress-mode ports need.
+    /// Without it every service gets `endpoint_mode: dnsrr` and published ports `mode: host`.
+    pub ipvs: bool,
 }
 
 /// Service keys `docker stack deploy` does not apply, with what that means for the recipe.
@@ -109,6 +114,9 @@ pub struct Rendered {
     pub ignored: Vec<String>,
     /// The longest `stop_grace_period` of any service (Swarm's default is 10 s).
     pub stop_grace: std::time::Duration,
+    /// Every change made to the stack as the recipe wrote it, one line each, with why:
+    /// only what this host lacks (IPVS) or the routing mode needs is changed.
+    pub changes: Vec<String>,
 }
 
 /// Renders the stack; see the module docs for the four steps, one function each.
@@ -125,8 +133,12 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     let survey = survey(services, input)?;
     stamp_labels(services, input);
     let web = web_service(services, input);
+    let mut changes = Vec::new();
+    if !input.ipvs {
+        without_ipvs(services, &mut changes);
+    }
     if let Routing::HostPort(published) = input.routing {
-        publish_on_host(services, web.as_ref(), published);
+        publish_on_host(services, web.as_ref(), published, &mut changes);
     }
     escape_dollars(&mut doc);
     let yaml = serde_yaml_ng::to_string(&doc)
@@ -139,6 +151,7 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
         web,
         ignored: survey.ignored,
         stop_grace: survey.stop_grace,
+        changes,
     })
 }
 
@@ -323,44 +336,92 @@ fn stamp_labels(services: &mut Mapping, input: &RenderInput<'_>) {
     }
 }
 
-/// Step 3, for [`Routing::HostPort`]: every service `endpoint_mode: dnsrr`, every published
-/// port `mode: host`, the web service published on `published`, and stop-first updates
-/// wherever a host port is held.
-fn publish_on_host(services: &mut Mapping, web: Option<&(String, u16)>, published: u16) {
+/// Step 3, for a host without IPVS: every service `endpoint_mode: dnsrr` (its name resolves
+/// to its tasks' addresses instead of a virtual IP) and every published port `mode: host`
+/// (the ingress mesh needs IPVS too), with stop-first updates wherever a host port is held
+/// (a host port can be held by one task only). Each change is recorded.
+fn without_ipvs(services: &mut Mapping, changes: &mut Vec<String>) {
     for (name, svc) in services.iter_mut() {
-        let name = name.as_str().unwrap_or_default();
+        let name = name.as_str().unwrap_or_default().to_string();
         let Some(svc) = svc.as_mapping_mut() else {
             continue;
         };
-        child(svc, "deploy").insert("endpoint_mode".into(), "dnsrr".into());
+        let deploy = child(svc, "deploy");
+        if deploy.get("endpoint_mode").and_then(Value::as_str) != Some("dnsrr") {
+            deploy.insert("endpoint_mode".into(), "dnsrr".into());
+            changes.push(format!(
+                "service {name}: endpoint_mode dnsrr (Swarm's virtual IPs need IPVS, which this host lacks)"
+            ));
+        }
         let mut host_ports = false;
         if let Some(ports) = svc.get_mut("ports").and_then(Value::as_sequence_mut) {
-            for p in ports.iter_mut() {
-                if let Some(m) = p.as_mapping_mut() {
-                    m.insert("mode".into(), "host".into());
-                    host_ports = true;
+            for p in ports.iter_mut().filter_map(Value::as_mapping_mut) {
+                if p.get("mode").and_then(Value::as_str) != Some("host") {
+                    let target = p.get("target").and_then(Value::as_u64).unwrap_or_default();
+                    p.insert("mode".into(), "host".into());
+                    changes.push(format!(
+                        "service {name}: port {target} published in host mode (the ingress mesh needs IPVS)"
+                    ));
                 }
+                host_ports = true;
             }
-        }
-        if let Some((_, target)) = web.filter(|(w, _)| w == name) {
-            let mut port = Mapping::new();
-            port.insert("target".into(), u64::from(*target).into());
-            port.insert("published".into(), u64::from(published).into());
-            port.insert("protocol".into(), "tcp".into());
-            port.insert("mode".into(), "host".into());
-            let ports = svc
-                .entry("ports".into())
-                .or_insert_with(|| Value::Sequence(vec![]));
-            if let Some(seq) = ports.as_sequence_mut() {
-                seq.push(Value::Mapping(port));
-            }
-            host_ports = true;
         }
         if host_ports {
-            let deploy = child(svc, "deploy");
-            child(deploy, "update_config").insert("order".into(), "stop-first".into());
-            child(deploy, "rollback_config").insert("order".into(), "stop-first".into());
+            stop_first(svc, &name, changes);
         }
+    }
+}
+
+/// Step 3, for [`Routing::HostPort`]: the web service published on `published` of the host,
+/// where ccci reaches it without Traefik.
+fn publish_on_host(
+    services: &mut Mapping,
+    web: Option<&(String, u16)>,
+    published: u16,
+    changes: &mut Vec<String>,
+) {
+    let Some((name, target)) = web else {
+        return;
+    };
+    let Some(svc) = services
+        .get_mut(name.as_str())
+        .and_then(Value::as_mapping_mut)
+    else {
+        return;
+    };
+    let mut port = Mapping::new();
+    port.insert("target".into(), u64::from(*target).into());
+    port.insert("published".into(), u64::from(published).into());
+    port.insert("protocol".into(), "tcp".into());
+    port.insert("mode".into(), "host".into());
+    let ports = svc
+        .entry("ports".into())
+        .or_insert_with(|| Value::Sequence(vec![]));
+    if let Some(seq) = ports.as_sequence_mut() {
+        seq.push(Value::Mapping(port));
+    }
+    changes.push(format!(
+        "service {name}: port {target} published on host port {published} (host-port routing: no Traefik)"
+    ));
+    stop_first(svc, name, changes);
+}
+
+/// Stop-first updates and rollbacks for a service that holds a host port: a start-first
+/// update would wait for ever for the port its old task still holds.
+fn stop_first(svc: &mut Mapping, name: &str, changes: &mut Vec<String>) {
+    let deploy = child(svc, "deploy");
+    let mut changed = false;
+    for key in ["update_config", "rollback_config"] {
+        let cfg = child(deploy, key);
+        if cfg.get("order").and_then(Value::as_str) != Some("stop-first") {
+            cfg.insert("order".into(), "stop-first".into());
+            changed = true;
+        }
+    }
+    let said =
+        format!("service {name}: stop-first updates (a host port is held by one task at a time)");
+    if changed && !changes.contains(&said) {
+        changes.push(said);
     }
 }
 
@@ -494,6 +555,7 @@ secrets:
             chaos: None,
             routing,
             domain: "cust.ccci.test",
+            ipvs: !matches!(routing, Routing::HostPort(_)),
         }
     }
 
@@ -538,8 +600,36 @@ secrets:
             r.yaml
         );
         assert!(
-            !r.yaml.contains("dnsrr"),
-            "Traefik routing leaves the stack as written"
+            !r.yaml.contains("dnsrr") && r.changes.is_empty(),
+            "Traefik routing with IPVS leaves the stack as written: {:?}",
+            r.changes
+        );
+    }
+
+    #[test]
+    fn without_ipvs_only_what_the_host_lacks_is_changed_and_listed() {
+        let mut i = input(Routing::Traefik);
+        i.ipvs = false;
+        let r = render(MERGED, &i).unwrap();
+        assert!(
+            r.changes
+                .iter()
+                .any(|c| c.starts_with("service app: endpoint_mode dnsrr")),
+            "{:?}",
+            r.changes
+        );
+        assert!(
+            !r.changes.iter().any(|c| c.contains("host-port routing")),
+            "Traefik reaches the app: nothing is published for ccci: {:?}",
+            r.changes
+        );
+        let host = render(MERGED, &input(Routing::HostPort(20080))).unwrap();
+        assert!(
+            host.changes
+                .iter()
+                .any(|c| c == "service app: port 80 published on host port 20080 (host-port routing: no Traefik)"),
+            "{:?}",
+            host.changes
         );
     }
 

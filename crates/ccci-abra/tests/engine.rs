@@ -2,7 +2,7 @@
 //! teardown, and bad input that must fail before anything exists.
 
 use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe};
-use ccci_swarm::{wait, Deadline, Swarm};
+use ccci_swarm::{wait, Deadline, Swarm, Via};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -123,6 +123,7 @@ async fn deploy_then_remove_leaves_no_object_of_any_kind() {
             &s.swarm,
             &s.app.stack,
             &url,
+            &Via::direct(),
             &[200],
             Deadline::after(Duration::from_secs(60)),
         )
@@ -491,6 +492,7 @@ async fn the_web_front_is_healthy_before_the_voice_port_and_the_tcp_probe_waits_
             &swarm,
             &app.stack,
             &url,
+            &Via::direct(),
             &[200],
             Deadline::after(Duration::from_secs(60)),
         )

@@ -3,6 +3,7 @@
 
 use crate::meta::RecipeMeta;
 use crate::op::Op;
+use crate::results::Routing;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -30,6 +31,9 @@ pub struct HookCtx {
     pub deps: Deps,
     /// The op being performed, or `None` for functional tests.
     pub op: Option<Op>,
+    /// How the app is reached: through Traefik (its routers and middlewares in force) or on
+    /// a host port (they are not).
+    pub routing: Routing,
 }
 
 impl HookCtx {
@@ -41,6 +45,7 @@ impl HookCtx {
             meta: Arc::new(meta),
             deps: Deps::new(),
             op: None,
+            routing: Routing::HostPort,
         }
     }
 

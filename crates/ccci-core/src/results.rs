@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema identifier written into every results.json.
-pub const SCHEMA: &str = "ccci.results/2";
+pub const SCHEMA: &str = "ccci.results/3";
 
 /// The outcome of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +70,47 @@ pub struct Results {
     /// overlay ccci added), each once.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// How the app was reached: through Traefik, or on a host port without it.
+    #[serde(default)]
+    pub routing: Option<Routing>,
+    /// Every change ccci made to the recipe's stack as written, with why, each once: only
+    /// what the host lacks (IPVS) or the routing needs.
+    #[serde(default)]
+    pub changes: Vec<String>,
+}
+
+/// How a run reached its app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Routing {
+    /// Through the Traefik serving the `proxy` network, over HTTPS by the app's domain: the
+    /// recipe's routers and middlewares in force.
+    Traefik,
+    /// On a port published on the Swarm's host, without Traefik.
+    HostPort,
+}
+
+impl Routing {
+    /// `traefik` or `host-port`, as the command line and results.json write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Routing::Traefik => "traefik",
+            Routing::HostPort => "host-port",
+        }
+    }
+}
+
+impl std::str::FromStr for Routing {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "traefik" => Ok(Routing::Traefik),
+            "host-port" => Ok(Routing::HostPort),
+            other => Err(format!(
+                "routing `{other}`: say `traefik` (through the Traefik serving the proxy network) or `host-port` (published on the host, no Traefik)"
+            )),
+        }
+    }
 }
 
 /// One deploy of the run.
@@ -326,6 +367,8 @@ mod tests {
             dependencies: vec![],
             restore_proof: None,
             warnings: vec![],
+            routing: Some(Routing::Traefik),
+            changes: vec![],
         }
         .conclude(&ladder)
     }

@@ -6,12 +6,12 @@ use crate::error::{io, HarnessError};
 use crate::fixture::{Fixtures, Http, Stack};
 use crate::shared::Shared;
 use ccci_abra::markers::Marker;
-use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe, Release, Snapshot};
+use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Reach, Recipe, Release, Snapshot};
 use ccci_core::meta::{Probe, Source};
-use ccci_core::results::{DeployRecord, RefInfo};
+use ccci_core::results::{DeployRecord, RefInfo, Routing};
 use ccci_core::version::previous_release;
 use ccci_core::{HookCtx, Op};
-use ccci_swarm::{wait, Deadline, Swarm, SwarmError, WaitError};
+use ccci_swarm::{wait, Deadline, Swarm, SwarmError, Via, WaitError};
 use std::time::Duration;
 
 /// The CI overlay a test crate or a recipe may supply: copied into the run's checkout and
@@ -31,8 +31,9 @@ pub(crate) struct Deployment {
     pub head_release: Option<Release>,
     /// The release the upgrade starts from.
     pub base: Option<Release>,
-    /// Where the app answers HTTP, once deployed with a web route.
+    /// Where the app answers HTTP, once deployed with a web route, and how to get there.
     pub base_url: Option<String>,
+    pub via: Via,
     pub http: Option<Http>,
     /// The CI overlay's content, written into the checkout before every deploy.
     overlay: Option<String>,
@@ -148,7 +149,22 @@ impl Deployment {
             r.domain = app.domain.clone();
             r.stack = app.stack.clone();
         });
-        let engine = BuiltinEngine::local(swarm.clone(), &run.dir.stacks(), &meta.service)?;
+        let reach = reach(run, &swarm).await?;
+        let ipvs = swarm.host().starts_with("unix://") && ccci_swarm::route::local_ipvs()
+            || !swarm.host().starts_with("unix://");
+        let routing = match &reach {
+            Reach::Traefik(p) => {
+                eprintln!(
+                    "ccci: routing through Traefik ({}, https port {})",
+                    p.service, p.https_port
+                );
+                Routing::Traefik
+            }
+            Reach::HostPort => Routing::HostPort,
+        };
+        run.record(|r| r.routing = Some(routing));
+        let engine =
+            BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?;
         Ok(Deployment {
             swarm,
             recipe,
@@ -158,6 +174,7 @@ impl Deployment {
             head_release,
             base,
             base_url: None,
+            via: Via::direct(),
             http: None,
             overlay: overlay.map(|(text, _)| text),
             on_swarm: false,
@@ -196,6 +213,7 @@ impl Deployment {
                 deadline,
             })
             .await?;
+        self.app.reload()?;
         self.stop_grace = self.stop_grace.max(deployed.stop_grace);
         run.record(|r| {
             r.deploys.push(DeployRecord {
@@ -209,17 +227,23 @@ impl Deployment {
             for w in &deployed.ignored {
                 r.warn(w);
             }
+            for c in &deployed.changes {
+                if !r.changes.contains(c) {
+                    r.changes.push(c.clone());
+                }
+            }
         });
         self.http = deployed
             .base_url
             .as_deref()
-            .map(Http::new)
+            .map(|url| Http::new(url, &deployed.via))
             .transpose()
             .map_err(|e| HarnessError::HttpClient {
                 base_url: deployed.base_url.clone().unwrap_or_default(),
                 reason: e.to_string(),
             })?;
         self.base_url = deployed.base_url;
+        self.via = deployed.via;
         Ok(())
     }
 
@@ -236,19 +260,26 @@ impl Deployment {
         match &self.base_url {
             Some(base) => {
                 let url = format!("{base}{}", meta.health_path);
-                wait::wait_healthy(&self.swarm, stack, &url, &meta.health_ok, deadline)
-                    .await
-                    .map_err(|e| match e {
-                        SwarmError::Wait(WaitError::WrongAnswer {
-                            status, ok, held, ..
-                        }) => HarnessError::WrongAnswer {
-                            path: meta.health_path.clone(),
-                            status,
-                            ok,
-                            held,
-                        },
-                        other => other.into(),
-                    })?;
+                wait::wait_healthy(
+                    &self.swarm,
+                    stack,
+                    &url,
+                    &self.via,
+                    &meta.health_ok,
+                    deadline,
+                )
+                .await
+                .map_err(|e| match e {
+                    SwarmError::Wait(WaitError::WrongAnswer {
+                        status, ok, held, ..
+                    }) => HarnessError::WrongAnswer {
+                        path: meta.health_path.clone(),
+                        status,
+                        ok,
+                        held,
+                    },
+                    other => other.into(),
+                })?;
             }
             None => {
                 wait::wait_converged(&self.swarm, stack, deadline).await?;
@@ -261,12 +292,13 @@ impl Deployment {
                         .base_url
                         .as_deref()
                         .ok_or_else(|| HarnessError::NoRouteToProbe { path: path.clone() })?;
-                    wait::wait_http(&format!("{base}{path}"), ok, deadline)
+                    wait::wait_http(&format!("{base}{path}"), &self.via, ok, deadline)
                         .await
                         .map_err(SwarmError::from)?;
                 }
                 Probe::Tcp { port, stable } => {
-                    wait::wait_tcp("127.0.0.1", *port, *stable, deadline)
+                    let host = ccci_swarm::route::daemon_host(self.swarm.host());
+                    wait::wait_tcp(&host, *port, *stable, deadline)
                         .await
                         .map_err(SwarmError::from)?;
                 }
@@ -293,6 +325,10 @@ impl Deployment {
                 meta: run.meta.clone(),
                 deps: Default::default(),
                 op,
+                routing: match self.engine.reach() {
+                    Reach::Traefik(_) => Routing::Traefik,
+                    Reach::HostPort => Routing::HostPort,
+                },
             },
             op_state: run.op_state.clone(),
             stack: Stack {
@@ -301,6 +337,34 @@ impl Deployment {
             },
             http: self.http.clone(),
             snapshot: self.backup.as_ref().map(|b| b.snapshot.clone()),
+        }
+    }
+}
+
+/// How the app will be reached: as the settings force it, else through the Traefik serving
+/// `proxy` when there is one, else on a host port (said once, in the summary too).
+async fn reach(run: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
+    let forced = run
+        .settings
+        .routing
+        .as_deref()
+        .map(str::parse::<Routing>)
+        .transpose()
+        .map_err(HarnessError::BadRouting)?;
+    let proxy = match forced {
+        Some(Routing::HostPort) => return Ok(Reach::HostPort),
+        _ => swarm.find_proxy().await?,
+    };
+    match (forced, proxy) {
+        (_, Some(p)) => Ok(Reach::Traefik(p)),
+        (Some(Routing::Traefik), None) => Err(HarnessError::NoTraefik {
+            host: swarm.host().to_string(),
+        }),
+        (_, None) => {
+            run.record(|r| {
+                r.warn("no Traefik serves the `proxy` network here, so the app is published on a host port and its Traefik labels go unused (routing: host-port)")
+            });
+            Ok(Reach::HostPort)
         }
     }
 }

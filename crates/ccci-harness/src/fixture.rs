@@ -144,13 +144,8 @@ impl Page {
 }
 
 impl Http {
-    pub(crate) fn new(base_url: &str) -> crate::Result<Http> {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .no_proxy()
-            .timeout(std::time::Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+    pub(crate) fn new(base_url: &str, via: &ccci_swarm::Via) -> crate::Result<Http> {
+        let client = via.client_builder()?.cookie_store(true).build()?;
         Ok(Http {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),

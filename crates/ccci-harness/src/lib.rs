@@ -54,6 +54,7 @@ mod shared;
 mod tiers;
 
 pub use ccci_abra::Snapshot;
+pub use ccci_core::results::Routing;
 pub use ccci_core::{self as core, HookCtx, Key, OpState, RecipeMeta};
 pub use ccci_macros::{backup_verify, functional, lifecycle};
 pub use ccci_swarm::Deadline;

@@ -4,8 +4,8 @@
 use crate::plan::Step;
 use ccci_core::ladder::{rung_from_tests, Ladder, Rung, TestStatus};
 use ccci_core::results::{
-    DependencyRecord, DeployRecord, RefInfo, RestoreProof, Results, SnapshotRecord, Teardown,
-    TestRecord, SCHEMA,
+    DependencyRecord, DeployRecord, RefInfo, RestoreProof, Results, Routing, SnapshotRecord,
+    Teardown, TestRecord, SCHEMA,
 };
 use ccci_core::{Op, RecipeMeta};
 use std::collections::BTreeMap;
@@ -41,6 +41,10 @@ pub(crate) struct Record {
     pub warnings: Vec<String>,
     /// What proved the restore brought data back.
     pub restore_proof: Option<RestoreProof>,
+    /// How the app was reached.
+    pub routing: Option<Routing>,
+    /// Every change made to the recipe's stack, once each.
+    pub changes: Vec<String>,
 }
 
 impl Record {
@@ -149,6 +153,8 @@ impl Record {
                 .collect(),
             restore_proof: self.restore_proof.clone(),
             warnings: self.warnings.clone(),
+            routing: self.routing,
+            changes: self.changes.clone(),
         }
         .conclude(&ladder)
     }

@@ -26,6 +26,8 @@ pub struct RepoRun {
     pub domain: Option<String>,
     /// Also write results.json here.
     pub results_copy: Option<PathBuf>,
+    /// How the app is reached: `traefik` or `host-port` (see [`Settings::routing`]).
+    pub routing: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down first (see
     /// [`Settings::watch_signals`]).
     pub watch_signals: bool,
@@ -139,6 +141,7 @@ pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
     settings.domain = run.domain;
     settings.results_copy = run.results_copy;
     settings.watch_signals = run.watch_signals;
+    settings.routing = run.routing;
     run_recipe(settings, meta, Hooks::none())
 }
 
@@ -184,6 +187,7 @@ mod tests {
             runs_dir: scratch.clone(),
             domain: None,
             results_copy: None,
+            routing: None,
             watch_signals: false,
         };
         std::fs::create_dir_all(&scratch).unwrap();

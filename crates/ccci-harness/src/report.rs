@@ -62,6 +62,18 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
         let health = if d.healthy { "healthy" } else { "NOT healthy" };
         let _ = writeln!(s, "  deployed:       {} {what}: {health}", d.step);
     }
+    if let Some(routing) = r.routing {
+        let how = match routing {
+            ccci_core::results::Routing::Traefik => {
+                "through Traefik, over HTTPS by the app's domain"
+            }
+            ccci_core::results::Routing::HostPort => "on a host port, without Traefik",
+        };
+        let _ = writeln!(s, "  routing:        {} ({how})", routing.as_str());
+    }
+    for c in &r.changes {
+        let _ = writeln!(s, "  changed:        {c}");
+    }
     match &r.restore_proof {
         Some(RestoreProof::RecipeHooks { hooks }) => {
             let _ = writeln!(

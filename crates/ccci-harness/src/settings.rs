@@ -21,6 +21,9 @@ pub struct Settings {
     pub domain: Option<String>,
     /// Also write results.json here (`CCCI_RESULTS_FILE`).
     pub results_copy: Option<PathBuf>,
+    /// How apps are reached (`CCCI_ROUTING`): `traefik` or `host-port`; default: through
+    /// Traefik when one serves the `proxy` network, else on a host port.
+    pub routing: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
@@ -46,6 +49,7 @@ impl Settings {
             reference: var("CCCI_REF"),
             domain: var("CCCI_DOMAIN"),
             results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
+            routing: var("CCCI_ROUTING"),
             watch_signals: true,
         }
     }
@@ -60,6 +64,7 @@ impl Settings {
             reference: None,
             domain: None,
             results_copy: None,
+            routing: None,
             watch_signals: false,
         }
     }

@@ -32,6 +32,7 @@ fn run(name: &str, sets: &[&str]) -> Report {
         runs_dir: common::runs_dir("real-runs"),
         domain: None,
         results_copy: None,
+        routing: None,
         watch_signals: false,
     })
     .expect("the run produces results")

@@ -5,6 +5,7 @@ use crate::converge::{evaluate, Convergence};
 use crate::deadline::Deadline;
 use crate::error::WaitError;
 use crate::pace::{Pacer, Progress};
+use crate::route::Via;
 use crate::{Swarm, SwarmError};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -83,11 +84,12 @@ pub async fn wait_healthy(
     swarm: &Swarm,
     stack: &str,
     url: &str,
+    via: &Via,
     ok: &[u16],
     deadline: Deadline,
 ) -> Result<Duration, SwarmError> {
     let what = format!("stack {stack} to converge and {url} to answer {ok:?}");
-    let client = http_client().map_err(|why| WaitError::Impossible {
+    let client = http_client(via).map_err(|why| WaitError::Impossible {
         what: what.clone(),
         why,
     })?;
@@ -192,10 +194,8 @@ pub async fn wait_undeployed(
     }
 }
 
-fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
+fn http_client(via: &Via) -> Result<reqwest::Client, String> {
+    via.client_builder()?
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
@@ -212,9 +212,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Waits until `url` answers one of `ok` (a recipe's HTTP ready probe).
-pub async fn wait_http(url: &str, ok: &[u16], deadline: Deadline) -> Result<Duration, WaitError> {
+pub async fn wait_http(
+    url: &str,
+    via: &Via,
+    ok: &[u16],
+    deadline: Deadline,
+) -> Result<Duration, WaitError> {
     let what = format!("{url} to answer {ok:?}");
-    let client = http_client().map_err(|why| WaitError::Impossible {
+    let client = http_client(via).map_err(|why| WaitError::Impossible {
         what: what.clone(),
         why,
     })?;

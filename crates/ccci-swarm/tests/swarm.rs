@@ -2,7 +2,7 @@
 //! busybox stacks with the docker CLI and checks what ccci-swarm decides about them.
 
 mod common;
-use ccci_swarm::{evaluate, wait, Convergence, Deadline, Swarm, SwarmError};
+use ccci_swarm::{evaluate, wait, Convergence, Deadline, Swarm, SwarmError, Via};
 use common::*;
 use std::time::Duration;
 
@@ -283,13 +283,23 @@ async fn http_probe_waits_for_an_accepted_status() {
         }
     });
     let url = format!("http://127.0.0.1:{port}/ready");
-    wait::wait_http(&url, &[200], Deadline::after(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    wait::wait_http(
+        &url,
+        &Via::direct(),
+        &[200],
+        Deadline::after(Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
     server.await.unwrap();
-    let err = wait::wait_http(&url, &[200], Deadline::after(Duration::from_millis(500)))
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = wait::wait_http(
+        &url,
+        &Via::direct(),
+        &[200],
+        Deadline::after(Duration::from_millis(500)),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains(&url) && err.contains("no answer"), "{err}");
 }

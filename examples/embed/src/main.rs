@@ -8,7 +8,7 @@
 //! ```
 
 use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Recipe};
-use ccci_swarm::{wait, Deadline, Swarm};
+use ccci_swarm::{wait, Deadline, Swarm, Via};
 use std::path::Path;
 use std::time::Duration;
 
@@ -52,7 +52,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .await?;
         let url = deployed.base_url.ok_or("the app has no HTTP route")?;
-        let took = wait::wait_healthy(&swarm, &app.stack, &url, &[200], deadline).await?;
+        let took =
+            wait::wait_healthy(&swarm, &app.stack, &url, &Via::direct(), &[200], deadline).await?;
         println!(
             "{} {} answers at {url} after {:.1}s",
             recipe.name,

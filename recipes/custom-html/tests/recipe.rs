@@ -2,7 +2,7 @@
 //! head (1.1.0), back up and restore its content volume; these functions seed and check data
 //! around those ops, then test the site itself.
 
-use ccci::{Context as _, Http, Key, OpState, Snapshot, Stack};
+use ccci::{Context as _, HookCtx, Http, Key, OpState, Routing, Snapshot, Stack};
 
 const CONTENT: &str = "/usr/share/nginx/html";
 
@@ -140,6 +140,32 @@ async fn landing_page_is_served(http: &Http) -> ccci::Result {
         page.text()
     );
     Ok(())
+}
+
+/// `/files/<name>` is the head release's strip-prefix route. Through Traefik it serves
+/// `<name>` from the content volume; on a host port Traefik's routers and middlewares are not
+/// there, so nginx itself answers 404. Either way the test proves which routing the run had.
+#[ccci::functional]
+async fn the_files_route_strips_its_prefix_only_through_traefik(
+    ctx: &HookCtx,
+    stack: &Stack,
+    http: &Http,
+) -> ccci::Result {
+    let name = format!("{}.txt", ccci::unique("routed"));
+    let content = format!("routed by Traefik ✓ {}\n", ccci::unique("prefix"));
+    write_page(stack, &name, &content).await?;
+    match ctx.routing {
+        Routing::Traefik => expect_page(http, &format!("files/{name}"), &content).await,
+        Routing::HostPort => {
+            let page = http.get(&format!("/files/{name}")).await?;
+            ccci::ensure!(
+                page.status == 404,
+                "on a host port there is no strip-prefix middleware, yet /files/{name} answered {}",
+                page.status
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The running stack is the head release: 1.1.0's vendored nginx config (a versioned Swarm
