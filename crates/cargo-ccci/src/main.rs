@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]…
-//!                [--routing traefik|host-port] [--timeout 2h]
+//!                [--routing traefik|host-port] [--pull missing|always|never] [--timeout 2h]
 //! cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]…
-//!                [--routing traefik|host-port]
+//!                [--routing traefik|host-port] [--pull missing|always|never]
 //! cargo ccci list
 //! cargo ccci results <results.json>
 //! ```
@@ -33,8 +33,8 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 /// teardown's own budget is 2 min plus the stack's stop grace period.
 const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 
-const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--timeout 2h]
-       cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port]
+const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--pull missing|always|never] [--timeout 2h]
+       cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--pull missing|always|never]
        cargo ccci list
        cargo ccci results <results.json>";
 
@@ -66,7 +66,8 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut recipe = None;
     let mut env = Vec::new();
-    let (mut git, mut reference, mut domain, mut routing) = (None, None, None, None);
+    let (mut git, mut reference, mut domain, mut routing, mut pull) =
+        (None, None, None, None, None);
     let mut timeout = RUN_TIMEOUT;
     let mut sets = Vec::new();
     let mut it = args.iter();
@@ -81,6 +82,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "--recipe-git" => git = Some(absolute_if_path(value("--recipe-git")?)),
             "--domain" => domain = Some(value("--domain")?),
             "--set" => sets.push(value("--set")?),
+            "--pull" => {
+                let v = value("--pull")?;
+                v.parse::<ccci_abra::Pull>()?;
+                pull = Some(v);
+            }
             "--routing" => {
                 let v = value("--routing")?;
                 v.parse::<ccci::core::results::Routing>()?;
@@ -100,7 +106,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let names = recipe_names();
     if recipe.is_none() {
         if let Some(url) = git {
-            return run_repository(url, reference, domain, routing, sets);
+            return run_repository(url, reference, domain, routing, pull, sets);
         }
     }
     for (k, v) in [
@@ -108,6 +114,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         ("CCCI_RECIPE_GIT", &git),
         ("CCCI_DOMAIN", &domain),
         ("CCCI_ROUTING", &routing),
+        ("CCCI_PULL", &pull),
     ] {
         if let Some(v) = v {
             env.push((k, v.clone()));
@@ -231,6 +238,7 @@ fn run_repository(
     reference: Option<String>,
     domain: Option<String>,
     routing: Option<String>,
+    pull: Option<String>,
     sets: Vec<String>,
 ) -> Result<ExitCode, String> {
     let runs_dir = std::env::var("CCCI_RUNS_DIR")
@@ -244,6 +252,7 @@ fn run_repository(
         domain,
         results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
         routing,
+        pull,
         watch_signals: true,
     })
     .map_err(|e| e.to_string())?;

@@ -36,6 +36,32 @@ const PORT_KEY: &str = "CCCI_PUBLISHED_PORT";
 /// Default length of generated secrets without a `# length=N` hint.
 const DEFAULT_SECRET_LENGTH: usize = 32;
 
+/// When the engine pulls a stack's images onto the node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pull {
+    /// Only images the node does not have (a server's usual behaviour).
+    #[default]
+    Missing,
+    /// Every image, at every deploy: a moving tag is fetched again.
+    Always,
+    /// None: a missing image is an error (hosts that must not reach a registry).
+    Never,
+}
+
+impl std::str::FromStr for Pull {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "missing" => Ok(Pull::Missing),
+            "always" => Ok(Pull::Always),
+            "never" => Ok(Pull::Never),
+            other => Err(format!(
+                "pull `{other}`: say `missing` (the default: only images the node lacks), `always` or `never`"
+            )),
+        }
+    }
+}
+
 /// How ccci reaches the apps it deploys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
@@ -54,6 +80,7 @@ pub struct BuiltinEngine {
     docker: PathBuf,
     reach: Reach,
     ipvs: bool,
+    pull: Pull,
     stacks_dir: PathBuf,
     main_service: String,
 }
@@ -83,6 +110,7 @@ impl BuiltinEngine {
             docker,
             reach,
             ipvs,
+            pull: Pull::Missing,
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
         })
@@ -91,6 +119,12 @@ impl BuiltinEngine {
     /// How it reaches apps.
     pub fn reach(&self) -> &Reach {
         &self.reach
+    }
+
+    /// The same engine, pulling images as `pull` says.
+    pub fn with_pull(mut self, pull: Pull) -> Self {
+        self.pull = pull;
+        self
     }
 
     /// The Swarm it deploys to.
@@ -184,14 +218,48 @@ impl BuiltinEngine {
         // Every image the stack uses, resolved from the merged compose files and env, is
         // checked before anything is created: a missing one is a clear error now, not a
         // converge timeout later [R14].
-        let mut missing = Vec::new();
+        // Missing ones are pulled (every one, with `pull: always`), the way the node of a
+        // server gets them; each that cannot be had is named, with why.
+        let mut unavailable: Vec<(String, String, Option<ccci_swarm::PullFailure>)> = Vec::new();
+        let mut pulled = std::collections::BTreeSet::new();
         for (service, image) in &rendered.images {
-            if !self.swarm.image_exists(image).await? {
-                missing.push((service.clone(), image.clone()));
+            if pulled.contains(image) {
+                continue;
+            }
+            // One attempt per image, however many services use it.
+            if let Some(why) = unavailable
+                .iter()
+                .find(|u| &u.1 == image)
+                .map(|u| u.2.clone())
+            {
+                unavailable.push((service.clone(), image.clone(), why));
+                continue;
+            }
+            let present = self.swarm.image_exists(image).await?;
+            if present && self.pull != Pull::Always {
+                continue;
+            }
+            if self.pull == Pull::Never {
+                unavailable.push((service.clone(), image.clone(), None));
+                continue;
+            }
+            let started = std::time::Instant::now();
+            eprintln!("ccci: pulling {image} (service {service})");
+            match self.swarm.pull(image, req.deadline).await {
+                Ok(()) => {
+                    eprintln!(
+                        "ccci: pulled {image} in {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    pulled.insert(image.clone());
+                }
+                Err(why) => unavailable.push((service.clone(), image.clone(), Some(why))),
             }
         }
-        if !missing.is_empty() {
-            return Err(AbraError::MissingImages { images: missing });
+        if !unavailable.is_empty() {
+            return Err(AbraError::ImagesUnavailable {
+                images: unavailable,
+            });
         }
         for net in &rendered.external_networks {
             self.ensure_network(net, req.deadline).await?;

@@ -32,12 +32,12 @@ pub enum AbraError {
         /// The stack name.
         stack: String,
     },
-    /// Images are not on the daemon [R14]. The built-in engine never pulls: the hosts it
-    /// is made for have no registry, and a pull there would only turn into a converge timeout.
-    #[error("{} not on the Docker host, and the built-in engine does not pull: build or load {} first (scripts/local-swarm builds everything under images/), or fix the image name in the recipe", describe_images(images), if images.len() == 1 { "it" } else { "them" })]
-    MissingImages {
-        /// `(service, image)` for every missing image.
-        images: Vec<(String, String)>,
+    /// Images the stack needs cannot be had: each is named with why, before anything is
+    /// created [R14].
+    #[error("{}", describe_images(images))]
+    ImagesUnavailable {
+        /// `(service, image, why)`; no reason when pulling is off (`pull: never`).
+        images: Vec<(String, String, Option<ccci_swarm::PullFailure>)>,
     },
     /// A command failed.
     #[error("`{command}` failed ({status}): {stderr}")]
@@ -79,14 +79,18 @@ pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Abr
     move |source| AbraError::Io { path, source }
 }
 
-fn describe_images(images: &[(String, String)]) -> String {
+fn describe_images(images: &[(String, String, Option<ccci_swarm::PullFailure>)]) -> String {
     let list: Vec<String> = images
         .iter()
-        .map(|(s, i)| format!("image `{i}` of service `{s}`"))
+        .map(|(service, image, why)| match why {
+            Some(why) => format!("image `{image}` of service `{service}` cannot be pulled: {why}"),
+            None => format!(
+                "image `{image}` of service `{service}` is not on the Docker host and pulling is off (pull: never)"
+            ),
+        })
         .collect();
     format!(
-        "{} {}",
-        list.join(", "),
-        if images.len() == 1 { "is" } else { "are" }
+        "{}; fix the image name or tag in the recipe, push the image, or build it first (scripts/local-swarm builds everything under images/)",
+        list.join("; ")
     )
 }

@@ -222,17 +222,72 @@ async fn a_domain_too_long_for_secret_names_fails_before_creating_anything() {
     );
 }
 
-#[tokio::test]
-async fn a_missing_image_is_named_before_deploying() {
-    let s = setup("full", &domain("noimg")).await;
+/// The setup's recipe, naming `image` instead of the fixture image.
+fn naming(s: &Setup, image: &str) {
     let compose = s.recipe.path("compose.yml");
     let text = std::fs::read_to_string(&compose)
         .unwrap()
-        .replace("local/busybox:1.35", "local/does-not-exist:1");
+        .replace("local/busybox:1.35", image);
     std::fs::write(&compose, text).unwrap();
+}
+
+/// Runs `docker args…` under a deadline; its stdout.
+fn docker(args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("docker");
+    cmd.args(args);
+    ccci_abra::process::run(cmd, format!("docker {}", args.join(" ")), dl(), "")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An image the local registry (scripts/local-swarm, 127.0.0.1:5000) has and this daemon has
+/// not: the fixture image pushed under a registry name unique to this test, then its local
+/// tag removed, so only a pull through the registry can bring it back.
+fn only_in_the_registry(tag: &str) -> String {
+    let image = format!("127.0.0.1:5000/ccci/busybox:{tag}-{}", std::process::id());
+    docker(&["tag", "local/busybox:1.35", &image]);
+    docker(&["push", "--quiet", &image]);
+    docker(&["rmi", &image]);
+    image
+}
+
+#[tokio::test]
+async fn a_missing_image_is_pulled_from_its_registry_and_runs() {
+    let image = only_in_the_registry("pull");
+    let s = setup("full", &domain("pull")).await;
+    naming(&s, &image);
+    let result = async {
+        let deployed = s.deploy_latest().await?;
+        assert!(s.swarm.image_exists(&image).await?, "{image} was pulled");
+        let url = format!("{}/cfg.txt", deployed.base_url.ok_or("no base url")?);
+        wait::wait_healthy(&s.swarm, &s.app.stack, &url, &Via::direct(), &[200], dl()).await?;
+        Ok(())
+    }
+    .await;
+    s.tear_down(result).await;
+    let _ = docker(&["rmi", &image]);
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_had_is_named_with_why_before_anything_is_created() {
+    let s = setup("full", &domain("noimg")).await;
+    let missing = format!("127.0.0.1:5000/ccci/does-not-exist:{}", std::process::id());
+    naming(&s, &missing);
     let e = s.refused(None).await;
     assert!(
-        e.contains("image `local/does-not-exist:1` of service `app` is not on the Docker host, and the built-in engine does not pull"),
+        e.contains(&format!(
+            "image `{missing}` of service `app` cannot be pulled: not found on its registry"
+        )),
+        "{e}"
+    );
+    // A registry nobody answers for: refused as unreachable, not after a converge timeout.
+    let s = setup("full", &domain("deadreg")).await;
+    let dead = "127.0.0.1:5009/ccci/busybox:1.35";
+    naming(&s, dead);
+    let e = s.refused(None).await;
+    assert!(
+        e.contains(&format!(
+            "image `{dead}` of service `app` cannot be pulled: the registry could not be reached"
+        )),
         "{e}"
     );
 }

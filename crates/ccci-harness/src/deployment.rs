@@ -6,7 +6,9 @@ use crate::error::{io, HarnessError};
 use crate::fixture::{Fixtures, Http, Stack};
 use crate::shared::Shared;
 use ccci_abra::markers::Marker;
-use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Reach, Recipe, Release, Snapshot};
+use ccci_abra::{
+    App, BuiltinEngine, DeployRequest, Deployer, Pull, Reach, Recipe, Release, Snapshot,
+};
 use ccci_core::meta::{Probe, Source};
 use ccci_core::results::{DeployRecord, RefInfo, Routing};
 use ccci_core::version::previous_release;
@@ -163,8 +165,17 @@ impl Deployment {
             Reach::HostPort => Routing::HostPort,
         };
         run.record(|r| r.routing = Some(routing));
+        let pull = run
+            .settings
+            .pull
+            .as_deref()
+            .map(str::parse::<Pull>)
+            .transpose()
+            .map_err(HarnessError::BadPull)?
+            .unwrap_or_default();
         let engine =
-            BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?;
+            BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
+                .with_pull(pull);
         Ok(Deployment {
             swarm,
             recipe,

@@ -158,6 +158,9 @@ pub enum HarnessError {
     /// The routing asked for is not one ccci knows.
     #[error("{0} (CCCI_ROUTING or --routing)")]
     BadRouting(String),
+    /// The pull policy asked for is not one ccci knows.
+    #[error("{0} (CCCI_PULL or --pull)")]
+    BadPull(String),
     /// Routing through Traefik was asked for, and none serves the `proxy` network.
     #[error("--routing traefik: no Traefik serves the `proxy` network of the Swarm at {host} (no service of a traefik image on proxy publishes port 443): start one (scripts/local-swarm does here; a Co-op Cloud server runs the traefik recipe), or use --routing host-port")]
     NoTraefik {

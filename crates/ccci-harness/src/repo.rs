@@ -28,6 +28,8 @@ pub struct RepoRun {
     pub results_copy: Option<PathBuf>,
     /// How the app is reached: `traefik` or `host-port` (see [`Settings::routing`]).
     pub routing: Option<String>,
+    /// When images are pulled: `missing`, `always` or `never` (see [`Settings::pull`]).
+    pub pull: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down first (see
     /// [`Settings::watch_signals`]).
     pub watch_signals: bool,
@@ -142,6 +144,7 @@ pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
     settings.results_copy = run.results_copy;
     settings.watch_signals = run.watch_signals;
     settings.routing = run.routing;
+    settings.pull = run.pull;
     run_recipe(settings, meta, Hooks::none())
 }
 
@@ -188,6 +191,7 @@ mod tests {
             domain: None,
             results_copy: None,
             routing: None,
+            pull: None,
             watch_signals: false,
         };
         std::fs::create_dir_all(&scratch).unwrap();

@@ -24,6 +24,8 @@ pub struct Settings {
     /// How apps are reached (`CCCI_ROUTING`): `traefik` or `host-port`; default: through
     /// Traefik when one serves the `proxy` network, else on a host port.
     pub routing: Option<String>,
+    /// When images are pulled (`CCCI_PULL`): `missing` (default), `always` or `never`.
+    pub pull: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
@@ -50,6 +52,7 @@ impl Settings {
             domain: var("CCCI_DOMAIN"),
             results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
             routing: var("CCCI_ROUTING"),
+            pull: var("CCCI_PULL"),
             watch_signals: true,
         }
     }
@@ -65,6 +68,7 @@ impl Settings {
             domain: None,
             results_copy: None,
             routing: None,
+            pull: None,
             watch_signals: false,
         }
     }

@@ -33,6 +33,7 @@ fn run(name: &str, sets: &[&str]) -> Report {
         domain: None,
         results_copy: None,
         routing: None,
+        pull: None,
         watch_signals: false,
     })
     .expect("the run produces results")
