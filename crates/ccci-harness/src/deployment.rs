@@ -284,6 +284,7 @@ impl Deployment {
                     SwarmError::Wait(WaitError::WrongAnswer {
                         status, ok, held, ..
                     }) => HarnessError::WrongAnswer {
+                        routed: matches!(self.engine.reach(), Reach::Traefik(_)),
                         path: meta.health_path.clone(),
                         status,
                         ok,

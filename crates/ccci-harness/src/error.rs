@@ -97,8 +97,10 @@ pub enum HarnessError {
         head: String,
     },
     /// The stack converged but the health path keeps giving the same refusal.
-    #[error("the stack converged, but the health path {path} answered {status} for {}s (accepted: {ok:?}): set `health_path` to a path the app serves (in ccci.yml, or `--set health_path=/path`), or accept that status with `health_ok` (`--set 'health_ok=[200, {status}]'`)", held.as_secs())]
+    #[error("the stack converged, but the health path {path} answered {status} for {}s (accepted: {ok:?}){}: set `health_path` to a path the app serves (in ccci.yml, or `--set health_path=/path`), or accept that status with `health_ok` (`--set 'health_ok=[200, {status}]'`)", held.as_secs(), if *routed { " through Traefik, where the recipe's routers decide which paths exist (a PathPrefix rule puts the app under its prefix)" } else { "" })]
     WrongAnswer {
+        /// Whether the answer came through Traefik.
+        routed: bool,
         /// `health_path`.
         path: String,
         /// What it kept answering.

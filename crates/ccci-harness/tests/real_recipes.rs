@@ -47,10 +47,17 @@ fn reasons_once(r: &Report) {
     assert_eq!(&seen, v, "a reason is repeated");
 }
 
+/// Through Traefik the app lives under `/fss-cms/`: the recipe's router has a PathPrefix and a
+/// strip-prefix middleware, which only a routed deploy exercises.
 #[test]
 fn foodsharing_cms_with_its_health_path_reaches_l3_red_for_the_undeclared_functional_skip() {
-    let r = run("foodsharing-cms", &["health_path=/api/health"]);
+    let r = run("foodsharing-cms", &["health_path=/fss-cms/api/health"]);
     let res = &r.results;
+    assert_eq!(
+        res.routing,
+        Some(ccci::Routing::Traefik),
+        "scripts/local-swarm runs a Traefik on proxy"
+    );
     for rung in [Rung::Install, Rung::Upgrade, Rung::BackupRestore] {
         assert_eq!(
             res.rungs[&rung],
