@@ -308,7 +308,7 @@ impl BuiltinEngine {
         )
         .await?;
 
-        let host = ccci_swarm::route::daemon_host(self.swarm.host());
+        let host = self.swarm.node_host();
         let (base_url, via) = match (&self.reach, port, &rendered.web) {
             (Reach::HostPort, Some(p), Some(_)) => {
                 (Some(format!("http://{host}:{p}")), Via::direct())

@@ -309,7 +309,7 @@ impl Deployment {
                         .map_err(SwarmError::from)?;
                 }
                 Probe::Tcp { port, stable } => {
-                    let host = ccci_swarm::route::daemon_host(self.swarm.host());
+                    let host = self.swarm.node_host();
                     wait::wait_tcp(&host, *port, *stable, deadline)
                         .await
                         .map_err(SwarmError::from)?;

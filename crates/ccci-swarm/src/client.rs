@@ -6,6 +6,8 @@
 
 use crate::error::{api, SwarmError};
 use bollard::Docker;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connection to a swarm manager.
@@ -13,6 +15,134 @@ use std::time::Duration;
 pub struct Swarm {
     pub(crate) docker: Docker,
     host: String,
+    /// For an `ssh://` host: the tunnel the connection goes through, closed with the last
+    /// clone of this connection.
+    _tunnel: Option<Arc<Tunnel>>,
+}
+
+/// `ssh -L <local socket>:/var/run/docker.sock <host>`: the remote daemon's socket, here.
+/// The system's ssh does it, with the user's ssh config and keys, as the docker CLI does for
+/// the same `DOCKER_HOST`.
+struct Tunnel {
+    child: std::process::Child,
+    socket: PathBuf,
+    /// The address ssh connects to, after the user's ssh config (`ssh -G`): a Host alias
+    /// names no machine DNS knows.
+    hostname: String,
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// How long an ssh tunnel may take to come up.
+const TUNNEL_UP: Duration = Duration::from_secs(20);
+
+/// The host name `ssh -G` resolves `login` to with the user's ssh config, within
+/// [`TUNNEL_UP`].
+fn ssh_hostname(login: &str, port: Option<&str>) -> Result<String, String> {
+    let mut cmd = std::process::Command::new("ssh");
+    cmd.arg("-G");
+    if let Some(p) = port {
+        cmd.args(["-p", p]);
+    }
+    let mut child = cmd
+        .arg(login)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start ssh: {e}: install the OpenSSH client"))?;
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() > TUNNEL_UP => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`ssh -G {login}` did not answer within {} s",
+                    TUNNEL_UP.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("`ssh -G {login}`: {e}")),
+        }
+    }
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = std::io::Read::read_to_string(&mut o, &mut out);
+    }
+    out.lines()
+        .find_map(|l| l.strip_prefix("hostname "))
+        .map(|h| h.trim().to_string())
+        .ok_or_else(|| format!("`ssh -G {login}` named no hostname"))
+}
+
+impl Tunnel {
+    /// Opens a tunnel to the Docker socket of `ssh://[user@]host[:port]`.
+    fn open(url: &str) -> Result<Tunnel, String> {
+        let target = url.trim_start_matches("ssh://").trim_end_matches('/');
+        let (login, port) = match target.rsplit_once(':') {
+            Some((l, p)) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => (l, Some(p)),
+            _ => (target, None),
+        };
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let socket = std::env::temp_dir().join(format!(
+            "ccci-ssh-{}-{}.sock",
+            std::process::id(),
+            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&socket);
+        let mut cmd = std::process::Command::new("ssh");
+        cmd.args([
+            "-nNT",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-o",
+            "BatchMode=yes",
+        ])
+        .arg("-L")
+        .arg(format!("{}:/var/run/docker.sock", socket.display()));
+        if let Some(p) = port {
+            cmd.args(["-p", p]);
+        }
+        cmd.arg(login)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let hostname = ssh_hostname(login, port)?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start ssh: {e}: install the OpenSSH client"))?;
+        let mut tunnel = Tunnel {
+            child,
+            socket,
+            hostname,
+        };
+        let started = std::time::Instant::now();
+        while !tunnel.socket.exists() {
+            if let Ok(Some(status)) = tunnel.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = tunnel.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return Err(format!("ssh to {login} exited {status}: {}", err.trim()));
+            }
+            if started.elapsed() > TUNNEL_UP {
+                return Err(format!(
+                    "ssh to {login} did not forward the Docker socket within {} s",
+                    TUNNEL_UP.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(tunnel)
+    }
 }
 
 impl Swarm {
@@ -24,22 +154,32 @@ impl Swarm {
         Self::connect_host(&host).await
     }
 
-    /// Connects to the daemon at `host` (`unix:///path` or `tcp://host:port`), with the same
-    /// checks as [`Swarm::connect`].
+    /// Connects to the daemon at `host` (`unix:///path`, `tcp://host:port`, or
+    /// `ssh://[user@]host[:port]` through the system's ssh and the user's ssh config), with the
+    /// same checks as [`Swarm::connect`].
     pub async fn connect_host(host: &str) -> Result<Swarm, SwarmError> {
         let host = host.to_string();
         let unreachable = |reason: String| SwarmError::Unreachable {
             host: host.clone(),
             reason,
         };
+        let mut tunnel = None;
         let docker = if let Some(path) = host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
         } else if host.starts_with("tcp://") || host.starts_with("http://") {
             Docker::connect_with_http(&host, 120, bollard::API_DEFAULT_VERSION)
+        } else if host.starts_with("ssh://") {
+            let url = host.clone();
+            let t = tokio::task::spawn_blocking(move || Tunnel::open(&url))
+                .await
+                .map_err(|e| unreachable(e.to_string()))?
+                .map_err(unreachable)?;
+            let socket = t.socket.display().to_string();
+            tunnel = Some(Arc::new(t));
+            Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
         } else {
             return Err(unreachable(
-                "only unix:// and tcp:// hosts are supported (ssh:// needs bollard's ssh feature)"
-                    .into(),
+                "only unix://, tcp:// and ssh:// hosts are supported".into(),
             ));
         }
         .map_err(|e| unreachable(e.to_string()))?;
@@ -64,7 +204,21 @@ impl Swarm {
                 },
             });
         }
-        Ok(Swarm { docker, host })
+        Ok(Swarm {
+            docker,
+            host,
+            _tunnel: tunnel,
+        })
+    }
+
+    /// The host name of the machine the daemon runs on, as this client reaches it: 127.0.0.1
+    /// for a local socket, the host of a `tcp://` address, the host ssh connects to for an
+    /// `ssh://` one. Published ports of the Swarm's services are reached there.
+    pub fn node_host(&self) -> String {
+        match &self._tunnel {
+            Some(t) => t.hostname.clone(),
+            None => crate::route::daemon_host(&self.host),
+        }
     }
 
     /// The daemon address this connection uses.
