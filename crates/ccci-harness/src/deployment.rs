@@ -152,8 +152,11 @@ impl Deployment {
             r.stack = app.stack.clone();
         });
         let reach = reach(run, &swarm).await?;
-        let ipvs = swarm.host().starts_with("unix://") && ccci_swarm::route::local_ipvs()
-            || !swarm.host().starts_with("unix://");
+        let local = swarm.host().starts_with("unix://");
+        let ipvs = run
+            .settings
+            .ipvs
+            .unwrap_or_else(|| !local || ccci_swarm::route::local_ipvs());
         let routing = match &reach {
             Reach::Traefik(p) => {
                 eprintln!(
@@ -368,7 +371,12 @@ async fn reach(run: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
         _ => swarm.find_proxy().await?,
     };
     match (forced, proxy) {
-        (_, Some(p)) => Ok(Reach::Traefik(p)),
+        (_, Some(mut p)) => {
+            if let Some(path) = &run.settings.ca_cert {
+                p.ca_pem = Some(std::fs::read(path).map_err(io(path))?);
+            }
+            Ok(Reach::Traefik(p))
+        }
         (Some(Routing::Traefik), None) => Err(HarnessError::NoTraefik {
             host: swarm.host().to_string(),
         }),

@@ -26,6 +26,14 @@ pub struct Settings {
     pub routing: Option<String>,
     /// When images are pulled (`CCCI_PULL`): `missing` (default), `always` or `never`.
     pub pull: Option<String>,
+    /// A certificate authority to trust for apps behind Traefik (`CCCI_CA_CERT`, a PEM file):
+    /// a real server's, when its certificates are not publicly trusted. Default: the CI
+    /// authority the Swarm carries (scripts/local-swarm's), else the system's.
+    pub ca_cert: Option<PathBuf>,
+    /// Whether the Swarm's host has IPVS (`CCCI_IPVS=yes|no`). Default: read from this
+    /// machine's kernel for a local daemon; taken as yes for a remote one (a Co-op Cloud
+    /// server has it), which only a remote daemon's own kernel could say otherwise.
+    pub ipvs: Option<bool>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
@@ -53,6 +61,8 @@ impl Settings {
             results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
             routing: var("CCCI_ROUTING"),
             pull: var("CCCI_PULL"),
+            ca_cert: var("CCCI_CA_CERT").map(PathBuf::from),
+            ipvs: var("CCCI_IPVS").map(|v| matches!(v.as_str(), "yes" | "true" | "1")),
             watch_signals: true,
         }
     }
@@ -69,6 +79,8 @@ impl Settings {
             results_copy: None,
             routing: None,
             pull: None,
+            ca_cert: None,
+            ipvs: None,
             watch_signals: false,
         }
     }
