@@ -6,7 +6,7 @@ mod common;
 use ccci::core::ladder::{Level, Rung, RungOutcome, TestStatus};
 use ccci::core::meta::Source;
 use ccci::core::{RecipeMeta, Verdict};
-use ccci::{run_recipe, Hooks, Report, Settings, Snapshot};
+use ccci::{run_recipe, Hooks, Report, Snapshot};
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ fn run(fixture: &str, meta: impl FnOnce(&mut RecipeMeta), hooks: Hooks) -> Repor
     let mut m = RecipeMeta::new(fixture, Source::Releases(fixture.into()));
     m.deploy_timeout = Duration::from_secs(25);
     meta(&mut m);
-    run_recipe(Settings::new(&dir, &runs), m, hooks).expect("the run produces results")
+    run_recipe(common::settings(&dir, &runs), m, hooks).expect("the run produces results")
 }
 
 fn status<'a>(r: &'a Report, name: &str) -> &'a TestStatus {
@@ -266,7 +266,7 @@ fn a_recipe_written_like_real_ones_backs_up_every_service_and_proves_the_restore
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chained");
     let runs = common::runs_dir("verdict-runs");
     let meta = ccci::load_meta(&dir).unwrap();
-    let r = run_recipe(Settings::new(&dir, &runs), meta, Hooks::none()).unwrap();
+    let r = run_recipe(common::settings(&dir, &runs), meta, Hooks::none()).unwrap();
     let res = &r.results;
     assert_eq!(
         res.rungs[&Rung::Install],
@@ -346,7 +346,7 @@ fn a_hung_clone_fails_the_install_at_its_deadline_and_the_run_still_reports() {
     m.deploy_timeout = Duration::from_secs(4);
     let started = std::time::Instant::now();
     let r = run_recipe(
-        Settings::new(&dir, &common::runs_dir("verdict-runs")),
+        common::settings(&dir, &common::runs_dir("verdict-runs")),
         m,
         Hooks::none(),
     )

@@ -8,6 +8,17 @@ pub fn runs_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
+/// Settings for a fixture recipe of these tests: published on a host port. The fixtures are
+/// minimal stacks with a web port but no Traefik router, which a Traefik would not route:
+/// routing is proven by the recipe crates and `crates/cargo-ccci`'s tests, verdicts here.
+// Each test binary compiles this module; not every one runs fixtures.
+#[allow(dead_code)]
+pub fn settings(crate_dir: &Path, runs: &Path) -> ccci::Settings {
+    let mut s = ccci::Settings::new(crate_dir, runs);
+    s.routing = Some("host-port".into());
+    s
+}
+
 /// Every run must leave nothing on the Swarm, whatever its verdict.
 pub fn assert_clean(res: &Results) {
     assert!(
