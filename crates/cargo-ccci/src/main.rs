@@ -7,7 +7,13 @@
 //!                [--routing traefik|host-port] [--pull missing|always|never]
 //! cargo ccci list
 //! cargo ccci results <results.json>
+//! cargo ccci janitor [--dry-run]
 //! ```
+//!
+//! `janitor` removes what runs killed before their teardown (SIGKILL, a lost runner) left on
+//! the Swarm `DOCKER_HOST` names: the stacks of runs in the run registry whose process is gone,
+//! with their volumes, secrets and configs. It never touches a live run's. `--dry-run` lists
+//! what it would remove.
 //!
 //! `run <recipe>` builds `recipe-<recipe>`'s test binary (`cargo test --no-run`, at most 30
 //! min) and runs it (the recipe's ccci tests, a full lifecycle on the Swarm) under
@@ -36,7 +42,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--pull missing|always|never] [--timeout 2h]
        cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--pull missing|always|never]
        cargo ccci list
-       cargo ccci results <results.json>";
+       cargo ccci results <results.json>
+       cargo ccci janitor [--dry-run]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("list") => list(),
+        Some("janitor") => janitor(&args[1..]),
         Some("results") => match args.get(1) {
             Some(p) => show(Path::new(p)),
             None => Err(USAGE.into()),
@@ -298,6 +306,58 @@ fn show(path: &Path) -> Result<ExitCode, String> {
         )
     );
     Ok(exit_code(&results))
+}
+
+fn janitor(args: &[String]) -> Result<ExitCode, String> {
+    let dry_run = match args {
+        [] => false,
+        [flag] if flag == "--dry-run" => true,
+        _ => return Err(format!("janitor takes only --dry-run\n{USAGE}")),
+    };
+    let registry = ccci::registry::Registry::open().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let reaped = rt.block_on(async {
+        let swarm = ccci_swarm::Swarm::connect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(
+            ccci::registry::reap(&registry, &swarm, dry_run, ccci::budget::JANITOR).await,
+        )
+    })?;
+    let live = registry
+        .runs()
+        .iter()
+        .filter(|r| ccci::registry::alive(r))
+        .count();
+    for r in &reaped {
+        let what = format!(
+            "run {} of {} (stack {}, process {} gone)",
+            r.run.run_id, r.run.recipe, r.run.stack, r.run.pid
+        );
+        match (dry_run, r.left.is_empty()) {
+            (true, true) => println!("would forget {what}: nothing of it is left"),
+            (true, false) => println!("would remove {what}: {}", r.left.join(", ")),
+            (false, true) => println!("removed {what}"),
+            (false, false) => {
+                println!("could not remove all of {what}: left {}", r.left.join(", "))
+            }
+        }
+    }
+    println!(
+        "cargo ccci janitor: {} killed run{} {}, {live} live run{} left alone (registry: {})",
+        reaped.len(),
+        if reaped.len() == 1 { "" } else { "s" },
+        if dry_run { "found" } else { "reaped" },
+        if live == 1 { "" } else { "s" },
+        registry.dir().display()
+    );
+    Ok(match reaped.iter().all(|r| r.left.is_empty()) || dry_run {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    })
 }
 
 fn list() -> Result<ExitCode, String> {

@@ -380,19 +380,37 @@ impl BuiltinEngine {
     }
 
     async fn remove_inner(&self, app: &App, deadline: Deadline) -> Result<Vec<String>, AbraError> {
-        if !self.swarm.services(&app.stack).await?.is_empty() {
-            self.docker(
-                Path::new("/"),
-                &["stack", "rm", &app.stack],
-                &BTreeMap::new(),
-                deadline,
-            )
-            .await?;
-        }
-        wait::wait_undeployed(&self.swarm, &app.stack, deadline).await?;
-        self.swarm.remove_stack_data(&app.stack).await?;
-        Ok(self.swarm.leftovers(&app.stack).await?)
+        remove_stack(&self.swarm, &app.stack, deadline).await
     }
+}
+
+/// Removes `stack` and all its data (volumes, secrets, configs) from `swarm`: `docker stack
+/// rm`, a wait until no service, container or network of it remains, then its data. Returns
+/// what could not be removed (empty when clean). Used by teardown and by the janitor, which
+/// has only a stack name to go on.
+pub async fn remove_stack(
+    swarm: &Swarm,
+    stack: &str,
+    deadline: Deadline,
+) -> Result<Vec<String>, AbraError> {
+    if !swarm.services(stack).await?.is_empty() {
+        let docker = which::which("docker").map_err(|_| {
+            AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), stacks are removed with it".into())
+        })?;
+        let mut cmd = std::process::Command::new(docker);
+        cmd.args(["stack", "rm", stack])
+            .current_dir("/")
+            .env_clear();
+        for k in PASS_ENV {
+            if let Ok(v) = std::env::var(k) {
+                cmd.env(k, v);
+            }
+        }
+        crate::process::run_async(cmd, format!("docker stack rm {stack}"), deadline, "").await?;
+    }
+    wait::wait_undeployed(swarm, stack, deadline).await?;
+    swarm.remove_stack_data(stack).await?;
+    Ok(swarm.leftovers(stack).await?)
 }
 
 impl Deployer for BuiltinEngine {

@@ -6,6 +6,7 @@
 //! | step | budget | covers |
 //! |---|---|---|
 //! | reading a recipe's own `ccci.yml` (before the run) | 2 min ([`PROBE`]) | the clone it needs |
+//! | the janitor, before the first step | 2 min ([`JANITOR`]) | removing what killed runs left on this daemon |
 //! | install | `deploy_timeout` | fetching the recipe, deploying, converged, healthy, ready |
 //! | upgrade | `deploy_timeout` | checkout, redeploy, proof of the head, healthy, ready |
 //! | backup | `deploy_timeout` | settling (at most a third of it), markers, every attempt, verify functions |
@@ -19,6 +20,9 @@ use std::time::Duration;
 
 /// Reading a recipe's own `ccci.yml` before the run's settings exist.
 pub const PROBE: Duration = Duration::from_secs(120);
+
+/// The janitor: removing the stacks of killed runs, before a run's first step or on its own.
+pub const JANITOR: Duration = Duration::from_secs(120);
 
 /// Teardown, before the stack's `stop_grace_period`: `docker stack rm` needs about 16 s
 /// here, and a PID 1 that ignores SIGTERM costs its grace period more.

@@ -179,6 +179,18 @@ impl Deployment {
         let engine =
             BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
                 .with_pull(pull);
+        if let Some(registry) = &run.registry {
+            let (pid, pid_start) = crate::registry::this_process();
+            registry.register(&crate::registry::ActiveRun {
+                run_id: run.run_id.clone(),
+                pid,
+                pid_start,
+                recipe: meta.recipe.clone(),
+                stack: app.stack.clone(),
+                domain: app.domain.clone(),
+                docker_host: swarm.host().to_string(),
+            })?;
+        }
         Ok(Deployment {
             swarm,
             recipe,

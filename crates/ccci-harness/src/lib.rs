@@ -44,6 +44,7 @@ mod names;
 mod plan;
 mod recipe_fn;
 mod record;
+pub mod registry;
 mod repo;
 mod report;
 mod run;

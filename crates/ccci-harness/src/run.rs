@@ -49,6 +49,7 @@ pub fn run_recipe(
 ) -> Result<Report, HarnessError> {
     let run = Arc::new(Run::new(settings, meta, hooks)?);
     run.watch_signals();
+    run.reap_killed_runs();
     for step in run.steps().to_vec() {
         let started = Instant::now();
         let mark = match run.execute(&step) {
@@ -99,8 +100,19 @@ impl Run {
         }
         let run_id = crate::names::run_id(started);
         let dir = RunDir::create(&settings.runs_dir, &meta.recipe, &run_id)?;
+        let (registry, no_registry) = match crate::registry::Registry::open() {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        let mut record = Record::default();
+        if let Some(e) = no_registry {
+            record.warn(&format!(
+                "no run registry ({e}): if this run is killed, `cargo ccci janitor` cannot find what it deployed; set CCCI_REGISTRY_DIR to a writable directory"
+            ));
+        }
         Ok(Run {
             shared: Shared {
+                registry,
                 budgets: Budgets::of(&meta),
                 settings,
                 meta: Arc::new(meta),
@@ -108,7 +120,7 @@ impl Run {
                 dir,
                 op_state: Arc::new(OpState::default()),
                 run_id,
-                record: Mutex::new(Record::default()),
+                record: Mutex::new(record),
             },
             steps,
             rt,
@@ -116,6 +128,32 @@ impl Run {
             interrupt: tokio::sync::watch::Sender::new(false),
             deployment: Mutex::new(None),
         })
+    }
+
+    /// The janitor before the first step: what runs killed on this daemon left behind is
+    /// removed (never a live run's). Best effort: a failure is said and the run goes on.
+    pub(crate) fn reap_killed_runs(&self) {
+        let Some(registry) = &self.shared.registry else {
+            return;
+        };
+        let reaped = self.rt.block_on(async {
+            let swarm = ccci_swarm::Swarm::connect().await.ok()?;
+            Some(crate::registry::reap(registry, &swarm, false, crate::budget::JANITOR).await)
+        });
+        for r in reaped.unwrap_or_default() {
+            match r.left.is_empty() {
+                true => eprintln!(
+                    "ccci: janitor: removed stack {} of run {} (process {} is gone)",
+                    r.run.stack, r.run.run_id, r.run.pid
+                ),
+                false => eprintln!(
+                    "ccci: janitor: stack {} of run {} is gone only in part; left: {}",
+                    r.run.stack,
+                    r.run.run_id,
+                    r.left.join(", ")
+                ),
+            }
+        }
     }
 
     pub(crate) fn steps(&self) -> &[Step] {
@@ -400,6 +438,10 @@ impl Run {
     /// never ran were not selected by the test filter, or cut off by an interrupt.
     pub(crate) fn finish(&self) -> Report {
         let teardown = self.teardown();
+        // A run that left something stays registered, for the janitor to retry.
+        if let (true, Some(registry)) = (teardown.clean, &self.shared.registry) {
+            registry.forget(&self.shared.run_id);
+        }
         self.persist_op_state();
         let run_dir = self.shared.dir.path().display().to_string();
         let facts = RunFacts {

@@ -57,6 +57,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
     // Tiers are ordered and share one deployed app.
     args.test_threads = Some(1);
     run.watch_signals();
+    run.reap_killed_runs();
     let trials = run
         .steps()
         .iter()

@@ -6,6 +6,7 @@
 use crate::budget::Budgets;
 use crate::plan::Hooks;
 use crate::record::Record;
+use crate::registry::Registry;
 use crate::run_dir::RunDir;
 use crate::settings::Settings;
 use ccci_core::{OpState, RecipeMeta};
@@ -21,6 +22,9 @@ pub(crate) struct Shared {
     pub op_state: Arc<OpState>,
     pub run_id: String,
     pub record: Mutex<Record>,
+    /// Where the run registers itself before it deploys, so the janitor can reap it if it is
+    /// killed; `None` when no registry directory could be written (said as a warning).
+    pub registry: Option<Registry>,
 }
 
 impl Shared {

@@ -1,0 +1,121 @@
+//! A run killed with SIGKILL cannot tear down: what it deployed stays on the Swarm until the
+//! janitor, which finds the run in the run registry with its process gone, removes it. Run on
+//! a real recipe repository (../shared/recipes/lemp.bundle) on the local Swarm.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn bundle(name: &str) -> PathBuf {
+    let dir = std::env::var("CCCI_RECIPES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
+    let path = dir.join(format!("{name}.bundle"));
+    assert!(
+        path.is_file(),
+        "{} is missing (set CCCI_RECIPES)",
+        path.display()
+    );
+    path
+}
+
+/// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
+fn objects_of(stack: &str) -> Vec<String> {
+    let label = format!("label=com.docker.stack.namespace={stack}");
+    let mut found = Vec::new();
+    for kind in ["service", "network", "volume", "secret", "config"] {
+        let mut cmd = Command::new("docker");
+        cmd.args([kind, "ls", "-q", "--filter", &label]);
+        let deadline = ccci::Deadline::after(Duration::from_secs(30));
+        let out = ccci_abra::process::run(cmd, format!("docker {kind} ls"), deadline, "")
+            .unwrap_or_else(|e| panic!("{e}"));
+        found.extend(out.lines().map(|l| format!("{kind} {l}")));
+    }
+    found
+}
+
+#[test]
+fn the_janitor_removes_what_a_killed_run_left() {
+    let scratch =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("killed-{}", std::process::id()));
+    let registry = scratch.join("registry");
+    let cargo_ccci = env!("CARGO_BIN_EXE_cargo-ccci");
+    let mut child = Command::new(cargo_ccci)
+        .args(["ccci", "run", "--recipe-git"])
+        .arg(bundle("lemp"))
+        // A path nginx answers 404 for: the install waits on it, deployed, when it is killed.
+        .args(["--set", "health_path=/ccci-never-there"])
+        .env("CCCI_RUNS_DIR", scratch.join("runs"))
+        .env("CCCI_REGISTRY_DIR", &registry)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let converging = line.contains("install: deploying");
+        said.push(line);
+        if converging {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let registered = ccci::registry::Registry::at(&registry).unwrap().runs();
+    assert_eq!(
+        registered.len(),
+        1,
+        "the run registered itself:\n{}",
+        said.join("\n")
+    );
+    let stack = registered[0].stack.clone();
+    assert!(
+        !objects_of(&stack).is_empty(),
+        "the killed run left its stack {stack} (else this test proves nothing)"
+    );
+
+    let out = Command::new(cargo_ccci)
+        .args(["ccci", "janitor", "--dry-run"])
+        .env("CCCI_REGISTRY_DIR", &registry)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("would remove run {}", registered[0].run_id)),
+        "{said}"
+    );
+    assert!(!objects_of(&stack).is_empty(), "a dry run removes nothing");
+
+    let out = Command::new(cargo_ccci)
+        .args(["ccci", "janitor"])
+        .env("CCCI_REGISTRY_DIR", &registry)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("removed run {}", registered[0].run_id)),
+        "{said}"
+    );
+    assert_eq!(
+        objects_of(&stack),
+        Vec::<String>::new(),
+        "nothing of the killed run is left"
+    );
+    assert!(
+        ccci::registry::Registry::at(&registry)
+            .unwrap()
+            .runs()
+            .is_empty(),
+        "a reaped run is forgotten"
+    );
+    let _ = std::fs::remove_dir_all(scratch);
+}

@@ -1,0 +1,209 @@
+//! The active-run registry: one small file per run that may have something on a Swarm,
+//! written before the run deploys anything and removed once its teardown left nothing. A run
+//! killed with SIGKILL cannot tear down; its file stays, and the janitor ([`reap`]), which
+//! every run also calls at its start, removes what it deployed once its process is gone. The
+//! janitor touches only stacks registered here by runs that are gone: never a live run's,
+//! never anything ccci did not create.
+//!
+//! The registry is a directory: `CCCI_REGISTRY_DIR`, else `/var/lib/ccci/active` when it can be
+//! written, else `~/.local/state/ccci/active`.
+
+use crate::error::{io, HarnessError};
+use ccci_swarm::{Deadline, Swarm};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the registry knows of one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveRun {
+    /// The run's id.
+    pub run_id: String,
+    /// Its process.
+    pub pid: u32,
+    /// The process's start time in clock ticks since boot (`/proc/<pid>/stat`), so a pid
+    /// the kernel gave to another process later is not mistaken for the run.
+    pub pid_start: Option<u64>,
+    /// The recipe.
+    pub recipe: String,
+    /// The stack it deploys.
+    pub stack: String,
+    /// The app's domain.
+    pub domain: String,
+    /// The daemon it deploys to (`DOCKER_HOST`, or the local socket).
+    pub docker_host: String,
+}
+
+/// The registry directory.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    dir: PathBuf,
+}
+
+/// One run the janitor found gone, and what became of its stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaped {
+    /// The run.
+    pub run: ActiveRun,
+    /// What could not be removed (empty when its stack is gone), or why nothing was tried.
+    pub left: Vec<String>,
+}
+
+impl Registry {
+    /// The registry of this host (see the module docs).
+    pub fn open() -> Result<Registry, HarnessError> {
+        if let Some(dir) = std::env::var_os("CCCI_REGISTRY_DIR").filter(|d| !d.is_empty()) {
+            return Registry::at(Path::new(&dir));
+        }
+        Registry::at(Path::new("/var/lib/ccci/active")).or_else(|_| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+            Registry::at(&Path::new(&home).join(".local/state/ccci/active"))
+        })
+    }
+
+    /// The registry in `dir`, made if missing.
+    pub fn at(dir: &Path) -> Result<Registry, HarnessError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // Writable, or another directory must be used.
+        let probe = dir.join(format!(".probe-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(io(&probe))?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(Registry { dir: dir.into() })
+    }
+
+    /// Where it is.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, run_id: &str) -> PathBuf {
+        self.dir.join(format!("{run_id}.json"))
+    }
+
+    /// Records `run` before it deploys anything.
+    pub fn register(&self, run: &ActiveRun) -> Result<(), HarnessError> {
+        let path = self.path(&run.run_id);
+        let partial = path.with_extension("partial");
+        let json = serde_json::to_vec_pretty(run).unwrap_or_default();
+        std::fs::write(&partial, json).map_err(io(&partial))?;
+        std::fs::rename(&partial, &path).map_err(io(&path))
+    }
+
+    /// Forgets `run_id`: its teardown left nothing.
+    pub fn forget(&self, run_id: &str) {
+        let _ = std::fs::remove_file(self.path(run_id));
+    }
+
+    /// Every registered run.
+    pub fn runs(&self) -> Vec<ActiveRun> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut runs: Vec<ActiveRun> = entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+            .collect();
+        runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        runs
+    }
+}
+
+/// This process as the registry records it.
+pub(crate) fn this_process() -> (u32, Option<u64>) {
+    let pid = std::process::id();
+    (pid, start_time(pid))
+}
+
+/// A process's start time, from field 22 of `/proc/<pid>/stat` (after the command name,
+/// which is in parentheses and may hold spaces).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split(' ').nth(19)?.parse().ok()
+}
+
+/// Whether the process a registry entry names still runs.
+pub fn alive(run: &ActiveRun) -> bool {
+    match (start_time(run.pid), run.pid_start) {
+        (None, _) => false,
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+    }
+}
+
+/// The janitor: for every registered run on `swarm`'s daemon whose process is gone, removes
+/// its stack and all its data, and forgets it once nothing is left. With `dry_run` it only
+/// says what it would remove. Live runs and other daemons' runs are left alone.
+pub async fn reap(
+    registry: &Registry,
+    swarm: &Swarm,
+    dry_run: bool,
+    budget: Duration,
+) -> Vec<Reaped> {
+    let mut reaped = Vec::new();
+    for run in registry.runs() {
+        if run.docker_host != swarm.host() || alive(&run) {
+            continue;
+        }
+        let left = match dry_run {
+            true => swarm
+                .leftovers(&run.stack)
+                .await
+                .unwrap_or_else(|e| vec![format!("cannot list: {e}")]),
+            false => {
+                match ccci_abra::remove_stack(swarm, &run.stack, Deadline::after(budget)).await {
+                    Ok(left) => left,
+                    Err(e) => vec![format!("removal failed: {e}")],
+                }
+            }
+        };
+        if !dry_run && left.is_empty() {
+            registry.forget(&run.run_id);
+        }
+        reaped.push(Reaped { run, left });
+    }
+    reaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, pid: u32, pid_start: Option<u64>) -> ActiveRun {
+        ActiveRun {
+            run_id: id.into(),
+            pid,
+            pid_start,
+            recipe: "r".into(),
+            stack: format!("s_{id}"),
+            domain: "d.ccci.test".into(),
+            docker_host: "unix:///var/run/docker.sock".into(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_alive_while_its_process_is_the_one_that_registered() {
+        let (pid, start) = this_process();
+        assert!(start.is_some(), "this machine has /proc");
+        assert!(alive(&run("a", pid, start)));
+        assert!(
+            !alive(&run("b", pid, start.map(|s| s + 1))),
+            "the same pid started later is another process"
+        );
+        // Pid 0 is never a user process.
+        assert!(!alive(&run("c", u32::MAX, None)));
+    }
+
+    #[test]
+    fn registered_runs_are_listed_until_forgotten() {
+        let dir = std::env::temp_dir().join(crate::unique("ccci-registry"));
+        let reg = Registry::at(&dir).unwrap();
+        let a = run("20261122-aaaaaa", 1, None);
+        reg.register(&a).unwrap();
+        assert_eq!(reg.runs(), std::slice::from_ref(&a));
+        reg.forget(&a.run_id);
+        assert!(reg.runs().is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
