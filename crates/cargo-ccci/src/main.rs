@@ -1,69 +1,184 @@
-//! `cargo ccci`: the command line for CI and maintainers.
+//! `cargo ccci`: the command line for CI and maintainers (`cargo ccci --help`, and `--help`
+//! for each subcommand).
 //!
 //! ```text
-//! cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]…
-//!                [--routing traefik|host-port] [--pull missing|always|never] [--timeout 2h]
-//! cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]…
+//! cargo ccci run [RECIPE] [--ref REF] [--recipe-git URL] [--domain D] [--set K=V]…
 //!                [--routing traefik|host-port] [--pull missing|always|never]
-//! cargo ccci list
-//! cargo ccci results <results.json>
+//!                [--timeout 2h] [--junit PATH]
+//! cargo ccci list [--json]
+//! cargo ccci results <results.json> [--json]
+//! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
 //! cargo ccci janitor [--dry-run]
 //! ```
 //!
-//! `janitor` removes what runs killed before their teardown (SIGKILL, a lost runner) left on
-//! the Swarm `DOCKER_HOST` names: the stacks of runs in the run registry whose process is gone,
-//! with their volumes, secrets and configs. It never touches a live run's. `--dry-run` lists
-//! what it would remove.
-//!
-//! `run <recipe>` builds `recipe-<recipe>`'s test binary (`cargo test --no-run`, at most 30
-//! min) and runs it (the recipe's ccci tests, a full lifecycle on the Swarm) under
-//! `--timeout` (default 2 h): at that deadline the run is asked to stop (SIGTERM), so it ends
-//! its step, tears down and writes its results, and is killed 10 min later if it has not. `run --recipe-git URL` with no test crate runs the generic
-//! tiers on any recipe repository, with settings from its own `ccci.yml` and `--set`. Both
-//! end with the level and verdict from results.json. Exit status: 0 green, 1 red, 2 when the
-//! run could not produce results (bad settings, an unknown ref, no Swarm). Installed
-//! (`cargo install --path crates/cargo-ccci`) it is `cargo ccci …`; from a checkout,
-//! `cargo run -p cargo-ccci -- ccci …`.
+//! `run RECIPE` builds `recipe-<RECIPE>`'s test binary (`cargo test --no-run`, at most 30 min)
+//! and runs it (the recipe's ccci tests, a full lifecycle on the Swarm) under `--timeout`: at
+//! that deadline the run is asked to stop (SIGTERM), so it ends its step, tears down and
+//! writes its results, and is killed 10 min later if it has not. `run --recipe-git URL` with
+//! no test crate runs the generic tiers on any recipe repository, with settings from its own
+//! `ccci.yml` and `--set`. Both write junit.xml and comment.md beside results.json and end with
+//! the level and verdict. `janitor` removes what runs killed before their teardown left on
+//! the Swarm `DOCKER_HOST` names. Exit status: 0 green, 1 red, 2 could not run, 130
+//! interrupted. Installed (`cargo install --path crates/cargo-ccci`) it is `cargo ccci …`;
+//! from a checkout, `cargo run -p cargo-ccci -- ccci …`.
 
 use ccci::core::{Results, Verdict};
 use ccci::Deadline;
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+/// `println!` that a closed stdout (`| head`) does not turn into a panic: the rest of the
+/// output is dropped quietly, and a run goes on to its teardown.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::print_out(&format!($($arg)*))
+    };
+}
+
+mod report;
+
 /// Building a recipe's test binary: a cold build takes about two minutes on two cores.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-/// A whole run of a test crate, unless `--timeout` says otherwise.
-const RUN_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 /// How long a run asked to stop at its deadline has to tear down before it is killed:
 /// teardown's own budget is 2 min plus the stack's stop grace period.
 const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 
-const USAGE: &str = "usage: cargo ccci run <recipe> [--ref REF] [--recipe-git URL] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--pull missing|always|never] [--timeout 2h]
-       cargo ccci run --recipe-git URL [--ref REF] [--domain DOMAIN] [--set KEY=VALUE]... [--routing traefik|host-port] [--pull missing|always|never]
-       cargo ccci list
-       cargo ccci results <results.json>
-       cargo ccci janitor [--dry-run]";
+/// Prove a Co-op Cloud recipe works on a real Docker Swarm: install, upgrade, backup/restore
+/// and its own tests, reported as a level (L0-L4) and a verdict.
+///
+/// Exit status: 0 green, 1 red, 2 could not run (bad settings or arguments, no Swarm), 130
+/// interrupted.
+#[derive(Parser)]
+#[command(name = "cargo ccci", bin_name = "cargo ccci", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a recipe's whole ladder on the Swarm, tear down, and report.
+    ///
+    /// With RECIPE: the test crate recipes/RECIPE (its ccci.yml and its own tests). With
+    /// only --recipe-git: any recipe repository, no Rust needed (the generic tiers, settings
+    /// from its own ccci.yml and --set). Writes results.json, junit.xml and comment.md into
+    /// the run directory.
+    Run(RunArgs),
+    /// List the recipe test crates of this workspace.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's summary from its results.json; the exit status is its verdict.
+    Results {
+        /// A results.json.
+        path: PathBuf,
+        /// The results.json itself, as written (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a report of a run: a Markdown comment for a pull request, or JUnit XML.
+    Report {
+        /// A results.json.
+        path: PathBuf,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Where; default: standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Remove what runs killed before their teardown left on the Swarm (DOCKER_HOST).
+    ///
+    /// Only stacks of runs in the run registry whose process is gone, with their volumes,
+    /// secrets and configs; never a live run's, never anything ccci did not deploy.
+    Janitor {
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A comment for a pull request.
+    Markdown,
+    /// JUnit XML, for CI systems that show test results.
+    Junit,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A recipe test crate of this workspace (recipes/<RECIPE>).
+    recipe: Option<String>,
+    /// The ref to test: a tag, branch or commit (default: the repository's HEAD).
+    #[arg(long = "ref", value_name = "REF")]
+    reference: Option<String>,
+    /// A recipe repository (URL or path; a git bundle works too) to test instead of the
+    /// crate's source, or alone for any recipe without a test crate.
+    #[arg(long, value_name = "URL")]
+    recipe_git: Option<String>,
+    /// The app's domain (default: a fresh one under ccci.test).
+    #[arg(long)]
+    domain: Option<String>,
+    /// A setting on top of ccci.yml: `--set health_path=/api/health`; the value is YAML.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// How to reach the app (default: through a Traefik serving `proxy` if there is one).
+    #[arg(long, value_enum)]
+    routing: Option<RoutingArg>,
+    /// When to pull images onto the node.
+    #[arg(long, value_enum)]
+    pull: Option<PullArg>,
+    /// The whole run's deadline (a test crate run): at it the run is asked to stop and
+    /// tears down, and is killed 10 min later if it has not.
+    #[arg(long, value_parser = parse_timeout, default_value = "2h")]
+    timeout: Duration,
+    /// Also copy the JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoutingArg {
+    /// Through the Traefik serving the `proxy` network, by the app's domain over HTTPS.
+    Traefik,
+    /// On a host port, without Traefik.
+    HostPort,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PullArg {
+    /// Only images the node lacks.
+    Missing,
+    /// Every image, every deploy.
+    Always,
+    /// None: a missing image is an error.
+    Never,
+}
+
+fn parse_timeout(v: &str) -> Result<Duration, String> {
+    ccci::core::meta::duration(v).ok_or_else(|| {
+        format!("`{v}` is not a duration; write it like `90m`, `2h` or `5400` (seconds)")
+    })
+}
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().collect();
     // cargo runs `cargo-ccci ccci <args>`; run directly, there is no `ccci`.
-    if args.first().map(String::as_str) == Some("ccci") {
-        args.remove(0);
+    if args.get(1).map(String::as_str) == Some("ccci") {
+        args.remove(1);
     }
-    let result = match args.first().map(String::as_str) {
-        Some("run") => run(&args[1..]),
-        Some("list") => list(),
-        Some("janitor") => janitor(&args[1..]),
-        Some("results") => match args.get(1) {
-            Some(p) => show(Path::new(p)),
-            None => Err(USAGE.into()),
-        },
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        _ => Err(USAGE.into()),
+    let cli = Cli::parse_from(args);
+    let result = match cli.command {
+        Cmd::Run(a) => run(a),
+        Cmd::List { json } => list(json),
+        Cmd::Results { path, json } => show(&path, json),
+        Cmd::Report { path, format, out } => write_report(&path, format, out.as_deref()),
+        Cmd::Janitor { dry_run } => janitor(dry_run),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cargo ccci: {e}");
@@ -71,50 +186,32 @@ fn main() -> ExitCode {
     })
 }
 
-fn run(args: &[String]) -> Result<ExitCode, String> {
-    let mut recipe = None;
+fn run(a: RunArgs) -> Result<ExitCode, String> {
+    let git = a.recipe_git.map(absolute_if_path);
+    let routing = a.routing.map(|r| match r {
+        RoutingArg::Traefik => "traefik".to_string(),
+        RoutingArg::HostPort => "host-port".to_string(),
+    });
+    let pull = a.pull.map(|p| match p {
+        PullArg::Missing => "missing".to_string(),
+        PullArg::Always => "always".to_string(),
+        PullArg::Never => "never".to_string(),
+    });
+    let (recipe, reference, domain, sets, timeout, junit) =
+        (a.recipe, a.reference, a.domain, a.sets, a.timeout, a.junit);
     let mut env = Vec::new();
-    let (mut git, mut reference, mut domain, mut routing, mut pull) =
-        (None, None, None, None, None);
-    let mut timeout = RUN_TIMEOUT;
-    let mut sets = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |flag: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--ref" => reference = Some(value("--ref")?),
-            "--recipe-git" => git = Some(absolute_if_path(value("--recipe-git")?)),
-            "--domain" => domain = Some(value("--domain")?),
-            "--set" => sets.push(value("--set")?),
-            "--pull" => {
-                let v = value("--pull")?;
-                v.parse::<ccci_abra::Pull>()?;
-                pull = Some(v);
-            }
-            "--routing" => {
-                let v = value("--routing")?;
-                v.parse::<ccci::core::results::Routing>()?;
-                routing = Some(v);
-            }
-            "--timeout" => {
-                let v = value("--timeout")?;
-                timeout = ccci::core::meta::duration(&v).ok_or_else(|| {
-                    format!("--timeout {v}: not a duration; write it like `90m`, `2h` or `5400` (seconds)")
-                })?;
-            }
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
-            name if recipe.is_none() => recipe = Some(name.to_string()),
-            extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
-        }
-    }
     let names = recipe_names();
     if recipe.is_none() {
         if let Some(url) = git {
-            return run_repository(url, reference, domain, routing, pull, sets);
+            return run_repository(
+                url,
+                reference,
+                domain,
+                routing,
+                pull,
+                sets,
+                junit.as_deref(),
+            );
         }
     }
     for (k, v) in [
@@ -133,7 +230,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let recipe = recipe.ok_or_else(|| {
         format!(
-            "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL\n{USAGE}",
+            "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
             names.join(", ")
         )
     })?;
@@ -166,8 +263,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             Err(e) => format!("the run wrote no results: {e}"),
         });
     }
-    // The run printed its summary; end with the verdict that sets the exit status.
+    // The run printed its summary; end with its reports and the verdict that sets the exit
+    // status.
     let results = read(&results_file)?;
+    report::write_all(&results, junit.as_deref())?;
     let code = verdict_line(
         &results,
         &PathBuf::from(&results.run_dir).join("results.json"),
@@ -222,7 +321,7 @@ fn verdict_line(results: &Results, path: &Path) -> ExitCode {
     } else {
         "RED"
     };
-    println!(
+    say!(
         "cargo ccci: {} {verdict} at {} (results: {})",
         results.recipe,
         results.level,
@@ -248,6 +347,7 @@ fn run_repository(
     routing: Option<String>,
     pull: Option<String>,
     sets: Vec<String>,
+    junit: Option<&Path>,
 ) -> Result<ExitCode, String> {
     let runs_dir = std::env::var("CCCI_RUNS_DIR")
         .map(PathBuf::from)
@@ -264,7 +364,8 @@ fn run_repository(
         watch_signals: true,
     })
     .map_err(|e| e.to_string())?;
-    println!("\n{}", ccci::summary(&report.results, &report.path));
+    say!("\n{}", ccci::summary(&report.results, &report.path));
+    report::write_all(&report.results, junit)?;
     let code = verdict_line(&report.results, &report.path);
     Ok(if report.interrupted {
         ExitCode::from(130)
@@ -296,9 +397,14 @@ fn exit_code(results: &Results) -> ExitCode {
     }
 }
 
-fn show(path: &Path) -> Result<ExitCode, String> {
+fn show(path: &Path, json: bool) -> Result<ExitCode, String> {
     let results = read(path)?;
-    println!(
+    if json {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        print_out(&text);
+        return Ok(exit_code(&results));
+    }
+    say!(
         "{}",
         ccci::summary(
             &results,
@@ -308,12 +414,7 @@ fn show(path: &Path) -> Result<ExitCode, String> {
     Ok(exit_code(&results))
 }
 
-fn janitor(args: &[String]) -> Result<ExitCode, String> {
-    let dry_run = match args {
-        [] => false,
-        [flag] if flag == "--dry-run" => true,
-        _ => return Err(format!("janitor takes only --dry-run\n{USAGE}")),
-    };
+fn janitor(dry_run: bool) -> Result<ExitCode, String> {
     let registry = ccci::registry::Registry::open().map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -338,15 +439,15 @@ fn janitor(args: &[String]) -> Result<ExitCode, String> {
             r.run.run_id, r.run.recipe, r.run.stack, r.run.pid
         );
         match (dry_run, r.left.is_empty()) {
-            (true, true) => println!("would forget {what}: nothing of it is left"),
-            (true, false) => println!("would remove {what}: {}", r.left.join(", ")),
-            (false, true) => println!("removed {what}"),
+            (true, true) => say!("would forget {what}: nothing of it is left"),
+            (true, false) => say!("would remove {what}: {}", r.left.join(", ")),
+            (false, true) => say!("removed {what}"),
             (false, false) => {
-                println!("could not remove all of {what}: left {}", r.left.join(", "))
+                say!("could not remove all of {what}: left {}", r.left.join(", "))
             }
         }
     }
-    println!(
+    say!(
         "cargo ccci janitor: {} killed run{} {}, {live} live run{} left alone (registry: {})",
         reaped.len(),
         if reaped.len() == 1 { "" } else { "s" },
@@ -360,11 +461,34 @@ fn janitor(args: &[String]) -> Result<ExitCode, String> {
     })
 }
 
-fn list() -> Result<ExitCode, String> {
-    for name in recipe_names() {
-        println!("{name}");
+fn list(json: bool) -> Result<ExitCode, String> {
+    let names = recipe_names();
+    match json {
+        true => print_out(&serde_json::to_string(&names).map_err(|e| e.to_string())?),
+        false => print_out(&names.join("\n")),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_report(path: &Path, format: Format, out: Option<&Path>) -> Result<ExitCode, String> {
+    let results = read(path)?;
+    let text = match format {
+        Format::Markdown => report::markdown(&results),
+        Format::Junit => report::junit(&results)?,
+    };
+    match out {
+        Some(o) => std::fs::write(o, text).map_err(|e| format!("{}: {e}", o.display()))?,
+        None => print_out(&text),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `text` and a newline to stdout. A reader that stopped reading (`| head`) is not an
+/// error: the rest is dropped quietly.
+pub(crate) fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
 }
 
 /// Recipe test crates: `recipes/<name>/ccci.yml` under the current directory.

@@ -1,0 +1,248 @@
+//! What CI shows people, made from a run's results.json: JUnit XML for CI systems that render
+//! test results, and a Markdown comment for the pull request. Both are written beside
+//! results.json after every `cargo ccci run`, and on demand by `cargo ccci report`.
+
+use ccci::core::ladder::{Rung, RungOutcome, TestStatus};
+use ccci::core::{Results, Verdict};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Writes `junit.xml` and `comment.md` into the run's directory (and the JUnit XML to
+/// `junit_copy` too), and names them.
+pub fn write_all(results: &Results, junit_copy: Option<&Path>) -> Result<(), String> {
+    let dir = PathBuf::from(&results.run_dir);
+    let xml = junit(results)?;
+    let junit_path = dir.join("junit.xml");
+    write(&junit_path, &xml)?;
+    if let Some(copy) = junit_copy {
+        write(copy, &xml)?;
+    }
+    let comment = dir.join("comment.md");
+    write(&comment, &markdown(results))?;
+    say!("  junit:          {}", junit_path.display());
+    if let Some(copy) = junit_copy {
+        say!("  junit copy:     {}", copy.display());
+    }
+    say!("  comment:        {}", comment.display());
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The run as JUnit XML: one test suite per rung, one test case per step; a failure carries
+/// its message and where its forensics are, a step that could not run is a failure (it makes
+/// the run red), a declared skip or a step not run is skipped with why.
+pub fn junit(results: &Results) -> Result<String, String> {
+    let mut report = Report::new(format!("ccci {}", results.recipe));
+    for rung in Rung::ALL {
+        let mut suite = TestSuite::new(rung.as_str());
+        for t in results.tests.iter().filter(|t| t.rung == rung) {
+            let status = match &t.status {
+                TestStatus::Pass => TestCaseStatus::success(),
+                TestStatus::Fail { message } => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(message.as_str());
+                    if let Some(f) = &t.forensics {
+                        s.set_description(format!("{message}\ntask history and logs: {f}"));
+                    }
+                    s
+                }
+                TestStatus::CannotRun { reason } => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(format!("cannot run: {reason}"));
+                    s.set_type("cannot_run");
+                    s
+                }
+                TestStatus::Skipped { reason } => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("declared not applicable: {reason}"));
+                    s
+                }
+                TestStatus::NotRun { reason } => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("not run: {reason}"));
+                    s
+                }
+                TestStatus::Filtered => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message("not selected by the test filter");
+                    s
+                }
+            };
+            let mut case = TestCase::new(t.name.as_str(), status);
+            case.set_classname(format!("{}.{}", results.recipe, rung.as_str()));
+            case.set_time(Duration::from_millis(t.duration_ms));
+            suite.add_test_case(case);
+        }
+        // A rung with no steps (no functional tests, say) is still a verdict: one case.
+        if suite.test_cases.is_empty() {
+            if let Some(outcome) = results.rungs.get(&rung) {
+                let status = match outcome {
+                    RungOutcome::Pass => TestCaseStatus::success(),
+                    RungOutcome::Skipped {
+                        reason,
+                        intentional: true,
+                    } => {
+                        let mut s = TestCaseStatus::skipped();
+                        s.set_message(format!("declared not applicable: {reason}"));
+                        s
+                    }
+                    RungOutcome::Skipped { reason, .. } => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        s.set_message(format!("not declared, so not a pass: {reason}"));
+                        s.set_type("undeclared_skip");
+                        s
+                    }
+                    other => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        s.set_message(other.label());
+                        s
+                    }
+                };
+                let mut case = TestCase::new(rung.as_str(), status);
+                case.set_classname(format!("{}.{}", results.recipe, rung.as_str()));
+                suite.add_test_case(case);
+            }
+        }
+        report.add_test_suite(suite);
+    }
+    report
+        .to_string()
+        .map_err(|e| format!("cannot write JUnit XML: {e}"))
+}
+
+/// The run as a pull-request comment: the verdict and level, a rung table, why it is red,
+/// where the evidence is.
+pub fn markdown(r: &Results) -> String {
+    let mut s = String::new();
+    let (mark, verdict) = match r.verdict {
+        Verdict::Green => ("✅", "GREEN"),
+        Verdict::Red => ("❌", "RED"),
+    };
+    let version = r.head.version.as_deref().unwrap_or("unreleased");
+    let commit = &r.head.commit[..r.head.commit.len().min(8)];
+    let _ = writeln!(
+        s,
+        "### {mark} ccci: {} {version} (`{commit}`) reached **{}**, verdict **{verdict}**\n",
+        r.recipe, r.level
+    );
+    let _ = writeln!(s, "| rung | outcome | |\n|---|---|---|");
+    for (rung, outcome) in &r.rungs {
+        let (icon, detail) = match outcome {
+            RungOutcome::Pass => ("✅", String::new()),
+            RungOutcome::Fail { reason } => ("❌", reason.clone()),
+            RungOutcome::Skipped {
+                reason,
+                intentional: true,
+            } => ("⏭️", format!("declared: {reason}")),
+            RungOutcome::Skipped {
+                reason,
+                intentional: false,
+            } => ("⚠️", format!("not declared: {reason}")),
+            RungOutcome::Unverified { reason } => ("⚠️", reason.clone()),
+            RungOutcome::NotRun { because } => ("➖", because.clone()),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {icon} {} | {} |",
+            rung.as_str(),
+            outcome.label(),
+            cell(&detail)
+        );
+    }
+    if !r.verdict_reasons.is_empty() {
+        let _ = writeln!(s, "\n**Why it is red**\n");
+        for reason in &r.verdict_reasons {
+            let _ = writeln!(s, "- {}", one_line(reason));
+        }
+    }
+    let failed: Vec<_> = r
+        .tests
+        .iter()
+        .filter(|t| matches!(t.status, TestStatus::Fail { .. }))
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(s, "\n**Failed steps**\n");
+        for t in failed {
+            if let TestStatus::Fail { message } = &t.status {
+                let _ = writeln!(s, "- `{}`: {}", t.name, one_line(message));
+                if let Some(f) = &t.forensics {
+                    let _ = writeln!(s, "  - task history and logs: `{f}`");
+                }
+            }
+        }
+    }
+    if !r.changes.is_empty() || !r.warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>What ccci changed and noticed</summary>\n"
+        );
+        for c in &r.changes {
+            let _ = writeln!(s, "- changed: {}", one_line(c));
+        }
+        for w in &r.warnings {
+            let _ = writeln!(s, "- {}", one_line(w));
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
+    let routing = r.routing.map_or("unknown", |x| x.as_str());
+    let _ = writeln!(
+        s,
+        "\nrouting {routing} · teardown {} · {:.0} s · run `{}` · results `{}/results.json`, JUnit `{}/junit.xml`",
+        if r.teardown.clean { "clean" } else { "LEFT OBJECTS" },
+        r.duration_secs,
+        r.run_id,
+        r.run_dir,
+        r.run_dir
+    );
+    s
+}
+
+/// `text` fit for one table cell: no line breaks, no column separators.
+fn cell(text: &str) -> String {
+    one_line(text).replace('|', "\\|")
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Results {
+        let text = include_str!("../tests/fixtures/results.json");
+        serde_json::from_str(text).expect("the fixture is a results.json")
+    }
+
+    #[test]
+    fn junit_has_a_suite_per_rung_and_a_case_per_step() {
+        let r = sample();
+        let xml = junit(&r).unwrap();
+        assert_eq!(xml.matches("<testsuite ").count(), 4, "{xml}");
+        let stepless = Rung::ALL
+            .iter()
+            .filter(|rung| !r.tests.iter().any(|t| t.rung == **rung))
+            .count();
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            r.tests.len() + stepless,
+            "a case per step, and one per rung without steps: {xml}"
+        );
+        assert!(xml.contains("<failure"), "{xml}");
+        assert!(xml.contains("<skipped"), "{xml}");
+    }
+
+    #[test]
+    fn the_comment_has_the_verdict_the_rungs_and_the_reasons() {
+        let md = markdown(&sample());
+        assert!(md.starts_with("### ❌ ccci: "), "{md}");
+        assert!(md.contains("| install | ✅ pass |"), "{md}");
+        assert!(md.contains("**Why it is red**"), "{md}");
+    }
+}

@@ -1,0 +1,74 @@
+//! What a CI job gets from `cargo ccci run`: results.json, a JUnit file a JUnit consumer
+//! parses (also copied where `--junit` says), and a Markdown comment, all named in the output.
+//! Run on a real recipe repository (../shared/recipes/lemp.bundle) on the local Swarm.
+
+use quick_xml::events::Event;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bundle(name: &str) -> PathBuf {
+    let dir = std::env::var("CCCI_RECIPES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
+    dir.join(format!("{name}.bundle"))
+}
+
+#[test]
+fn a_run_leaves_junit_a_comment_and_results_named_in_its_output() {
+    let scratch =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reports-{}", std::process::id()));
+    let junit_copy = scratch.join("out.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
+        .args(["ccci", "run", "--recipe-git"])
+        .arg(bundle("lemp"))
+        .args(["--set", "health_ok=[200, 403]", "--junit"])
+        .arg(&junit_copy)
+        .env("CCCI_RUNS_DIR", scratch.join("runs"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "lemp is red (L1): {said}");
+    let named = |label: &str| -> PathBuf {
+        let line = said
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line in:\n{said}"));
+        PathBuf::from(line.split_once(':').unwrap().1.trim())
+    };
+    let junit = named("junit:");
+    let comment = named("comment:");
+    assert!(named("results:").is_file());
+    for xml in [junit, junit_copy] {
+        let text = std::fs::read_to_string(&xml).unwrap();
+        let mut reader = quick_xml::Reader::from_str(&text);
+        let (mut suites, mut cases, mut failures) = (0, 0, 0);
+        loop {
+            match reader
+                .read_event()
+                .unwrap_or_else(|e| panic!("{}: {e}", xml.display()))
+            {
+                Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                    b"testsuite" => suites += 1,
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    _ => {}
+                },
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(suites, 4, "a suite per rung: {text}");
+        assert_eq!(
+            cases, 5,
+            "a case per generic step, one for the stepless functional rung: {text}"
+        );
+        assert_eq!(
+            failures, 3,
+            "upgrade and backup could not run, functional is an undeclared skip: {text}"
+        );
+    }
+    let md = std::fs::read_to_string(comment).unwrap();
+    assert!(md.starts_with("### ❌ ccci: lemp"), "{md}");
+    assert!(md.contains("| install | ✅ pass |"), "{md}");
+    let _ = std::fs::remove_dir_all(scratch);
+}
