@@ -176,6 +176,16 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
+    if !r.manifest.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>How this run was customised</summary>\n"
+        );
+        for m in &r.manifest {
+            let _ = writeln!(s, "- {}", one_line(m));
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
     if !r.changes.is_empty() || !r.warnings.is_empty() {
         let _ = writeln!(
             s,

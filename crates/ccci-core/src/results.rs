@@ -77,6 +77,36 @@ pub struct Results {
     /// what the host lacks (IPVS) or the routing needs.
     #[serde(default)]
     pub changes: Vec<String>,
+    /// How this run was customised, one line each: every setting that differs from the
+    /// defaults, env values added, overlays, forced routing or pulls, the recipe's own
+    /// functions, a test filter. Values of secret-looking names are redacted.
+    #[serde(default)]
+    pub manifest: Vec<String>,
+}
+
+/// Whether an env or setting name looks like it holds a secret: a word of it (split on `_`,
+/// `-` and `.`) is SECRET, PASSWORD, PASSWD, TOKEN, CREDENTIAL(S), PRIVATE or KEY
+/// (`DB_PASSWORD`, `API_KEY`, not `KEYCLOAK_URL`).
+///
+/// ```
+/// use ccci_core::results::looks_secret;
+/// assert!(looks_secret("DB_PASSWORD") && looks_secret("api-key") && looks_secret("SECRET_X_VERSION"));
+/// assert!(!looks_secret("KEYCLOAK_URL") && !looks_secret("DOMAIN"));
+/// ```
+pub fn looks_secret(name: &str) -> bool {
+    name.split(['_', '-', '.']).any(|w| {
+        matches!(
+            w.to_ascii_uppercase().as_str(),
+            "SECRET"
+                | "PASSWORD"
+                | "PASSWD"
+                | "TOKEN"
+                | "CREDENTIAL"
+                | "CREDENTIALS"
+                | "PRIVATE"
+                | "KEY"
+        )
+    })
 }
 
 /// How a run reached its app.
@@ -369,6 +399,7 @@ mod tests {
             warnings: vec![],
             routing: Some(Routing::Traefik),
             changes: vec![],
+            manifest: vec![],
         }
         .conclude(&ladder)
     }

@@ -139,7 +139,10 @@ impl Deployment {
                 "CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, \
                  so every deploy is a chaos deploy"
             );
-            run.record(|r| r.warn(&note));
+            run.record(|r| {
+                r.warn(&note);
+                r.manifest.push(format!("overlay {CI_OVERLAY} from {from}"));
+            });
         }
         run.record(|r| {
             r.head = Some(head.clone());

@@ -45,6 +45,8 @@ pub(crate) struct Record {
     pub routing: Option<Routing>,
     /// Every change made to the recipe's stack, once each.
     pub changes: Vec<String>,
+    /// How the run was customised (see `Results::manifest`).
+    pub manifest: Vec<String>,
 }
 
 impl Record {
@@ -87,6 +89,7 @@ impl Record {
         teardown: Teardown,
     ) -> Results {
         let mut tests = self.tests.clone();
+        // Filtered steps are added below; the manifest counts them.
         for step in steps.iter().filter(|s| !self.has(s)) {
             tests.push(TestRecord {
                 name: step.name.clone(),
@@ -101,6 +104,7 @@ impl Record {
                 forensics: None,
             });
         }
+        let manifest = manifest(&self.manifest, &tests);
         let mut ladder = Ladder::default();
         for rung in Rung::ALL {
             let of_rung: Vec<(&str, &TestStatus)> = tests
@@ -155,9 +159,23 @@ impl Record {
             warnings: self.warnings.clone(),
             routing: self.routing,
             changes: self.changes.clone(),
+            manifest,
         }
         .conclude(&ladder)
     }
+}
+
+/// The manifest with the test filter, if one left steps out.
+fn manifest(recorded: &[String], tests: &[TestRecord]) -> Vec<String> {
+    let filtered = tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Filtered)
+        .count();
+    let mut m = recorded.to_vec();
+    if filtered > 0 {
+        m.push(format!("test filter: {filtered} steps not selected"));
+    }
+    m
 }
 
 /// What results.json needs to know about the run besides its record.

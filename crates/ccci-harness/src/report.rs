@@ -71,6 +71,9 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
         };
         let _ = writeln!(s, "  routing:        {} ({how})", routing.as_str());
     }
+    for m in &r.manifest {
+        let _ = writeln!(s, "  manifest:       {m}");
+    }
     for c in &r.changes {
         let _ = writeln!(s, "  changed:        {c}");
     }
