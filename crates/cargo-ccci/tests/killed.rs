@@ -2,23 +2,11 @@
 //! janitor, which finds the run in the run registry with its process gone, removes it. Run on
 //! a real recipe repository (../shared/recipes/lemp.bundle) on the local Swarm.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod common;
 
-fn bundle(name: &str) -> PathBuf {
-    let dir = std::env::var("CCCI_RECIPES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
-    let path = dir.join(format!("{name}.bundle"));
-    assert!(
-        path.is_file(),
-        "{} is missing (set CCCI_RECIPES)",
-        path.display()
-    );
-    path
-}
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 /// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
 fn objects_of(stack: &str) -> Vec<String> {
@@ -41,37 +29,15 @@ fn the_janitor_removes_what_a_killed_run_left() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("killed-{}", std::process::id()));
     let registry = scratch.join("registry");
     let cargo_ccci = env!("CARGO_BIN_EXE_cargo-ccci");
-    let mut child = Command::new(cargo_ccci)
-        .args(["ccci", "run", "--recipe-git"])
-        .arg(bundle("lemp"))
-        // A path nginx answers 404 for: the install waits on it, deployed, when it is killed.
-        .args(["--set", "health_path=/ccci-never-there"])
-        .env("CCCI_RUNS_DIR", scratch.join("runs"))
-        .env("CCCI_REGISTRY_DIR", &registry)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut said = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let converging = line.contains("install: deploying");
-        said.push(line);
-        if converging {
-            break;
-        }
-    }
+    let (mut child, _rest) = common::run_caught_deploying(&[
+        ("CCCI_RUNS_DIR", &scratch.join("runs")),
+        ("CCCI_REGISTRY_DIR", &registry),
+    ]);
     std::thread::sleep(Duration::from_secs(3));
     child.kill().unwrap();
     child.wait().unwrap();
     let registered = ccci::registry::Registry::at(&registry).unwrap().runs();
-    assert_eq!(
-        registered.len(),
-        1,
-        "the run registered itself:\n{}",
-        said.join("\n")
-    );
+    assert_eq!(registered.len(), 1, "the run registered itself");
     let stack = registered[0].stack.clone();
     assert!(
         !objects_of(&stack).is_empty(),

@@ -2,16 +2,11 @@
 //! parses (also copied where `--junit` says), and a Markdown comment, all named in the output.
 //! Run on a real recipe repository (../shared/recipes/lemp.bundle) on the local Swarm.
 
+mod common;
+
 use quick_xml::events::Event;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn bundle(name: &str) -> PathBuf {
-    let dir = std::env::var("CCCI_RECIPES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
-    dir.join(format!("{name}.bundle"))
-}
 
 #[test]
 fn a_run_leaves_junit_a_comment_and_results_named_in_its_output() {
@@ -20,7 +15,7 @@ fn a_run_leaves_junit_a_comment_and_results_named_in_its_output() {
     let junit_copy = scratch.join("out.xml");
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
         .args(["ccci", "run", "--recipe-git"])
-        .arg(bundle("lemp"))
+        .arg(common::bundle("lemp"))
         .args(["--set", "health_ok=[200, 403]", "--junit"])
         .arg(&junit_copy)
         .env("CCCI_RUNS_DIR", scratch.join("runs"))

@@ -1,0 +1,50 @@
+//! What the `cargo ccci` tests share: the real recipe bundles and a run started in the
+//! background that is caught in the middle of its install.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+
+/// A real recipe repository from ../shared/recipes (or `CCCI_RECIPES`).
+pub fn bundle(name: &str) -> PathBuf {
+    let dir = std::env::var("CCCI_RECIPES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
+    let path = dir.join(format!("{name}.bundle"));
+    assert!(
+        path.is_file(),
+        "{} is missing: these tests need the real recipe bundles (set CCCI_RECIPES to their directory)",
+        path.display()
+    );
+    path
+}
+
+/// `cargo ccci run --recipe-git lemp` with a health path nginx answers 404 for, so the
+/// install waits on a deployed app (30 s before it calls the answer steady); returns once
+/// the run said it is deploying, with the rest of its stderr.
+#[allow(dead_code)] // each test binary compiles this module; not every one starts a run
+pub fn run_caught_deploying(env: &[(&str, &Path)]) -> (Child, Lines<BufReader<ChildStderr>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"));
+    cmd.args(["ccci", "run", "--recipe-git"])
+        .arg(bundle("lemp"))
+        .args(["--set", "health_path=/ccci-never-there"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let deploying = line.contains("install: deploying");
+        said.push(line);
+        if deploying {
+            return (child, lines);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the run never started deploying:\n{}", said.join("\n"));
+}
