@@ -62,6 +62,16 @@ fn a_run_leaves_junit_a_comment_and_results_named_in_its_output() {
             "upgrade and backup could not run, functional is an undeclared skip: {text}"
         );
     }
+    // The card, as a PNG of 640×360 (its IHDR says so), and the app's screenshot.
+    let card = std::fs::read(named("card:").to_str().unwrap().split(' ').next().unwrap()).unwrap();
+    assert!(card.starts_with(b"\x89PNG"), "the card is a PNG");
+    let size = |png: &[u8]| {
+        let n = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+        (n(16), n(20))
+    };
+    assert_eq!(size(&card), (640, 360));
+    let shot = std::fs::read(named("screenshot:")).unwrap();
+    assert!(shot.starts_with(b"\x89PNG") && size(&shot) == (1280, 800));
     let md = std::fs::read_to_string(comment).unwrap();
     assert!(md.starts_with("### ❌ ccci: lemp"), "{md}");
     assert!(md.contains("| install | ✅ pass |"), "{md}");

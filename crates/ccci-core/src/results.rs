@@ -82,6 +82,25 @@ pub struct Results {
     /// functions, a test filter. Values of secret-looking names are redacted.
     #[serde(default)]
     pub manifest: Vec<String>,
+    /// The app's front page as the run left it, taken before teardown (best effort).
+    #[serde(default)]
+    pub screenshot: Option<Picture>,
+}
+
+/// A picture a run tried to take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Picture {
+    /// Taken: where the PNG is.
+    Taken {
+        /// The PNG.
+        path: String,
+    },
+    /// Not taken, and why (never a failure of the run).
+    Failed {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Whether an env or setting name looks like it holds a secret: a word of it (split on `_`,
@@ -400,6 +419,7 @@ mod tests {
             routing: Some(Routing::Traefik),
             changes: vec![],
             manifest: vec![],
+            screenshot: None,
         }
         .conclude(&ladder)
     }

@@ -50,6 +50,7 @@ mod report;
 mod run;
 mod run_dir;
 mod runner;
+pub mod screenshot;
 mod settings;
 mod shared;
 mod tiers;

@@ -47,6 +47,8 @@ pub(crate) struct Record {
     pub changes: Vec<String>,
     /// How the run was customised (see `Results::manifest`).
     pub manifest: Vec<String>,
+    /// The app's front page before teardown.
+    pub screenshot: Option<ccci_core::results::Picture>,
 }
 
 impl Record {
@@ -160,6 +162,7 @@ impl Record {
             routing: self.routing,
             changes: self.changes.clone(),
             manifest,
+            screenshot: self.screenshot.clone(),
         }
         .conclude(&ladder)
     }

@@ -103,6 +103,15 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
     for w in &r.warnings {
         let _ = writeln!(s, "  warning:        {w}");
     }
+    match &r.screenshot {
+        Some(ccci_core::results::Picture::Taken { path }) => {
+            let _ = writeln!(s, "  screenshot:     {path}");
+        }
+        Some(ccci_core::results::Picture::Failed { reason }) => {
+            let _ = writeln!(s, "  screenshot:     none ({reason})");
+        }
+        None => {}
+    }
     let teardown = if r.teardown.clean {
         "clean".to_string()
     } else {

@@ -440,6 +440,7 @@ impl Run {
     /// Tears down, concludes the ladder and writes results.json and summary.txt. Steps that
     /// never ran were not selected by the test filter, or cut off by an interrupt.
     pub(crate) fn finish(&self) -> Report {
+        self.take_screenshot();
         let teardown = self.teardown();
         // A run that left something stays registered, for the janitor to retry.
         if let (true, Some(registry)) = (teardown.clean, &self.shared.registry) {
@@ -482,6 +483,42 @@ impl Run {
             path,
             interrupted: self.interrupted(),
         }
+    }
+
+    /// The app's front page, while it is still deployed and the run was not interrupted.
+    /// Best effort: a failure is recorded, never a failure of the run.
+    fn take_screenshot(&self) {
+        if self.interrupted() {
+            return;
+        }
+        let target = {
+            let d = lock(&self.deployment);
+            d.as_ref().and_then(|d| {
+                let base = d.base_url.clone()?;
+                let resolve = d
+                    .via
+                    .resolve
+                    .as_ref()
+                    .map(|(host, addr)| (host.clone(), addr.ip().to_string()));
+                Some((base, resolve))
+            })
+        };
+        let Some((base, resolve)) = target else {
+            return;
+        };
+        let url = format!("{base}/");
+        let out = self.shared.dir.screenshot();
+        let resolve = resolve.as_ref().map(|(h, ip)| (h.as_str(), ip.as_str()));
+        let picture = match crate::screenshot::capture(&url, &out, (1280, 800), resolve) {
+            Ok(()) => ccci_core::results::Picture::Taken {
+                path: out.display().to_string(),
+            },
+            Err(reason) => {
+                eprintln!("ccci: no screenshot of {url}: {reason}");
+                ccci_core::results::Picture::Failed { reason }
+            }
+        };
+        self.shared.record(|r| r.screenshot = Some(picture));
     }
 
     /// Removes the app and everything it created, under teardown's own deadline: whatever

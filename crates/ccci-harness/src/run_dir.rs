@@ -11,6 +11,7 @@
 //!   op_state.json                   what recipe functions stored in OpState
 //!   results.json                    the run's results (schema ccci.results/2)
 //!   summary.txt                     the summary printed at the end
+//!   screenshot.png                  the app's front page before teardown (best effort)
 //! ```
 
 use crate::error::{io, HarnessError};
@@ -75,6 +76,11 @@ impl RunDir {
     /// `results.json`.
     pub fn results(&self) -> PathBuf {
         self.root.join("results.json")
+    }
+
+    /// `screenshot.png`.
+    pub fn screenshot(&self) -> PathBuf {
+        self.root.join("screenshot.png")
     }
 
     /// `summary.txt`.
