@@ -30,8 +30,8 @@ pub enum Routing {
     /// Through Traefik on a real Co-op Cloud server: `https://<domain>`; the stack is left as
     /// the recipe wrote it.
     Traefik,
-    /// On a host without IPVS or Traefik: the web service published on this port of the host
-    /// (reached at `http://127.0.0.1:<port>`).
+    /// Without Traefik: the web service published on this port of the Swarm's host (reached
+    /// at `http://<host>:<port>`).
     HostPort(u16),
 }
 

@@ -22,8 +22,8 @@ pub type Deps = BTreeMap<String, BTreeMap<String, String>>;
 pub struct HookCtx {
     /// The app's domain, unique to this run.
     pub domain: String,
-    /// Where the app answers, without a trailing slash: `http://127.0.0.1:<port>` on a local
-    /// Swarm, `https://<domain>` behind Traefik.
+    /// Where the app answers, without a trailing slash: `https://<domain>[:<port>]` through
+    /// Traefik, `http://<the Swarm's host>:<port>` on a host port.
     pub base_url: String,
     /// The recipe's settings.
     pub meta: Arc<RecipeMeta>,

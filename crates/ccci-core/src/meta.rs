@@ -47,7 +47,7 @@ pub enum Probe {
         /// Accepted status codes.
         ok: Vec<u16>,
     },
-    /// TCP connects to a port published on 127.0.0.1.
+    /// TCP connects to a port published on the Swarm's host (127.0.0.1 for a local one).
     Tcp {
         /// The port.
         port: u16,
