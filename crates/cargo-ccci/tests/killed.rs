@@ -1,6 +1,7 @@
 //! A run killed with SIGKILL cannot tear down: what it deployed stays on the Swarm until the
 //! janitor, which finds the run in the run registry with its process gone, removes it. Run on
-//! a real recipe repository (../shared/recipes/lemp.bundle) on the local Swarm.
+//! real recipe repositories (../shared/recipes) on the local Swarm: killed mid-install, and
+//! killed mid-backup (volumes, a marker in them, a snapshot half taken).
 
 mod common;
 
@@ -24,19 +25,45 @@ fn objects_of(stack: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_janitor_removes_what_a_killed_run_left() {
-    let scratch =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("killed-{}", std::process::id()));
+fn the_janitor_removes_what_a_run_killed_mid_install_left() {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("killed-install-{}", std::process::id()));
     let registry = scratch.join("registry");
-    let cargo_ccci = env!("CARGO_BIN_EXE_cargo-ccci");
-    let (mut child, _rest) = common::run_caught_deploying(&[
+    let (child, _rest) = common::run_caught_deploying(&[
         ("CCCI_RUNS_DIR", &scratch.join("runs")),
         ("CCCI_REGISTRY_DIR", &registry),
     ]);
     std::thread::sleep(Duration::from_secs(3));
+    kill_then_reap(child, &registry);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[test]
+fn the_janitor_removes_what_a_run_killed_mid_backup_left() {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("killed-backup-{}", std::process::id()));
+    let registry = scratch.join("registry");
+    // foodsharing-cms backs up its /data volume; the marker is written just before the copy.
+    let (child, _rest) = common::run_caught(
+        "foodsharing-cms",
+        &["health_path=/fss-cms/api/health"],
+        "backup: wrote marker",
+        &[
+            ("CCCI_RUNS_DIR", &scratch.join("runs")),
+            ("CCCI_REGISTRY_DIR", &registry),
+        ],
+    );
+    kill_then_reap(child, &registry);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+/// SIGKILLs the run, checks it left its stack, then that a dry run removes nothing and the
+/// janitor everything.
+fn kill_then_reap(mut child: std::process::Child, registry: &Path) {
+    let cargo_ccci = env!("CARGO_BIN_EXE_cargo-ccci");
     child.kill().unwrap();
     child.wait().unwrap();
-    let registered = ccci::registry::Registry::at(&registry).unwrap().runs();
+    let registered = ccci::registry::Registry::at(registry).unwrap().runs();
     assert_eq!(registered.len(), 1, "the run registered itself");
     let stack = registered[0].stack.clone();
     assert!(
@@ -46,7 +73,7 @@ fn the_janitor_removes_what_a_killed_run_left() {
 
     let out = Command::new(cargo_ccci)
         .args(["ccci", "janitor", "--dry-run"])
-        .env("CCCI_REGISTRY_DIR", &registry)
+        .env("CCCI_REGISTRY_DIR", registry)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
@@ -58,7 +85,7 @@ fn the_janitor_removes_what_a_killed_run_left() {
 
     let out = Command::new(cargo_ccci)
         .args(["ccci", "janitor"])
-        .env("CCCI_REGISTRY_DIR", &registry)
+        .env("CCCI_REGISTRY_DIR", registry)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
@@ -77,11 +104,10 @@ fn the_janitor_removes_what_a_killed_run_left() {
         "nothing of the killed run is left"
     );
     assert!(
-        ccci::registry::Registry::at(&registry)
+        ccci::registry::Registry::at(registry)
             .unwrap()
             .runs()
             .is_empty(),
         "a reaped run is forgotten"
     );
-    let _ = std::fs::remove_dir_all(scratch);
 }

@@ -24,12 +24,31 @@ pub fn bundle(name: &str) -> PathBuf {
 /// the run said it is deploying, with the rest of its stderr.
 #[allow(dead_code)] // each test binary compiles this module; not every one starts a run
 pub fn run_caught_deploying(env: &[(&str, &Path)]) -> (Child, Lines<BufReader<ChildStderr>>) {
+    run_caught(
+        "lemp",
+        &["health_path=/ccci-never-there"],
+        "install: deploying",
+        env,
+    )
+}
+
+/// `cargo ccci run --recipe-git <recipe>` with `sets`, returned once its stderr said `when`
+/// (the run is then in the middle of that), with the rest of its stderr.
+#[allow(dead_code)] // each test binary compiles this module; not every one starts a run
+pub fn run_caught(
+    recipe: &str,
+    sets: &[&str],
+    when: &str,
+    env: &[(&str, &Path)],
+) -> (Child, Lines<BufReader<ChildStderr>>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"));
     cmd.args(["ccci", "run", "--recipe-git"])
-        .arg(bundle("lemp"))
-        .args(["--set", "health_path=/ccci-never-there"])
+        .arg(bundle(recipe))
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -38,13 +57,13 @@ pub fn run_caught_deploying(env: &[(&str, &Path)]) -> (Child, Lines<BufReader<Ch
     let mut said = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        let deploying = line.contains("install: deploying");
+        let reached = line.contains(when);
         said.push(line);
-        if deploying {
+        if reached {
             return (child, lines);
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("the run never started deploying:\n{}", said.join("\n"));
+    panic!("the run never said `{when}`:\n{}", said.join("\n"));
 }
