@@ -101,9 +101,7 @@ impl BuiltinEngine {
         reach: Reach,
         ipvs: bool,
     ) -> Result<Self, AbraError> {
-        let docker = which::which("docker").map_err(|_| {
-            AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), the built-in engine deploys stacks with it".into())
-        })?;
+        let docker = docker_cli_path()?;
         std::fs::create_dir_all(stacks_dir).map_err(io(stacks_dir))?;
         Ok(BuiltinEngine {
             swarm,
@@ -140,16 +138,7 @@ impl BuiltinEngine {
         env: &BTreeMap<String, String>,
         deadline: Deadline,
     ) -> Result<String, AbraError> {
-        let mut cmd = std::process::Command::new(&self.docker);
-        cmd.args(args).current_dir(dir).env_clear();
-        for k in PASS_ENV {
-            if let Ok(v) = std::env::var(k) {
-                cmd.env(k, v);
-            }
-        }
-        cmd.envs(env);
-        let shown = format!("docker {}", args.join(" "));
-        crate::process::run_async(cmd, shown, deadline, "").await
+        run_docker(&self.docker, dir, args, env, deadline).await
     }
 
     async fn deploy_inner(&self, req: DeployRequest<'_>) -> Result<Deployed, AbraError> {
@@ -384,6 +373,33 @@ impl BuiltinEngine {
     }
 }
 
+/// The docker CLI on PATH: stacks are deployed and removed with it.
+fn docker_cli_path() -> Result<PathBuf, AbraError> {
+    which::which("docker").map_err(|_| {
+        AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), the built-in engine deploys and removes stacks with it".into())
+    })
+}
+
+/// Runs `docker args…` in `dir` with only [`PASS_ENV`] and `env`, until `deadline`.
+async fn run_docker(
+    docker: &Path,
+    dir: &Path,
+    args: &[&str],
+    env: &BTreeMap<String, String>,
+    deadline: Deadline,
+) -> Result<String, AbraError> {
+    let mut cmd = std::process::Command::new(docker);
+    cmd.args(args).current_dir(dir).env_clear();
+    for k in PASS_ENV {
+        if let Ok(v) = std::env::var(k) {
+            cmd.env(k, v);
+        }
+    }
+    cmd.envs(env);
+    let shown = format!("docker {}", args.join(" "));
+    crate::process::run_async(cmd, shown, deadline, "").await
+}
+
 /// Removes `stack` and all its data (volumes, secrets, configs) from `swarm`: `docker stack
 /// rm`, a wait until no service, container or network of it remains, then its data. Returns
 /// what could not be removed (empty when clean). Used by teardown and by the janitor, which
@@ -394,19 +410,14 @@ pub async fn remove_stack(
     deadline: Deadline,
 ) -> Result<Vec<String>, AbraError> {
     if !swarm.services(stack).await?.is_empty() {
-        let docker = which::which("docker").map_err(|_| {
-            AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), stacks are removed with it".into())
-        })?;
-        let mut cmd = std::process::Command::new(docker);
-        cmd.args(["stack", "rm", stack])
-            .current_dir("/")
-            .env_clear();
-        for k in PASS_ENV {
-            if let Ok(v) = std::env::var(k) {
-                cmd.env(k, v);
-            }
-        }
-        crate::process::run_async(cmd, format!("docker stack rm {stack}"), deadline, "").await?;
+        run_docker(
+            &docker_cli_path()?,
+            Path::new("/"),
+            &["stack", "rm", stack],
+            &BTreeMap::new(),
+            deadline,
+        )
+        .await?;
     }
     wait::wait_undeployed(swarm, stack, deadline).await?;
     swarm.remove_stack_data(stack).await?;
