@@ -99,6 +99,9 @@ enum Cmd {
         /// Only say what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Also remove stacks kept for debugging (`run --keep`) before their time is up.
+        #[arg(long)]
+        kept: bool,
     },
 }
 
@@ -140,6 +143,13 @@ struct RunArgs {
     /// Also copy the JUnit XML here.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// When the run is red, leave its stack up for debugging instead of tearing it down; it
+    /// stays registered, and any run or `janitor` removes it once --keep-for has passed.
+    #[arg(long)]
+    keep: bool,
+    /// How long --keep leaves a red run's stack up.
+    #[arg(long, value_parser = parse_timeout, default_value = "1h", value_name = "DURATION")]
+    keep_for: Duration,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,7 +188,7 @@ fn main() -> ExitCode {
         Cmd::List { json } => list(json),
         Cmd::Results { path, json } => show(&path, json),
         Cmd::Report { path, format, out } => write_report(&path, format, out.as_deref()),
-        Cmd::Janitor { dry_run } => janitor(dry_run),
+        Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cargo ccci: {e}");
@@ -197,6 +207,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         PullArg::Always => "always".to_string(),
         PullArg::Never => "never".to_string(),
     });
+    let keep = a.keep.then(|| format!("{}s", a.keep_for.as_secs()));
     let (recipe, reference, domain, sets, timeout, junit) =
         (a.recipe, a.reference, a.domain, a.sets, a.timeout, a.junit);
     let mut env = Vec::new();
@@ -204,12 +215,20 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     if recipe.is_none() {
         if let Some(url) = git {
             return run_repository(
-                url,
-                reference,
-                domain,
-                routing,
-                pull,
-                sets,
+                ccci::RepoRun {
+                    url,
+                    reference,
+                    sets,
+                    runs_dir: std::env::var("CCCI_RUNS_DIR")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|_| PathBuf::from("target/ccci/runs")),
+                    domain,
+                    results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
+                    routing,
+                    pull,
+                    keep,
+                    watch_signals: true,
+                },
                 junit.as_deref(),
             );
         }
@@ -220,6 +239,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         ("CCCI_DOMAIN", &domain),
         ("CCCI_ROUTING", &routing),
         ("CCCI_PULL", &pull),
+        ("CCCI_KEEP", &keep),
     ] {
         if let Some(v) = v {
             env.push((k, v.clone()));
@@ -340,30 +360,8 @@ fn absolute_if_path(url: String) -> String {
 }
 
 /// The generic tiers on a recipe repository with no test crate, in this process.
-fn run_repository(
-    url: String,
-    reference: Option<String>,
-    domain: Option<String>,
-    routing: Option<String>,
-    pull: Option<String>,
-    sets: Vec<String>,
-    junit: Option<&Path>,
-) -> Result<ExitCode, String> {
-    let runs_dir = std::env::var("CCCI_RUNS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("target/ccci/runs"));
-    let report = ccci::run_repository(ccci::RepoRun {
-        url,
-        reference,
-        sets,
-        runs_dir,
-        domain,
-        results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
-        routing,
-        pull,
-        watch_signals: true,
-    })
-    .map_err(|e| e.to_string())?;
+fn run_repository(run: ccci::RepoRun, junit: Option<&Path>) -> Result<ExitCode, String> {
+    let report = ccci::run_repository(run).map_err(|e| e.to_string())?;
     say!("\n{}", ccci::summary(&report.results, &report.path));
     report::write_all(&report.results, junit)?;
     let code = verdict_line(&report.results, &report.path);
@@ -414,7 +412,8 @@ fn show(path: &Path, json: bool) -> Result<ExitCode, String> {
     Ok(exit_code(&results))
 }
 
-fn janitor(dry_run: bool) -> Result<ExitCode, String> {
+fn janitor(sweep: ccci::registry::Sweep) -> Result<ExitCode, String> {
+    let dry_run = sweep.dry_run;
     let registry = ccci::registry::Registry::open().map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -424,15 +423,14 @@ fn janitor(dry_run: bool) -> Result<ExitCode, String> {
         let swarm = ccci_swarm::Swarm::connect()
             .await
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>(
-            ccci::registry::reap(&registry, &swarm, dry_run, ccci::budget::JANITOR).await,
-        )
+        Ok::<_, String>(ccci::registry::reap(&registry, &swarm, sweep, ccci::budget::JANITOR).await)
     })?;
-    let live = registry
-        .runs()
+    let runs = registry.runs();
+    let live = runs.iter().filter(|r| ccci::registry::alive(r)).count();
+    let kept: Vec<_> = runs
         .iter()
-        .filter(|r| ccci::registry::alive(r))
-        .count();
+        .filter(|r| !ccci::registry::alive(r) && r.kept_now() && !sweep.kept)
+        .collect();
     for r in &reaped {
         let what = format!(
             "run {} of {} (stack {}, process {} gone)",
@@ -455,6 +453,15 @@ fn janitor(dry_run: bool) -> Result<ExitCode, String> {
         if live == 1 { "" } else { "s" },
         registry.dir().display()
     );
+    for k in &kept {
+        say!(
+            "kept for debugging: stack {} of run {} ({}) until {}; `cargo ccci janitor --kept` removes it now",
+            k.stack,
+            k.run_id,
+            k.recipe,
+            k.keep_until.map(ccci::core::time::rfc3339).unwrap_or_default()
+        );
+    }
     Ok(match reaped.iter().all(|r| r.left.is_empty()) || dry_run {
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,

@@ -321,7 +321,11 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         s,
         "\nrouting {routing} · teardown {} · {:.0} s · run `{}` · results `{}/results.json`, JUnit `{}/junit.xml`, card `{}/card.png`",
-        if r.teardown.clean { "clean" } else { "LEFT OBJECTS" },
+        match (&r.teardown.kept, r.teardown.clean) {
+            (Some(_), _) => "kept for debugging",
+            (None, true) => "clean",
+            (None, false) => "LEFT OBJECTS",
+        },
         r.duration_secs,
         r.run_id,
         r.run_dir,

@@ -5,24 +5,10 @@
 
 mod common;
 
+use common::objects_of;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
-fn objects_of(stack: &str) -> Vec<String> {
-    let label = format!("label=com.docker.stack.namespace={stack}");
-    let mut found = Vec::new();
-    for kind in ["service", "network", "volume", "secret", "config"] {
-        let mut cmd = Command::new("docker");
-        cmd.args([kind, "ls", "-q", "--filter", &label]);
-        let deadline = ccci::Deadline::after(Duration::from_secs(30));
-        let out = ccci_abra::process::run(cmd, format!("docker {kind} ls"), deadline, "")
-            .unwrap_or_else(|e| panic!("{e}"));
-        found.extend(out.lines().map(|l| format!("{kind} {l}")));
-    }
-    found
-}
 
 #[test]
 fn the_janitor_removes_what_a_run_killed_mid_install_left() {

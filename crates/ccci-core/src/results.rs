@@ -261,6 +261,23 @@ pub struct Teardown {
     pub leftovers: Vec<String>,
     /// Teardown's own error, if it failed.
     pub error: Option<String>,
+    /// Set when the run was red and asked to keep its stack for debugging (`--keep`):
+    /// teardown did not run, and the janitor removes the stack after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
+}
+
+/// A red run's stack left up for debugging, and how to reach and remove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// The stack left up.
+    pub stack: String,
+    /// When the janitor may remove it (RFC 3339, UTC).
+    pub until: String,
+    /// Where the app answers, if it was reachable.
+    pub url: Option<String>,
+    /// The command that removes it now.
+    pub remove: String,
 }
 
 impl Results {
@@ -310,7 +327,13 @@ impl Results {
                 &self.head.commit[..self.head.commit.len().min(8)]
             ));
         }
-        if !self.teardown.clean {
+        if let Some(kept) = &self.teardown.kept {
+            self.verdict = Verdict::Red;
+            self.verdict_reasons.push(format!(
+                "stack {} kept for debugging until {} (--keep)",
+                kept.stack, kept.until
+            ));
+        } else if !self.teardown.clean {
             self.verdict = Verdict::Red;
             self.verdict_reasons.push(format!(
                 "teardown left {}",
@@ -393,6 +416,7 @@ mod tests {
                 clean: true,
                 leftovers: vec![],
                 error: None,
+                kept: None,
             },
             run_dir: "target/ccci/runs/custom-html-20261122160000-1a2b3c".into(),
             deploys: vec![
@@ -494,12 +518,42 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_stack_is_named_as_kept_not_as_a_leak() {
+        let mut r = sample();
+        r.teardown = Teardown {
+            clean: false,
+            leftovers: vec!["service cust_app".into()],
+            error: None,
+            kept: Some(Kept {
+                stack: "cust".into(),
+                until: "2026-11-23T01:00:00Z".into(),
+                url: None,
+                remove: "cargo ccci janitor --kept".into(),
+            }),
+        };
+        let r = r.conclude(&all_pass());
+        assert_eq!(r.verdict, Verdict::Red);
+        assert!(
+            r.verdict_reasons
+                .iter()
+                .any(|v| v == "stack cust kept for debugging until 2026-11-23T01:00:00Z (--keep)"),
+            "{:?}",
+            r.verdict_reasons
+        );
+        assert!(!r
+            .verdict_reasons
+            .iter()
+            .any(|v| v.contains("teardown left")));
+    }
+
+    #[test]
     fn a_leaky_teardown_turns_the_verdict_red() {
         let mut r = sample();
         r.teardown = Teardown {
             clean: false,
             leftovers: vec!["volume cust_content".into()],
             error: None,
+            kept: None,
         };
         r.restore_proof = Some(RestoreProof::Markers {
             paths: vec!["app:/data".into()],

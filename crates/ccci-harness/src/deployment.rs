@@ -192,6 +192,7 @@ impl Deployment {
                 stack: app.stack.clone(),
                 domain: app.domain.clone(),
                 docker_host: swarm.host().to_string(),
+                keep_until: None,
             })?;
         }
         Ok(Deployment {

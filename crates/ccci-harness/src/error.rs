@@ -160,6 +160,9 @@ pub enum HarnessError {
     /// The routing asked for is not one ccci knows.
     #[error("{0} (CCCI_ROUTING or --routing)")]
     BadRouting(String),
+    /// How long to keep a red run's stack is not a duration.
+    #[error("`{0}` is not a duration to keep a red run's stack for (CCCI_KEEP or --keep-for): write it like `30m`, `1h` or `600` (seconds)")]
+    BadKeep(String),
     /// The pull policy asked for is not one ccci knows.
     #[error("{0} (CCCI_PULL or --pull)")]
     BadPull(String),

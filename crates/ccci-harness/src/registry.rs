@@ -32,6 +32,26 @@ pub struct ActiveRun {
     pub domain: String,
     /// The daemon it deploys to (`DOCKER_HOST`, or the local socket).
     pub docker_host: String,
+    /// For a red run that kept its stack for debugging (`--keep`): until when, in seconds
+    /// since the Unix epoch. The janitor leaves the stack alone until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_until: Option<u64>,
+}
+
+impl ActiveRun {
+    /// Whether the run kept its stack and that time has not passed.
+    pub fn kept_now(&self) -> bool {
+        self.keep_until.is_some_and(|until| until > unix_now())
+    }
+}
+
+/// Which runs the janitor removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Only say what would be removed.
+    pub dry_run: bool,
+    /// Also remove stacks kept for debugging whose time has not passed yet.
+    pub kept: bool,
 }
 
 /// The registry directory.
@@ -89,6 +109,19 @@ impl Registry {
         std::fs::rename(&partial, &path).map_err(io(&path))
     }
 
+    /// Marks `run_id`'s stack as kept for debugging until `until` (seconds since the Unix
+    /// epoch): the janitor leaves it alone until then.
+    pub fn keep(&self, run_id: &str, until: u64) -> Result<(), HarnessError> {
+        let path = self.path(run_id);
+        let text = std::fs::read(&path).map_err(io(&path))?;
+        let mut run: ActiveRun = serde_json::from_slice(&text).map_err(|e| HarnessError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        run.keep_until = Some(until);
+        self.register(&run)
+    }
+
     /// Forgets `run_id`: its teardown left nothing.
     pub fn forget(&self, run_id: &str) {
         let _ = std::fs::remove_file(self.path(run_id));
@@ -107,6 +140,14 @@ impl Registry {
         runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
         runs
     }
+}
+
+/// Seconds since the Unix epoch now.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// This process as the registry records it.
@@ -133,19 +174,21 @@ pub fn alive(run: &ActiveRun) -> bool {
 }
 
 /// The janitor: for every registered run on `swarm`'s daemon whose process is gone, removes
-/// its stack and all its data, and forgets it once nothing is left. With `dry_run` it only
-/// says what it would remove. Live runs and other daemons' runs are left alone.
+/// its stack and all its data, and forgets it once nothing is left. A stack kept for
+/// debugging is left alone until its time is up, unless `sweep.kept`. With `sweep.dry_run`
+/// it only says what it would remove. Live runs and other daemons' runs are left alone.
 pub async fn reap(
     registry: &Registry,
     swarm: &Swarm,
-    dry_run: bool,
+    sweep: Sweep,
     budget: Duration,
 ) -> Vec<Reaped> {
     let mut reaped = Vec::new();
     for run in registry.runs() {
-        if run.docker_host != swarm.host() || alive(&run) {
+        if run.docker_host != swarm.host() || alive(&run) || (run.kept_now() && !sweep.kept) {
             continue;
         }
+        let dry_run = sweep.dry_run;
         let left = match dry_run {
             true => swarm
                 .leftovers(&run.stack)
@@ -179,7 +222,18 @@ mod tests {
             stack: format!("s_{id}"),
             domain: "d.ccci.test".into(),
             docker_host: "unix:///var/run/docker.sock".into(),
+            keep_until: None,
         }
+    }
+
+    #[test]
+    fn a_kept_run_is_kept_until_its_time() {
+        let mut r = run("k", 1, None);
+        assert!(!r.kept_now());
+        r.keep_until = Some(unix_now() + 60);
+        assert!(r.kept_now());
+        r.keep_until = Some(unix_now() - 1);
+        assert!(!r.kept_now());
     }
 
     #[test]

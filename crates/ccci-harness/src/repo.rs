@@ -30,6 +30,8 @@ pub struct RepoRun {
     pub routing: Option<String>,
     /// When images are pulled: `missing`, `always` or `never` (see [`Settings::pull`]).
     pub pull: Option<String>,
+    /// Keep a red run's stack up this long (see [`Settings::keep`]).
+    pub keep: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down first (see
     /// [`Settings::watch_signals`]).
     pub watch_signals: bool,
@@ -145,6 +147,7 @@ pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
     settings.watch_signals = run.watch_signals;
     settings.routing = run.routing;
     settings.pull = run.pull;
+    settings.keep = run.keep;
     run_recipe(settings, meta, Hooks::none())
 }
 
@@ -192,6 +195,7 @@ mod tests {
             results_copy: None,
             routing: None,
             pull: None,
+            keep: None,
             watch_signals: false,
         };
         std::fs::create_dir_all(&scratch).unwrap();

@@ -112,10 +112,13 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
         }
         None => {}
     }
-    let teardown = if r.teardown.clean {
-        "clean".to_string()
-    } else {
-        format!("LEFT {}", r.teardown.leftovers.join(", "))
+    let teardown = match (&r.teardown.kept, r.teardown.clean) {
+        (Some(k), _) => format!(
+            "KEPT stack {} until {} (remove now: {})",
+            k.stack, k.until, k.remove
+        ),
+        (None, true) => "clean".to_string(),
+        (None, false) => format!("LEFT {}", r.teardown.leftovers.join(", ")),
     };
     let _ = writeln!(s, "  {:<15} {teardown}", "teardown");
     for snap in &r.snapshots {

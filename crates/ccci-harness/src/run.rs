@@ -76,6 +76,8 @@ pub(crate) struct Run {
     steps: Vec<Step>,
     interrupt: tokio::sync::watch::Sender<bool>,
     deployment: Mutex<Option<Deployment>>,
+    /// How long a red run keeps its stack for debugging (`--keep`), if it does.
+    keep: Option<std::time::Duration>,
 }
 
 impl Run {
@@ -98,6 +100,12 @@ impl Run {
                 });
             }
         }
+        let keep = match &settings.keep {
+            Some(v) => {
+                Some(ccci_core::meta::duration(v).ok_or_else(|| HarnessError::BadKeep(v.clone()))?)
+            }
+            None => None,
+        };
         let run_id = crate::names::run_id(started);
         let dir = RunDir::create(&settings.runs_dir, &meta.recipe, &run_id)?;
         let (registry, no_registry) = match crate::registry::Registry::open() {
@@ -130,6 +138,7 @@ impl Run {
             started,
             interrupt: tokio::sync::watch::Sender::new(false),
             deployment: Mutex::new(None),
+            keep,
         })
     }
 
@@ -141,7 +150,10 @@ impl Run {
         };
         let reaped = self.rt.block_on(async {
             let swarm = ccci_swarm::Swarm::connect().await.ok()?;
-            Some(crate::registry::reap(registry, &swarm, false, crate::budget::JANITOR).await)
+            Some(
+                crate::registry::reap(registry, &swarm, Default::default(), crate::budget::JANITOR)
+                    .await,
+            )
         });
         for r in reaped.unwrap_or_default() {
             match r.left.is_empty() {
@@ -441,11 +453,6 @@ impl Run {
     /// never ran were not selected by the test filter, or cut off by an interrupt.
     pub(crate) fn finish(&self) -> Report {
         self.take_screenshot();
-        let teardown = self.teardown();
-        // A run that left something stays registered, for the janitor to retry.
-        if let (true, Some(registry)) = (teardown.clean, &self.shared.registry) {
-            registry.forget(&self.shared.run_id);
-        }
         self.persist_op_state();
         let run_dir = self.shared.dir.path().display().to_string();
         let facts = RunFacts {
@@ -455,6 +462,26 @@ impl Run {
             started: self.started,
             interrupted: self.interrupted(),
         };
+        let red_so_far = || {
+            let clean = Teardown {
+                clean: true,
+                ..Teardown::default()
+            };
+            let results = self
+                .shared
+                .record(|r| r.results(&facts, &self.steps, clean));
+            results.verdict == ccci_core::Verdict::Red
+        };
+        let kept = match self.keep {
+            Some(keep) if !self.interrupted() && red_so_far() => self.keep_stack(keep),
+            _ => None,
+        };
+        let teardown = kept.unwrap_or_else(|| self.teardown());
+        // A run that left something stays registered, for the janitor to retry (or, kept,
+        // to remove when its time is up).
+        if let (true, Some(registry)) = (teardown.clean, &self.shared.registry) {
+            registry.forget(&self.shared.run_id);
+        }
         let results = self
             .shared
             .record(|r| r.results(&facts, &self.steps, teardown));
@@ -521,14 +548,54 @@ impl Run {
         self.shared.record(|r| r.screenshot = Some(picture));
     }
 
+    /// Leaves a red run's stack up for `keep` instead of tearing it down, registered so the
+    /// janitor removes it after, and says how to reach and remove it. `None` (tear down as
+    /// usual) when nothing is deployed or the registry cannot record the keep: a stack no
+    /// janitor would ever remove is not left behind.
+    fn keep_stack(&self, keep: std::time::Duration) -> Option<Teardown> {
+        let (swarm, stack, url) = {
+            let d = lock(&self.deployment);
+            let d = d.as_ref().filter(|d| d.on_swarm)?;
+            (d.swarm.clone(), d.app.stack.clone(), d.base_url.clone())
+        };
+        let until = crate::registry::unix_now() + keep.as_secs();
+        let registry = self.shared.registry.as_ref()?;
+        if let Err(e) = registry.keep(&self.shared.run_id, until) {
+            eprintln!("ccci: cannot keep stack {stack} ({e}); tearing it down");
+            return None;
+        }
+        let kept = ccci_core::results::Kept {
+            stack: stack.clone(),
+            until: ccci_core::time::rfc3339(until),
+            url,
+            remove: "cargo ccci janitor --kept".into(),
+        };
+        eprintln!(
+            "ccci: the run is red; stack {stack} is kept for debugging until {} (--keep)\n  the app:      {}\n  look:         docker stack ps {stack} --no-trunc; docker service logs {stack}_<service>\n  remove it:    {} (any ccci run or janitor after {} removes it)",
+            kept.until,
+            kept.url.as_deref().unwrap_or("(it never answered)"),
+            kept.remove,
+            kept.until,
+        );
+        let leftovers = self
+            .rt
+            .block_on(swarm.leftovers(&stack))
+            .unwrap_or_default();
+        Some(Teardown {
+            clean: false,
+            leftovers,
+            error: None,
+            kept: Some(kept),
+        })
+    }
+
     /// Removes the app and everything it created, under teardown's own deadline: whatever
     /// happened before, this runs to its end.
     fn teardown(&self) -> Teardown {
         let Some(d) = lock(&self.deployment).take().filter(|d| d.on_swarm) else {
             return Teardown {
                 clean: true,
-                leftovers: vec![],
-                error: None,
+                ..Teardown::default()
             };
         };
         let started = Instant::now();
@@ -544,7 +611,7 @@ impl Run {
             Ok(left) => Teardown {
                 clean: left.is_empty(),
                 leftovers: left,
-                error: None,
+                ..Teardown::default()
             },
             Err(e) => Teardown {
                 clean: false,
@@ -554,6 +621,7 @@ impl Run {
                     .block_on(d.swarm.leftovers(&d.app.stack))
                     .unwrap_or_default(),
                 error: Some(e.to_string()),
+                kept: None,
             },
         }
     }

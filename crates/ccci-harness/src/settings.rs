@@ -34,6 +34,9 @@ pub struct Settings {
     /// machine's kernel for a local daemon; taken as yes for a remote one (a Co-op Cloud
     /// server has it), which only a remote daemon's own kernel could say otherwise.
     pub ipvs: Option<bool>,
+    /// Keep a red run's stack up for debugging this long instead of tearing it down
+    /// (`CCCI_KEEP`, a duration like `1h`); the janitor removes it after. Default: never.
+    pub keep: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
@@ -63,6 +66,7 @@ impl Settings {
             pull: var("CCCI_PULL"),
             ca_cert: var("CCCI_CA_CERT").map(PathBuf::from),
             ipvs: var("CCCI_IPVS").map(|v| matches!(v.as_str(), "yes" | "true" | "1")),
+            keep: var("CCCI_KEEP"),
             watch_signals: true,
         }
     }
@@ -81,6 +85,7 @@ impl Settings {
             pull: None,
             ca_cert: None,
             ipvs: None,
+            keep: None,
             watch_signals: false,
         }
     }

@@ -34,6 +34,7 @@ fn run(name: &str, sets: &[&str]) -> Report {
         results_copy: None,
         routing: None,
         pull: None,
+        keep: None,
         watch_signals: false,
     })
     .expect("the run produces results")

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::Duration;
 
 /// A real recipe repository from ../shared/recipes (or `CCCI_RECIPES`).
 pub fn bundle(name: &str) -> PathBuf {
@@ -66,4 +67,20 @@ pub fn run_caught(
     let _ = child.kill();
     let _ = child.wait();
     panic!("the run never said `{when}`:\n{}", said.join("\n"));
+}
+
+/// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
+#[allow(dead_code)] // each test binary compiles this module
+pub fn objects_of(stack: &str) -> Vec<String> {
+    let label = format!("label=com.docker.stack.namespace={stack}");
+    let mut found = Vec::new();
+    for kind in ["service", "network", "volume", "secret", "config"] {
+        let mut cmd = Command::new("docker");
+        cmd.args([kind, "ls", "-q", "--filter", &label]);
+        let deadline = ccci::Deadline::after(Duration::from_secs(30));
+        let out = ccci_abra::process::run(cmd, format!("docker {kind} ls"), deadline, "")
+            .unwrap_or_else(|e| panic!("{e}"));
+        found.extend(out.lines().map(|l| format!("{kind} {l}")));
+    }
+    found
 }
