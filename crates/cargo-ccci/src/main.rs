@@ -336,10 +336,13 @@ fn ignore_interrupts() {
 
 /// Prints the closing verdict line and returns the exit status it sets.
 fn verdict_line(results: &Results, path: &Path) -> ExitCode {
-    let verdict = if results.verdict == Verdict::Green {
-        "GREEN"
-    } else {
-        "RED"
+    let (verdict, colour) = match results.verdict {
+        Verdict::Green => ("GREEN", "32"),
+        Verdict::Red => ("RED", "31"),
+    };
+    let verdict = match ccci::colour_stdout() {
+        true => format!("\x1b[1;{colour}m{verdict}\x1b[0m"),
+        false => verdict.to_string(),
     };
     say!(
         "cargo ccci: {} {verdict} at {} (results: {})",
@@ -362,7 +365,10 @@ fn absolute_if_path(url: String) -> String {
 /// The generic tiers on a recipe repository with no test crate, in this process.
 fn run_repository(run: ccci::RepoRun, junit: Option<&Path>) -> Result<ExitCode, String> {
     let report = ccci::run_repository(run).map_err(|e| e.to_string())?;
-    say!("\n{}", ccci::summary(&report.results, &report.path));
+    say!(
+        "\n{}",
+        ccci::summary_styled(&report.results, &report.path, ccci::colour_stdout())
+    );
     report::write_all(&report.results, junit)?;
     let code = verdict_line(&report.results, &report.path);
     Ok(if report.interrupted {
@@ -404,9 +410,10 @@ fn show(path: &Path, json: bool) -> Result<ExitCode, String> {
     }
     say!(
         "{}",
-        ccci::summary(
+        ccci::summary_styled(
             &results,
-            &PathBuf::from(&results.run_dir).join("results.json")
+            &PathBuf::from(&results.run_dir).join("results.json"),
+            ccci::colour_stdout()
         )
     );
     Ok(exit_code(&results))

@@ -8,14 +8,49 @@ use ccci_core::{Results, Verdict};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The summary printed after a run.
+/// Whether output to standard output may be coloured: it is a terminal, `NO_COLOR` is not
+/// set (<https://no-color.org>) and `TERM` is not `dumb`. Files, pipes and CI logs get plain
+/// text.
+pub fn colour_stdout() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// ANSI colours, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    const GREEN: &str = "32";
+    const RED: &str = "31";
+    const YELLOW: &str = "33";
+    const BOLD: &str = "1";
+
+    fn on(self, code: &str, text: &str) -> String {
+        match self.0 {
+            true => format!("\x1b[{code}m{text}\x1b[0m"),
+            false => text.to_string(),
+        }
+    }
+}
+
+/// The summary printed after a run, as plain text (for files and logs).
 pub fn summary(r: &Results, results_path: &Path) -> String {
+    summary_styled(r, results_path, false)
+}
+
+/// The summary, with the verdict and each rung's outcome coloured when `colour` (see
+/// [`colour_stdout`]).
+pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String {
+    let paint = Paint(colour);
     let mut s = String::new();
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = &r.head.commit[..r.head.commit.len().min(8)];
     let verdict = match r.verdict {
-        Verdict::Green => "GREEN",
-        Verdict::Red => "RED",
+        Verdict::Green => paint.on(Paint::GREEN, &paint.on(Paint::BOLD, "GREEN")),
+        Verdict::Red => paint.on(Paint::RED, &paint.on(Paint::BOLD, "RED")),
     };
     let _ = writeln!(
         s,
@@ -37,7 +72,14 @@ pub fn summary(r: &Results, results_path: &Path) -> String {
             RungOutcome::Unverified { reason } => format!(": {reason}"),
             RungOutcome::NotRun { because } => format!(" ({because})"),
         };
-        let _ = writeln!(s, "  {:<15} {}{detail}", rung.as_str(), outcome.label());
+        let label = match outcome {
+            RungOutcome::Pass => paint.on(Paint::GREEN, outcome.label()),
+            RungOutcome::Skipped {
+                intentional: true, ..
+            } => paint.on(Paint::YELLOW, outcome.label()),
+            _ => paint.on(Paint::RED, outcome.label()),
+        };
+        let _ = writeln!(s, "  {:<15} {label}{detail}", rung.as_str());
     }
     let mut not_run: Vec<(&str, usize)> = Vec::new();
     for t in &r.tests {

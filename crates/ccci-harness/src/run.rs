@@ -553,10 +553,15 @@ impl Run {
     /// usual) when nothing is deployed or the registry cannot record the keep: a stack no
     /// janitor would ever remove is not left behind.
     fn keep_stack(&self, keep: std::time::Duration) -> Option<Teardown> {
-        let (swarm, stack, url) = {
+        let (swarm, stack, url, resolve) = {
             let d = lock(&self.deployment);
             let d = d.as_ref().filter(|d| d.on_swarm)?;
-            (d.swarm.clone(), d.app.stack.clone(), d.base_url.clone())
+            (
+                d.swarm.clone(),
+                d.app.stack.clone(),
+                d.base_url.clone(),
+                d.via.resolve.clone(),
+            )
         };
         let until = crate::registry::unix_now() + keep.as_secs();
         let registry = self.shared.registry.as_ref()?;
@@ -570,10 +575,21 @@ impl Run {
             url,
             remove: "cargo ccci janitor --kept".into(),
         };
+        // The test domain resolves nowhere but here: say how to reach it anyway.
+        let reach = match (&kept.url, &resolve) {
+            (Some(url), Some((host, addr))) => {
+                format!(
+                    "{url} (curl -k --resolve {host}:{}:{} {url}/)",
+                    addr.port(),
+                    addr.ip()
+                )
+            }
+            (Some(url), None) => url.clone(),
+            (None, _) => "(it never answered)".into(),
+        };
         eprintln!(
-            "ccci: the run is red; stack {stack} is kept for debugging until {} (--keep)\n  the app:      {}\n  look:         docker stack ps {stack} --no-trunc; docker service logs {stack}_<service>\n  remove it:    {} (any ccci run or janitor after {} removes it)",
+            "ccci: the run is red; stack {stack} is kept for debugging until {} (--keep)\n  the app:      {reach}\n  look:         docker stack ps {stack} --no-trunc; docker service logs {stack}_<service>\n  remove it:    {} (any ccci run or janitor after {} removes it)",
             kept.until,
-            kept.url.as_deref().unwrap_or("(it never answered)"),
             kept.remove,
             kept.until,
         );

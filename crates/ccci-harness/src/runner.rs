@@ -85,7 +85,11 @@ pub fn run_main(settings: Settings) -> ExitCode {
     let report = run.finish();
     println!(
         "\n{}",
-        crate::report::summary(&report.results, &report.path)
+        crate::report::summary_styled(
+            &report.results,
+            &report.path,
+            crate::report::colour_stdout()
+        )
     );
     if report.interrupted {
         return ExitCode::from(130);
