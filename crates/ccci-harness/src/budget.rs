@@ -26,7 +26,7 @@ pub const JANITOR: Duration = Duration::from_secs(120);
 
 /// Teardown, before the stack's `stop_grace_period`: `docker stack rm` needs about 16 s
 /// here, and a PID 1 that ignores SIGTERM costs its grace period more.
-const TEARDOWN: Duration = Duration::from_secs(120);
+pub(crate) const TEARDOWN: Duration = Duration::from_secs(120);
 
 /// The budgets of one run, from its settings.
 #[derive(Debug, Clone, Copy)]

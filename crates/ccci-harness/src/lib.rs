@@ -41,6 +41,7 @@ mod deployment;
 mod error;
 mod fixture;
 mod names;
+mod nextest;
 mod plan;
 mod recipe_fn;
 mod record;

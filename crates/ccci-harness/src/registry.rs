@@ -166,7 +166,12 @@ fn start_time(pid: u32) -> Option<u64> {
 
 /// Whether the process a registry entry names still runs.
 pub fn alive(run: &ActiveRun) -> bool {
-    match (start_time(run.pid), run.pid_start) {
+    process_alive(run.pid, run.pid_start)
+}
+
+/// Whether process `pid` runs and, when `pid_start` is known, is the one that started then.
+pub(crate) fn process_alive(pid: u32, pid_start: Option<u64>) -> bool {
+    match (start_time(pid), pid_start) {
         (None, _) => false,
         (Some(now), Some(then)) => now == then,
         (Some(_), None) => true,

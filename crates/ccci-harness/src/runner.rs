@@ -4,16 +4,19 @@
 //! Running executes the plan in order on one deployed app, always tears down, and writes
 //! results.json.
 
+use crate::nextest::{Outcome, Role, Share};
 use crate::plan::{plan, Hooks};
 use crate::run::Run;
 use crate::settings::{load_meta, Settings};
+use ccci_core::ladder::Rung;
 use libtest_mimic::{Arguments, Failed, Trial};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Runs a recipe's test binary; see [`crate::main!`].
 pub fn run_main(settings: Settings) -> ExitCode {
-    let mut args = Arguments::from_args();
+    let args = Arguments::from_args();
     let hooks = Hooks::registered();
     let meta = match load_meta(&settings.crate_dir) {
         Ok(m) => m,
@@ -38,6 +41,34 @@ pub fn run_main(settings: Settings) -> ExitCode {
             .collect();
         return libtest_mimic::run(&args, trials).exit_code();
     }
+    // Under nextest every test is a process of its own: one leads the lifecycle, the others
+    // follow it (see crate::nextest).
+    let test = args.filter.clone().unwrap_or_default();
+    let lead = match crate::nextest::join(&settings.runs_dir, &meta.recipe, &test) {
+        None => None,
+        Some(Ok(Role::Leads(share))) => Some(share),
+        Some(Ok(Role::Follows(share))) => return follow(&args, &hooks, &meta, &share),
+        Some(Err(e)) => {
+            eprintln!("ccci: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = run_here(args, settings, meta, hooks, lead.as_ref());
+    if let Some(share) = lead {
+        share.done();
+    }
+    code
+}
+
+/// Runs the lifecycle in this process: the steps as libtest trials, or, leading a nextest
+/// run, all of them first (publishing each outcome) and then the trials from their outcomes.
+fn run_here(
+    mut args: Arguments,
+    settings: Settings,
+    meta: ccci_core::RecipeMeta,
+    hooks: Hooks,
+    lead: Option<&Share>,
+) -> ExitCode {
     // The recipe repository's own ccci.yml lies beneath the crate's (listing, above, reads
     // only the crate's: it must stay cheap).
     let meta = match crate::repo::with_recipe_layer(&settings, meta) {
@@ -58,20 +89,22 @@ pub fn run_main(settings: Settings) -> ExitCode {
     args.test_threads = Some(1);
     run.watch_signals();
     run.reap_killed_runs();
+    let published = lead.map(|share| Arc::new(run_and_publish(&run, share)));
     let trials = run
         .steps()
         .iter()
         .cloned()
         .map(|step| {
             let r = run.clone();
+            let published = published.clone();
             let ignored = step.not_applicable.is_some();
-            Trial::test(step.name.clone(), move || match &step.not_applicable {
-                // Only reached with --ignored/--include-ignored: a declared skip cannot pass.
-                Some(reason) => Err(Failed::from(format!(
-                    "cannot run: ccci.yml declares {} not applicable: {reason}",
-                    step.rung
-                ))),
-                None => r.execute(&step).map_err(Failed::from),
+            Trial::test(step.name.clone(), move || {
+                match (&step.not_applicable, published) {
+                    // Only reached with --ignored/--include-ignored: a declared skip cannot pass.
+                    (Some(reason), _) => Err(Failed::from(cannot_run(step.rung, reason))),
+                    (None, Some(p)) => trial_result(p.get(&step.name).cloned(), step.rung),
+                    (None, None) => r.execute(&step).map_err(Failed::from),
+                }
             })
             .with_ignored_flag(ignored)
         })
@@ -97,5 +130,77 @@ pub fn run_main(settings: Settings) -> ExitCode {
     match report.results.teardown.clean {
         true => conclusion.exit_code(),
         false => ExitCode::FAILURE,
+    }
+}
+
+/// Leading a nextest run: every step in order, each outcome published as it ends.
+fn run_and_publish(run: &Run, share: &Share) -> BTreeMap<String, Outcome> {
+    let mut outcomes = BTreeMap::new();
+    for step in run.steps() {
+        let started = std::time::Instant::now();
+        let outcome = match &step.not_applicable {
+            Some(reason) => Outcome::Skipped(reason.clone()),
+            None => match run.execute(step) {
+                Ok(()) => Outcome::Passed,
+                Err(e) => Outcome::Failed(e),
+            },
+        };
+        eprintln!(
+            "ccci: {} ... {} ({:.1}s)",
+            step.name,
+            match &outcome {
+                Outcome::Passed => "ok".to_string(),
+                Outcome::Failed(e) => format!("FAILED: {e}"),
+                Outcome::Skipped(_) => "skipped (declared not applicable)".to_string(),
+            },
+            started.elapsed().as_secs_f64()
+        );
+        outcomes.insert(step.name.clone(), outcome);
+        share.publish(&outcomes);
+    }
+    outcomes
+}
+
+/// Following a nextest run: the trials wait for the leader's outcomes.
+fn follow(
+    args: &Arguments,
+    hooks: &Hooks,
+    meta: &ccci_core::RecipeMeta,
+    share: &Share,
+) -> ExitCode {
+    let steps = plan(hooks, &meta.expected_na);
+    // The most the leader's whole lifecycle may take: its every budget, end to end.
+    let budget = crate::budget::PROBE
+        + crate::budget::JANITOR
+        + meta.deploy_timeout * 4
+        + meta.test_timeout * steps.len() as u32
+        + crate::budget::TEARDOWN
+        // and a stop grace period as long as any recipe sets.
+        + std::time::Duration::from_secs(600);
+    let trials = steps
+        .into_iter()
+        .map(|step| {
+            let ignored = step.not_applicable.is_some();
+            let (name, share) = (step.name.clone(), share.clone());
+            Trial::test(step.name, move || {
+                trial_result(Some(share.wait_for(&name, budget)), step.rung)
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(args, trials).exit_code()
+}
+
+fn cannot_run(rung: Rung, reason: &str) -> String {
+    format!("cannot run: ccci.yml declares {rung} not applicable: {reason}")
+}
+
+/// A published outcome as libtest's result. A declared skip is not a pass.
+fn trial_result(outcome: Option<Outcome>, rung: Rung) -> Result<(), Failed> {
+    match outcome {
+        Some(Outcome::Passed) => Ok(()),
+        Some(Outcome::Failed(e)) => Err(Failed::from(e)),
+        Some(Outcome::Skipped(reason)) => Err(Failed::from(cannot_run(rung, &reason))),
+        None => Err(Failed::from("the step did not run")),
     }
 }
