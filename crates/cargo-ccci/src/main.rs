@@ -4,11 +4,11 @@
 //! ```text
 //! cargo ccci run [RECIPE] [--ref REF] [--recipe-git URL] [--domain D] [--set K=V]…
 //!                [--routing traefik|host-port] [--pull missing|always|never]
-//!                [--timeout 2h] [--junit PATH]
+//!                [--timeout 2h] [--junit PATH] [--keep [--keep-for 1h]]
 //! cargo ccci list [--json]
 //! cargo ccci results <results.json> [--json]
 //! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
-//! cargo ccci janitor [--dry-run]
+//! cargo ccci janitor [--dry-run] [--kept]
 //! ```
 //!
 //! `run RECIPE` builds `recipe-<RECIPE>`'s test binary (`cargo test --no-run`, at most 30 min)
