@@ -344,6 +344,14 @@ fn verdict_line(results: &Results, path: &Path) -> ExitCode {
         true => format!("\x1b[1;{colour}m{verdict}\x1b[0m"),
         false => verdict.to_string(),
     };
+    if results.bad_input.is_some() {
+        say!(
+            "cargo ccci: {} could not run: its input is wrong, and nothing was deployed (results: {})",
+            results.recipe,
+            path.display()
+        );
+        return exit_code(results);
+    }
     say!(
         "cargo ccci: {} {verdict} at {} (results: {})",
         results.recipe,
@@ -365,6 +373,12 @@ fn absolute_if_path(url: String) -> String {
 /// The generic tiers on a recipe repository with no test crate, in this process.
 fn run_repository(run: ccci::RepoRun, junit: Option<&Path>) -> Result<ExitCode, String> {
     let report = ccci::run_repository(run).map_err(|e| e.to_string())?;
+    if let Some(e) = &report.results.bad_input {
+        // Said once, as every error that stops a run before it starts is.
+        report::write_all(&report.results, junit)?;
+        eprintln!("cargo ccci: {e}");
+        return Ok(verdict_line(&report.results, &report.path));
+    }
     say!(
         "\n{}",
         ccci::summary_styled(&report.results, &report.path, ccci::colour_stdout())
@@ -394,6 +408,9 @@ fn read(path: &Path) -> Result<Results, String> {
 }
 
 fn exit_code(results: &Results) -> ExitCode {
+    if results.bad_input.is_some() {
+        return ExitCode::from(2);
+    }
     if results.verdict == Verdict::Green {
         ExitCode::SUCCESS
     } else {

@@ -55,15 +55,11 @@ impl App {
     ) -> Result<App, AbraError> {
         let stack = stack_name(domain)?;
         let sample = recipe.path(".env.sample");
-        let text = std::fs::read_to_string(&sample).map_err(|_| AbraError::MissingFile {
+        let text = std::fs::read_to_string(&sample).map_err(|_| AbraError::NoEnvSample {
             recipe: recipe.name.clone(),
-            file: ".env.sample".into(),
-            path: sample.clone(),
-            fix: "every recipe ships one with its settings and secret versions (abra lint R008)"
-                .into(),
         })?;
         let mut env = EnvFile::parse(&text)
-            .map_err(|e| AbraError::Invalid(format!("{}: {e}", sample.display())))?;
+            .map_err(|e| AbraError::Invalid(format!("recipe {}: .env.sample {e}", recipe.name)))?;
         env.set("DOMAIN", domain);
         env.set("TYPE", &recipe.name);
         for (k, v) in extra {

@@ -124,7 +124,7 @@ impl EnvFile {
                     let value = if q == '\'' {
                         inner.to_string()
                     } else {
-                        file.expand(&unescape(inner), first)?
+                        file.expand(&unescape(inner), first, key)?
                             .replace(LITERAL_DOLLAR, "$")
                     };
                     (value, comment)
@@ -134,7 +134,7 @@ impl EnvFile {
                         Some(i) => (&rest[..i], Some(rest[i + 1..].trim().to_string())),
                         None => (rest, None),
                     };
-                    (file.expand(raw.trim(), first)?, comment)
+                    (file.expand(raw.trim(), first, key)?, comment)
                 }
             };
             file.entries.push(Entry {
@@ -146,8 +146,21 @@ impl EnvFile {
         Ok(file)
     }
 
-    /// Expands `$VAR`, `${VAR}` and `${VAR:-default}` from the entries read so far.
-    fn expand(&self, s: &str, line: usize) -> Result<String, EnvError> {
+    /// Expands `$VAR`, `${VAR}` and `${VAR:-default}` from the entries read so far. `key`
+    /// may name itself only once it has a value (`COMPOSE_FILE="$COMPOSE_FILE:more.yml"`):
+    /// before that the reference can only be a mistake.
+    fn expand(&self, s: &str, line: usize, key: &str) -> Result<String, EnvError> {
+        let itself = |name: &str, default: Option<&str>| -> Result<(), EnvError> {
+            match name == key && default.is_none() && self.get(name).is_none() {
+                true => Err(EnvError {
+                    line,
+                    message: format!(
+                        "the value of {key} refers to {key} itself, which has no value yet: give it a value on an earlier line, or remove the reference"
+                    ),
+                }),
+                false => Ok(()),
+            }
+        };
         let mut out = String::with_capacity(s.len());
         let mut rest = s;
         while let Some(i) = rest.find('$') {
@@ -177,6 +190,7 @@ impl EnvFile {
                         ),
                     });
                 }
+                itself(name, default)?;
                 let value = self.get(name).filter(|v| !(v.is_empty() && if_empty));
                 out.push_str(value.or(default).unwrap_or(""));
                 rest = &braced[end + 1..];
@@ -191,6 +205,7 @@ impl EnvFile {
                 if len == 0 {
                     out.push('$');
                 } else {
+                    itself(&after[..len], None)?;
                     out.push_str(self.get(&after[..len]).unwrap_or(""));
                 }
                 rest = &after[len..];

@@ -16,6 +16,24 @@ pub enum AbraError {
         /// What to do.
         fix: String,
     },
+    /// The recipe has no `.env.sample` at the ref under test.
+    #[error("recipe {recipe} has no .env.sample: every recipe ships one with its settings and secret versions (abra lint R008); add it")]
+    NoEnvSample {
+        /// The recipe.
+        recipe: String,
+    },
+    /// A compose file of the recipe is wrong, found before anything is deployed.
+    #[error("{file}{}: {problem}: {fix}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Compose {
+        /// The compose file.
+        file: String,
+        /// The line, when the problem is at one.
+        line: Option<usize>,
+        /// What is wrong.
+        problem: String,
+        /// What to do.
+        fix: String,
+    },
     /// The recipe or app is not usable as it is.
     #[error("{0}")]
     Invalid(String),

@@ -228,8 +228,11 @@ impl Layer {
             file: origin.into(),
             message,
         };
-        let doc: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(text).map_err(|e| yaml(e.to_string()))?;
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
+            yaml(format!(
+                "not valid YAML: {e}: fix it there (indentation, a missing quote or colon)"
+            ))
+        })?;
         let map = match doc {
             serde_yaml_ng::Value::Mapping(m) => m,
             serde_yaml_ng::Value::Null => serde_yaml_ng::Mapping::new(),
@@ -252,7 +255,9 @@ impl Layer {
         let value: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(value).map_err(|e| MetaError::Yaml {
                 file: origin.clone(),
-                message: format!("`{value}` is not a YAML value: {e}"),
+                message: format!(
+                    "`{value}` is not a YAML value ({e}): write the value as YAML, quoted for the shell, e.g. --set 'health_ok=[200, 404]'"
+                ),
             })?;
         let mut map = serde_yaml_ng::Mapping::new();
         match key.split_once('.') {
@@ -481,7 +486,8 @@ fn parse_duration(v: &serde_yaml_ng::Value) -> Result<Duration, String> {
     if let Some(n) = v.as_u64() {
         return Ok(Duration::from_secs(n));
     }
-    let s = v.as_str().ok_or_else(|| format!("{v:?}: {expected}"))?;
+    let shown = serde_json::to_string(v).unwrap_or_default();
+    let s = v.as_str().ok_or_else(|| format!("`{shown}`: {expected}"))?;
     duration(s).ok_or_else(|| format!("`{s}`: {expected}"))
 }
 

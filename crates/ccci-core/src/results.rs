@@ -85,6 +85,11 @@ pub struct Results {
     /// The app's front page as the run left it, taken before teardown (best effort).
     #[serde(default)]
     pub screenshot: Option<Picture>,
+    /// Set when the run was refused before anything was deployed because its input is
+    /// wrong (the recipe, its settings, the command line): the one-line error, naming the
+    /// file, key or service and the fix. Such a run *could not run* (`cargo ccci` exits 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_input: Option<String>,
 }
 
 /// A picture a run tried to take.
@@ -327,6 +332,10 @@ impl Results {
                 &self.head.commit[..self.head.commit.len().min(8)]
             ));
         }
+        if let Some(e) = &self.bad_input {
+            self.verdict = Verdict::Red;
+            self.verdict_reasons = vec![format!("bad input: {e}")];
+        }
         if let Some(kept) = &self.teardown.kept {
             self.verdict = Verdict::Red;
             self.verdict_reasons.push(format!(
@@ -443,6 +452,7 @@ mod tests {
             routing: Some(Routing::Traefik),
             changes: vec![],
             manifest: vec![],
+            bad_input: None,
             screenshot: None,
         }
         .conclude(&ladder)

@@ -107,6 +107,7 @@ impl Deployment {
                     fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
                 })?;
         let releases = recipe.releases(deadline)?;
+        same_version_twice(&releases)?;
         let head_release = releases.iter().find(|r| r.commit == commit).cloned();
         let head = RefInfo {
             reference,
@@ -126,6 +127,14 @@ impl Deployment {
             .unwrap_or_else(|| crate::names::default_domain(&meta.recipe));
         let mut app = App::new(&recipe, &domain, &run.dir.servers(), &meta.extra_env)?;
         let overlay = overlay(run, &recipe, &commit, deadline)?;
+        lint_head(
+            &recipe,
+            &commit,
+            &app,
+            overlay.as_ref().map(|(text, _)| text.as_str()),
+            &meta.service,
+            deadline,
+        )?;
         if let Some((_, from)) = &overlay {
             let files = app.compose_files();
             if !files.iter().any(|f| f == CI_OVERLAY) {
@@ -434,6 +443,80 @@ fn overlay(
 
 /// The release the upgrade starts from: `upgrade_base_version` when set (it must be a
 /// release), else the release before the head; for an unreleased head, the latest release.
+/// Refuses two release tags of one version on different commits: which is the release?
+fn same_version_twice(releases: &[Release]) -> Result<(), HarnessError> {
+    for (i, a) in releases.iter().enumerate() {
+        if let Some(b) = releases[i + 1..]
+            .iter()
+            .find(|b| b.version == a.version && b.commit != a.commit)
+        {
+            return Err(ccci_abra::AbraError::Invalid(format!(
+                "release tags `{}` and `{}` are both version {} but tag different commits: delete or rename one of them (`git tag -d` and `git push --delete origin <tag>`)",
+                a.tag, b.tag, a.version
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Reads the head's compose chain before anything is deployed (see `ccci_abra::lint`), and
+/// refuses service names over the 63 characters Swarm allows, which the domain makes long.
+fn lint_head(
+    recipe: &Recipe,
+    commit: &str,
+    app: &App,
+    overlay: Option<&str>,
+    main_service: &str,
+    deadline: Deadline,
+) -> Result<(), HarnessError> {
+    let names = app.compose_files();
+    let mut texts = Vec::new();
+    for name in &names {
+        texts.push(match (name.as_str(), overlay) {
+            (CI_OVERLAY, Some(text)) => Some(text.to_string()),
+            _ => recipe.file_at(commit, name, deadline)?,
+        });
+    }
+    let files: Vec<ccci_abra::lint::ComposeFile<'_>> = names
+        .iter()
+        .zip(&texts)
+        .map(|(name, text)| ccci_abra::lint::ComposeFile {
+            name,
+            text: text.as_deref(),
+        })
+        .collect();
+    let has_file = |path: &str| matches!(recipe.file_at(commit, path, deadline), Ok(Some(_)));
+    let secrets = ccci_abra::lint::lint(&files, &has_file, main_service)?;
+    // abra names a secret `<stack>_<secret>_<version>`; Swarm refuses names over 64.
+    for secret in secrets {
+        let version = app
+            .env
+            .get(&format!("SECRET_{}_VERSION", secret.to_uppercase()))
+            .unwrap_or("v1");
+        let name = format!("{}_{secret}_{version}", app.stack);
+        if name.len() > 64 {
+            return Err(ccci_abra::AbraError::NameTooLong {
+                kind: "secret",
+                len: name.len(),
+                name,
+                stack: app.stack.clone(),
+            }
+            .into());
+        }
+    }
+    let longest = format!("{}_{main_service}", app.stack);
+    if longest.len() > 63 {
+        return Err(ccci_abra::AbraError::Invalid(format!(
+            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
+            app.domain,
+            longest.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 pub(crate) fn select_base(
     wanted: &Option<ccci_core::Version>,
     releases: &[Release],
@@ -441,15 +524,21 @@ pub(crate) fn select_base(
     head_commit: &str,
 ) -> Result<Option<Release>, HarnessError> {
     if let Some(v) = wanted {
-        return releases
+        let base = releases
             .iter()
             .find(|r| &r.version == v)
             .cloned()
-            .map(Some)
             .ok_or_else(|| HarnessError::UnknownBase {
                 wanted: v.to_string(),
                 releases: releases.iter().map(|r| r.version.to_string()).collect(),
+            })?;
+        if let Some(h) = head_release.filter(|h| h.version <= base.version) {
+            return Err(HarnessError::HeadNotAfterBase {
+                head: h.tag.clone(),
+                base: base.tag.clone(),
             });
+        }
+        return Ok(Some(base));
     }
     let versions: Vec<ccci_core::Version> = releases
         .iter()

@@ -52,7 +52,7 @@ pub enum HarnessError {
         origin: String,
     },
     /// The ref to test is not in the recipe repository.
-    #[error("ref `{reference}` is not in the recipe repository {url} ({source}): {fix}")]
+    #[error("ref `{reference}` is not in the recipe repository {url}: {fix}")]
     UnknownRef {
         /// The ref.
         reference: String,
@@ -64,6 +64,20 @@ pub enum HarnessError {
         /// How to name a ref here (`--ref`, `CCCI_REF`).
         fix: &'static str,
     },
+    /// The recipe repository has no commit to test.
+    #[error("the recipe repository {url} has no commits: commit the recipe (compose.yml, .env.sample) and run again")]
+    EmptyRepository {
+        /// The repository.
+        url: String,
+    },
+    /// A recipe repository given as a path is not one.
+    #[error("--recipe-git {path}: {why}: give the path of a recipe's git repository (or a git bundle), or its URL")]
+    NotARepository {
+        /// The path given.
+        path: String,
+        /// What is there instead.
+        why: &'static str,
+    },
     /// `upgrade_base_version` names no release.
     #[error("upgrade_base_version {wanted} is not a release of the recipe (releases: {}): set it to one of them, or remove it to upgrade from the release before the head", releases.join(", "))]
     UnknownBase {
@@ -71,6 +85,14 @@ pub enum HarnessError {
         wanted: String,
         /// The recipe's releases.
         releases: Vec<String>,
+    },
+    /// The head to test is not a release after the upgrade base.
+    #[error("the head {head} is not newer than the upgrade base {base}: an upgrade goes forward; test a newer ref (--ref), or set upgrade_base_version to a release before {head}")]
+    HeadNotAfterBase {
+        /// The head's version.
+        head: String,
+        /// The base's version.
+        base: String,
     },
     /// `deps` names something ccci cannot provide.
     #[error("dependency `{dep}` (deps in ccci.yml) cannot be provided: ccci does not provision dependencies yet, and a test that needs one would otherwise run without it; remove it from deps, or test this recipe where {dep} is provided")]
@@ -257,6 +279,39 @@ impl From<SwarmError> for StepError {
 }
 
 /// A closure turning an IO error about `path` into a [`HarnessError`].
+impl HarnessError {
+    /// Whether the run's input is wrong (the recipe as written, its settings, the command
+    /// line): what a person must fix before the run can mean anything, as opposed to a
+    /// failure of the app or a fault of the host. A run refused for bad input *could not
+    /// run*.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            HarnessError::Meta(_)
+            | HarnessError::NoSettings { .. }
+            | HarnessError::NoRecipeName { .. }
+            | HarnessError::SourceInRecipe { .. }
+            | HarnessError::UnknownRef { .. }
+            | HarnessError::EmptyRepository { .. }
+            | HarnessError::NotARepository { .. }
+            | HarnessError::UnknownBase { .. }
+            | HarnessError::HeadNotAfterBase { .. }
+            | HarnessError::DuplicateStep { .. }
+            | HarnessError::BadRouting(_)
+            | HarnessError::BadKeep(_)
+            | HarnessError::BadPull(_) => true,
+            HarnessError::Abra(e) => matches!(
+                e,
+                AbraError::Invalid(_)
+                    | AbraError::MissingFile { .. }
+                    | AbraError::NoEnvSample { .. }
+                    | AbraError::NameTooLong { .. }
+                    | AbraError::Compose { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> HarnessError {
     let path = path.into();
     move |source| HarnessError::Io { path, source }

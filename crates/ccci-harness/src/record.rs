@@ -49,6 +49,9 @@ pub(crate) struct Record {
     pub manifest: Vec<String>,
     /// The app's front page before teardown.
     pub screenshot: Option<ccci_core::results::Picture>,
+    /// The run's input is wrong, and it was refused before deploying (see
+    /// `Results::bad_input`).
+    pub bad_input: Option<String>,
 }
 
 impl Record {
@@ -163,6 +166,7 @@ impl Record {
             changes: self.changes.clone(),
             manifest,
             screenshot: self.screenshot.clone(),
+            bad_input: self.bad_input.clone(),
         }
         .conclude(&ladder)
     }

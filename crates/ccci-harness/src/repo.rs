@@ -70,30 +70,58 @@ pub fn recipe_layer(
     reference: Option<&str>,
     scratch: &Path,
 ) -> Result<Option<Layer>, HarnessError> {
+    local_repository(url)?;
     // Unique: runs of the same recipe may probe at once.
     let dir = scratch.join(crate::unique(&format!("probe-{name}")));
     let deadline = Deadline::after(PROBE);
     let recipe = Recipe::clone_from(name, url, &dir, deadline)?;
-    let reference = reference.unwrap_or("HEAD");
     let found = recipe
-        .resolve(reference, deadline)
-        .map_err(|source| HarnessError::UnknownRef {
-            reference: reference.into(),
-            url: url.into(),
-            source: Box::new(source),
-            fix: "give a tag, branch or commit of it with --ref",
+        .resolve(reference.unwrap_or("HEAD"), deadline)
+        .map_err(|source| match reference {
+            // HEAD resolves in every repository with a commit.
+            None => HarnessError::EmptyRepository { url: url.into() },
+            Some(reference) => HarnessError::UnknownRef {
+                reference: reference.into(),
+                url: url.into(),
+                source: Box::new(source),
+                fix: "give a tag, branch or commit of it with --ref",
+            },
         })
         .and_then(|commit| Ok(recipe.file_at(&commit, "ccci.yml", deadline)?));
     let _ = std::fs::remove_dir_all(&dir);
     let Some(text) = found? else {
         return Ok(None);
     };
-    let origin = format!("{url} at {reference}: ccci.yml");
+    let origin = format!("{url} at {}: ccci.yml", reference.unwrap_or("HEAD"));
     let layer = Layer::parse(&origin, &text)?;
     if layer.has("source") {
         return Err(HarnessError::SourceInRecipe { origin });
     }
     Ok(Some(layer))
+}
+
+/// A recipe repository given as a local path must be one: a git repository (a working tree
+/// or a bare one) or a bundle. URLs are left to git.
+fn local_repository(url: &str) -> Result<(), HarnessError> {
+    let remote = url.contains("://")
+        || url
+            .split_once(':')
+            .is_some_and(|(host, _)| host.contains('@'));
+    if remote {
+        return Ok(());
+    }
+    let path = Path::new(url);
+    let why = match std::fs::metadata(path) {
+        Err(_) => "there is nothing at that path",
+        Ok(m) if m.is_dir() && !path.join(".git").exists() && !path.join("HEAD").is_file() => {
+            "it is a directory, but not a git repository"
+        }
+        Ok(_) => return Ok(()),
+    };
+    Err(HarnessError::NotARepository {
+        path: url.into(),
+        why,
+    })
 }
 
 /// The recipe's name and source, as the command line gives them.

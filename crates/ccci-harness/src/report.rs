@@ -57,6 +57,16 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
         "ccci: {} {version} ({commit}) on {}: level {}, verdict {verdict}",
         r.recipe, r.domain, r.level
     );
+    if let Some(e) = &r.bad_input {
+        let _ = writeln!(s, "  {:<15} {e}", paint.on(Paint::RED, "bad input:"));
+        let _ = writeln!(
+            s,
+            "  {:<15} nothing was deployed; fix the input and run again",
+            ""
+        );
+        let _ = write!(s, "  results:        {}", results_path.display());
+        return s;
+    }
     for (rung, outcome) in &r.rungs {
         let detail = match outcome {
             RungOutcome::Pass => String::new(),

@@ -55,6 +55,8 @@ pub fn run_recipe(
         let mark = match run.execute(&step) {
             Ok(()) if step.not_applicable.is_some() => "skipped".to_string(),
             Ok(()) => "ok".to_string(),
+            // The summary says it, once.
+            Err(_) if run.refused() => "refused: bad input".to_string(),
             Err(e) => format!("FAILED: {e}"),
         };
         eprintln!(
@@ -173,6 +175,11 @@ impl Run {
 
     pub(crate) fn steps(&self) -> &[Step] {
         &self.steps
+    }
+
+    /// Whether the run was refused for bad input.
+    pub(crate) fn refused(&self) -> bool {
+        self.shared.record(|r| r.bad_input.is_some())
     }
 
     fn interrupted(&self) -> bool {
@@ -296,7 +303,15 @@ impl Run {
                 (Op::Restore, Some(d)) => crate::tiers::restore(&self.shared, d, deadline).await,
             }
         });
+        let on_swarm = lent.0.as_ref().is_some_and(|d| d.on_swarm);
         drop(lent);
+        // Input that is wrong, found before anything was deployed: the run could not run.
+        if let Err(StepError::Tier(e)) = &result {
+            if e.is_bad_input() && !on_swarm {
+                let e = e.to_string();
+                self.shared.record(|r| r.bad_input = Some(e));
+            }
+        }
         let outcome = match &result {
             Ok(()) => TierOutcome::Passed,
             Err(StepError::CannotRun(_)) => TierOutcome::CannotRun,

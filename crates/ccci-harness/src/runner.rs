@@ -127,6 +127,9 @@ fn run_here(
     if report.interrupted {
         return ExitCode::from(130);
     }
+    if report.results.bad_input.is_some() {
+        return ExitCode::from(2);
+    }
     match report.results.teardown.clean {
         true => conclusion.exit_code(),
         false => ExitCode::FAILURE,

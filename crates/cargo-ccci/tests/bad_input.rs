@@ -1,0 +1,219 @@
+//! Bad input, measured: every case under `tests/bad_input/` is a recipe (or command line) with
+//! one thing wrong, run through `cargo ccci run`. Each must end with exit status 2, one line
+//! that names the file, key or service and the fix (checked against its insta snapshot, so a
+//! changed message is reviewed), no panic, and nothing on the Swarm.
+//!
+//! A case is a directory:
+//! - `about`: one line saying what is wrong (for docs/bad-input-and-faults.md);
+//! - `commits/<NN>-<tag>/`: the recipe's commits in order, each a whole tree, tagged `<tag>`
+//!   (annotated) unless it is `head`; no `commits/` and a `plain/` tree is used as it is;
+//! - `empty`: the recipe is a git repository with no commits;
+//! - `args` (optional): more arguments for `cargo ccci run`, one per line; `{repo}` is the
+//!   recipe's path.
+//!
+//! The table in docs/bad-input-and-faults.md is written from these cases and the fault
+//! tests' snapshots by `cargo test -p cargo-ccci --test bad_input docs_table`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input")
+}
+
+fn cases() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(cases_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args).args([] as [&str; 0]);
+    cmd.env("GIT_AUTHOR_NAME", "ccci")
+        .env("GIT_AUTHOR_EMAIL", "ccci@example.invalid")
+        .env("GIT_COMMITTER_NAME", "ccci")
+        .env("GIT_COMMITTER_EMAIL", "ccci@example.invalid");
+    let deadline = ccci::Deadline::after(Duration::from_secs(30));
+    ccci_abra::process::run(cmd, format!("git {}", args.join(" ")), deadline, "")
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The recipe of `case`, built in `scratch`: a git repository of its commits, or its plain
+/// tree.
+fn build(case: &Path, scratch: &Path) -> PathBuf {
+    let repo = scratch.join("recipe");
+    if case.join("empty").exists() {
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        return repo;
+    }
+    let commits = case.join("commits");
+    if !commits.is_dir() {
+        if case.join("plain").is_dir() {
+            copy_tree(&case.join("plain"), &repo);
+        }
+        return repo;
+    }
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(&commits)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    trees.sort();
+    for tree in trees {
+        for e in std::fs::read_dir(&repo).unwrap().flatten() {
+            if e.file_name() != ".git" {
+                let p = e.path();
+                let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+            }
+        }
+        copy_tree(&tree, &repo);
+        git(&repo, &["add", "-A"]);
+        let name = tree.file_name().unwrap().to_string_lossy().into_owned();
+        git(&repo, &["commit", "-q", "--allow-empty", "-m", &name]);
+        let tag = name.split_once('-').map_or("head", |(_, t)| t);
+        if tag != "head" {
+            git(&repo, &["tag", "-a", tag, "-m", &format!("release {tag}")]);
+        }
+    }
+    repo
+}
+
+/// What `cargo ccci run` said for `case`: its exit status and its last line on stderr.
+fn run_case(name: &str) -> (Option<i32>, String, String) {
+    let case = cases_dir().join(name);
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("bad-input")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let repo = build(&case, &scratch);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"));
+    cmd.args(["ccci", "run", "--recipe-git"]).arg(&repo);
+    let args = std::fs::read_to_string(case.join("args")).unwrap_or_default();
+    for a in args.lines().filter(|l| !l.is_empty()) {
+        cmd.arg(a.replace("{repo}", &repo.display().to_string()));
+    }
+    // A domain of the corpus's own, so that anything deployed would be seen below.
+    if !args.lines().any(|a| a == "--domain") {
+        let label = name[..name.len().min(20)].trim_end_matches('-');
+        cmd.args(["--domain", &format!("bad-{label}.ccci.test")]);
+    }
+    let registry = scratch.join("registry");
+    cmd.env("CCCI_RUNS_DIR", scratch.join("runs"))
+        .env("CCCI_REGISTRY_DIR", &registry)
+        .env("NO_COLOR", "1");
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("cargo ccci: "))
+        .unwrap_or("")
+        .replace(&repo.display().to_string(), "<recipe>")
+        .replace(&scratch.display().to_string(), "<scratch>");
+    // A run that got as far as results.json deployed nothing.
+    for run in std::fs::read_dir(scratch.join("runs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(text) = std::fs::read_to_string(run.path().join("results.json")) {
+            let results: ccci::core::Results = serde_json::from_str(&text).unwrap();
+            assert!(
+                results.deploys.is_empty(),
+                "{name}: deployed {:?}",
+                results.deploys
+            );
+            assert!(
+                results.bad_input.is_some(),
+                "{name}: not recorded as bad input"
+            );
+        }
+    }
+    // Nothing of the run may be on the Swarm, nor left registered.
+    let registered = ccci::registry::Registry::at(&registry).unwrap().runs();
+    assert!(
+        registered.is_empty(),
+        "{name}: still registered: {registered:?}"
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+    (out.status.code(), line, format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn every_bad_input_is_refused_with_one_clear_line_and_nothing_deployed() {
+    let names = cases();
+    assert!(names.len() >= 30, "the corpus has {} cases", names.len());
+    let before = deployed();
+    // Two at a time: each is a few git commands and one cargo-ccci process.
+    let results: Vec<(String, (Option<i32>, String, String))> = names
+        .chunks(2)
+        .flat_map(|pair| {
+            let handles: Vec<_> = pair
+                .iter()
+                .map(|n| {
+                    let n = n.clone();
+                    std::thread::spawn(move || (n.clone(), run_case(&n)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (name, (code, line, all)) in &results {
+        if *code != Some(2) || line.is_empty() || all.contains("panicked") {
+            failures.push(format!("{name}: exit {code:?}, line `{line}`\n{all}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n-----\n"));
+    for (name, (_, line, _)) in &results {
+        insta::assert_snapshot!(name.as_str(), line);
+    }
+    assert_eq!(deployed(), before, "a bad input deployed something");
+}
+
+/// The Swarm objects whose names say they are this corpus's (`bad-…` domains).
+fn deployed() -> Vec<String> {
+    let mut found = Vec::new();
+    for kind in ["service", "volume", "secret", "config", "network"] {
+        let mut cmd = Command::new("docker");
+        cmd.args([kind, "ls", "--format", "{{.Name}}"]);
+        let deadline = ccci::Deadline::after(Duration::from_secs(30));
+        let out = ccci_abra::process::run(cmd, format!("docker {kind} ls"), deadline, "")
+            .unwrap_or_else(|e| panic!("{e}"));
+        found.extend(
+            out.lines()
+                .filter(|s| s.starts_with("bad-"))
+                .map(|s| format!("{kind} {s}")),
+        );
+    }
+    found
+}
