@@ -24,6 +24,15 @@ pub enum HarnessError {
         #[source]
         source: std::io::Error,
     },
+    /// Run directories cannot be written where they go.
+    #[error("cannot write run directories under {} ({source}): nothing was deployed; set CCCI_RUNS_DIR to a writable directory", path.display())]
+    RunsDirUnusable {
+        /// The runs directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A test crate has no `ccci.yml`.
     #[error("{}: {source}: every recipe test crate has a ccci.yml naming its recipe and source", path.display())]
     NoSettings {

@@ -167,6 +167,7 @@ pub fn with_recipe_layer(
 /// backup/restore by backupbot labels; the functional rung is an undeclared skip unless the
 /// settings declare it in `expected_na`. Tears down and writes results.json as usual.
 pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
+    crate::run_dir::writable(&run.runs_dir)?;
     let meta = repo_meta(&run, &run.runs_dir)?;
     let mut settings = Settings::new(&run.runs_dir, &run.runs_dir);
     settings.reference = run.reference;

@@ -31,8 +31,7 @@ impl RunDir {
         recipe: &str,
         run_id: &str,
     ) -> Result<RunDir, HarnessError> {
-        std::fs::create_dir_all(runs_dir).map_err(io(runs_dir))?;
-        let runs_dir = runs_dir.canonicalize().map_err(io(runs_dir))?;
+        let runs_dir = writable(runs_dir)?;
         let root = runs_dir.join(format!("{recipe}-{run_id}"));
         std::fs::create_dir_all(&root).map_err(io(&root))?;
         Ok(RunDir { root })
@@ -87,4 +86,19 @@ impl RunDir {
     pub fn summary(&self) -> PathBuf {
         self.root.join("summary.txt")
     }
+}
+
+/// `runs_dir`, made if missing and proven writable (a file written and removed), as an
+/// absolute path: checked before anything else, so that a run that could not keep its
+/// results is refused before it deploys.
+pub(crate) fn writable(runs_dir: &Path) -> Result<PathBuf, HarnessError> {
+    let unusable = |source| HarnessError::RunsDirUnusable {
+        path: runs_dir.into(),
+        source,
+    };
+    std::fs::create_dir_all(runs_dir).map_err(unusable)?;
+    let probe = runs_dir.join(format!(".ccci-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unusable)?;
+    let _ = std::fs::remove_file(&probe);
+    runs_dir.canonicalize().map_err(io(runs_dir))
 }

@@ -11,6 +11,7 @@ use crate::settings::{load_meta, Settings};
 use ccci_core::ladder::Rung;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -69,6 +70,10 @@ fn run_here(
     hooks: Hooks,
     lead: Option<&Share>,
 ) -> ExitCode {
+    if let Err(e) = crate::run_dir::writable(&settings.runs_dir) {
+        eprintln!("ccci: {e}");
+        return ExitCode::from(2);
+    }
     // The recipe repository's own ccci.yml lies beneath the crate's (listing, above, reads
     // only the crate's: it must stay cheap).
     let meta = match crate::repo::with_recipe_layer(&settings, meta) {
@@ -116,7 +121,9 @@ fn run_here(
         run.execute_declared_skip(step);
     }
     let report = run.finish();
-    println!(
+    // A closed stdout (`| head`) loses the summary, not the run's exit status.
+    let _ = writeln!(
+        std::io::stdout(),
         "\n{}",
         crate::report::summary_styled(
             &report.results,
