@@ -102,8 +102,18 @@ fn build(case: &Path, scratch: &Path) -> PathBuf {
     repo
 }
 
-/// What `cargo ccci run` said for `case`: its exit status and its last line on stderr.
-fn run_case(name: &str) -> (Option<i32>, String, String) {
+/// What `cargo ccci run` said for a case.
+struct Said {
+    /// Its exit status.
+    code: Option<i32>,
+    /// Its last `cargo ccci: ` line on stderr, with the scratch paths made stable.
+    line: String,
+    /// All it printed.
+    all: String,
+}
+
+/// Runs `case` through `cargo ccci run`.
+fn run_case(name: &str) -> Said {
     let case = cases_dir().join(name);
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("bad-input")
@@ -162,7 +172,11 @@ fn run_case(name: &str) -> (Option<i32>, String, String) {
         "{name}: still registered: {registered:?}"
     );
     let _ = std::fs::remove_dir_all(&scratch);
-    (out.status.code(), line, format!("{stdout}{stderr}"))
+    Said {
+        code: out.status.code(),
+        line,
+        all: format!("{stdout}{stderr}"),
+    }
 }
 
 #[test]
@@ -171,7 +185,7 @@ fn every_bad_input_is_refused_with_one_clear_line_and_nothing_deployed() {
     assert!(names.len() >= 30, "the corpus has {} cases", names.len());
     let before = deployed();
     // Two at a time: each is a few git commands and one cargo-ccci process.
-    let results: Vec<(String, (Option<i32>, String, String))> = names
+    let results: Vec<(String, Said)> = names
         .chunks(2)
         .flat_map(|pair| {
             let handles: Vec<_> = pair
@@ -188,14 +202,17 @@ fn every_bad_input_is_refused_with_one_clear_line_and_nothing_deployed() {
         })
         .collect();
     let mut failures = Vec::new();
-    for (name, (code, line, all)) in &results {
-        if *code != Some(2) || line.is_empty() || all.contains("panicked") {
-            failures.push(format!("{name}: exit {code:?}, line `{line}`\n{all}"));
+    for (name, said) in &results {
+        if said.code != Some(2) || said.line.is_empty() || said.all.contains("panicked") {
+            failures.push(format!(
+                "{name}: exit {:?}, line `{}`\n{}",
+                said.code, said.line, said.all
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n-----\n"));
-    for (name, (_, line, _)) in &results {
-        insta::assert_snapshot!(name.as_str(), line);
+    for (name, said) in &results {
+        insta::assert_snapshot!(name.as_str(), said.line);
     }
     assert_eq!(deployed(), before, "a bad input deployed something");
 }

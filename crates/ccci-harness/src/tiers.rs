@@ -184,6 +184,16 @@ pub(crate) async fn backup(
         if deadline.passed() {
             break;
         }
+        // What failed the attempt may have taken a task down (a database killed during its
+        // dump): the next attempt waits until Swarm has the stack running again.
+        if attempt < BACKUP_ATTEMPTS {
+            if let Err(e) =
+                wait::wait_converged(&d.swarm, &stack, crate::budget::Budgets::settle(&deadline))
+                    .await
+            {
+                eprintln!("ccci: backup: the stack did not settle again ({e}); trying anyway");
+            }
+        }
     }
     Err(HarnessError::NoUsableBackup {
         attempts: failures.len() as u32,
