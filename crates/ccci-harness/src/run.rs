@@ -630,9 +630,13 @@ impl Run {
             };
         };
         let started = Instant::now();
-        let result = self
-            .rt
-            .block_on(d.engine.remove(&d.app, Budgets::teardown(d.stop_grace)));
+        let deadline = Budgets::teardown(d.stop_grace);
+        // A daemon that is restarting comes back within the budget: wait for it rather than
+        // leave the stack for the janitor.
+        if let Err(e) = self.rt.block_on(d.swarm.wait_reachable(deadline)) {
+            eprintln!("ccci: teardown: {e}");
+        }
+        let result = self.rt.block_on(d.engine.remove(&d.app, deadline));
         eprintln!(
             "ccci: removed stack {} in {:.1}s",
             d.app.stack,

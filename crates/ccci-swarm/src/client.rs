@@ -211,6 +211,31 @@ impl Swarm {
         })
     }
 
+    /// Waits until the daemon answers a ping (it may be restarting), checking twice a
+    /// second, until `deadline`.
+    pub async fn wait_reachable(&self, deadline: crate::Deadline) -> Result<(), SwarmError> {
+        loop {
+            let remaining = deadline.remaining().min(Duration::from_secs(5));
+            let answered = tokio::time::timeout(remaining, self.docker.ping()).await;
+            match answered {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) if deadline.passed() => {
+                    return Err(SwarmError::Unreachable {
+                        host: self.host.clone(),
+                        reason: format!("no answer for {} s: {e}", deadline.budget().as_secs()),
+                    })
+                }
+                Err(_) if deadline.passed() => {
+                    return Err(SwarmError::Unreachable {
+                        host: self.host.clone(),
+                        reason: format!("no answer for {} s", deadline.budget().as_secs()),
+                    })
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500).min(deadline.remaining())).await,
+            }
+        }
+    }
+
     /// The host name of the machine the daemon runs on, as this client reaches it: 127.0.0.1
     /// for a local socket, the host of a `tcp://` address, the host ssh connects to for an
     /// `ssh://` one. Published ports of the Swarm's services are reached there.

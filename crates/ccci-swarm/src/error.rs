@@ -20,6 +20,16 @@ pub enum SwarmError {
         /// The node's swarm state.
         state: String,
     },
+    /// The daemon stopped answering in the middle of the run (restarted, or gone): the
+    /// connection itself failed, not the call.
+    #[error("lost the Docker daemon while trying to {what} ({source}): it stopped answering (restarting, or stopped); check that dockerd runs (`scripts/local-swarm` starts it here)")]
+    Lost {
+        /// What was being done, naming the object.
+        what: String,
+        /// The client's error.
+        #[source]
+        source: bollard::errors::Error,
+    },
     /// An Engine API call failed.
     #[error("Docker API: {what}: {source}")]
     Api {
@@ -69,7 +79,20 @@ pub(crate) fn is_gone(e: &bollard::errors::Error) -> bool {
 
 pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> SwarmError {
     let what = what.into();
-    move |source| SwarmError::Api { what, source }
+    move |source| match lost_connection(&source) {
+        true => SwarmError::Lost { what, source },
+        false => SwarmError::Api { what, source },
+    }
+}
+
+/// Whether a call failed because the daemon could not be reached at all (the socket refused
+/// or dropped the connection), not because the daemon said no.
+pub(crate) fn lost_connection(e: &bollard::errors::Error) -> bool {
+    match e {
+        bollard::errors::Error::HyperLegacyError { err } => err.is_connect(),
+        bollard::errors::Error::IOError { .. } => true,
+        _ => false,
+    }
 }
 
 /// A wait that ended without what it waited for.
