@@ -45,23 +45,37 @@ pub fn card_svg(r: &Results) -> String {
     const W: u32 = 640;
     let green = r.verdict == Verdict::Green;
     let accent = if green { "#1f883d" } else { "#cf222e" };
-    let verdict = if green { "GREEN" } else { "RED" };
+    let verdict = match (green, &r.bad_input) {
+        (true, _) => "GREEN",
+        (false, Some(_)) => "BAD INPUT",
+        (false, None) => "RED",
+    };
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = &r.head.commit[..r.head.commit.len().min(8)];
+    // What ran, as far as the run knows: a run refused before it resolved its head says so.
+    let subtitle = [version, commit, r.routing.map_or("", |x| x.as_str())]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let subtitle = match commit.is_empty() {
+        true => "refused before deploying".to_string(),
+        false => subtitle,
+    };
     let mut s = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="360" viewBox="0 0 {W} 360" font-family="DejaVu Sans, Verdana, sans-serif">
 <rect width="{W}" height="360" rx="14" fill="#ffffff"/>
 <rect width="{W}" height="360" rx="14" fill="none" stroke="#d0d7de" stroke-width="2"/>
 <rect x="0" y="0" width="12" height="360" rx="6" fill="{accent}"/>
 <text x="36" y="52" font-size="28" font-weight="bold" fill="#1f2328">{}</text>
-<text x="36" y="80" font-size="16" fill="#59636e">{} · {commit} · {}</text>
+<text x="36" y="80" font-size="16" fill="#59636e">{}</text>
 <circle cx="548" cy="92" r="58" fill="{accent}"/>
 <text x="548" y="104" font-size="40" font-weight="bold" fill="#ffffff" text-anchor="middle">{}</text>
 <text x="548" y="178" font-size="18" font-weight="bold" fill="{accent}" text-anchor="middle">{verdict}</text>
 "##,
         esc(&r.recipe),
-        esc(version),
-        esc(r.routing.map_or("", |x| x.as_str())),
+        esc(&subtitle),
         r.level,
     );
     // The ladder, climbed from the bottom: install lowest.
@@ -238,6 +252,18 @@ pub fn markdown(r: &Results) -> String {
         Verdict::Green => ("✅", "GREEN"),
         Verdict::Red => ("❌", "RED"),
     };
+    if let Some(e) = &r.bad_input {
+        // Refused before anything ran: the one thing to fix, said once.
+        let _ = writeln!(
+            s,
+            "### ⛔ ccci: {} could not run: **bad input**\n\n{}\n\nNothing was deployed. Fix it and push again.\n\nrun `{}` · results `{}/results.json`",
+            r.recipe,
+            one_line(e),
+            r.run_id,
+            r.run_dir
+        );
+        return s;
+    }
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = &r.head.commit[..r.head.commit.len().min(8)];
     let _ = writeln!(
@@ -377,5 +403,16 @@ mod tests {
         assert!(md.starts_with("### ❌ ccci: "), "{md}");
         assert!(md.contains("| install | ✅ pass |"), "{md}");
         assert!(md.contains("**Why it is red**"), "{md}");
+    }
+
+    #[test]
+    fn a_refused_run_says_its_one_error_once_and_no_ladder() {
+        let mut r = sample();
+        r.bad_input = Some("compose.yml line 3: not valid YAML: fix it".into());
+        let md = markdown(&r);
+        assert!(md.starts_with("### ⛔"), "{md}");
+        assert_eq!(md.matches("not valid YAML").count(), 1, "{md}");
+        assert!(!md.contains("| rung |"), "{md}");
+        assert!(card_svg(&r).contains("BAD INPUT"));
     }
 }

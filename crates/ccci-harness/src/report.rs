@@ -58,6 +58,12 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
         r.recipe, r.domain, r.level
     );
     if let Some(e) = &r.bad_input {
+        // Nothing ran: no version, domain or level to speak of.
+        let mut s = format!(
+            "ccci: {} could not run: {}\n",
+            r.recipe,
+            paint.on(Paint::RED, &paint.on(Paint::BOLD, "BAD INPUT"))
+        );
         let _ = writeln!(s, "  {:<15} {e}", paint.on(Paint::RED, "bad input:"));
         let _ = writeln!(
             s,
