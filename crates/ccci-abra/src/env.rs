@@ -70,7 +70,8 @@ impl EnvFile {
         let mut n = 0;
         while n < lines.len() {
             let first = n + 1;
-            let line = lines[n].trim();
+            // Only the start: the end of a line may be inside a quoted value that goes on.
+            let line = lines[n].trim_start();
             n += 1;
             if line.is_empty() || line.starts_with('#') {
                 continue;

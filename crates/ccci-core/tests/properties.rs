@@ -6,11 +6,19 @@ use ccci_core::{ChaosVersion, RecipeMeta, Results, Version};
 use proptest::prelude::*;
 use std::time::Duration;
 
+/// 256 cases from a fixed seed, so CI is repeatable; `PROPTEST_RNG_SEED=<n>` explores
+/// other inputs (a failure prints the minimal one).
 fn config() -> ProptestConfig {
+    let default = ProptestConfig::default();
+    let rng_seed = match std::env::var_os("PROPTEST_RNG_SEED") {
+        Some(_) => default.rng_seed,
+        None => proptest::test_runner::RngSeed::Fixed(20261123),
+    };
     ProptestConfig {
         cases: 256,
         failure_persistence: None,
-        ..ProptestConfig::default()
+        rng_seed,
+        ..default
     }
 }
 
