@@ -52,7 +52,7 @@ pub fn lint(
                 "add the file, or remove it from COMPOSE_FILE",
             ));
         };
-        let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
             let line = e.location().map(|l| l.line());
             let message = e.to_string();
             // The parser's own message ends with where; the line is said once, up front.
@@ -65,6 +65,16 @@ pub fn lint(
                 line,
                 format!("not valid YAML: {message}"),
                 "fix the YAML there (indentation, a missing quote or colon, a key given twice)",
+            )
+        })?;
+        // `<<: *anchor` merge keys, as `docker stack config` applies them (real recipes
+        // share service settings that way).
+        value.apply_merge().map_err(|e| {
+            compose(
+                f.name,
+                None,
+                format!("a `<<` merge key cannot be applied: {e}"),
+                "merge only mappings (`<<: *anchor` where the anchor is a mapping)",
             )
         })?;
         let Value::Mapping(top) = value else {
@@ -253,6 +263,12 @@ mod tests {
             &|_| false,
             "app",
         )
+    }
+
+    #[test]
+    fn merge_keys_are_applied_as_docker_applies_them() {
+        let text = "x-base: &base\n  image: nginx:1.27\nservices:\n  app:\n    <<: *base\n";
+        assert_eq!(one(text).unwrap(), Vec::<String>::new());
     }
 
     #[test]
