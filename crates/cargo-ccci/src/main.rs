@@ -48,8 +48,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 /// Prove a Co-op Cloud recipe works on a real Docker Swarm: install, upgrade, backup/restore
 /// and its own tests, reported as a level (L0-L4) and a verdict.
 ///
-/// Exit status: 0 green, 1 red, 2 could not run (bad settings or arguments, no Swarm), 130
-/// interrupted.
+/// Exit status: 0 green, 1 red, 2 could not run (bad input: the recipe, its settings or the
+/// arguments; or no Swarm), 130 interrupted.
 #[derive(Parser)]
 #[command(name = "cargo ccci", bin_name = "cargo ccci", version)]
 struct Cli {
@@ -94,7 +94,8 @@ enum Cmd {
     /// Remove what runs killed before their teardown left on the Swarm (DOCKER_HOST).
     ///
     /// Only stacks of runs in the run registry whose process is gone, with their volumes,
-    /// secrets and configs; never a live run's, never anything ccci did not deploy.
+    /// secrets and configs; never a live run's, never anything ccci did not deploy. A stack
+    /// kept for debugging (`run --keep`) is left alone until its time is up.
     Janitor {
         /// Only say what would be removed.
         #[arg(long)]
