@@ -337,14 +337,7 @@ fn ignore_interrupts() {
 
 /// Prints the closing verdict line and returns the exit status it sets.
 fn verdict_line(results: &Results, path: &Path) -> ExitCode {
-    let (verdict, colour) = match results.verdict {
-        Verdict::Green => ("GREEN", "32"),
-        Verdict::Red => ("RED", "31"),
-    };
-    let verdict = match ccci::colour_stdout() {
-        true => format!("\x1b[1;{colour}m{verdict}\x1b[0m"),
-        false => verdict.to_string(),
-    };
+    let verdict = ccci::verdict_styled(results.verdict, ccci::colour_stdout());
     if results.bad_input.is_some() {
         say!(
             "cargo ccci: {} could not run: its input is wrong, and nothing was deployed (results: {})",

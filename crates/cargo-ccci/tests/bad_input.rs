@@ -37,7 +37,7 @@ fn cases() -> Vec<String> {
 
 fn git(dir: &Path, args: &[&str]) {
     let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args).args([] as [&str; 0]);
+    cmd.arg("-C").arg(dir).args(args);
     cmd.env("GIT_AUTHOR_NAME", "ccci")
         .env("GIT_AUTHOR_EMAIL", "ccci@example.invalid")
         .env("GIT_COMMITTER_NAME", "ccci")

@@ -65,7 +65,7 @@ pub use error::HarnessError;
 pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
 pub use plan::Hooks;
 pub use repo::{recipe_name, run_repository, RepoRun};
-pub use report::{colour_stdout, summary, summary_styled};
+pub use report::{colour_stdout, summary, summary_styled, verdict_styled};
 pub use run::{run_recipe, Report};
 pub use run_dir::RunDir;
 pub use runner::run_main;

@@ -15,6 +15,7 @@
 //! removes what the leader deployed, as for any killed run).
 
 use crate::error::{io, HarnessError};
+use crate::registry::write_json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,14 +122,6 @@ fn remove_stale(parent: &Path, except: &Path) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
-}
-
-/// Writes `value` as JSON to `path` atomically: a reader sees the old file or the new one.
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), HarnessError> {
-    let partial = path.with_extension("partial");
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    std::fs::write(&partial, json).map_err(io(&partial))?;
-    std::fs::rename(&partial, path).map_err(io(path))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {

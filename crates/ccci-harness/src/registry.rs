@@ -102,11 +102,7 @@ impl Registry {
 
     /// Records `run` before it deploys anything.
     pub fn register(&self, run: &ActiveRun) -> Result<(), HarnessError> {
-        let path = self.path(&run.run_id);
-        let partial = path.with_extension("partial");
-        let json = serde_json::to_vec_pretty(run).unwrap_or_default();
-        std::fs::write(&partial, json).map_err(io(&partial))?;
-        std::fs::rename(&partial, &path).map_err(io(&path))
+        write_json(&self.path(&run.run_id), run)
     }
 
     /// Marks `run_id`'s stack as kept for debugging until `until` (seconds since the Unix
@@ -140,6 +136,15 @@ impl Registry {
         runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
         runs
     }
+}
+
+/// Writes `value` as JSON to `path` atomically (a file beside it, renamed over it): a reader
+/// sees the old file or the new one, never half of one.
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), HarnessError> {
+    let partial = path.with_extension("partial");
+    let json = serde_json::to_vec_pretty(value).unwrap_or_default();
+    std::fs::write(&partial, json).map_err(io(&partial))?;
+    std::fs::rename(&partial, path).map_err(io(path))
 }
 
 /// Seconds since the Unix epoch now.

@@ -36,6 +36,15 @@ impl Paint {
     }
 }
 
+/// `GREEN` or `RED`, bold and in its colour when `colour` (see [`colour_stdout`]).
+pub fn verdict_styled(verdict: Verdict, colour: bool) -> String {
+    let paint = Paint(colour);
+    match verdict {
+        Verdict::Green => paint.on(Paint::GREEN, &paint.on(Paint::BOLD, "GREEN")),
+        Verdict::Red => paint.on(Paint::RED, &paint.on(Paint::BOLD, "RED")),
+    }
+}
+
 /// The summary printed after a run, as plain text (for files and logs).
 pub fn summary(r: &Results, results_path: &Path) -> String {
     summary_styled(r, results_path, false)
@@ -48,10 +57,7 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     let mut s = String::new();
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = &r.head.commit[..r.head.commit.len().min(8)];
-    let verdict = match r.verdict {
-        Verdict::Green => paint.on(Paint::GREEN, &paint.on(Paint::BOLD, "GREEN")),
-        Verdict::Red => paint.on(Paint::RED, &paint.on(Paint::BOLD, "RED")),
-    };
+    let verdict = verdict_styled(r.verdict, colour);
     let _ = writeln!(
         s,
         "ccci: {} {version} ({commit}) on {}: level {}, verdict {verdict}",

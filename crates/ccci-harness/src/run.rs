@@ -51,19 +51,7 @@ pub fn run_recipe(
     run.watch_signals();
     run.reap_killed_runs();
     for step in run.steps().to_vec() {
-        let started = Instant::now();
-        let mark = match run.execute(&step) {
-            Ok(()) if step.not_applicable.is_some() => "skipped".to_string(),
-            Ok(()) => "ok".to_string(),
-            // The summary says it, once.
-            Err(_) if run.refused() => "refused: bad input".to_string(),
-            Err(e) => format!("FAILED: {e}"),
-        };
-        eprintln!(
-            "ccci: {} ... {mark} ({:.1}s)",
-            step.name,
-            started.elapsed().as_secs_f64()
-        );
+        let _ = run.execute_said(&step);
     }
     Ok(run.finish())
 }
@@ -190,6 +178,26 @@ impl Run {
     pub(crate) fn execute(&self, step: &Step) -> Result<(), String> {
         self.catch_up(step);
         self.execute_one(step).map_err(|e| e.to_string())
+    }
+
+    /// Executes one step as [`Run::execute`] does and says how it went on stderr, one line:
+    /// for runs driven without libtest, which would otherwise say it.
+    pub(crate) fn execute_said(&self, step: &Step) -> Result<(), String> {
+        let started = Instant::now();
+        let result = self.execute(step);
+        let mark = match &result {
+            Ok(()) if step.not_applicable.is_some() => "skipped".to_string(),
+            Ok(()) => "ok".to_string(),
+            // The summary says it, once.
+            Err(_) if self.refused() => "refused: bad input".to_string(),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        eprintln!(
+            "ccci: {} ... {mark} ({:.1}s)",
+            step.name,
+            started.elapsed().as_secs_f64()
+        );
+        result
     }
 
     /// Runs the lifecycle steps before `step` that have not run in this process, so a step

@@ -147,24 +147,11 @@ fn run_here(
 fn run_and_publish(run: &Run, share: &Share) -> BTreeMap<String, Outcome> {
     let mut outcomes = BTreeMap::new();
     for step in run.steps() {
-        let started = std::time::Instant::now();
-        let outcome = match &step.not_applicable {
-            Some(reason) => Outcome::Skipped(reason.clone()),
-            None => match run.execute(step) {
-                Ok(()) => Outcome::Passed,
-                Err(e) => Outcome::Failed(e),
-            },
+        let outcome = match (run.execute_said(step), &step.not_applicable) {
+            (Ok(()), Some(reason)) => Outcome::Skipped(reason.clone()),
+            (Ok(()), None) => Outcome::Passed,
+            (Err(e), _) => Outcome::Failed(e),
         };
-        eprintln!(
-            "ccci: {} ... {} ({:.1}s)",
-            step.name,
-            match &outcome {
-                Outcome::Passed => "ok".to_string(),
-                Outcome::Failed(e) => format!("FAILED: {e}"),
-                Outcome::Skipped(_) => "skipped (declared not applicable)".to_string(),
-            },
-            started.elapsed().as_secs_f64()
-        );
         outcomes.insert(step.name.clone(), outcome);
         share.publish(&outcomes);
     }
