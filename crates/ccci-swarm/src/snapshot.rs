@@ -6,16 +6,54 @@ use crate::model::{ServiceState, TaskState};
 use crate::stack::stack_filter;
 use crate::Swarm;
 use bollard::models::{Service, Task, TaskSpecRestartPolicyConditionEnum};
-use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
+use bollard::query_parameters::{ListContainersOptions, ListServicesOptions, ListTasksOptions};
 use std::collections::HashMap;
 
 impl Swarm {
     /// The stack's services with their tasks, as plain snapshots (see [`crate::converge`]).
+    ///
+    /// Swarm learns that a task's container died a moment after the Engine does: until then
+    /// the task still reads `running`. A task whose container this daemon knows to have
+    /// stopped is reported as `exited`, so that nothing converges on, or execs into, a dead
+    /// container (a database killed in the middle of a backup, say).
     pub async fn snapshot(&self, stack: &str) -> Result<Vec<ServiceState>, SwarmError> {
         let services = self.services(stack).await?;
         let mut tasks = self.tasks(stack).await?;
         tasks.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-        Ok(services.iter().map(|s| service_state(s, &tasks)).collect())
+        let stopped = self.stopped_containers(stack).await?;
+        let mut states: Vec<ServiceState> =
+            services.iter().map(|s| service_state(s, &tasks)).collect();
+        for task in states.iter_mut().flat_map(|s| s.tasks.iter_mut()) {
+            let dead = task.container_id.as_ref().and_then(|c| stopped.get(c));
+            if let (true, Some(state)) = (task.state == "running", dead) {
+                task.state = "exited".into();
+                task.err = Some(format!(
+                    "its container is {state}; Swarm has not replaced the task yet"
+                ));
+            }
+        }
+        Ok(states)
+    }
+
+    /// The stack's containers on this daemon that are not running, with their state.
+    async fn stopped_containers(&self, stack: &str) -> Result<HashMap<String, String>, SwarmError> {
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(stack_filter(stack)),
+            ..Default::default()
+        };
+        let v = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(api(format!("list containers of stack {stack}")))?;
+        Ok(v.into_iter()
+            .filter_map(|c| {
+                let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+                // An unknown state says nothing: only a known stopped one counts.
+                (!state.is_empty() && state != "running").then_some((c.id?, state))
+            })
+            .collect())
     }
 
     /// The stack's services (exactly this stack: matched by label, not name prefix).
