@@ -215,20 +215,27 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     let names = recipe_names();
     if recipe.is_none() {
         if let Some(url) = git {
+            // Every CCCI_* variable a test crate honours, then this command line's flags.
+            let here =
+                std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+            let mut settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here));
+            let flags = [
+                (&mut settings.reference, reference),
+                (&mut settings.domain, domain),
+                (&mut settings.routing, routing),
+                (&mut settings.pull, pull),
+                (&mut settings.keep, keep),
+            ];
+            for (setting, flag) in flags {
+                if flag.is_some() {
+                    *setting = flag;
+                }
+            }
             return run_repository(
                 ccci::RepoRun {
                     url,
-                    reference,
                     sets,
-                    runs_dir: std::env::var("CCCI_RUNS_DIR")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|_| PathBuf::from("target/ccci/runs")),
-                    domain,
-                    results_copy: std::env::var("CCCI_RESULTS_FILE").ok().map(PathBuf::from),
-                    routing,
-                    pull,
-                    keep,
-                    watch_signals: true,
+                    settings,
                 },
                 junit.as_deref(),
             );

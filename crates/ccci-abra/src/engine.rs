@@ -83,6 +83,7 @@ pub struct BuiltinEngine {
     pull: Pull,
     stacks_dir: PathBuf,
     main_service: String,
+    local_images: Option<crate::images::LocalImages>,
 }
 
 impl BuiltinEngine {
@@ -109,6 +110,7 @@ impl BuiltinEngine {
             reach,
             ipvs,
             pull: Pull::Missing,
+            local_images: None,
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
         })
@@ -117,6 +119,13 @@ impl BuiltinEngine {
     /// How it reaches apps.
     pub fn reach(&self) -> &Reach {
         &self.reach
+    }
+
+    /// The same engine, building the images `local` declares when the node lacks them
+    /// (before any pull: see [`crate::images`]).
+    pub fn with_local_images(mut self, local: Option<crate::images::LocalImages>) -> Self {
+        self.local_images = local;
+        self
     }
 
     /// The same engine, pulling images as `pull` says.
@@ -225,6 +234,22 @@ impl BuiltinEngine {
                 continue;
             }
             let present = self.swarm.image_exists(image).await?;
+            if let Some(local) = self.local_images.as_ref().filter(|l| l.declares(image)) {
+                // A declared image is this host's own: built (or found up to date), never pulled.
+                let started = std::time::Instant::now();
+                eprintln!(
+                    "ccci: building {image} (service {service}) with {}{}",
+                    local.builder().display(),
+                    if present { "" } else { " on first use" }
+                );
+                local.build(image).await?;
+                eprintln!(
+                    "ccci: image {image} ready in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+                pulled.insert(image.clone());
+                continue;
+            }
             if present && self.pull != Pull::Always {
                 continue;
             }

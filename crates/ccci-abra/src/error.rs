@@ -37,6 +37,10 @@ pub enum AbraError {
     /// The recipe or app is not usable as it is.
     #[error("{0}")]
     Invalid(String),
+    /// The host cannot do what the run needs (a tool missing or broken, a local image builder
+    /// that does not answer): a fault of the machine, never of the recipe.
+    #[error("{0}")]
+    HostFault(String),
     /// A Swarm object name would exceed the 64 characters Swarm allows: found before
     /// deploying, as Swarm would refuse it half-way [R23].
     #[error("{kind} name `{name}` is {len} characters, over Swarm's limit of 64: use a shorter domain (the stack name `{stack}` is derived from it) or a shorter {kind} name in the recipe")]
@@ -108,7 +112,7 @@ fn describe_images(images: &[(String, String, Option<ccci_swarm::PullFailure>)])
         })
         .collect();
     format!(
-        "{}; fix the image name or tag in the recipe, push the image, or build it first (scripts/local-swarm builds everything under images/)",
+        "{}; fix the image name or tag in the recipe, push the image, or build it first (a local image builder, CCCI_IMAGE_BUILDER, builds the images it declares on first use: ccci's own is images/build)",
         list.join("; ")
     )
 }

@@ -16,6 +16,7 @@ mod engine;
 pub mod env;
 mod error;
 mod git;
+pub mod images;
 pub mod lint;
 pub mod markers;
 pub mod process;

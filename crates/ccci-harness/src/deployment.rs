@@ -188,9 +188,14 @@ impl Deployment {
             .transpose()
             .map_err(HarnessError::BadPull)?
             .unwrap_or_default();
+        let local_images = match &run.settings.image_builder {
+            Some(builder) => Some(ccci_abra::images::LocalImages::open(builder)?),
+            None => None,
+        };
         let engine =
             BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
-                .with_pull(pull);
+                .with_pull(pull)
+                .with_local_images(local_images);
         if let Some(registry) = &run.registry {
             let (pid, pid_start) = crate::registry::this_process();
             registry.register(&crate::registry::ActiveRun {

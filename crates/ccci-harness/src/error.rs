@@ -243,6 +243,9 @@ pub(crate) enum RecipeFailure {
     /// Its fixtures could not be made (the app is not deployed, say).
     #[error("{0}")]
     NoFixtures(String),
+    /// The host could not start a thread to run it on.
+    #[error("cannot start a thread for the recipe function: {0}")]
+    NoThread(std::io::Error),
 }
 
 /// Why a step did not pass.

@@ -69,7 +69,7 @@ pub use report::{colour_stdout, summary, summary_styled, verdict_styled};
 pub use run::{run_recipe, Report};
 pub use run_dir::RunDir;
 pub use runner::run_main;
-pub use settings::{load_meta, sets_of, Settings};
+pub use settings::{default_runs_dir, load_meta, sets_of, state_dir, Settings};
 
 /// What recipe tests return on failure: any error, or a message.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -9,32 +9,18 @@ use crate::settings::{crate_layers, sets_of, Settings};
 use ccci_abra::Recipe;
 use ccci_core::{Layer, RecipeMeta};
 use ccci_swarm::Deadline;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A bare-repository run: what `cargo ccci run --recipe-git <url>` asks for.
 #[derive(Debug, Clone)]
 pub struct RepoRun {
     /// The recipe repository: a URL or a path (a git bundle works too).
     pub url: String,
-    /// The ref to test; default the repository's HEAD.
-    pub reference: Option<String>,
     /// `key=value` settings from the command line, which win over the repository's own.
     pub sets: Vec<String>,
-    /// Where run directories go.
-    pub runs_dir: PathBuf,
-    /// The app domain; default a fresh one under `ccci.test`.
-    pub domain: Option<String>,
-    /// Also write results.json here.
-    pub results_copy: Option<PathBuf>,
-    /// How the app is reached: `traefik` or `host-port` (see [`Settings::routing`]).
-    pub routing: Option<String>,
-    /// When images are pulled: `missing`, `always` or `never` (see [`Settings::pull`]).
-    pub pull: Option<String>,
-    /// Keep a red run's stack up this long (see [`Settings::keep`]).
-    pub keep: Option<String>,
-    /// Whether Ctrl-C and SIGTERM end the running step and tear down first (see
-    /// [`Settings::watch_signals`]).
-    pub watch_signals: bool,
+    /// Everything else, as for a test crate ([`Settings::from_env`], then the command line's
+    /// flags); its `recipe_git` is ignored for `url`, and its `crate_dir` unused.
+    pub settings: Settings,
 }
 
 /// The recipe's name from its repository's URL or path: the last component without `.git`
@@ -55,7 +41,7 @@ pub fn repo_meta(run: &RepoRun, scratch: &Path) -> Result<RecipeMeta, HarnessErr
         url: run.url.clone(),
     })?;
     let mut layers = vec![command_line_layer(&name, &run.url)?];
-    if let Some(own) = recipe_layer(&name, &run.url, run.reference.as_deref(), scratch)? {
+    if let Some(own) = recipe_layer(&name, &run.url, run.settings.reference.as_deref(), scratch)? {
         layers.push(own);
     }
     layers.extend(sets_of(&run.sets)?);
@@ -167,16 +153,13 @@ pub fn with_recipe_layer(
 /// backup/restore by backupbot labels; the functional rung is an undeclared skip unless the
 /// settings declare it in `expected_na`. Tears down and writes results.json as usual.
 pub fn run_repository(run: RepoRun) -> Result<Report, HarnessError> {
-    crate::run_dir::writable(&run.runs_dir)?;
-    let meta = repo_meta(&run, &run.runs_dir)?;
-    let mut settings = Settings::new(&run.runs_dir, &run.runs_dir);
-    settings.reference = run.reference;
-    settings.domain = run.domain;
-    settings.results_copy = run.results_copy;
-    settings.watch_signals = run.watch_signals;
-    settings.routing = run.routing;
-    settings.pull = run.pull;
-    settings.keep = run.keep;
+    let runs_dir = run.settings.runs_dir.clone();
+    crate::run_dir::writable(&runs_dir)?;
+    let meta = repo_meta(&run, &runs_dir)?;
+    let mut settings = run.settings;
+    // The repository is the source; nothing is read from a crate directory.
+    settings.recipe_git = None;
+    settings.crate_dir = runs_dir;
     run_recipe(settings, meta, Hooks::none())
 }
 
@@ -185,7 +168,7 @@ mod tests {
     use super::*;
 
     /// A git repository with one commit holding `ccci.yml`.
-    fn repo_with(settings: &str) -> PathBuf {
+    fn repo_with(settings: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(crate::unique("ccci-repo"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ccci.yml"), settings).unwrap();
@@ -217,15 +200,8 @@ mod tests {
         let scratch = std::env::temp_dir().join(crate::unique("ccci-scratch"));
         let run = RepoRun {
             url: repo.display().to_string(),
-            reference: None,
             sets: vec!["health_ok=[204]".into()],
-            runs_dir: scratch.clone(),
-            domain: None,
-            results_copy: None,
-            routing: None,
-            pull: None,
-            keep: None,
-            watch_signals: false,
+            settings: Settings::new(&scratch, &scratch),
         };
         std::fs::create_dir_all(&scratch).unwrap();
         let meta = repo_meta(&run, &scratch).unwrap();

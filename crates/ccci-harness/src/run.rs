@@ -165,6 +165,11 @@ impl Run {
         &self.steps
     }
 
+    /// Whether `step` has run (or been recorded as not run) in this process.
+    pub(crate) fn has_run(&self, step: &Step) -> bool {
+        self.shared.record(|r| r.has(step))
+    }
+
     /// Whether the run was refused for bad input.
     pub(crate) fn refused(&self) -> bool {
         self.shared.record(|r| r.bad_input.is_some())
@@ -361,7 +366,7 @@ impl Run {
             line,
         };
         let fx = match lock(&self.deployment).as_ref() {
-            Some(d) => d.fixtures(&self.shared, step.op),
+            Some(d) => Arc::new(d.fixtures(&self.shared, step.op)),
             None => {
                 return Err(failed(RecipeFailure::NoFixtures(
                     "the app is not deployed".into(),
@@ -369,7 +374,7 @@ impl Run {
             }
         };
         let budget = Deadline::after(self.shared.budgets.recipe_fn);
-        self.block_on_step(async { crate::recipe_fn::call(f, &fx, budget).await.map_err(failed) })
+        self.block_on_step(async { crate::recipe_fn::call(f, fx, budget).await.map_err(failed) })
     }
 
     /// Which earlier step this one needs that did not succeed. Restore needs a backup;

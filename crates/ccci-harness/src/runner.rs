@@ -6,14 +6,14 @@
 
 use crate::nextest::{Outcome, Role, Share};
 use crate::plan::{plan, Hooks};
-use crate::run::Run;
+use crate::run::{Report, Run};
 use crate::settings::{load_meta, Settings};
 use ccci_core::ladder::Rung;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Runs a recipe's test binary; see [`crate::main!`].
 pub fn run_main(settings: Settings) -> ExitCode {
@@ -27,6 +27,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
             let trials = plan(&hooks, &Default::default())
                 .into_iter()
                 .map(|s| Trial::test(s.name, || Ok(())))
+                .chain(std::iter::once(Trial::test(VERDICT, || Ok(()))))
                 .collect();
             return libtest_mimic::run(&args, trials).exit_code();
         }
@@ -39,6 +40,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
         let trials = plan(&hooks, &meta.expected_na)
             .into_iter()
             .map(|s| Trial::test(s.name, || Ok(())).with_ignored_flag(s.not_applicable.is_some()))
+            .chain(std::iter::once(Trial::test(VERDICT, || Ok(()))))
             .collect();
         return libtest_mimic::run(&args, trials).exit_code();
     }
@@ -61,8 +63,15 @@ pub fn run_main(settings: Settings) -> ExitCode {
     code
 }
 
-/// Runs the lifecycle in this process: the steps as libtest trials, or, leading a nextest
-/// run, all of them first (publishing each outcome) and then the trials from their outcomes.
+/// The name of the last trial of every run: it passes only when the run's verdict is green,
+/// so a red verdict fails `cargo test` and `cargo nextest run` even when every step passed
+/// (an unverified restore, an undeclared skip, a teardown leftover), and says why in
+/// libtest's own output and JUnit.
+pub(crate) const VERDICT: &str = "verdict";
+
+/// Runs the lifecycle in this process: the steps as libtest trials, then the verdict; or,
+/// leading a nextest run, all of them first (publishing each outcome and the verdict) and
+/// then the trials from their outcomes.
 fn run_here(
     mut args: Arguments,
     settings: Settings,
@@ -94,8 +103,16 @@ fn run_here(
     args.test_threads = Some(1);
     run.watch_signals();
     run.reap_killed_runs();
-    let published = lead.map(|share| Arc::new(run_and_publish(&run, share)));
-    let trials = run
+    let concluded: Arc<OnceLock<Report>> = Arc::default();
+    let published = lead.map(|share| {
+        let mut outcomes = run_and_publish(&run, share);
+        let report = conclude(&run);
+        outcomes.insert(VERDICT.into(), verdict_outcome(&report));
+        share.publish(&outcomes);
+        let _ = concluded.set(report);
+        Arc::new(outcomes)
+    });
+    let mut trials: Vec<Trial> = run
         .steps()
         .iter()
         .cloned()
@@ -114,16 +131,33 @@ fn run_here(
             .with_ignored_flag(ignored)
         })
         .collect();
+    trials.push({
+        let (r, concluded, published) = (run.clone(), concluded.clone(), published.clone());
+        Trial::test(VERDICT, move || match published {
+            Some(p) => trial_result(p.get(VERDICT).cloned(), Rung::Functional),
+            None => {
+                // Selected alone, the verdict needs the whole ladder: run what has not run.
+                for step in r.steps() {
+                    if !r.has_run(step) && step.not_applicable.is_none() {
+                        let _ = r.execute_said(step);
+                    }
+                }
+                let report = concluded.get_or_init(|| conclude(&r));
+                trial_result(Some(verdict_outcome(report)), Rung::Functional)
+            }
+        })
+    });
 
     let conclusion = libtest_mimic::run(&args, trials);
-    // Declared skips were not executed by libtest; record them as such.
-    for step in run.steps().iter().filter(|s| s.not_applicable.is_some()) {
-        run.execute_declared_skip(step);
-    }
-    let report = run.finish();
+    let whole = concluded.get().is_some();
+    let report = match concluded.get() {
+        Some(report) => report.clone(),
+        None => conclude(&run),
+    };
     // A closed stdout (`| head`) loses the summary, not the run's exit status.
+    let mut out = std::io::stdout();
     let _ = writeln!(
-        std::io::stdout(),
+        out,
         "\n{}",
         crate::report::summary_styled(
             &report.results,
@@ -131,6 +165,12 @@ fn run_here(
             crate::report::colour_stdout()
         )
     );
+    if !whole {
+        let _ = writeln!(
+            out,
+            "  note:           the test filter left the `{VERDICT}` trial out: this exit status follows the selected tests, and the verdict covers only part of the ladder"
+        );
+    }
     if report.interrupted {
         return ExitCode::from(130);
     }
@@ -140,6 +180,33 @@ fn run_here(
     match report.results.teardown.clean {
         true => conclusion.exit_code(),
         false => ExitCode::FAILURE,
+    }
+}
+
+/// Records the declared skips libtest did not execute, tears down and writes results.json.
+fn conclude(run: &Run) -> Report {
+    for step in run.steps().iter().filter(|s| s.not_applicable.is_some()) {
+        run.execute_declared_skip(step);
+    }
+    run.finish()
+}
+
+/// The verdict as a trial's outcome: green passes; red fails with the level and every reason.
+fn verdict_outcome(report: &Report) -> Outcome {
+    let r = &report.results;
+    if let Some(e) = &r.bad_input {
+        return Outcome::Failed(format!("could not run: bad input: {e}"));
+    }
+    match r.verdict {
+        ccci_core::Verdict::Green => Outcome::Passed,
+        ccci_core::Verdict::Red => Outcome::Failed(format!(
+            "verdict RED at level {}: {}",
+            r.level,
+            match r.verdict_reasons.is_empty() {
+                true => "no reason was recorded".to_string(),
+                false => r.verdict_reasons.join("; "),
+            }
+        )),
     }
 }
 
@@ -174,6 +241,12 @@ fn follow(
         + crate::budget::TEARDOWN
         // and a stop grace period as long as any recipe sets.
         + std::time::Duration::from_secs(600);
+    let verdict = {
+        let share = share.clone();
+        Trial::test(VERDICT, move || {
+            trial_result(Some(share.wait_for(VERDICT, budget)), Rung::Functional)
+        })
+    };
     let trials = steps
         .into_iter()
         .map(|step| {
@@ -184,6 +257,7 @@ fn follow(
             })
             .with_ignored_flag(ignored)
         })
+        .chain(std::iter::once(verdict))
         .collect();
     libtest_mimic::run(args, trials).exit_code()
 }

@@ -37,24 +37,64 @@ pub struct Settings {
     /// Keep a red run's stack up for debugging this long instead of tearing it down
     /// (`CCCI_KEEP`, a duration like `1h`); the janitor removes it after. Default: never.
     pub keep: Option<String>,
+    /// The local image builder (`CCCI_IMAGE_BUILDER`, an executable; see
+    /// [`ccci_abra::images`]): images it declares are built on first use instead of pulled.
+    /// Default: `images/build` of the ccci source tree this was built from, when it exists.
+    pub image_builder: Option<PathBuf>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
     pub watch_signals: bool,
 }
 
+/// The `images/build` of the source tree ccci was built from, if it is still there.
+fn own_image_builder() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/build");
+    path.is_file().then(|| path.canonicalize().unwrap_or(path))
+}
+
+/// Where runs go when nothing says: `target/ccci/runs` of the cargo workspace `dir` is in,
+/// else `$XDG_STATE_HOME/ccci/runs` (default `~/.local/state/ccci/runs`), so a run started
+/// in a recipe's own working tree never writes into it.
+pub fn default_runs_dir(dir: &Path) -> PathBuf {
+    let workspace = dir.ancestors().find(|d| {
+        std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+    });
+    match workspace {
+        Some(root) => root.join("target").join("ccci").join("runs"),
+        None => state_dir().join("runs"),
+    }
+}
+
+/// ccci's state directory: `$XDG_STATE_HOME/ccci`, default `~/.local/state/ccci`.
+pub fn state_dir() -> PathBuf {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    match (var("XDG_STATE_HOME"), var("HOME")) {
+        (Some(state), _) => PathBuf::from(state).join("ccci"),
+        (None, Some(home)) => PathBuf::from(home).join(".local/state/ccci"),
+        (None, None) => PathBuf::from("/var/lib/ccci"),
+    }
+}
+
 impl Settings {
     /// Settings for a recipe test crate, from its manifest dir and Cargo's target tmp dir,
     /// with the `CCCI_*` environment overrides applied.
     pub fn for_test_crate(manifest_dir: &str, target_tmpdir: &str) -> Settings {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let default_runs = Path::new(target_tmpdir)
             .parent()
             .unwrap_or(Path::new(target_tmpdir))
             .join("ccci")
             .join("runs");
+        Settings::from_env(Path::new(manifest_dir), default_runs)
+    }
+
+    /// Settings with every `CCCI_*` environment override applied (this is the one place
+    /// that reads them): a test crate's, and `cargo ccci run --recipe-git`'s before its
+    /// flags. Runs go to `CCCI_RUNS_DIR`, else `default_runs`.
+    pub fn from_env(crate_dir: &Path, default_runs: PathBuf) -> Settings {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Settings {
-            crate_dir: manifest_dir.into(),
+            crate_dir: crate_dir.into(),
             runs_dir: var("CCCI_RUNS_DIR")
                 .map(PathBuf::from)
                 .unwrap_or(default_runs),
@@ -67,12 +107,15 @@ impl Settings {
             ca_cert: var("CCCI_CA_CERT").map(PathBuf::from),
             ipvs: var("CCCI_IPVS").map(|v| matches!(v.as_str(), "yes" | "true" | "1")),
             keep: var("CCCI_KEEP"),
+            image_builder: var("CCCI_IMAGE_BUILDER")
+                .map(PathBuf::from)
+                .or_else(own_image_builder),
             watch_signals: true,
         }
     }
 
     /// Settings with no environment overrides: runs under `runs_dir`, sources relative to
-    /// `crate_dir`, signals left alone. For tools and tests that set everything themselves.
+    /// `crate_dir`, signals left alone, images built by ccci's own builder when it is there. For tools and tests that set everything themselves.
     pub fn new(crate_dir: &Path, runs_dir: &Path) -> Settings {
         Settings {
             crate_dir: crate_dir.into(),
@@ -86,6 +129,7 @@ impl Settings {
             ca_cert: None,
             ipvs: None,
             keep: None,
+            image_builder: own_image_builder(),
             watch_signals: false,
         }
     }

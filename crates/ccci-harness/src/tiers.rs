@@ -212,9 +212,10 @@ async fn verify(
 ) -> Option<String> {
     let mut fx = d.fixtures(run, Some(Op::Backup));
     fx.snapshot = Some(snapshot.clone());
+    let fx = std::sync::Arc::new(fx);
     for def in &run.hooks.verify {
         let budget = deadline.capped(run.budgets.recipe_fn);
-        if let Err(e) = crate::recipe_fn::call(def.run, &fx, budget).await {
+        if let Err(e) = crate::recipe_fn::call(def.run, fx.clone(), budget).await {
             return Some(format!(
                 "backup_verify {} rejected it: {e} ({}:{})",
                 def.name, def.file, def.line

@@ -9,33 +9,15 @@ use ccci::core::ladder::{Level, Rung, RungOutcome, TestStatus};
 use ccci::core::results::RestoreProof;
 use ccci::core::Verdict;
 use ccci::{run_repository, RepoRun, Report};
-use std::path::{Path, PathBuf};
-
-fn bundle(name: &str) -> String {
-    let dir = std::env::var("CCCI_RECIPES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
-    let path = dir.join(format!("{name}.bundle"));
-    assert!(
-        path.is_file(),
-        "{} is missing: these tests need the real recipe bundles (set CCCI_RECIPES to their directory)",
-        path.display()
-    );
-    path.display().to_string()
-}
 
 fn run(name: &str, sets: &[&str]) -> Report {
     run_repository(RepoRun {
-        url: bundle(name),
-        reference: None,
+        url: ccci_testkit::recipe_repository(name),
         sets: sets.iter().map(|s| s.to_string()).collect(),
-        runs_dir: common::runs_dir("real-runs"),
-        domain: None,
-        results_copy: None,
-        routing: None,
-        pull: None,
-        keep: None,
-        watch_signals: false,
+        settings: ccci::Settings::new(
+            &common::runs_dir("real-runs"),
+            &common::runs_dir("real-runs"),
+        ),
     })
     .expect("the run produces results")
 }

@@ -6,18 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Duration;
 
-/// A real recipe repository from ../shared/recipes (or `CCCI_RECIPES`).
+/// A real recipe repository: its bundle in `CCCI_RECIPES`, else its upstream (ccci-testkit).
 pub fn bundle(name: &str) -> PathBuf {
-    let dir = std::env::var("CCCI_RECIPES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"));
-    let path = dir.join(format!("{name}.bundle"));
-    assert!(
-        path.is_file(),
-        "{} is missing: these tests need the real recipe bundles (set CCCI_RECIPES to their directory)",
-        path.display()
-    );
-    path
+    PathBuf::from(ccci_testkit::recipe_repository(name))
 }
 
 /// `cargo ccci run --recipe-git lemp` with a health path nginx answers 404 for, so the

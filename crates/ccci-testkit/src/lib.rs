@@ -1,0 +1,86 @@
+//! What ccci's own tests share. Only std: it must not add to any build.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The real recipes the tests run, and where each lives upstream.
+pub const UPSTREAM: &[(&str, &str)] = &[
+    (
+        "foodsharing-cms",
+        "https://github.com/WilhelmBerggren/foodsharing-cms",
+    ),
+    ("lemp", "https://git.coopcloud.tech/coop-cloud/lemp"),
+    ("traefik", "https://git.coopcloud.tech/coop-cloud/traefik"),
+];
+
+/// How long asking the upstream whether it answers may take.
+const UPSTREAM_ANSWERS: Duration = Duration::from_secs(20);
+
+/// The directory of recipe bundles: `CCCI_RECIPES`, default `../shared/recipes` beside the
+/// repository.
+pub fn recipes_dir() -> PathBuf {
+    std::env::var_os("CCCI_RECIPES")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"))
+}
+
+/// A real recipe repository for a test, as a URL or path git can clone: its bundle in
+/// [`recipes_dir`] when there is one, else its public upstream when that answers. When
+/// neither can be had the test fails naming both: such a test is never skipped.
+pub fn recipe_repository(name: &str) -> String {
+    let bundle = recipes_dir().join(format!("{name}.bundle"));
+    if bundle.is_file() {
+        return bundle.display().to_string();
+    }
+    let upstream = UPSTREAM
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, url)| *url)
+        .unwrap_or_else(|| {
+            panic!("ccci-testkit knows no upstream for the recipe {name}: add it to UPSTREAM")
+        });
+    match answers(upstream) {
+        Ok(()) => upstream.to_string(),
+        Err(why) => panic!(
+            "the real recipe {name} cannot be had: no bundle at {} (set CCCI_RECIPES to the directory of recipe bundles), and its upstream {upstream} {why}",
+            bundle.display()
+        ),
+    }
+}
+
+/// Whether `git ls-remote` reaches `url` within [`UPSTREAM_ANSWERS`].
+fn answers(url: &str) -> Result<(), String> {
+    let mut child = Command::new("git")
+        .args([
+            "-c",
+            "advice.detachedHead=false",
+            "ls-remote",
+            "--heads",
+            url,
+        ])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not be asked (git: {e})"))?;
+    let deadline = Instant::now() + UPSTREAM_ANSWERS;
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) if s.success() => return Ok(()),
+            Ok(Some(s)) => return Err(format!("did not answer git ls-remote ({s})")),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "did not answer git ls-remote within {} s",
+                    UPSTREAM_ANSWERS.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => return Err(format!("could not be asked: {e}")),
+        }
+    }
+}
