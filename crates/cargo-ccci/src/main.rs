@@ -90,6 +90,9 @@ enum Cmd {
         /// Where; default: standard output.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Where the run directory's files are served: the Markdown links them under it.
+        #[arg(long, value_name = "BASE")]
+        artifact_url: Option<String>,
     },
     /// Remove what runs killed before their teardown left on the Swarm (DOCKER_HOST).
     ///
@@ -144,6 +147,10 @@ struct RunArgs {
     /// Also copy the JUnit XML here.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// Where the run directory's files will be served (CI artefacts): comment.md links them
+    /// under this URL; without it, it names them relative to the run directory.
+    #[arg(long, value_name = "BASE")]
+    artifact_url: Option<String>,
     /// When the run is red, leave its stack up for debugging instead of tearing it down; it
     /// stays registered, and any run or `janitor` removes it once --keep-for has passed.
     #[arg(long)]
@@ -188,7 +195,12 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(a),
         Cmd::List { json } => list(json),
         Cmd::Results { path, json } => show(&path, json),
-        Cmd::Report { path, format, out } => write_report(&path, format, out.as_deref()),
+        Cmd::Report {
+            path,
+            format,
+            out,
+            artifact_url,
+        } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
         Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
     };
     result.unwrap_or_else(|e| {
@@ -211,6 +223,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     let keep = a.keep.then(|| format!("{}s", a.keep_for.as_secs()));
     let (recipe, reference, domain, sets, timeout, junit) =
         (a.recipe, a.reference, a.domain, a.sets, a.timeout, a.junit);
+    let artifacts = a.artifact_url;
     let mut env = Vec::new();
     let names = recipe_names();
     if recipe.is_none() {
@@ -238,6 +251,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
                     settings,
                 },
                 junit.as_deref(),
+                artifacts.as_deref(),
             );
         }
     }
@@ -294,7 +308,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     // The run printed its summary; end with its reports and the verdict that sets the exit
     // status.
     let results = read(&results_file)?;
-    report::write_all(&results, junit.as_deref())?;
+    report::write_all(&results, junit.as_deref(), artifacts.as_deref())?;
     let code = verdict_line(
         &results,
         &PathBuf::from(&results.run_dir).join("results.json"),
@@ -372,11 +386,15 @@ fn absolute_if_path(url: String) -> String {
 }
 
 /// The generic tiers on a recipe repository with no test crate, in this process.
-fn run_repository(run: ccci::RepoRun, junit: Option<&Path>) -> Result<ExitCode, String> {
+fn run_repository(
+    run: ccci::RepoRun,
+    junit: Option<&Path>,
+    artifacts: Option<&str>,
+) -> Result<ExitCode, String> {
     let report = ccci::run_repository(run).map_err(|e| e.to_string())?;
     if let Some(e) = &report.results.bad_input {
         // Said once, as every error that stops a run before it starts is.
-        report::write_all(&report.results, junit)?;
+        report::write_all(&report.results, junit, artifacts)?;
         eprintln!("cargo ccci: {e}");
         return Ok(verdict_line(&report.results, &report.path));
     }
@@ -384,7 +402,7 @@ fn run_repository(run: ccci::RepoRun, junit: Option<&Path>) -> Result<ExitCode, 
         "\n{}",
         ccci::summary_styled(&report.results, &report.path, ccci::colour_stdout())
     );
-    report::write_all(&report.results, junit)?;
+    report::write_all(&report.results, junit, artifacts)?;
     let code = verdict_line(&report.results, &report.path);
     Ok(if report.interrupted {
         ExitCode::from(130)
@@ -502,10 +520,15 @@ fn list(json: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_report(path: &Path, format: Format, out: Option<&Path>) -> Result<ExitCode, String> {
+fn write_report(
+    path: &Path,
+    format: Format,
+    out: Option<&Path>,
+    artifacts: Option<&str>,
+) -> Result<ExitCode, String> {
     let results = read(path)?;
     let text = match format {
-        Format::Markdown => report::markdown(&results),
+        Format::Markdown => report::markdown(&results, artifacts),
         Format::Junit => report::junit(&results)?,
     };
     match out {

@@ -11,7 +11,11 @@ use std::time::Duration;
 
 /// Writes `junit.xml` and `comment.md` into the run's directory (and the JUnit XML to
 /// `junit_copy` too), and names them.
-pub fn write_all(results: &Results, junit_copy: Option<&Path>) -> Result<(), String> {
+pub fn write_all(
+    results: &Results,
+    junit_copy: Option<&Path>,
+    artifacts: Option<&str>,
+) -> Result<(), String> {
     let dir = PathBuf::from(&results.run_dir);
     let xml = junit(results)?;
     let junit_path = dir.join("junit.xml");
@@ -20,7 +24,7 @@ pub fn write_all(results: &Results, junit_copy: Option<&Path>) -> Result<(), Str
         write(copy, &xml)?;
     }
     let comment = dir.join("comment.md");
-    write(&comment, &markdown(results))?;
+    write(&comment, &markdown(results, artifacts))?;
     let svg = dir.join("card.svg");
     write(&svg, &card_svg(results))?;
     let png = dir.join("card.png");
@@ -246,7 +250,13 @@ pub fn junit(results: &Results) -> Result<String, String> {
 
 /// The run as a pull-request comment: the verdict and level, a rung table, why it is red,
 /// where the evidence is.
-pub fn markdown(r: &Results) -> String {
+pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
+    // A comment is read on the forge, never on the CI machine: files are named relative to
+    // the run directory, or linked under where they are served.
+    let file = |name: &str| match artifacts {
+        Some(base) => format!("[{name}]({}/{name})", base.trim_end_matches('/')),
+        None => format!("`{name}`"),
+    };
     let mut s = String::new();
     let (mark, verdict) = match r.verdict {
         Verdict::Green => ("✅", "GREEN"),
@@ -256,11 +266,11 @@ pub fn markdown(r: &Results) -> String {
         // Refused before anything ran: the one thing to fix, said once.
         let _ = writeln!(
             s,
-            "### ⛔ ccci: {} could not run: **bad input**\n\n{}\n\nNothing was deployed. Fix it and push again.\n\nrun `{}` · results `{}/results.json`",
+            "### ⛔ ccci: {} could not run: **bad input**\n\n{}\n\nNothing was deployed. Fix it and push again.\n\nrun `{}` · results {}",
             r.recipe,
             one_line(e),
             r.run_id,
-            r.run_dir
+            file("results.json")
         );
         return s;
     }
@@ -312,7 +322,10 @@ pub fn markdown(r: &Results) -> String {
             if let TestStatus::Fail { message } = &t.status {
                 let _ = writeln!(s, "- `{}`: {}", t.name, one_line(message));
                 if let Some(f) = &t.forensics {
-                    let _ = writeln!(s, "  - task history and logs: `{f}`");
+                    let relative = Path::new(f)
+                        .strip_prefix(&r.run_dir)
+                        .map_or(f.clone(), |p| p.display().to_string());
+                    let _ = writeln!(s, "  - task history and logs: {}", file(&relative));
                 }
             }
         }
@@ -341,12 +354,19 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(s, "\n</details>");
     }
     if let Some(ccci::core::results::Picture::Taken { path }) = &r.screenshot {
-        let _ = writeln!(s, "\nScreenshot of the app before teardown: `{path}`");
+        let name = Path::new(path)
+            .file_name()
+            .map_or("screenshot.png".into(), |n| n.to_string_lossy().to_string());
+        let _ = writeln!(
+            s,
+            "\nScreenshot of the app before teardown: {}",
+            file(&name)
+        );
     }
     let routing = r.routing.map_or("unknown", |x| x.as_str());
     let _ = writeln!(
         s,
-        "\nrouting {routing} · teardown {} · {:.0} s · run `{}` · results `{}/results.json`, JUnit `{}/junit.xml`, card `{}/card.png`",
+        "\nrouting {routing} · teardown {} · {:.0} s · run `{}` · results {}, JUnit {}, card {}",
         match (&r.teardown.kept, r.teardown.clean) {
             (Some(_), _) => "kept for debugging",
             (None, true) => "clean",
@@ -354,9 +374,9 @@ pub fn markdown(r: &Results) -> String {
         },
         r.duration_secs,
         r.run_id,
-        r.run_dir,
-        r.run_dir,
-        r.run_dir
+        file("results.json"),
+        file("junit.xml"),
+        file("card.png")
     );
     s
 }
@@ -399,17 +419,27 @@ mod tests {
 
     #[test]
     fn the_comment_has_the_verdict_the_rungs_and_the_reasons() {
-        let md = markdown(&sample());
+        let md = markdown(&sample(), None);
         assert!(md.starts_with("### ❌ ccci: "), "{md}");
         assert!(md.contains("| install | ✅ pass |"), "{md}");
         assert!(md.contains("**Why it is red**"), "{md}");
+        assert!(
+            !md.contains(&sample().run_dir),
+            "no machine path in a comment: {md}"
+        );
+        assert!(md.contains("results `results.json`"), "{md}");
+        let linked = markdown(&sample(), Some("https://ci.example/runs/7/"));
+        assert!(
+            linked.contains("[junit.xml](https://ci.example/runs/7/junit.xml)"),
+            "{linked}"
+        );
     }
 
     #[test]
     fn a_refused_run_says_its_one_error_once_and_no_ladder() {
         let mut r = sample();
         r.bad_input = Some("compose.yml line 3: not valid YAML: fix it".into());
-        let md = markdown(&r);
+        let md = markdown(&r, None);
         assert!(md.starts_with("### ⛔"), "{md}");
         assert_eq!(md.matches("not valid YAML").count(), 1, "{md}");
         assert!(!md.contains("| rung |"), "{md}");

@@ -84,6 +84,7 @@ pub struct BuiltinEngine {
     stacks_dir: PathBuf,
     main_service: String,
     local_images: Option<crate::images::LocalImages>,
+    docker_provider_as: Option<String>,
 }
 
 impl BuiltinEngine {
@@ -111,6 +112,7 @@ impl BuiltinEngine {
             ipvs,
             pull: Pull::Missing,
             local_images: None,
+            docker_provider_as: None,
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
         })
@@ -125,6 +127,13 @@ impl BuiltinEngine {
     /// (before any pull: see [`crate::images`]).
     pub fn with_local_images(mut self, local: Option<crate::images::LocalImages>) -> Self {
         self.local_images = local;
+        self
+    }
+
+    /// The same engine, reading a recipe's `<name>@docker` Traefik references as
+    /// `<name>@<provider>` when it routes through Traefik (see [`RenderInput`]).
+    pub fn with_docker_provider_as(mut self, provider: Option<String>) -> Self {
+        self.docker_provider_as = provider;
         self
     }
 
@@ -210,6 +219,7 @@ impl BuiltinEngine {
             routing: port.map_or(Routing::Traefik, Routing::HostPort),
             domain: &app.domain,
             ipvs: self.ipvs,
+            docker_provider_as: self.docker_provider_as.as_deref(),
         };
         let rendered = render(&merged, &input)?;
 

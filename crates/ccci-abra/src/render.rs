@@ -56,6 +56,11 @@ pub struct RenderInput<'a> {
     /// Whether the host has IPVS, which Swarm's virtual IPs and ingress-mode ports need.
     /// Without it every service gets `endpoint_mode: dnsrr` and published ports `mode: host`.
     pub ipvs: bool,
+    /// The name this Traefik gives the Swarm provider that recipes call `docker`: with
+    /// `Some("swarm")` (Traefik 3 behind Co-op Cloud's naming) every `<name>@docker` in a
+    /// Traefik label reads as `<name>@swarm`, each change recorded; `None` keeps labels as
+    /// written.
+    pub docker_provider_as: Option<&'a str>,
 }
 
 /// Service keys `docker stack deploy` does not apply, with what that means for the recipe.
@@ -139,6 +144,9 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     }
     if let Routing::HostPort(published) = input.routing {
         publish_on_host(services, web.as_ref(), published, &mut changes);
+    }
+    if let (Routing::Traefik, Some(provider)) = (input.routing, input.docker_provider_as) {
+        rename_docker_provider(services, provider, &mut changes);
     }
     escape_dollars(&mut doc);
     let yaml = serde_yaml_ng::to_string(&doc)
@@ -333,6 +341,65 @@ fn stamp_labels(services: &mut Mapping, input: &RenderInput<'_>) {
             format!("coop-cloud.{stack}.chaos-version").into(),
             c.to_string().into(),
         );
+    }
+}
+
+/// For a Traefik 3 serving recipes written for Co-op Cloud's Traefik: Co-op Cloud's traefik
+/// recipe names its Swarm provider `docker` (Traefik 2's `providers.docker` in swarm mode),
+/// so recipes name their own middlewares and services `<name>@docker`; Traefik 3 calls the
+/// same provider `swarm` and refuses a router that names `@docker`. Every such reference in
+/// a `traefik.*` label is read as `@<provider>`, each change recorded.
+fn rename_docker_provider(services: &mut Mapping, provider: &str, changes: &mut Vec<String>) {
+    let renamed = |value: &str| -> Option<String> {
+        let parts: Vec<String> = value
+            .split(',')
+            .map(|p| match p.trim().strip_suffix("@docker") {
+                Some(name) => format!("{name}@{provider}"),
+                None => p.trim().to_string(),
+            })
+            .collect();
+        let new = parts.join(",");
+        (value.contains("@docker") && new != value).then_some(new)
+    };
+    for (name, svc) in services.iter_mut() {
+        let name = name.as_str().unwrap_or_default().to_string();
+        let Some(labels) = svc.get_mut("deploy").and_then(|d| d.get_mut("labels")) else {
+            continue;
+        };
+        let mut note = |key: &str, old: &str, new: &str| {
+            changes.push(format!(
+                "service {name}: label {key}: `{old}` read as `{new}` (Co-op Cloud's Traefik names its Swarm provider `docker`; Traefik 3 names it `{provider}`)"
+            ))
+        };
+        match labels {
+            Value::Mapping(m) => {
+                for (k, v) in m.iter_mut() {
+                    let key = k.as_str().unwrap_or_default().to_string();
+                    if !key.starts_with("traefik.") {
+                        continue;
+                    }
+                    if let Some(new) = v.as_str().and_then(renamed) {
+                        note(&key, v.as_str().unwrap_or_default(), &new);
+                        *v = new.into();
+                    }
+                }
+            }
+            Value::Sequence(items) => {
+                for item in items.iter_mut() {
+                    let Some((key, value)) = item.as_str().and_then(|i| i.split_once('=')) else {
+                        continue;
+                    };
+                    if !key.starts_with("traefik.") {
+                        continue;
+                    }
+                    if let Some(new) = renamed(value) {
+                        note(key, value, &new);
+                        *item = format!("{key}={new}").into();
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -556,6 +623,7 @@ secrets:
             routing,
             domain: "cust.ccci.test",
             ipvs: !matches!(routing, Routing::HostPort(_)),
+            docker_provider_as: Some("swarm"),
         }
     }
 

@@ -124,6 +124,11 @@ pub struct RecipeMeta {
     /// finished by then fails, and the run goes on to teardown.
     #[serde(with = "secs")]
     pub test_timeout: Duration,
+    /// Whether a `<name>@docker` in a Traefik label (a middleware or service of the recipe's
+    /// own) is read as Traefik 3's `<name>@swarm`, as on a Co-op Cloud server whose Traefik
+    /// names its Swarm provider `docker` (the default, `true`); `false` deploys the labels as
+    /// written, for a server whose Traefik 3 names it `swarm`.
+    pub rename_docker_provider: bool,
 }
 
 impl RecipeMeta {
@@ -144,6 +149,7 @@ impl RecipeMeta {
             expected_na: BTreeMap::new(),
             deps: Vec::new(),
             test_timeout: Duration::from_secs(300),
+            rename_docker_provider: true,
         }
     }
 
@@ -163,6 +169,7 @@ impl RecipeMeta {
         "expected_na",
         "deps",
         "test_timeout",
+        "rename_docker_provider",
     ];
 
     /// Parses the text of a `ccci.yml`. `file` is only used in error messages.
@@ -364,6 +371,7 @@ struct RawMeta {
     #[serde(default)]
     deps: Vec<String>,
     test_timeout: Option<serde_yaml_ng::Value>,
+    rename_docker_provider: Option<bool>,
 }
 
 impl RawMeta {
@@ -462,6 +470,9 @@ impl RawMeta {
             m.expected_na.insert(r, reason);
         }
         m.deps = self.deps;
+        if let Some(r) = self.rename_docker_provider {
+            m.rename_docker_provider = r;
+        }
         if let Some(t) = self.test_timeout {
             m.test_timeout = parse_duration(&t).map_err(|msg| invalid("test_timeout", msg))?;
         }

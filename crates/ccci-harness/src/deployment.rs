@@ -21,6 +21,22 @@ use std::time::Duration;
 /// (a mail relay, say) for something local.
 pub(crate) const CI_OVERLAY: &str = "compose.ccci.yml";
 
+/// A health path's wrong answer as the harness says it, other wait errors as they are.
+fn wrong_answer(e: SwarmError, routed: bool, meta: &ccci_core::RecipeMeta) -> HarnessError {
+    match e {
+        SwarmError::Wait(WaitError::WrongAnswer {
+            status, ok, held, ..
+        }) => HarnessError::WrongAnswer {
+            routed,
+            path: meta.health_path.clone(),
+            status,
+            ok,
+            held,
+        },
+        other => other.into(),
+    }
+}
+
 /// The deployed app; see the module docs.
 pub(crate) struct Deployment {
     pub swarm: Swarm,
@@ -195,7 +211,9 @@ impl Deployment {
         let engine =
             BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
                 .with_pull(pull)
-                .with_local_images(local_images);
+                .with_local_images(local_images)
+                // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
+                .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into()));
         if let Some(registry) = &run.registry {
             let (pid, pid_start) = crate::registry::this_process();
             registry.register(&crate::registry::ActiveRun {
@@ -291,6 +309,91 @@ impl Deployment {
         Ok(())
     }
 
+    /// Why the health path did not answer as expected. Through Traefik, Traefik itself is
+    /// asked how it sees the stack's routers: a refused router, or no router matching the
+    /// health URL, is the reason, said with Traefik's words; refusals that do not touch the
+    /// health route become warnings.
+    async fn why_not_healthy(&self, run: &Shared, e: SwarmError) -> HarnessError {
+        let meta = &run.meta;
+        let Reach::Traefik(proxy) = self.engine.reach() else {
+            return wrong_answer(e, false, meta);
+        };
+        let what = match &e {
+            SwarmError::Wait(WaitError::WrongAnswer { status, held, .. }) => format!(
+                "the health path {} answered {status} for {}s",
+                meta.health_path,
+                held.as_secs()
+            ),
+            SwarmError::Wait(WaitError::Timeout { .. }) => {
+                format!(
+                    "the health path {} never answered as expected",
+                    meta.health_path
+                )
+            }
+            _ => return e.into(),
+        };
+        let Some(api_port) = proxy.api_port else {
+            return wrong_answer(e, true, meta);
+        };
+        let labels = match self.swarm.service_labels(&self.app.stack).await {
+            Ok(l) => l,
+            Err(_) => return wrong_answer(e, true, meta),
+        };
+        let names = ccci_swarm::traefik::router_names(
+            labels
+                .iter()
+                .flat_map(|(_, l)| l.keys().map(String::as_str)),
+        );
+        let api = match format!("{}:{api_port}", self.swarm.node_host())
+            .parse::<std::net::SocketAddr>()
+        {
+            Ok(a) => a,
+            Err(_) => return wrong_answer(e, true, meta),
+        };
+        let routers = match ccci_swarm::traefik::routers(api, &names).await {
+            Ok(r) => r,
+            Err(why) => {
+                run.record(|r| {
+                    r.warn(&format!(
+                        "could not ask Traefik how it sees the routers: {why}"
+                    ))
+                });
+                return wrong_answer(e, true, meta);
+            }
+        };
+        let host = &self.app.domain;
+        let path = &meta.health_path;
+        let (health, others): (Vec<_>, Vec<_>) = routers
+            .iter()
+            .cloned()
+            .partition(|r| r.rule.is_none() || r.matches(host, path));
+        for r in others.iter().filter(|r| r.refused()) {
+            run.record(|rec| {
+                rec.warn(&format!(
+                    "Traefik refused router `{}` (rule {}): {}",
+                    r.name,
+                    r.rule.as_deref().unwrap_or("unknown"),
+                    r.errors.join("; ")
+                ))
+            });
+        }
+        let refused: Vec<_> = health.iter().filter(|r| r.refused()).cloned().collect();
+        if !refused.is_empty() {
+            return HarnessError::RefusedByTraefik { what, refused };
+        }
+        if health.is_empty() {
+            return HarnessError::NoRouterMatches {
+                what,
+                url: format!("https://{host}{path}"),
+                rules: routers
+                    .iter()
+                    .map(|r| format!("{}: {}", r.name, r.rule.as_deref().unwrap_or("none")))
+                    .collect(),
+            };
+        }
+        wrong_answer(e, true, meta)
+    }
+
     /// Waits until the stack has converged, the health path answers and every ready probe
     /// passes, then marks the last deploy healthy.
     pub(crate) async fn wait_ready(
@@ -304,7 +407,7 @@ impl Deployment {
         match &self.base_url {
             Some(base) => {
                 let url = format!("{base}{}", meta.health_path);
-                wait::wait_healthy(
+                let waited = wait::wait_healthy(
                     &self.swarm,
                     stack,
                     &url,
@@ -312,19 +415,10 @@ impl Deployment {
                     &meta.health_ok,
                     deadline,
                 )
-                .await
-                .map_err(|e| match e {
-                    SwarmError::Wait(WaitError::WrongAnswer {
-                        status, ok, held, ..
-                    }) => HarnessError::WrongAnswer {
-                        routed: matches!(self.engine.reach(), Reach::Traefik(_)),
-                        path: meta.health_path.clone(),
-                        status,
-                        ok,
-                        held,
-                    },
-                    other => other.into(),
-                })?;
+                .await;
+                if let Err(e) = waited {
+                    return Err(self.why_not_healthy(run, e).await);
+                }
             }
             None => {
                 wait::wait_converged(&self.swarm, stack, deadline).await?;

@@ -141,6 +141,26 @@ pub enum HarnessError {
         /// For how long.
         held: Duration,
     },
+    /// The app did not answer through Traefik as expected, and Traefik refused routers of the
+    /// stack: its reasons, not the health path, are the problem.
+    #[error("{what} through Traefik, and Traefik refused the stack's routers: {}: fix the router labels in the recipe (a middleware or service named `<name>@docker` is this Swarm's provider `swarm` under Traefik 3: see `rename_docker_provider` in docs/recipe-tests.md)", describe_refusals(refused))]
+    RefusedByTraefik {
+        /// What went wrong: `the health path /x answered 404 for 30s`.
+        what: String,
+        /// The routers Traefik refused.
+        refused: Vec<ccci_swarm::traefik::RouterView>,
+    },
+    /// The app did not answer through Traefik as expected, and no router of the stack sends
+    /// the health URL to it.
+    #[error("{what} through Traefik, and no router of the stack matches {url}: {}; set `health_path` to a path a router sends to the app, or fix the routers' rules", if rules.is_empty() { "the stack declares no router (no `traefik.http.routers.<name>.rule` label)".to_string() } else { format!("its routers' rules are {}", rules.join("; ")) })]
+    NoRouterMatches {
+        /// What went wrong.
+        what: String,
+        /// The health URL (its host and path).
+        url: String,
+        /// Each router's `name: rule`.
+        rules: Vec<String>,
+    },
     /// An HTTP ready probe on an app without a web route.
     #[error("ready_probe http {path}: the app has no HTTP route to probe (no service has a traefik loadbalancer.server.port label); probe a TCP port instead, or add the label")]
     NoRouteToProbe {
@@ -226,6 +246,25 @@ pub(crate) enum NotApplicable {
     /// Nothing to back up.
     #[error("no service of {stack} has the label backupbot.backup=true; add it (and its hooks) to the recipe, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml")]
     NotBackupCapable { stack: String },
+}
+
+/// One line per refused router: its name, rule and Traefik's reasons.
+fn describe_refusals(refused: &[ccci_swarm::traefik::RouterView]) -> String {
+    refused
+        .iter()
+        .map(|r| {
+            format!(
+                "router `{}` (rule {}, {}): {}",
+                r.name,
+                r.rule
+                    .as_deref()
+                    .map_or("unknown".into(), |x| format!("`{x}`")),
+                r.status,
+                r.errors.join("; ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// How a recipe function failed.

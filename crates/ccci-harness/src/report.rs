@@ -58,11 +58,15 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = &r.head.commit[..r.head.commit.len().min(8)];
     let verdict = verdict_styled(r.verdict, colour);
-    let _ = writeln!(
-        s,
-        "ccci: {} {version} ({commit}) on {}: level {}, verdict {verdict}",
-        r.recipe, r.domain, r.level
-    );
+    // Only what is known: a run refused before its clone has no commit or domain.
+    let mut what = format!("{} {version}", r.recipe);
+    if !commit.is_empty() {
+        let _ = write!(what, " ({commit})");
+    }
+    if !r.domain.is_empty() {
+        let _ = write!(what, " on {}", r.domain);
+    }
+    let _ = writeln!(s, "ccci: {what}: level {}, verdict {verdict}", r.level);
     if let Some(e) = &r.bad_input {
         // Nothing ran: no version, domain or level to speak of.
         let mut s = format!(

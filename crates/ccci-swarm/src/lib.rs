@@ -23,6 +23,7 @@ pub mod pull;
 pub mod route;
 mod snapshot;
 mod stack;
+pub mod traefik;
 pub mod wait;
 
 pub use client::Swarm;

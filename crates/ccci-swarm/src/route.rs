@@ -20,6 +20,9 @@ pub struct Proxy {
     pub service: String,
     /// The host port its `web-secure` (443) entrypoint is published on.
     pub https_port: u16,
+    /// The host port its API entrypoint (`traefik`, port 8080) is published on, when it is:
+    /// where ccci asks how Traefik sees a stack's routers ([`crate::traefik`]).
+    pub api_port: Option<u16>,
     /// A CI certificate authority its default certificate is signed by (PEM), if the Swarm
     /// carries one.
     pub ca_pem: Option<Vec<u8>>,
@@ -109,15 +112,19 @@ impl Swarm {
                     .as_deref()
                     .is_some_and(|t| t == proxy_id || t == "proxy")
             });
-            let https = spec
-                .endpoint_spec?
-                .ports?
-                .into_iter()
-                .find(|p| p.target_port == Some(443))?
-                .published_port?;
+            let ports = spec.endpoint_spec?.ports?;
+            let published = |target: i64| {
+                ports
+                    .iter()
+                    .find(|p| p.target_port == Some(target))
+                    .and_then(|p| p.published_port)
+                    .and_then(|p| u16::try_from(p).ok())
+            };
+            let https = published(443)?;
             (is_traefik(&image) && on_proxy).then(|| Proxy {
                 service: spec.name.unwrap_or_default(),
-                https_port: u16::try_from(https).unwrap_or(443),
+                https_port: https,
+                api_port: published(8080),
                 ca_pem: None,
             })
         });
