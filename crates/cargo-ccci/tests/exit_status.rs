@@ -30,8 +30,9 @@ fn runs(case: &str) -> PathBuf {
     dir
 }
 
-/// `cargo <args> -p ccci-verdict-fixture` with `set` as CCCI_SET and runs under `runs`.
-fn cargo(args: &[&str], set: Option<&str>, runs: &Path) -> Output {
+/// `cargo <args> -p ccci-verdict-fixture` with `set` as CCCI_SET, runs under `runs`, and
+/// `env` besides.
+fn cargo(args: &[&str], set: Option<&str>, runs: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(args)
         .args(["--locked", "-p", CRATE])
@@ -39,6 +40,7 @@ fn cargo(args: &[&str], set: Option<&str>, runs: &Path) -> Output {
         .env("CCCI_ROUTING", "host-port")
         .env_remove("CCCI_SET")
         .env_remove("NEXTEST_RUN_ID")
+        .envs(env.iter().copied())
         .stdin(Stdio::null());
     if let Some(set) = set {
         cmd.env("CCCI_SET", set);
@@ -105,13 +107,13 @@ fn verdict_trial(out: &Output) -> Option<String> {
 #[test]
 fn cargo_test_exits_by_the_verdict() {
     let green = runs("test-green");
-    let out = cargo(&["test"], None, &green);
+    let out = cargo(&["test"], None, &green, &[]);
     assert!(out.status.success(), "a green run exits 0: {}", said(&out));
     assert_eq!(results(&green).verdict, ccci::core::Verdict::Green);
     assert_eq!(verdict_trial(&out).as_deref(), Some("ok"), "{}", said(&out));
 
     let unverified = runs("test-unverified");
-    let out = cargo(&["test"], Some(UNVERIFIED), &unverified);
+    let out = cargo(&["test"], Some(UNVERIFIED), &unverified, &[]);
     assert_red_with_every_step_passed(&out, &unverified, "unverified");
     assert_eq!(
         verdict_trial(&out).as_deref(),
@@ -126,14 +128,14 @@ fn cargo_test_exits_by_the_verdict() {
     );
 
     let undeclared = runs("test-undeclared");
-    let out = cargo(&["test"], Some(UNDECLARED), &undeclared);
+    let out = cargo(&["test"], Some(UNDECLARED), &undeclared, &[]);
     assert_red_with_every_step_passed(&out, &undeclared, "functional");
 }
 
 #[test]
 fn cargo_nextest_run_exits_by_the_verdict() {
     let green = runs("nextest-green");
-    let out = cargo(&["nextest", "run", "--no-fail-fast"], None, &green);
+    let out = cargo(&["nextest", "run", "--no-fail-fast"], None, &green, &[]);
     assert!(out.status.success(), "a green run exits 0: {}", said(&out));
 
     for (case, set, reason) in [
@@ -141,7 +143,7 @@ fn cargo_nextest_run_exits_by_the_verdict() {
         ("nextest-undeclared", UNDECLARED, "functional"),
     ] {
         let runs = runs(case);
-        let out = cargo(&["nextest", "run", "--no-fail-fast"], Some(set), &runs);
+        let out = cargo(&["nextest", "run", "--no-fail-fast"], Some(set), &runs, &[]);
         assert_red_with_every_step_passed(&out, &runs, reason);
         let all = format!(
             "{}{}",
@@ -156,14 +158,12 @@ fn cargo_nextest_run_exits_by_the_verdict() {
 fn a_function_that_blocks_its_thread_fails_at_test_timeout_and_the_run_tears_down() {
     let runs = runs("blocked-deadline");
     let started = Instant::now();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["test", "--locked", "-p", CRATE])
-        .env("CCCI_RUNS_DIR", &runs)
-        .env("CCCI_ROUTING", "host-port")
-        .env("CCCI_SET", "test_timeout=3s")
-        .env("VERDICT_FIXTURE_BLOCK", "1")
-        .stdin(Stdio::null());
-    let out = cmd.output().unwrap();
+    let out = cargo(
+        &["test"],
+        Some("test_timeout=3s"),
+        &runs,
+        &[("VERDICT_FIXTURE_BLOCK", "1")],
+    );
     assert!(!out.status.success(), "{}", said(&out));
     let res = results(&runs);
     let blocked = res

@@ -332,35 +332,19 @@ impl Deployment {
             }
             _ => return e.into(),
         };
-        let Some(api_port) = proxy.api_port else {
-            return wrong_answer(e, true, meta);
-        };
-        let labels = match self.swarm.service_labels(&self.app.stack).await {
-            Ok(l) => l,
-            Err(_) => return wrong_answer(e, true, meta),
-        };
-        let names = ccci_swarm::traefik::router_names(
-            labels
-                .iter()
-                .flat_map(|(_, l)| l.keys().map(String::as_str)),
-        );
-        let api = match format!("{}:{api_port}", self.swarm.node_host())
-            .parse::<std::net::SocketAddr>()
-        {
-            Ok(a) => a,
-            Err(_) => return wrong_answer(e, true, meta),
-        };
-        let routers = match ccci_swarm::traefik::routers(api, &names).await {
-            Ok(r) => r,
-            Err(why) => {
-                run.record(|r| {
-                    r.warn(&format!(
-                        "could not ask Traefik how it sees the routers: {why}"
-                    ))
-                });
-                return wrong_answer(e, true, meta);
-            }
-        };
+        let routers =
+            match ccci_swarm::traefik::stack_routers(&self.swarm, proxy, &self.app.stack).await {
+                Ok(Some(routers)) => routers,
+                Ok(None) => return wrong_answer(e, true, meta),
+                Err(why) => {
+                    run.record(|r| {
+                        r.warn(&format!(
+                            "could not ask Traefik how it sees the routers: {why}"
+                        ))
+                    });
+                    return wrong_answer(e, true, meta);
+                }
+            };
         let host = &self.app.domain;
         let path = &meta.health_path;
         let (health, others): (Vec<_>, Vec<_>) = routers

@@ -124,7 +124,7 @@ fn run_here(
                 match (&step.not_applicable, published) {
                     // Only reached with --ignored/--include-ignored: a declared skip cannot pass.
                     (Some(reason), _) => Err(Failed::from(cannot_run(step.rung, reason))),
-                    (None, Some(p)) => trial_result(p.get(&step.name).cloned(), step.rung),
+                    (None, Some(p)) => trial_result(p.get(&step.name).cloned(), Some(step.rung)),
                     (None, None) => r.execute(&step).map_err(Failed::from),
                 }
             })
@@ -134,7 +134,7 @@ fn run_here(
     trials.push({
         let (r, concluded, published) = (run.clone(), concluded.clone(), published.clone());
         Trial::test(VERDICT, move || match published {
-            Some(p) => trial_result(p.get(VERDICT).cloned(), Rung::Functional),
+            Some(p) => trial_result(p.get(VERDICT).cloned(), None),
             None => {
                 // Selected alone, the verdict needs the whole ladder: run what has not run.
                 for step in r.steps() {
@@ -143,7 +143,7 @@ fn run_here(
                     }
                 }
                 let report = concluded.get_or_init(|| conclude(&r));
-                trial_result(Some(verdict_outcome(report)), Rung::Functional)
+                trial_result(Some(verdict_outcome(report)), None)
             }
         })
     });
@@ -244,7 +244,7 @@ fn follow(
     let verdict = {
         let share = share.clone();
         Trial::test(VERDICT, move || {
-            trial_result(Some(share.wait_for(VERDICT, budget)), Rung::Functional)
+            trial_result(Some(share.wait_for(VERDICT, budget)), None)
         })
     };
     let trials = steps
@@ -253,7 +253,7 @@ fn follow(
             let ignored = step.not_applicable.is_some();
             let (name, share) = (step.name.clone(), share.clone());
             Trial::test(step.name, move || {
-                trial_result(Some(share.wait_for(&name, budget)), step.rung)
+                trial_result(Some(share.wait_for(&name, budget)), Some(step.rung))
             })
             .with_ignored_flag(ignored)
         })
@@ -266,12 +266,18 @@ fn cannot_run(rung: Rung, reason: &str) -> String {
     format!("cannot run: ccci.yml declares {rung} not applicable: {reason}")
 }
 
-/// A published outcome as libtest's result. A declared skip is not a pass.
-fn trial_result(outcome: Option<Outcome>, rung: Rung) -> Result<(), Failed> {
-    match outcome {
-        Some(Outcome::Passed) => Ok(()),
-        Some(Outcome::Failed(e)) => Err(Failed::from(e)),
-        Some(Outcome::Skipped(reason)) => Err(Failed::from(cannot_run(rung, &reason))),
-        None => Err(Failed::from("the step did not run")),
+/// A published outcome as libtest's result: a step's (of `rung`), or the verdict's (no
+/// rung: it is never skipped). A declared skip is not a pass.
+fn trial_result(outcome: Option<Outcome>, rung: Option<Rung>) -> Result<(), Failed> {
+    match (outcome, rung) {
+        (Some(Outcome::Passed), _) => Ok(()),
+        (Some(Outcome::Failed(e)), _) => Err(Failed::from(e)),
+        (Some(Outcome::Skipped(reason)), Some(rung)) => {
+            Err(Failed::from(cannot_run(rung, &reason)))
+        }
+        (Some(Outcome::Skipped(reason)), None) => Err(Failed::from(format!(
+            "the verdict was skipped ({reason}), and a skipped verdict is not a pass"
+        ))),
+        (None, _) => Err(Failed::from("the step did not run")),
     }
 }

@@ -5,6 +5,7 @@
 //! Asked only when the app does not answer through Traefik as expected, so a refusal reads as
 //! Traefik's, not as a wrong health path.
 
+use crate::{Proxy, Swarm};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -85,6 +86,32 @@ struct ApiRouter {
     error: Vec<String>,
     #[serde(default)]
     provider: String,
+}
+
+/// Every router the services of `stack` declare, as `proxy` sees them; `Ok(None)` when the
+/// proxy publishes no API entrypoint to ask.
+pub async fn stack_routers(
+    swarm: &Swarm,
+    proxy: &Proxy,
+    stack: &str,
+) -> Result<Option<Vec<RouterView>>, String> {
+    let Some(api_port) = proxy.api_port else {
+        return Ok(None);
+    };
+    let labels = swarm
+        .service_labels(stack)
+        .await
+        .map_err(|e| format!("the labels of {stack}'s services: {e}"))?;
+    let names = router_names(
+        labels
+            .iter()
+            .flat_map(|(_, l)| l.keys().map(String::as_str)),
+    );
+    let api = format!("{}:{api_port}", swarm.node_host());
+    let api: SocketAddr = api
+        .parse()
+        .map_err(|e| format!("Traefik's API address {api}: {e}"))?;
+    routers(api, &names).await.map(Some)
 }
 
 /// The routers named `names` (from the stack's `traefik.http.routers.<name>.…` labels) as the
