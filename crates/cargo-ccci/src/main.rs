@@ -5,6 +5,7 @@
 //! cargo ccci run [RECIPE] [--ref REF] [--recipe-git URL] [--domain D] [--set K=V]…
 //!                [--routing traefik|host-port] [--pull missing|always|never]
 //!                [--timeout 2h] [--junit PATH] [--keep [--keep-for 1h]]
+//! cargo ccci lint [RECIPE] [--recipe-git URL] [--ref REF] [--domain D] [--set K=V]…
 //! cargo ccci list [--json]
 //! cargo ccci results <results.json> [--json]
 //! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
@@ -24,6 +25,7 @@
 
 use ccci::core::{Results, Verdict};
 use ccci::Deadline;
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -66,6 +68,12 @@ enum Cmd {
     /// from its own ccci.yml and --set). Writes results.json, junit.xml and comment.md into
     /// the run directory.
     Run(RunArgs),
+    /// Check a recipe as a run would before it deploys, with no Swarm: the settings, the
+    /// release tags, the ref and the upgrade base, the compose chain (files, YAML,
+    /// services, images' tags, secrets, configs, name lengths).
+    ///
+    /// Exit status: 0 clean, 2 with the one-line error a run would give.
+    Lint(LintArgs),
     /// List the recipe test crates of this workspace.
     List {
         /// As a JSON array.
@@ -109,6 +117,26 @@ enum Cmd {
     },
 }
 
+#[derive(clap::Args)]
+struct LintArgs {
+    /// A recipe test crate of this workspace (recipes/<RECIPE>).
+    recipe: Option<String>,
+    /// The ref to check: a tag, branch or commit (default: the repository's HEAD).
+    #[arg(long = "ref", value_name = "REF")]
+    reference: Option<String>,
+    /// A recipe repository (URL or path; a git bundle works too) to check instead of the
+    /// crate's source, or alone for any recipe without a test crate.
+    #[arg(long, value_name = "URL")]
+    recipe_git: Option<String>,
+    /// The app's domain a run would use (it makes the Swarm's names; default: a fresh one
+    /// under ccci.test).
+    #[arg(long)]
+    domain: Option<String>,
+    /// A setting on top of ccci.yml: `--set health_path=/api/health`; the value is YAML.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// A comment for a pull request.
@@ -134,12 +162,15 @@ struct RunArgs {
     /// A setting on top of ccci.yml: `--set health_path=/api/health`; the value is YAML.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
-    /// How to reach the app (default: through a Traefik serving `proxy` if there is one).
-    #[arg(long, value_enum)]
-    routing: Option<RoutingArg>,
-    /// When to pull images onto the node.
-    #[arg(long, value_enum)]
-    pull: Option<PullArg>,
+    /// How to reach the app: `traefik` (through the Traefik serving `proxy`, by the app's
+    /// domain over HTTPS) or `host-port` (published on the host, no Traefik). Default:
+    /// through Traefik if one serves `proxy`.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["traefik", "host-port"]).try_map(|v| v.parse::<ccci::Routing>()))]
+    routing: Option<ccci::Routing>,
+    /// When to pull images onto the node: `missing` (only images the node lacks), `always`
+    /// (every image, every deploy) or `never` (a missing image is an error).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["missing", "always", "never"]).try_map(|v| v.parse::<ccci::Pull>()))]
+    pull: Option<ccci::Pull>,
     /// The whole run's deadline (a test crate run): at it the run is asked to stop and
     /// tears down, and is killed 10 min later if it has not.
     #[arg(long, value_parser = parse_timeout, default_value = "2h")]
@@ -160,24 +191,6 @@ struct RunArgs {
     keep_for: Duration,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RoutingArg {
-    /// Through the Traefik serving the `proxy` network, by the app's domain over HTTPS.
-    Traefik,
-    /// On a host port, without Traefik.
-    HostPort,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum PullArg {
-    /// Only images the node lacks.
-    Missing,
-    /// Every image, every deploy.
-    Always,
-    /// None: a missing image is an error.
-    Never,
-}
-
 fn parse_timeout(v: &str) -> Result<Duration, String> {
     ccci::core::meta::duration(v).ok_or_else(|| {
         format!("`{v}` is not a duration; write it like `90m`, `2h` or `5400` (seconds)")
@@ -193,6 +206,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(args);
     let result = match cli.command {
         Cmd::Run(a) => run(a),
+        Cmd::Lint(a) => lint(a),
         Cmd::List { json } => list(json),
         Cmd::Results { path, json } => show(&path, json),
         Cmd::Report {
@@ -211,16 +225,8 @@ fn main() -> ExitCode {
 
 fn run(a: RunArgs) -> Result<ExitCode, String> {
     let git = a.recipe_git.map(absolute_if_path);
-    let routing = a.routing.map(|r| match r {
-        RoutingArg::Traefik => "traefik".to_string(),
-        RoutingArg::HostPort => "host-port".to_string(),
-    });
-    let pull = a.pull.map(|p| match p {
-        PullArg::Missing => "missing".to_string(),
-        PullArg::Always => "always".to_string(),
-        PullArg::Never => "never".to_string(),
-    });
-    let keep = a.keep.then(|| format!("{}s", a.keep_for.as_secs()));
+    let (routing, pull) = (a.routing, a.pull);
+    let keep = a.keep.then_some(a.keep_for);
     let (recipe, reference, domain, sets, timeout, junit) =
         (a.recipe, a.reference, a.domain, a.sets, a.timeout, a.junit);
     let artifacts = a.artifact_url;
@@ -231,19 +237,14 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             // Every CCCI_* variable a test crate honours, then this command line's flags.
             let here =
                 std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
-            let mut settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here));
-            let flags = [
-                (&mut settings.reference, reference),
-                (&mut settings.domain, domain),
-                (&mut settings.routing, routing),
-                (&mut settings.pull, pull),
-                (&mut settings.keep, keep),
-            ];
-            for (setting, flag) in flags {
-                if flag.is_some() {
-                    *setting = flag;
-                }
-            }
+            let mut settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+                .map_err(|e| e.to_string())?;
+            settings.reference = reference.or(settings.reference);
+            settings.domain = domain.or(settings.domain);
+            settings.routing = routing.or(settings.routing);
+            settings.pull = pull.or(settings.pull);
+            settings.keep = keep.or(settings.keep);
+            settings.screenshot |= screenshot_unsaid();
             return run_repository(
                 ccci::RepoRun {
                     url,
@@ -255,20 +256,24 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             );
         }
     }
+    // The test binary reads these through ccci::Settings::from_env, like a `cargo test` run.
     for (k, v) in [
-        ("CCCI_REF", &reference),
-        ("CCCI_RECIPE_GIT", &git),
-        ("CCCI_DOMAIN", &domain),
-        ("CCCI_ROUTING", &routing),
-        ("CCCI_PULL", &pull),
-        ("CCCI_KEEP", &keep),
+        ("CCCI_REF", reference),
+        ("CCCI_RECIPE_GIT", git),
+        ("CCCI_DOMAIN", domain),
+        ("CCCI_ROUTING", routing.map(|r| r.as_str().into())),
+        ("CCCI_PULL", pull.map(|p| p.as_str().into())),
+        ("CCCI_KEEP", keep.map(|k| format!("{}s", k.as_secs()))),
     ] {
         if let Some(v) = v {
-            env.push((k, v.clone()));
+            env.push((k, v));
         }
     }
     if !sets.is_empty() {
         env.push(("CCCI_SET", sets.join("\n")));
+    }
+    if screenshot_unsaid() {
+        env.push(("CCCI_SCREENSHOT", "yes".into()));
     }
     let recipe = recipe.ok_or_else(|| {
         format!(
@@ -383,6 +388,75 @@ fn absolute_if_path(url: String) -> String {
         Ok(p) => p.display().to_string(),
         Err(_) => url,
     }
+}
+
+/// Whether `CCCI_SCREENSHOT` leaves the screenshot to `cargo ccci run`, which takes one for
+/// its report (a bare test binary takes none unless asked: it serves no verdict).
+fn screenshot_unsaid() -> bool {
+    std::env::var_os("CCCI_SCREENSHOT").is_none_or(|v| v.is_empty())
+}
+
+/// `cargo ccci lint`: a test crate's recipe, or any repository's, checked as a run would
+/// before it deploys; one line either way.
+fn lint(a: LintArgs) -> Result<ExitCode, String> {
+    let git = a.recipe_git.map(absolute_if_path);
+    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    let linted = match (a.recipe, git) {
+        (None, Some(url)) => {
+            let mut settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+                .map_err(|e| e.to_string())?;
+            settings.reference = a.reference.or(settings.reference);
+            settings.domain = a.domain.or(settings.domain);
+            ccci::lint_repository(ccci::RepoRun {
+                url,
+                sets: a.sets,
+                settings,
+            })
+        }
+        (recipe, git) => {
+            let names = recipe_names();
+            let recipe = recipe.ok_or_else(|| {
+                format!(
+                    "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
+                    names.join(", ")
+                )
+            })?;
+            if !names.contains(&recipe) {
+                return Err(format!(
+                    "no recipe test crate recipes/{recipe}/ in this workspace (have: {}); to check a recipe repository without one, use `cargo ccci lint --recipe-git <url or path>`",
+                    names.join(", ")
+                ));
+            }
+            let dir = here.join("recipes").join(&recipe);
+            let mut settings = ccci::Settings::from_env(&dir, ccci::default_runs_dir(&dir))
+                .map_err(|e| e.to_string())?;
+            settings.reference = a.reference.or(settings.reference);
+            settings.domain = a.domain.or(settings.domain);
+            settings.recipe_git = git.or(settings.recipe_git);
+            ccci::lint_crate(settings, &a.sets)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let head = &linted.head;
+    let short = &head.commit[..8.min(head.commit.len())];
+    let release = head.version.as_deref().unwrap_or("unreleased");
+    let base = match &linted.base {
+        Some(b) => format!("upgrade from {}", b.reference),
+        None => "no release before it to upgrade from".into(),
+    };
+    say!(
+        "cargo ccci lint: {} at {} ({short}, {release}): clean: {}; {base}",
+        linted.recipe,
+        head.reference,
+        linted.compose_files.join(" + "),
+    );
+    for tag in &linted.annotated {
+        say!("  note: tag {tag} is lightweight; a run makes it annotated in its own clone (abra deploys only annotated releases)");
+    }
+    if let Some(from) = &linted.overlay {
+        say!("  note: the CI overlay from {from} is added to every deploy");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The generic tiers on a recipe repository with no test crate, in this process.

@@ -1,7 +1,8 @@
 //! Bad input, measured: every case under `tests/bad_input/` is a recipe (or command line) with
 //! one thing wrong, run through `cargo ccci run`. Each must end with exit status 2, one line
 //! that names the file, key or service and the fix (checked against its insta snapshot, so a
-//! changed message is reviewed), no panic, and nothing on the Swarm.
+//! changed message is reviewed), no panic, and nothing on the Swarm. `cargo ccci lint`, with
+//! no Swarm, must refuse each with the very line the run gave.
 //!
 //! A case is a directory:
 //! - `about`: one line saying what is wrong (for docs/bad-input-and-faults.md);
@@ -112,17 +113,17 @@ struct Said {
     all: String,
 }
 
-/// Runs `case` through `cargo ccci run`.
-fn run_case(name: &str) -> Said {
+/// Runs `case` through `cargo ccci <verb>` (`run` or `lint`).
+fn run_case(name: &str, verb: &str) -> Said {
     let case = cases_dir().join(name);
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("bad-input")
-        .join(format!("{name}-{}", std::process::id()));
+        .join(format!("{name}-{verb}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
     let repo = build(&case, &scratch);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"));
-    cmd.args(["ccci", "run", "--recipe-git"]).arg(&repo);
+    cmd.args(["ccci", verb, "--recipe-git"]).arg(&repo);
     let args = std::fs::read_to_string(case.join("args")).unwrap_or_default();
     for a in args.lines().filter(|l| !l.is_empty()) {
         cmd.arg(a.replace("{repo}", &repo.display().to_string()));
@@ -133,6 +134,9 @@ fn run_case(name: &str) -> Said {
         cmd.args(["--domain", &format!("bad-{label}.ccci.test")]);
     }
     let registry = scratch.join("registry");
+    if verb == "lint" {
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    }
     cmd.env("CCCI_RUNS_DIR", scratch.join("runs"))
         .env("CCCI_REGISTRY_DIR", &registry)
         .env("NO_COLOR", "1");
@@ -165,6 +169,12 @@ fn run_case(name: &str) -> Said {
             );
         }
     }
+    if verb == "lint" {
+        assert!(
+            !scratch.join("runs").exists(),
+            "{name}: lint wrote a run directory"
+        );
+    }
     // Nothing of the run may be on the Swarm, nor left registered.
     let registered = ccci::registry::Registry::at(&registry).unwrap().runs();
     assert!(
@@ -192,7 +202,7 @@ fn every_bad_input_is_refused_with_one_clear_line_and_nothing_deployed() {
                 .iter()
                 .map(|n| {
                     let n = n.clone();
-                    std::thread::spawn(move || (n.clone(), run_case(&n)))
+                    std::thread::spawn(move || (n.clone(), run_case(&n, "run")))
                 })
                 .collect();
             handles
@@ -215,6 +225,29 @@ fn every_bad_input_is_refused_with_one_clear_line_and_nothing_deployed() {
         insta::assert_snapshot!(name.as_str(), said.line);
     }
     assert_eq!(deployed(), before, "a bad input deployed something");
+}
+
+/// `cargo ccci lint` makes the checks a run makes before it deploys, and says what the run
+/// says: each case's line is the one its run's snapshot holds, exit 2, and lint needs no
+/// Swarm (it runs with `DOCKER_HOST` pointing nowhere) and writes no run directory.
+#[test]
+fn lint_refuses_every_bad_input_with_the_line_a_run_gives() {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let mut failures = Vec::new();
+    for name in cases() {
+        let said = run_case(&name, "lint");
+        let want = snapshot_text(&snapshots.join(format!("bad_input__{name}.snap")));
+        if said.code != Some(2) || said.line != want.trim_end() || said.all.contains("panicked") {
+            failures.push(format!(
+                "{name}: exit {:?}\n  lint said `{}`\n  run said  `{}`\n{}",
+                said.code,
+                said.line,
+                want.trim_end(),
+                said.all
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n-----\n"));
 }
 
 /// The Swarm objects whose names say they are this corpus's (`bad-…` domains).
@@ -295,7 +328,9 @@ fn the_docs_table_is_current() {
         "## Bad input ({} cases)\n\n\
          Each case is run through `cargo ccci run --recipe-git`: every one exits 2 with this one\n\
          line on stderr, deploys nothing and leaves nothing registered\n\
-         (`cargo test -p cargo-ccci --test bad_input`).\n\n\
+         (`cargo test -p cargo-ccci --test bad_input`). `cargo ccci lint --recipe-git`, with no\n\
+         Swarm, exits 2 with the very same line for every case\n\
+         (`cargo test -p cargo-ccci --test bad_input lint_`).\n\n\
          | case | what is wrong | what `cargo ccci` says |\n|---|---|---|\n",
         names.len()
     ));

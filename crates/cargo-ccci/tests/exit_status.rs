@@ -1,6 +1,7 @@
 //! The verdict is the exit status, for every way of running a recipe's tests: `cargo test`
 //! and `cargo nextest run` of a test crate exit non-zero on a red verdict even when every step
-//! passed (an unverified restore, an undeclared skip), and zero on a green one. And a recipe
+//! passed (an unverified restore, an undeclared skip, a teardown leftover), and zero on a
+//! green one. And a recipe
 //! function that blocks its thread is bounded: at `test_timeout`, and at the first Ctrl-C.
 //! On the real local Swarm, with the fixture crate `ccci-verdict-fixture`
 //! (tests/fixtures/verdict-crate).
@@ -151,6 +152,77 @@ fn cargo_nextest_run_exits_by_the_verdict() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(all.contains("verdict RED at level"), "{}", said(&out));
+    }
+}
+
+/// Removes what the fixture's leftover hook pinned for `stack`: its container, then the
+/// volume (which teardown could not remove while the container held it).
+fn unpin(stack: &str) {
+    for args in [
+        vec!["rm".to_string(), "-f".into(), format!("{stack}-pin")],
+        vec!["volume".into(), "rm".into(), format!("{stack}_pinned")],
+    ] {
+        let mut cmd = Command::new("docker");
+        cmd.args(&args);
+        let deadline = ccci::Deadline::after(Duration::from_secs(60));
+        let _ = ccci_abra::process::run(cmd, format!("docker {}", args.join(" ")), deadline, "");
+    }
+}
+
+#[test]
+fn a_teardown_leftover_makes_cargo_test_and_nextest_exit_non_zero() {
+    let leftover = [("VERDICT_FIXTURE_LEFTOVER", "1")];
+    for (case, args) in [
+        ("leftover-test", &["test"][..]),
+        (
+            "leftover-nextest",
+            &["nextest", "run", "--no-fail-fast"][..],
+        ),
+    ] {
+        let runs = runs(case);
+        let out = cargo(args, None, &runs, &leftover);
+        let res = results(&runs);
+        unpin(&res.stack);
+        assert!(
+            !out.status.success(),
+            "{case}: a teardown leftover exits non-zero: {}",
+            said(&out)
+        );
+        assert_eq!(res.verdict, ccci::core::Verdict::Red, "{case}");
+        assert!(
+            res.tests
+                .iter()
+                .all(|t| !matches!(t.status, TestStatus::Fail { .. })),
+            "{case}: no step failed: {:#?}",
+            res.tests
+        );
+        let pinned = format!("volume {}_pinned", res.stack);
+        assert_eq!(
+            res.teardown.leftovers.len(),
+            1,
+            "{case}: everything else is removed: {:?}",
+            res.teardown
+        );
+        assert!(
+            !res.teardown.clean
+                && res.teardown.leftovers[0]
+                    .starts_with(&format!("{pinned}: the daemon refused: "))
+                && res.teardown.leftovers[0].contains("in use"),
+            "{case}: the leftover, with why: {:?}",
+            res.teardown
+        );
+        assert!(
+            res.verdict_reasons
+                .iter()
+                .any(|r| r.contains("teardown left") && r.contains(&pinned)),
+            "{case}: {:?}",
+            res.verdict_reasons
+        );
+        assert!(
+            common::objects_of(&res.stack).is_empty(),
+            "{case}: the test's own cleanup left {:?}",
+            common::objects_of(&res.stack)
+        );
     }
 }
 

@@ -48,6 +48,17 @@ pub enum Pull {
     Never,
 }
 
+impl Pull {
+    /// `missing`, `always` or `never`, as the command line and `CCCI_PULL` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pull::Missing => "missing",
+            Pull::Always => "always",
+            Pull::Never => "never",
+        }
+    }
+}
+
 impl std::str::FromStr for Pull {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -246,6 +257,10 @@ impl BuiltinEngine {
             let present = self.swarm.image_exists(image).await?;
             if let Some(local) = self.local_images.as_ref().filter(|l| l.declares(image)) {
                 // A declared image is this host's own: built (or found up to date), never pulled.
+                if present && local.is_ready(image) {
+                    pulled.insert(image.clone());
+                    continue;
+                }
                 let started = std::time::Instant::now();
                 eprintln!(
                     "ccci: building {image} (service {service}) with {}{}",
@@ -437,8 +452,8 @@ async fn run_docker(
 
 /// Removes `stack` and all its data (volumes, secrets, configs) from `swarm`: `docker stack
 /// rm`, a wait until no service, container or network of it remains, then its data. Returns
-/// what could not be removed (empty when clean). Used by teardown and by the janitor, which
-/// has only a stack name to go on.
+/// what could not be removed (empty when clean), each with the daemon's reason when it
+/// refused. Used by teardown and by the janitor, which has only a stack name to go on.
 pub async fn remove_stack(
     swarm: &Swarm,
     stack: &str,
@@ -455,8 +470,22 @@ pub async fn remove_stack(
         .await?;
     }
     wait::wait_undeployed(swarm, stack, deadline).await?;
-    swarm.remove_stack_data(stack).await?;
-    Ok(swarm.leftovers(stack).await?)
+    let refused = swarm.remove_stack_data(stack).await?.refused;
+    Ok(swarm
+        .leftovers(stack)
+        .await?
+        .into_iter()
+        .map(|left| {
+            refused
+                .iter()
+                .find(|r| {
+                    r.strip_prefix(&left)
+                        .is_some_and(|rest| rest.starts_with(':'))
+                })
+                .cloned()
+                .unwrap_or(left)
+        })
+        .collect())
 }
 
 impl Deployer for BuiltinEngine {

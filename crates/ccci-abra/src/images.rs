@@ -10,6 +10,7 @@ use ccci_swarm::Deadline;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long listing the builder's images may take.
@@ -25,6 +26,9 @@ pub const BUILD: Duration = Duration::from_secs(20 * 60);
 pub struct LocalImages {
     builder: PathBuf,
     tags: BTreeSet<String>,
+    /// The images it built or found up to date, since it was opened: a run's later deploys
+    /// need not ask again.
+    ready: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl LocalImages {
@@ -48,6 +52,7 @@ impl LocalImages {
                 .filter(|l| !l.is_empty())
                 .map(String::from)
                 .collect(),
+            ready: Arc::default(),
         })
     }
 
@@ -61,13 +66,25 @@ impl LocalImages {
         &self.builder
     }
 
+    /// Whether this builder already built `image`, or found it up to date, since it was
+    /// opened.
+    pub fn is_ready(&self, image: &str) -> bool {
+        self.ready
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(image)
+    }
+
     /// Builds `image` (the builder skips it when it is up to date), within [`BUILD`].
     pub async fn build(&self, image: &str) -> Result<(), AbraError> {
         let mut cmd = Command::new(&self.builder);
         cmd.arg(image);
         let shown = format!("{} {image}", self.builder.display());
-        crate::process::run_async(cmd, shown, Deadline::after(BUILD), "")
-            .await
-            .map(|_| ())
+        crate::process::run_async(cmd, shown, Deadline::after(BUILD), "").await?;
+        self.ready
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(image.to_string());
+        Ok(())
     }
 }

@@ -41,16 +41,16 @@ fn main() {
     println!(
         "routing    whole run   request median   request p95   (custom-html, {REQUESTS} GETs)"
     );
-    for routing in ["traefik", "host-port"] {
+    for routing in [ccci::Routing::Traefik, ccci::Routing::HostPort] {
         let meta = ccci::load_meta(&crate_dir).expect("recipes/custom-html/ccci.yml");
         let mut settings = Settings::new(&crate_dir, &runs);
-        settings.routing = Some(routing.into());
+        settings.routing = Some(routing);
         let hooks = Hooks::registered();
         let started = Instant::now();
         let report = ccci::run_recipe(settings, meta, hooks).expect("the run produces results");
         let run = started.elapsed();
         assert_eq!(
-            report.results.routing.map(|r| r.as_str()),
+            report.results.routing,
             Some(routing),
             "the run used the routing asked for"
         );
@@ -67,7 +67,8 @@ fn main() {
             )
         };
         println!(
-            "{routing:<10} {:>8.1} s   {:>11.2} ms   {:>8.2} ms",
+            "{:<10} {:>8.1} s   {:>11.2} ms   {:>8.2} ms",
+            routing.as_str(),
             run.as_secs_f64(),
             us("median_us").as_secs_f64() * 1000.0,
             us("p95_us").as_secs_f64() * 1000.0

@@ -2,24 +2,17 @@
 //! commit runs, where it answers, and what the backup left for the restore. Made by the
 //! install step ([`Deployment::prepare`]); owned by whichever step runs, then by teardown.
 
+use crate::checkout::{Checkout, CI_OVERLAY};
 use crate::error::{io, HarnessError};
 use crate::fixture::{Fixtures, Http, Stack};
 use crate::shared::Shared;
 use ccci_abra::markers::Marker;
-use ccci_abra::{
-    App, BuiltinEngine, DeployRequest, Deployer, Pull, Reach, Recipe, Release, Snapshot,
-};
-use ccci_core::meta::{Probe, Source};
+use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Reach, Recipe, Release, Snapshot};
+use ccci_core::meta::Probe;
 use ccci_core::results::{DeployRecord, RefInfo, Routing};
-use ccci_core::version::previous_release;
 use ccci_core::{HookCtx, Op};
 use ccci_swarm::{wait, Deadline, Swarm, SwarmError, Via, WaitError};
 use std::time::Duration;
-
-/// The CI overlay a test crate or a recipe may supply: copied into the run's checkout and
-/// appended to `COMPOSE_FILE` for every deploy, so CI can swap what only a real server has
-/// (a mail relay, say) for something local.
-pub(crate) const CI_OVERLAY: &str = "compose.ccci.yml";
 
 /// A health path's wrong answer as the harness says it, other wait errors as they are.
 fn wrong_answer(e: SwarmError, routed: bool, meta: &ccci_core::RecipeMeta) -> HarnessError {
@@ -73,112 +66,57 @@ pub(crate) struct Backup {
 }
 
 impl Deployment {
-    /// The run's own recipe tree with annotated tags (abra deploys only annotated releases),
-    /// the head and the upgrade base, the app with its env, the CI overlay, the engine.
+    /// The checkout (see [`Checkout`]: everything checked that can be without a Swarm),
+    /// then the Swarm, how the app is reached, the engine, and the run registered for the
+    /// janitor.
     pub(crate) async fn prepare(
         run: &Shared,
         deadline: Deadline,
     ) -> Result<Deployment, HarnessError> {
         let meta = &run.meta;
-        let swarm = Swarm::connect().await?;
-        let dest = run.dir.recipe_checkout(&meta.recipe);
-        let source = match (&run.settings.recipe_git, &meta.source) {
-            (Some(url), _) | (None, Source::Git(url)) => Fetch::Clone(url.clone()),
-            (None, Source::Releases(dir)) => Fetch::Releases(run.settings.crate_dir.join(dir)),
-        };
-        // The fetch may wait on a network: on a thread of its own, so that an interrupt does
-        // not have to wait for it.
-        let name = meta.recipe.clone();
-        let recipe = tokio::task::spawn_blocking(move || match source {
-            Fetch::Clone(url) => Recipe::clone_from(&name, &url, &dest, deadline),
-            Fetch::Releases(dir) => Recipe::from_release_dirs(&name, &dir, &dest, deadline),
+        // Git may wait on a network: on a thread of its own, so that an interrupt does not
+        // have to wait for it.
+        let (settings, meta_owned) = (run.settings.clone(), meta.clone());
+        let (dest, servers) = (run.dir.recipe_checkout(&meta.recipe), run.dir.servers());
+        let checkout = tokio::task::spawn_blocking(move || {
+            Checkout::read(&settings, &meta_owned, &dest, &servers, deadline)
         })
         .await
         .map_err(|e| HarnessError::Io {
             path: run.dir.recipe_checkout(&meta.recipe),
             source: std::io::Error::other(e.to_string()),
         })??;
-        for tag in recipe.normalize_tags(deadline)? {
+        for tag in &checkout.annotated {
             eprintln!("ccci: made lightweight tag {tag} annotated in this run's clone (abra only deploys annotated releases)");
         }
-        let reference = run
-            .settings
-            .reference
-            .clone()
-            .unwrap_or_else(|| "HEAD".into());
-        let commit =
-            recipe
-                .resolve(&reference, deadline)
-                .map_err(|source| HarnessError::UnknownRef {
-                    reference: reference.clone(),
-                    url: run
-                        .settings
-                        .recipe_git
-                        .clone()
-                        .unwrap_or_else(|| match &meta.source {
-                            Source::Git(url) => url.clone(),
-                            Source::Releases(dir) => dir.clone(),
-                        }),
-                    source: Box::new(source),
-                    fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
-                })?;
-        let releases = recipe.releases(deadline)?;
-        same_version_twice(&releases)?;
-        let head_release = releases.iter().find(|r| r.commit == commit).cloned();
-        let head = RefInfo {
-            reference,
-            commit: commit.clone(),
-            version: head_release.as_ref().map(|r| r.version.to_string()),
-        };
-        let base = select_base(
-            &meta.upgrade_base_version,
-            &releases,
-            head_release.as_ref(),
-            &commit,
-        )?;
-        let domain = run
-            .settings
-            .domain
-            .clone()
-            .unwrap_or_else(|| crate::names::default_domain(&meta.recipe));
-        let mut app = App::new(&recipe, &domain, &run.dir.servers(), &meta.extra_env)?;
-        let overlay = overlay(run, &recipe, &commit, deadline)?;
-        lint_head(
-            &recipe,
-            &commit,
-            &app,
-            overlay.as_ref().map(|(text, _)| text.as_str()),
-            &meta.service,
-            deadline,
-        )?;
-        if let Some((_, from)) = &overlay {
-            let files = app.compose_files();
-            if !files.iter().any(|f| f == CI_OVERLAY) {
-                app.env.set(
-                    "COMPOSE_FILE",
-                    &[files, vec![CI_OVERLAY.to_string()]].concat().join(":"),
-                );
-                app.save()?;
-            }
+        if let Some(overlay) = &checkout.overlay {
             let note = format!(
-                "CI overlay {CI_OVERLAY} (from {from}) is added to COMPOSE_FILE for every deploy, \
-                 so every deploy is a chaos deploy"
+                "CI overlay {CI_OVERLAY} (from {}) is added to COMPOSE_FILE for every deploy, \
+                 so every deploy is a chaos deploy",
+                overlay.from
             );
             run.record(|r| {
                 r.warn(&note);
-                r.manifest.push(format!("overlay {CI_OVERLAY} from {from}"));
+                r.manifest
+                    .push(format!("overlay {CI_OVERLAY} from {}", overlay.from));
             });
         }
         run.record(|r| {
-            r.head = Some(head.clone());
-            r.base = base.as_ref().map(|b| RefInfo {
-                reference: b.tag.clone(),
-                commit: b.commit.clone(),
-                version: Some(b.version.to_string()),
-            });
-            r.domain = app.domain.clone();
-            r.stack = app.stack.clone();
+            r.head = Some(checkout.head.clone());
+            r.base = checkout.base_ref();
+            r.domain = checkout.app.domain.clone();
+            r.stack = checkout.app.stack.clone();
         });
+        let Checkout {
+            recipe,
+            app,
+            head,
+            head_release,
+            base,
+            overlay,
+            annotated: _,
+        } = checkout;
+        let swarm = Swarm::connect().await?;
         let reach = reach(run, &swarm).await?;
         let local = swarm.host().starts_with("unix://");
         let ipvs = run
@@ -196,14 +134,7 @@ impl Deployment {
             Reach::HostPort => Routing::HostPort,
         };
         run.record(|r| r.routing = Some(routing));
-        let pull = run
-            .settings
-            .pull
-            .as_deref()
-            .map(str::parse::<Pull>)
-            .transpose()
-            .map_err(HarnessError::BadPull)?
-            .unwrap_or_default();
+        let pull = run.settings.pull.unwrap_or_default();
         let local_images = match &run.settings.image_builder {
             Some(builder) => Some(ccci_abra::images::LocalImages::open(builder)?),
             None => None,
@@ -238,7 +169,7 @@ impl Deployment {
             base_url: None,
             via: Via::direct(),
             http: None,
-            overlay: overlay.map(|(text, _)| text),
+            overlay: overlay.map(|o| o.text),
             on_swarm: false,
             stop_grace: Duration::from_secs(10),
             backup: None,
@@ -467,13 +398,7 @@ impl Deployment {
 /// How the app will be reached: as the settings force it, else through the Traefik serving
 /// `proxy` when there is one, else on a host port (said once, in the summary too).
 async fn reach(run: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
-    let forced = run
-        .settings
-        .routing
-        .as_deref()
-        .map(str::parse::<Routing>)
-        .transpose()
-        .map_err(HarnessError::BadRouting)?;
+    let forced = run.settings.routing;
     let proxy = match forced {
         Some(Routing::HostPort) => return Ok(Reach::HostPort),
         _ => swarm.find_proxy().await?,
@@ -494,213 +419,5 @@ async fn reach(run: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
             });
             Ok(Reach::HostPort)
         }
-    }
-}
-
-/// Where the recipe comes from.
-enum Fetch {
-    Clone(String),
-    Releases(std::path::PathBuf),
-}
-
-/// The CI overlay and where it came from: the test crate's (beside its ccci.yml), else the
-/// recipe's own at the head.
-fn overlay(
-    run: &Shared,
-    recipe: &Recipe,
-    commit: &str,
-    deadline: Deadline,
-) -> Result<Option<(String, String)>, HarnessError> {
-    let crate_overlay = run.settings.crate_dir.join(CI_OVERLAY);
-    let is_crate = run.settings.crate_dir.join("ccci.yml").is_file();
-    if is_crate {
-        if let Ok(text) = std::fs::read_to_string(&crate_overlay) {
-            return Ok(Some((text, crate_overlay.display().to_string())));
-        }
-    }
-    let short = &commit[..8.min(commit.len())];
-    Ok(recipe
-        .file_at(commit, CI_OVERLAY, deadline)?
-        .map(|text| (text, format!("{CI_OVERLAY} of the recipe at {short}"))))
-}
-
-/// The release the upgrade starts from: `upgrade_base_version` when set (it must be a
-/// release), else the release before the head; for an unreleased head, the latest release.
-/// Refuses two release tags of one version on different commits: which is the release?
-fn same_version_twice(releases: &[Release]) -> Result<(), HarnessError> {
-    for (i, a) in releases.iter().enumerate() {
-        if let Some(b) = releases[i + 1..]
-            .iter()
-            .find(|b| b.version == a.version && b.commit != a.commit)
-        {
-            return Err(ccci_abra::AbraError::Invalid(format!(
-                "release tags `{}` and `{}` are both version {} but tag different commits: delete or rename one of them (`git tag -d` and `git push --delete origin <tag>`)",
-                a.tag, b.tag, a.version
-            ))
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// Reads the head's compose chain before anything is deployed (see `ccci_abra::lint`), and
-/// refuses service names over the 63 characters Swarm allows, which the domain makes long.
-fn lint_head(
-    recipe: &Recipe,
-    commit: &str,
-    app: &App,
-    overlay: Option<&str>,
-    main_service: &str,
-    deadline: Deadline,
-) -> Result<(), HarnessError> {
-    let names = app.compose_files();
-    let mut texts = Vec::new();
-    for name in &names {
-        texts.push(match (name.as_str(), overlay) {
-            (CI_OVERLAY, Some(text)) => Some(text.to_string()),
-            _ => recipe.file_at(commit, name, deadline)?,
-        });
-    }
-    let files: Vec<ccci_abra::lint::ComposeFile<'_>> = names
-        .iter()
-        .zip(&texts)
-        .map(|(name, text)| ccci_abra::lint::ComposeFile {
-            name,
-            text: text.as_deref(),
-        })
-        .collect();
-    let has_file = |path: &str| matches!(recipe.file_at(commit, path, deadline), Ok(Some(_)));
-    let secrets = ccci_abra::lint::lint(&files, &has_file, main_service)?;
-    // abra names a secret `<stack>_<secret>_<version>`; Swarm refuses names over 64.
-    for secret in secrets {
-        let version = app
-            .env
-            .get(&format!("SECRET_{}_VERSION", secret.to_uppercase()))
-            .unwrap_or("v1");
-        let name = format!("{}_{secret}_{version}", app.stack);
-        if name.len() > 64 {
-            return Err(ccci_abra::AbraError::NameTooLong {
-                kind: "secret",
-                len: name.len(),
-                name,
-                stack: app.stack.clone(),
-            }
-            .into());
-        }
-    }
-    let longest = format!("{}_{main_service}", app.stack);
-    if longest.len() > 63 {
-        return Err(ccci_abra::AbraError::Invalid(format!(
-            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
-            app.domain,
-            longest.len()
-        ))
-        .into());
-    }
-    Ok(())
-}
-
-pub(crate) fn select_base(
-    wanted: &Option<ccci_core::Version>,
-    releases: &[Release],
-    head_release: Option<&Release>,
-    head_commit: &str,
-) -> Result<Option<Release>, HarnessError> {
-    if let Some(v) = wanted {
-        let base = releases
-            .iter()
-            .find(|r| &r.version == v)
-            .cloned()
-            .ok_or_else(|| HarnessError::UnknownBase {
-                wanted: v.to_string(),
-                releases: releases.iter().map(|r| r.version.to_string()).collect(),
-            })?;
-        if let Some(h) = head_release.filter(|h| h.version <= base.version) {
-            return Err(HarnessError::HeadNotAfterBase {
-                head: h.tag.clone(),
-                base: base.tag.clone(),
-            });
-        }
-        return Ok(Some(base));
-    }
-    let versions: Vec<ccci_core::Version> = releases
-        .iter()
-        .filter(|r| r.commit != head_commit)
-        .map(|r| r.version.clone())
-        .collect();
-    let base = match head_release {
-        Some(h) => previous_release(&versions, &h.version).cloned(),
-        None => versions.iter().max().cloned(),
-    };
-    Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::select_base;
-    use ccci_abra::Release;
-
-    fn rel(v: &str, commit: &str) -> Release {
-        Release {
-            version: v.parse().unwrap(),
-            tag: v.into(),
-            commit: commit.into(),
-            annotated: true,
-        }
-    }
-
-    #[test]
-    fn the_base_is_the_release_before_the_head() {
-        let all = [
-            rel("1.0.0+1", "a"),
-            rel("1.2.0+1", "c"),
-            rel("1.1.0+1", "b"),
-        ];
-        let base = select_base(&None, &all, Some(&all[1]), "c")
-            .unwrap()
-            .unwrap();
-        assert_eq!(base.tag, "1.1.0+1");
-        assert!(
-            select_base(&None, &all, Some(&all[0]), "a")
-                .unwrap()
-                .is_none(),
-            "the first release has nothing before it"
-        );
-    }
-
-    #[test]
-    fn an_unreleased_head_upgrades_from_the_latest_release() {
-        let all = [rel("1.0.0+1", "a"), rel("1.1.0+1", "b")];
-        assert_eq!(
-            select_base(&None, &all, None, "d").unwrap().unwrap().tag,
-            "1.1.0+1"
-        );
-        assert!(select_base(&None, &[], None, "d").unwrap().is_none());
-    }
-
-    #[test]
-    fn upgrade_base_version_must_be_a_release() {
-        let all = [
-            rel("1.0.0+1", "a"),
-            rel("1.1.0+1", "b"),
-            rel("1.2.0+1", "c"),
-        ];
-        let wanted = Some("1.0.0+1".parse().unwrap());
-        assert_eq!(
-            select_base(&wanted, &all, Some(&all[2]), "c")
-                .unwrap()
-                .unwrap()
-                .tag,
-            "1.0.0+1"
-        );
-        let missing = Some("0.9.0+1".parse().unwrap());
-        let e = select_base(&missing, &all, Some(&all[2]), "c")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("upgrade_base_version 0.9.0+1 is not a release")
-                && e.contains("1.0.0+1, 1.1.0+1, 1.2.0+1"),
-            "{e}"
-        );
     }
 }

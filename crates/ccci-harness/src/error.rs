@@ -217,6 +217,14 @@ pub enum HarnessError {
     /// The pull policy asked for is not one ccci knows.
     #[error("{0} (CCCI_PULL or --pull)")]
     BadPull(String),
+    /// A yes-or-no `CCCI_*` variable is neither.
+    #[error("{key}=`{value}` is neither yes nor no: set it to `yes` or `no` (or unset it for the default)")]
+    BadSwitch {
+        /// The variable.
+        key: &'static str,
+        /// Its value.
+        value: String,
+    },
     /// Routing through Traefik was asked for, and none serves the `proxy` network.
     #[error("--routing traefik: no Traefik serves the `proxy` network of the Swarm at {host} (no service of a traefik image on proxy publishes port 443): start one (scripts/local-swarm does here; a Co-op Cloud server runs the traefik recipe), or use --routing host-port")]
     NoTraefik {
@@ -349,7 +357,8 @@ impl HarnessError {
             | HarnessError::DuplicateStep { .. }
             | HarnessError::BadRouting(_)
             | HarnessError::BadKeep(_)
-            | HarnessError::BadPull(_) => true,
+            | HarnessError::BadPull(_)
+            | HarnessError::BadSwitch { .. } => true,
             HarnessError::Abra(e) => matches!(
                 e,
                 AbraError::Invalid(_)

@@ -37,9 +37,11 @@
 //! are built with [`ensure!`], [`bail!`] and [`Context`].
 
 pub mod budget;
+mod checkout;
 mod deployment;
 mod error;
 mod fixture;
+mod lint;
 mod names;
 mod nextest;
 mod plan;
@@ -56,19 +58,20 @@ mod settings;
 mod shared;
 mod tiers;
 
-pub use ccci_abra::Snapshot;
+pub use ccci_abra::{Pull, Snapshot};
 pub use ccci_core::results::Routing;
 pub use ccci_core::{self as core, HookCtx, Key, OpState, RecipeMeta};
 pub use ccci_macros::{backup_verify, functional, lifecycle};
 pub use ccci_swarm::Deadline;
 pub use error::HarnessError;
 pub use fixture::{Fixture, Fixtures, Http, Page, Stack};
+pub use lint::{lint_crate, lint_repository, Linted};
 pub use plan::Hooks;
 pub use repo::{recipe_name, run_repository, RepoRun};
 pub use report::{colour_stdout, summary, summary_styled, verdict_styled};
 pub use run::{run_recipe, Report};
 pub use run_dir::RunDir;
-pub use runner::run_main;
+pub use runner::{run_main, run_test_crate};
 pub use settings::{default_runs_dir, load_meta, sets_of, state_dir, Settings};
 
 /// What recipe tests return on failure: any error, or a message.
@@ -192,10 +195,10 @@ pub fn unique(tag: &str) -> String {
 macro_rules! main {
     () => {
         fn main() -> ::std::process::ExitCode {
-            $crate::run_main($crate::Settings::for_test_crate(
+            $crate::run_test_crate(
                 ::std::env!("CARGO_MANIFEST_DIR"),
                 ::std::env!("CARGO_TARGET_TMPDIR"),
-            ))
+            )
         }
     };
 }

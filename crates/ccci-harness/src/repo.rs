@@ -5,7 +5,7 @@ use crate::budget::PROBE;
 use crate::error::HarnessError;
 use crate::plan::Hooks;
 use crate::run::{run_recipe, Report};
-use crate::settings::{crate_layers, sets_of, Settings};
+use crate::settings::{sets_of, Settings};
 use ccci_abra::Recipe;
 use ccci_core::{Layer, RecipeMeta};
 use ccci_swarm::Deadline;
@@ -125,28 +125,26 @@ fn yaml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// A test crate's settings with the recipe repository's own `ccci.yml` beneath them, when
-/// the recipe comes from git (`source: {git: …}` or `CCCI_RECIPE_GIT`): the crate's keys win.
-pub fn with_recipe_layer(
+/// A test crate's settings (`layers`: its `ccci.yml` and `--set`s) with the recipe
+/// repository's own `ccci.yml` beneath them, when the recipe comes from git (`source: {git:
+/// …}` or `CCCI_RECIPE_GIT`): the crate's keys win. The repository is probed in `scratch`.
+pub(crate) fn with_recipe_layer(
     settings: &Settings,
-    meta: RecipeMeta,
+    layers: Vec<Layer>,
+    scratch: &Path,
 ) -> Result<RecipeMeta, HarnessError> {
+    let meta = RecipeMeta::from_layers(&layers)?;
     let url = match (&settings.recipe_git, &meta.source) {
         (Some(url), _) | (None, ccci_core::meta::Source::Git(url)) => url.clone(),
         (None, ccci_core::meta::Source::Releases(_)) => return Ok(meta),
     };
-    let own = recipe_layer(
-        &meta.recipe,
-        &url,
-        settings.reference.as_deref(),
-        &settings.runs_dir,
-    )?;
+    let own = recipe_layer(&meta.recipe, &url, settings.reference.as_deref(), scratch)?;
     let Some(own) = own else {
         return Ok(meta);
     };
-    let mut layers = vec![own];
-    layers.extend(crate_layers(&settings.crate_dir)?);
-    Ok(RecipeMeta::from_layers(&layers)?)
+    Ok(RecipeMeta::from_layers(
+        &std::iter::once(own).chain(layers).collect::<Vec<_>>(),
+    )?)
 }
 
 /// Runs the generic tiers on a recipe repository with no test crate: install, upgrade,

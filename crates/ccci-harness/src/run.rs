@@ -66,8 +66,6 @@ pub(crate) struct Run {
     steps: Vec<Step>,
     interrupt: tokio::sync::watch::Sender<bool>,
     deployment: Mutex<Option<Deployment>>,
-    /// How long a red run keeps its stack for debugging (`--keep`), if it does.
-    keep: Option<std::time::Duration>,
 }
 
 impl Run {
@@ -90,12 +88,6 @@ impl Run {
                 });
             }
         }
-        let keep = match &settings.keep {
-            Some(v) => {
-                Some(ccci_core::meta::duration(v).ok_or_else(|| HarnessError::BadKeep(v.clone()))?)
-            }
-            None => None,
-        };
         let run_id = crate::names::run_id(started);
         let dir = RunDir::create(&settings.runs_dir, &meta.recipe, &run_id)?;
         let (registry, no_registry) = match crate::registry::Registry::open() {
@@ -128,7 +120,6 @@ impl Run {
             started,
             interrupt: tokio::sync::watch::Sender::new(false),
             deployment: Mutex::new(None),
-            keep,
         })
     }
 
@@ -500,7 +491,7 @@ impl Run {
                 .record(|r| r.results(&facts, &self.steps, clean));
             results.verdict == ccci_core::Verdict::Red
         };
-        let kept = match self.keep {
+        let kept = match self.shared.settings.keep {
             Some(keep) if !self.interrupted() && red_so_far() => self.keep_stack(keep),
             _ => None,
         };
@@ -540,10 +531,11 @@ impl Run {
         }
     }
 
-    /// The app's front page, while it is still deployed and the run was not interrupted.
+    /// The app's front page, while it is still deployed and the run was not interrupted,
+    /// when the settings ask for it (`cargo ccci run` does).
     /// Best effort: a failure is recorded, never a failure of the run.
     fn take_screenshot(&self) {
-        if self.interrupted() {
+        if !self.shared.settings.screenshot || self.interrupted() {
             return;
         }
         let target = {
@@ -742,11 +734,20 @@ fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hooks) -> Vec<S
         }
     }
     let overrides = [
-        ("recipe repository (CCCI_RECIPE_GIT)", &settings.recipe_git),
-        ("ref (CCCI_REF)", &settings.reference),
-        ("domain (CCCI_DOMAIN)", &settings.domain),
-        ("routing forced (CCCI_ROUTING)", &settings.routing),
-        ("pull (CCCI_PULL)", &settings.pull),
+        (
+            "recipe repository (CCCI_RECIPE_GIT)",
+            settings.recipe_git.clone(),
+        ),
+        ("ref (CCCI_REF)", settings.reference.clone()),
+        ("domain (CCCI_DOMAIN)", settings.domain.clone()),
+        (
+            "routing forced (CCCI_ROUTING)",
+            settings.routing.map(|r| r.as_str().to_string()),
+        ),
+        (
+            "pull (CCCI_PULL)",
+            settings.pull.map(|p| p.as_str().to_string()),
+        ),
     ];
     for (what, v) in overrides {
         if let Some(v) = v {
@@ -808,7 +809,7 @@ mod tests {
         meta.extra_env
             .insert("KEYCLOAK_URL".into(), "https://kc".into());
         let mut settings = Settings::new(Path::new("."), Path::new("."));
-        settings.routing = Some("host-port".into());
+        settings.routing = Some(ccci_core::results::Routing::HostPort);
         let m = customisation(&settings, &meta, &Hooks::none()).join("\n");
         assert!(m.contains(r#"setting health_path = "/api/health""#), "{m}");
         assert!(

@@ -15,6 +15,19 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
+/// The `main` of a recipe test binary ([`crate::main!`]): the crate's settings with the
+/// `CCCI_*` environment applied (a bad value is refused in one line, exit 2), then
+/// [`run_main`].
+pub fn run_test_crate(manifest_dir: &str, target_tmpdir: &str) -> ExitCode {
+    match Settings::for_test_crate(manifest_dir, target_tmpdir) {
+        Ok(settings) => run_main(settings),
+        Err(e) => {
+            eprintln!("ccci: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Runs a recipe's test binary; see [`crate::main!`].
 pub fn run_main(settings: Settings) -> ExitCode {
     let args = Arguments::from_args();
@@ -56,7 +69,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let code = run_here(args, settings, meta, hooks, lead.as_ref());
+    let code = run_here(args, settings, hooks, lead.as_ref());
     if let Some(share) = lead {
         share.done();
     }
@@ -75,7 +88,6 @@ pub(crate) const VERDICT: &str = "verdict";
 fn run_here(
     mut args: Arguments,
     settings: Settings,
-    meta: ccci_core::RecipeMeta,
     hooks: Hooks,
     lead: Option<&Share>,
 ) -> ExitCode {
@@ -85,7 +97,10 @@ fn run_here(
     }
     // The recipe repository's own ccci.yml lies beneath the crate's (listing, above, reads
     // only the crate's: it must stay cheap).
-    let meta = match crate::repo::with_recipe_layer(&settings, meta) {
+    let layers = crate::settings::crate_layers(&settings.crate_dir);
+    let meta = match layers
+        .and_then(|l| crate::repo::with_recipe_layer(&settings, l, &settings.runs_dir))
+    {
         Ok(m) => m,
         Err(e) => {
             eprintln!("ccci: {e}");

@@ -2,8 +2,11 @@
 //! and the settings layers of `ccci.yml` and `--set`.
 
 use crate::error::HarnessError;
+use ccci_abra::Pull;
+use ccci_core::results::Routing;
 use ccci_core::{Layer, RecipeMeta};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where a run finds its recipe and puts its files. Built from the test crate and environment
 /// overrides, so the same binary serves a maintainer, CI and other tools.
@@ -21,11 +24,12 @@ pub struct Settings {
     pub domain: Option<String>,
     /// Also write results.json here (`CCCI_RESULTS_FILE`).
     pub results_copy: Option<PathBuf>,
-    /// How apps are reached (`CCCI_ROUTING`): `traefik` or `host-port`; default: through
+    /// How apps are reached (`CCCI_ROUTING`: `traefik` or `host-port`); default: through
     /// Traefik when one serves the `proxy` network, else on a host port.
-    pub routing: Option<String>,
-    /// When images are pulled (`CCCI_PULL`): `missing` (default), `always` or `never`.
-    pub pull: Option<String>,
+    pub routing: Option<Routing>,
+    /// When images are pulled (`CCCI_PULL`: `missing`, `always` or `never`); default
+    /// `missing`.
+    pub pull: Option<Pull>,
     /// A certificate authority to trust for apps behind Traefik (`CCCI_CA_CERT`, a PEM file):
     /// a real server's, when its certificates are not publicly trusted. Default: the CI
     /// authority the Swarm carries (scripts/local-swarm's), else the system's.
@@ -34,9 +38,13 @@ pub struct Settings {
     /// machine's kernel for a local daemon; taken as yes for a remote one (a Co-op Cloud
     /// server has it), which only a remote daemon's own kernel could say otherwise.
     pub ipvs: Option<bool>,
+    /// Whether the run takes the app's screenshot before teardown (`CCCI_SCREENSHOT=yes|no`).
+    /// It is for people, not for the verdict, and costs a browser's start: `cargo ccci run`
+    /// asks for it (its report shows it); a bare `cargo test` does not, unless this says so.
+    pub screenshot: bool,
     /// Keep a red run's stack up for debugging this long instead of tearing it down
     /// (`CCCI_KEEP`, a duration like `1h`); the janitor removes it after. Default: never.
-    pub keep: Option<String>,
+    pub keep: Option<Duration>,
     /// The local image builder (`CCCI_IMAGE_BUILDER`, an executable; see
     /// [`ccci_abra::images`]): images it declares are built on first use instead of pulled.
     /// Default: `images/build` of the ccci source tree this was built from, when it exists.
@@ -79,7 +87,13 @@ pub fn state_dir() -> PathBuf {
 impl Settings {
     /// Settings for a recipe test crate, from its manifest dir and Cargo's target tmp dir,
     /// with the `CCCI_*` environment overrides applied.
-    pub fn for_test_crate(manifest_dir: &str, target_tmpdir: &str) -> Settings {
+    ///
+    /// # Errors
+    /// A `CCCI_*` variable whose value is not one ccci knows, named with the values it takes.
+    pub fn for_test_crate(
+        manifest_dir: &str,
+        target_tmpdir: &str,
+    ) -> Result<Settings, HarnessError> {
         let default_runs = Path::new(target_tmpdir)
             .parent()
             .unwrap_or(Path::new(target_tmpdir))
@@ -91,9 +105,12 @@ impl Settings {
     /// Settings with every `CCCI_*` environment override applied (this is the one place
     /// that reads them): a test crate's, and `cargo ccci run --recipe-git`'s before its
     /// flags. Runs go to `CCCI_RUNS_DIR`, else `default_runs`.
-    pub fn from_env(crate_dir: &Path, default_runs: PathBuf) -> Settings {
+    ///
+    /// # Errors
+    /// A `CCCI_*` variable whose value is not one ccci knows, named with the values it takes.
+    pub fn from_env(crate_dir: &Path, default_runs: PathBuf) -> Result<Settings, HarnessError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Settings {
+        Ok(Settings {
             crate_dir: crate_dir.into(),
             runs_dir: var("CCCI_RUNS_DIR")
                 .map(PathBuf::from)
@@ -102,16 +119,28 @@ impl Settings {
             reference: var("CCCI_REF"),
             domain: var("CCCI_DOMAIN"),
             results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
-            routing: var("CCCI_ROUTING"),
-            pull: var("CCCI_PULL"),
+            routing: var("CCCI_ROUTING")
+                .map(|v| v.parse().map_err(HarnessError::BadRouting))
+                .transpose()?,
+            pull: var("CCCI_PULL")
+                .map(|v| v.parse().map_err(HarnessError::BadPull))
+                .transpose()?,
             ca_cert: var("CCCI_CA_CERT").map(PathBuf::from),
-            ipvs: var("CCCI_IPVS").map(|v| matches!(v.as_str(), "yes" | "true" | "1")),
-            keep: var("CCCI_KEEP"),
+            ipvs: var("CCCI_IPVS")
+                .map(|v| switch("CCCI_IPVS", v))
+                .transpose()?,
+            screenshot: var("CCCI_SCREENSHOT")
+                .map(|v| switch("CCCI_SCREENSHOT", v))
+                .transpose()?
+                .unwrap_or(false),
+            keep: var("CCCI_KEEP")
+                .map(|v| ccci_core::meta::duration(&v).ok_or(HarnessError::BadKeep(v)))
+                .transpose()?,
             image_builder: var("CCCI_IMAGE_BUILDER")
                 .map(PathBuf::from)
                 .or_else(own_image_builder),
             watch_signals: true,
-        }
+        })
     }
 
     /// Settings with no environment overrides: runs under `runs_dir`, sources relative to
@@ -128,10 +157,20 @@ impl Settings {
             pull: None,
             ca_cert: None,
             ipvs: None,
+            screenshot: false,
             keep: None,
             image_builder: own_image_builder(),
             watch_signals: false,
         }
+    }
+}
+
+/// A yes-or-no variable's value.
+fn switch(key: &'static str, value: String) -> Result<bool, HarnessError> {
+    match value.as_str() {
+        "yes" | "true" | "1" => Ok(true),
+        "no" | "false" | "0" => Ok(false),
+        _ => Err(HarnessError::BadSwitch { key, value }),
     }
 }
 

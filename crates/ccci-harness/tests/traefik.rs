@@ -29,7 +29,7 @@ fn run(meta: impl FnOnce(&mut RecipeMeta)) -> Report {
     ]);
     meta(&mut m);
     let mut settings = ccci::Settings::new(&dir, &runs);
-    settings.routing = Some("traefik".into());
+    settings.routing = Some(ccci::Routing::Traefik);
     run_recipe(settings, m, Hooks::none()).expect("the run produces results")
 }
 

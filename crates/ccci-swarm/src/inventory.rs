@@ -141,30 +141,55 @@ impl Swarm {
 
     /// Removes what `docker stack rm` leaves: the stack's volumes, secrets and configs. Call
     /// only after [`crate::wait::wait_undeployed`], which also removes networks a stack left
-    /// behind; returns what it removed.
-    pub async fn remove_stack_data(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
-        let mut removed = Vec::new();
+    /// behind. An object the daemon refuses to remove (a volume a container outside the stack
+    /// still holds, say) does not stop the rest: it is among [`DataRemoval::refused`] with
+    /// the daemon's reason. Only a daemon that cannot be reached is an error.
+    pub async fn remove_stack_data(&self, stack: &str) -> Result<DataRemoval, SwarmError> {
+        let mut done = DataRemoval::default();
         for v in self.volumes(stack).await? {
-            self.docker
+            let r = self
+                .docker
                 .remove_volume(&v, Some(RemoveVolumeOptions { force: false }))
-                .await
-                .map_err(api(format!("remove volume {v}")))?;
-            removed.push(format!("volume {v}"));
+                .await;
+            done.note(format!("volume {v}"), r)?;
         }
         for (id, n) in self.secrets(stack).await? {
-            self.docker
-                .delete_secret(&id)
-                .await
-                .map_err(api(format!("remove secret {n}")))?;
-            removed.push(format!("secret {n}"));
+            let r = self.docker.delete_secret(&id).await;
+            done.note(format!("secret {n}"), r)?;
         }
         for (id, n) in self.configs(stack).await? {
-            self.docker
-                .delete_config(&id)
-                .await
-                .map_err(api(format!("remove config {n}")))?;
-            removed.push(format!("config {n}"));
+            let r = self.docker.delete_config(&id).await;
+            done.note(format!("config {n}"), r)?;
         }
-        Ok(removed)
+        Ok(done)
+    }
+}
+
+/// What [`Swarm::remove_stack_data`] did: each object as `<kind> <name>`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DataRemoval {
+    /// Removed.
+    pub removed: Vec<String>,
+    /// Still there, each with the daemon's reason: `<kind> <name>: <reason>`.
+    pub refused: Vec<String>,
+}
+
+impl DataRemoval {
+    /// Files one removal's outcome: the daemon's refusal is a reason the object stays; any
+    /// other failure (the daemon not reached) ends the removal as an error.
+    fn note(
+        &mut self,
+        object: String,
+        r: Result<(), bollard::errors::Error>,
+    ) -> Result<(), SwarmError> {
+        match r {
+            Ok(()) => self.removed.push(object),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                self.refused
+                    .push(format!("{object}: the daemon refused: {message}"));
+            }
+            Err(e) => return Err(api(format!("remove {object}"))(e)),
+        }
+        Ok(())
     }
 }

@@ -31,6 +31,7 @@ pub use converge::{evaluate, Convergence};
 pub use deadline::Deadline;
 pub use error::{SwarmError, WaitError};
 pub use exec::{ExecOutput, MountInfo};
+pub use inventory::DataRemoval;
 pub use model::{ServiceState, TaskState};
 pub use pull::PullFailure;
 pub use route::{Proxy, Via};

@@ -176,7 +176,10 @@ async fn secrets_created_for_a_stack_are_found_and_removed_with_it() {
     );
     assert_eq!(
         swarm.remove_stack_data(&stack).await.unwrap(),
-        [format!("secret {name}")]
+        ccci_swarm::DataRemoval {
+            removed: vec![format!("secret {name}")],
+            refused: vec![],
+        }
     );
     assert!(swarm.leftovers(&stack).await.unwrap().is_empty());
 }

@@ -15,7 +15,7 @@ pub fn runs_dir(name: &str) -> PathBuf {
 #[allow(dead_code)]
 pub fn settings(crate_dir: &Path, runs: &Path) -> ccci::Settings {
     let mut s = ccci::Settings::new(crate_dir, runs);
-    s.routing = Some("host-port".into());
+    s.routing = Some(ccci::Routing::HostPort);
     s
 }
 

@@ -1,0 +1,85 @@
+//! `cargo ccci lint` on recipes that are right: every recipe test crate of this workspace and
+//! the real recipes in `CCCI_RECIPES` pass it with exit 0 and one line that names the ref,
+//! its commit and the upgrade base; with no Swarm reachable, and leaving nothing behind.
+//! (What it refuses, and how, is the bad-input corpus's: `--test bad_input lint_`.)
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `cargo ccci lint ARGS` from the workspace root, with no Swarm to reach.
+fn lint(args: &[&str]) -> (Option<i32>, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
+        .current_dir(&root)
+        .arg("lint")
+        .args(args)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), all)
+}
+
+#[test]
+fn every_recipe_crate_of_the_workspace_is_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("ccci.yml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "recipes/ has {names:?}");
+    for name in names {
+        let (code, said) = lint(&[&name]);
+        assert_eq!(code, Some(0), "{name}: {said}");
+        let want = format!("cargo ccci lint: {name} at HEAD (");
+        assert!(
+            said.starts_with(&want) && said.contains(": clean: compose.yml"),
+            "{name}: {said}"
+        );
+    }
+}
+
+#[test]
+fn the_real_recipes_are_clean_at_their_head_and_at_a_release() {
+    for (name, _) in ccci_testkit::UPSTREAM {
+        let repo = ccci_testkit::recipe_repository(name);
+        let (code, said) = lint(&["--recipe-git", &repo]);
+        assert_eq!(code, Some(0), "{name}: {said}");
+        assert!(
+            said.starts_with(&format!("cargo ccci lint: {name} at HEAD (")),
+            "{name}: {said}"
+        );
+    }
+    // foodsharing-cms at its second release upgrades from its first.
+    let repo = ccci_testkit::recipe_repository("foodsharing-cms");
+    let (code, said) = lint(&["--recipe-git", &repo, "--ref", "v1.0.1"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("at v1.0.1 (") && said.contains("upgrade from v1.0.0"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_bad_setting_in_the_environment_is_refused_by_name() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .args(["lint", "custom-html"])
+        .env("CCCI_ROUTING", "ipvs")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("routing `ipvs`") && said.contains("CCCI_ROUTING"),
+        "{said}"
+    );
+}

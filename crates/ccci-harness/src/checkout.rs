@@ -1,0 +1,351 @@
+//! The recipe at the ref under test, read and checked before anything touches a Swarm: its
+//! clone with annotated tags, the head and the upgrade base, the app with its env, the CI
+//! overlay, and the compose chain's one-line refusals. The install step starts from it
+//! ([`crate::deployment::Deployment::prepare`]); `cargo ccci lint` ([`crate::lint`]) is it
+//! alone. Pure of the run: it returns what the record should say instead of writing it.
+
+use crate::error::HarnessError;
+use crate::settings::Settings;
+use ccci_abra::{App, Recipe, Release};
+use ccci_core::meta::Source;
+use ccci_core::results::RefInfo;
+use ccci_core::version::previous_release;
+use ccci_core::RecipeMeta;
+use ccci_swarm::Deadline;
+use std::path::{Path, PathBuf};
+
+/// The CI overlay a test crate or a recipe may supply: copied into the run's checkout and
+/// appended to `COMPOSE_FILE` for every deploy, so CI can swap what only a real server has
+/// (a mail relay, say) for something local.
+pub(crate) const CI_OVERLAY: &str = "compose.ccci.yml";
+
+/// See the module docs.
+pub(crate) struct Checkout {
+    pub recipe: Recipe,
+    pub app: App,
+    /// The ref under test.
+    pub head: RefInfo,
+    /// The head's release, when it is one.
+    pub head_release: Option<Release>,
+    /// The release the upgrade starts from.
+    pub base: Option<Release>,
+    /// The CI overlay, when there is one.
+    pub overlay: Option<Overlay>,
+    /// Lightweight tags this clone made annotated (abra deploys only annotated releases).
+    pub annotated: Vec<String>,
+}
+
+/// The CI overlay's content and where it came from.
+pub(crate) struct Overlay {
+    pub text: String,
+    pub from: String,
+}
+
+/// Where the recipe comes from.
+enum Fetch {
+    Clone(String),
+    Releases(PathBuf),
+}
+
+impl Checkout {
+    /// Clones the recipe into `dest` and writes the app's env under `servers`, then checks
+    /// everything ccci can check without a Swarm; the first problem is the answer. Blocks on
+    /// git: call it where blocking is allowed.
+    pub(crate) fn read(
+        settings: &Settings,
+        meta: &RecipeMeta,
+        dest: &Path,
+        servers: &Path,
+        deadline: Deadline,
+    ) -> Result<Checkout, HarnessError> {
+        let source = match (&settings.recipe_git, &meta.source) {
+            (Some(url), _) | (None, Source::Git(url)) => Fetch::Clone(url.clone()),
+            (None, Source::Releases(dir)) => Fetch::Releases(settings.crate_dir.join(dir)),
+        };
+        let recipe = match source {
+            Fetch::Clone(url) => Recipe::clone_from(&meta.recipe, &url, dest, deadline)?,
+            Fetch::Releases(dir) => Recipe::from_release_dirs(&meta.recipe, &dir, dest, deadline)?,
+        };
+        let annotated = recipe.normalize_tags(deadline)?;
+        let reference = settings.reference.clone().unwrap_or_else(|| "HEAD".into());
+        let commit =
+            recipe
+                .resolve(&reference, deadline)
+                .map_err(|source| HarnessError::UnknownRef {
+                    reference: reference.clone(),
+                    url: settings
+                        .recipe_git
+                        .clone()
+                        .unwrap_or_else(|| match &meta.source {
+                            Source::Git(url) => url.clone(),
+                            Source::Releases(dir) => dir.clone(),
+                        }),
+                    source: Box::new(source),
+                    fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
+                })?;
+        let releases = recipe.releases(deadline)?;
+        same_version_twice(&releases)?;
+        let head_release = releases.iter().find(|r| r.commit == commit).cloned();
+        let head = RefInfo {
+            reference,
+            commit: commit.clone(),
+            version: head_release.as_ref().map(|r| r.version.to_string()),
+        };
+        let base = select_base(
+            &meta.upgrade_base_version,
+            &releases,
+            head_release.as_ref(),
+            &commit,
+        )?;
+        let domain = settings
+            .domain
+            .clone()
+            .unwrap_or_else(|| crate::names::default_domain(&meta.recipe));
+        let mut app = App::new(&recipe, &domain, servers, &meta.extra_env)?;
+        let overlay = overlay(settings, &recipe, &commit, deadline)?;
+        lint_head(
+            &recipe,
+            &commit,
+            &app,
+            overlay.as_ref().map(|o| o.text.as_str()),
+            &meta.service,
+            deadline,
+        )?;
+        if overlay.is_some() {
+            let files = app.compose_files();
+            if !files.iter().any(|f| f == CI_OVERLAY) {
+                app.env.set(
+                    "COMPOSE_FILE",
+                    &[files, vec![CI_OVERLAY.to_string()]].concat().join(":"),
+                );
+                app.save()?;
+            }
+        }
+        Ok(Checkout {
+            recipe,
+            app,
+            head,
+            head_release,
+            base,
+            overlay,
+            annotated,
+        })
+    }
+
+    /// The record's ref of the upgrade base.
+    pub(crate) fn base_ref(&self) -> Option<RefInfo> {
+        self.base.as_ref().map(|b| RefInfo {
+            reference: b.tag.clone(),
+            commit: b.commit.clone(),
+            version: Some(b.version.to_string()),
+        })
+    }
+}
+
+/// The CI overlay and where it came from: the test crate's (beside its ccci.yml), else the
+/// recipe's own at the head.
+fn overlay(
+    settings: &Settings,
+    recipe: &Recipe,
+    commit: &str,
+    deadline: Deadline,
+) -> Result<Option<Overlay>, HarnessError> {
+    let crate_overlay = settings.crate_dir.join(CI_OVERLAY);
+    let is_crate = settings.crate_dir.join("ccci.yml").is_file();
+    if is_crate {
+        if let Ok(text) = std::fs::read_to_string(&crate_overlay) {
+            return Ok(Some(Overlay {
+                text,
+                from: crate_overlay.display().to_string(),
+            }));
+        }
+    }
+    let short = &commit[..8.min(commit.len())];
+    Ok(recipe
+        .file_at(commit, CI_OVERLAY, deadline)?
+        .map(|text| Overlay {
+            text,
+            from: format!("{CI_OVERLAY} of the recipe at {short}"),
+        }))
+}
+
+/// Refuses two release tags of one version on different commits: which is the release?
+fn same_version_twice(releases: &[Release]) -> Result<(), HarnessError> {
+    for (i, a) in releases.iter().enumerate() {
+        if let Some(b) = releases[i + 1..]
+            .iter()
+            .find(|b| b.version == a.version && b.commit != a.commit)
+        {
+            return Err(ccci_abra::AbraError::Invalid(format!(
+                "release tags `{}` and `{}` are both version {} but tag different commits: delete or rename one of them (`git tag -d` and `git push --delete origin <tag>`)",
+                a.tag, b.tag, a.version
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Reads the head's compose chain before anything is deployed (see `ccci_abra::lint`), and
+/// refuses service names over the 63 characters Swarm allows, which the domain makes long.
+fn lint_head(
+    recipe: &Recipe,
+    commit: &str,
+    app: &App,
+    overlay: Option<&str>,
+    main_service: &str,
+    deadline: Deadline,
+) -> Result<(), HarnessError> {
+    let names = app.compose_files();
+    let mut texts = Vec::new();
+    for name in &names {
+        texts.push(match (name.as_str(), overlay) {
+            (CI_OVERLAY, Some(text)) => Some(text.to_string()),
+            _ => recipe.file_at(commit, name, deadline)?,
+        });
+    }
+    let files: Vec<ccci_abra::lint::ComposeFile<'_>> = names
+        .iter()
+        .zip(&texts)
+        .map(|(name, text)| ccci_abra::lint::ComposeFile {
+            name,
+            text: text.as_deref(),
+        })
+        .collect();
+    let has_file = |path: &str| matches!(recipe.file_at(commit, path, deadline), Ok(Some(_)));
+    let secrets = ccci_abra::lint::lint(&files, &has_file, main_service)?;
+    // abra names a secret `<stack>_<secret>_<version>`; Swarm refuses names over 64.
+    for secret in secrets {
+        let version = app
+            .env
+            .get(&format!("SECRET_{}_VERSION", secret.to_uppercase()))
+            .unwrap_or("v1");
+        let name = format!("{}_{secret}_{version}", app.stack);
+        if name.len() > 64 {
+            return Err(ccci_abra::AbraError::NameTooLong {
+                kind: "secret",
+                len: name.len(),
+                name,
+                stack: app.stack.clone(),
+            }
+            .into());
+        }
+    }
+    let longest = format!("{}_{main_service}", app.stack);
+    if longest.len() > 63 {
+        return Err(ccci_abra::AbraError::Invalid(format!(
+            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
+            app.domain,
+            longest.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The release the upgrade starts from: `upgrade_base_version` when set (it must be a
+/// release), else the release before the head; for an unreleased head, the latest release.
+pub(crate) fn select_base(
+    wanted: &Option<ccci_core::Version>,
+    releases: &[Release],
+    head_release: Option<&Release>,
+    head_commit: &str,
+) -> Result<Option<Release>, HarnessError> {
+    if let Some(v) = wanted {
+        let base = releases
+            .iter()
+            .find(|r| &r.version == v)
+            .cloned()
+            .ok_or_else(|| HarnessError::UnknownBase {
+                wanted: v.to_string(),
+                releases: releases.iter().map(|r| r.version.to_string()).collect(),
+            })?;
+        if let Some(h) = head_release.filter(|h| h.version <= base.version) {
+            return Err(HarnessError::HeadNotAfterBase {
+                head: h.tag.clone(),
+                base: base.tag.clone(),
+            });
+        }
+        return Ok(Some(base));
+    }
+    let versions: Vec<ccci_core::Version> = releases
+        .iter()
+        .filter(|r| r.commit != head_commit)
+        .map(|r| r.version.clone())
+        .collect();
+    let base = match head_release {
+        Some(h) => previous_release(&versions, &h.version).cloned(),
+        None => versions.iter().max().cloned(),
+    };
+    Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_base;
+    use ccci_abra::Release;
+
+    fn rel(v: &str, commit: &str) -> Release {
+        Release {
+            version: v.parse().unwrap(),
+            tag: v.into(),
+            commit: commit.into(),
+            annotated: true,
+        }
+    }
+
+    #[test]
+    fn the_base_is_the_release_before_the_head() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.2.0+1", "c"),
+            rel("1.1.0+1", "b"),
+        ];
+        let base = select_base(&None, &all, Some(&all[1]), "c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(base.tag, "1.1.0+1");
+        assert!(
+            select_base(&None, &all, Some(&all[0]), "a")
+                .unwrap()
+                .is_none(),
+            "the first release has nothing before it"
+        );
+    }
+
+    #[test]
+    fn an_unreleased_head_upgrades_from_the_latest_release() {
+        let all = [rel("1.0.0+1", "a"), rel("1.1.0+1", "b")];
+        assert_eq!(
+            select_base(&None, &all, None, "d").unwrap().unwrap().tag,
+            "1.1.0+1"
+        );
+        assert!(select_base(&None, &[], None, "d").unwrap().is_none());
+    }
+
+    #[test]
+    fn upgrade_base_version_must_be_a_release() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.1.0+1", "b"),
+            rel("1.2.0+1", "c"),
+        ];
+        let wanted = Some("1.0.0+1".parse().unwrap());
+        assert_eq!(
+            select_base(&wanted, &all, Some(&all[2]), "c")
+                .unwrap()
+                .unwrap()
+                .tag,
+            "1.0.0+1"
+        );
+        let missing = Some("0.9.0+1".parse().unwrap());
+        let e = select_base(&missing, &all, Some(&all[2]), "c")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("upgrade_base_version 0.9.0+1 is not a release")
+                && e.contains("1.0.0+1, 1.1.0+1, 1.2.0+1"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! `cargo ccci lint`: the checks a run makes before it deploys, alone, with no Swarm. The
+//! settings (every layer, and the `CCCI_*` environment), the recipe's clone and its release
+//! tags, the ref and the upgrade base, and the head's compose chain (files, YAML, services,
+//! images' tags, secrets, configs, name lengths): exactly [`crate::checkout::Checkout`],
+//! which every run starts from, so a recipe `lint` passes is refused by no run for any of
+//! these, and one it refuses gets the same one-line error a run would.
+
+use crate::checkout::Checkout;
+use crate::error::{io, HarnessError};
+use crate::repo::{repo_meta, with_recipe_layer, RepoRun};
+use crate::settings::{crate_layers, sets_of, Settings};
+use ccci_core::results::RefInfo;
+use ccci_core::RecipeMeta;
+use ccci_swarm::Deadline;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a lint may take: one local clone and a few `git show`s; a remote repository's
+/// clone is what takes longest.
+const LINT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a clean lint read: enough for one line that says what was checked.
+#[derive(Debug, Clone)]
+pub struct Linted {
+    /// The recipe.
+    pub recipe: String,
+    /// The ref under test.
+    pub head: RefInfo,
+    /// The release the upgrade would start from.
+    pub base: Option<RefInfo>,
+    /// The compose chain checked, in `COMPOSE_FILE`'s order (the CI overlay last, if any).
+    pub compose_files: Vec<String>,
+    /// Where the CI overlay comes from, if there is one.
+    pub overlay: Option<String>,
+    /// Lightweight tags a run would make annotated in its clone.
+    pub annotated: Vec<String>,
+}
+
+/// Lints a recipe test crate (`settings.crate_dir`, its `ccci.yml` and `CCCI_SET`), with
+/// `sets` on top.
+///
+/// # Errors
+/// The first problem a run would refuse, as the run would say it.
+pub fn lint_crate(settings: Settings, sets: &[String]) -> Result<Linted, HarnessError> {
+    let scratch = Scratch::new()?;
+    let mut layers = crate_layers(&settings.crate_dir)?;
+    layers.extend(sets_of(sets)?);
+    let meta = with_recipe_layer(&settings, layers, &scratch.0)?;
+    lint(&settings, &meta, &scratch)
+}
+
+/// Lints a recipe repository with no test crate, as `cargo ccci run --recipe-git` would
+/// run it.
+///
+/// # Errors
+/// The first problem a run would refuse, as the run would say it.
+pub fn lint_repository(run: RepoRun) -> Result<Linted, HarnessError> {
+    let scratch = Scratch::new()?;
+    let meta = repo_meta(&run, &scratch.0)?;
+    let mut settings = run.settings;
+    // The repository is the source; nothing is read from a crate directory.
+    settings.recipe_git = None;
+    settings.crate_dir = scratch.0.clone();
+    lint(&settings, &meta, &scratch)
+}
+
+fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Scratch) -> Result<Linted, HarnessError> {
+    let deadline = Deadline::after(LINT_TIMEOUT);
+    let checkout = Checkout::read(
+        settings,
+        meta,
+        &scratch.0.join("recipe"),
+        &scratch.0.join("servers"),
+        deadline,
+    )?;
+    Ok(Linted {
+        recipe: meta.recipe.clone(),
+        base: checkout.base_ref(),
+        compose_files: checkout.app.compose_files(),
+        head: checkout.head,
+        overlay: checkout.overlay.map(|o| o.from),
+        annotated: checkout.annotated,
+    })
+}
+
+/// A directory of the lint's own, removed when it ends: a lint leaves nothing behind.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, HarnessError> {
+        let dir = std::env::temp_dir().join(crate::unique("ccci-lint"));
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
