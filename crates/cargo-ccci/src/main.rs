@@ -224,57 +224,38 @@ fn main() -> ExitCode {
 }
 
 fn run(a: RunArgs) -> Result<ExitCode, String> {
+    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    // Every CCCI_* variable a test crate honours, under this command line's flags.
+    let from_env = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+        .map_err(|e| e.to_string())?;
     let git = a.recipe_git.map(absolute_if_path);
-    let (routing, pull) = (a.routing, a.pull);
-    let keep = a.keep.then_some(a.keep_for);
-    let (recipe, reference, domain, sets, timeout, junit) =
-        (a.recipe, a.reference, a.domain, a.sets, a.timeout, a.junit);
+    let mut overrides = ccci::Overrides {
+        reference: a.reference,
+        domain: a.domain,
+        routing: a.routing,
+        pull: a.pull,
+        keep: a.keep.then_some(a.keep_for),
+        // The report shows the app's screenshot, unless CCCI_SCREENSHOT says no.
+        screenshot: Some(from_env.screenshot.unwrap_or(true)),
+        ..Default::default()
+    };
+    let (recipe, sets, timeout, junit) = (a.recipe, a.sets, a.timeout, a.junit);
     let artifacts = a.artifact_url;
-    let mut env = Vec::new();
     let names = recipe_names();
     if recipe.is_none() {
         if let Some(url) = git {
-            // Every CCCI_* variable a test crate honours, then this command line's flags.
-            let here =
-                std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
-            let mut settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
-                .map_err(|e| e.to_string())?;
-            settings.reference = reference.or(settings.reference);
-            settings.domain = domain.or(settings.domain);
-            settings.routing = routing.or(settings.routing);
-            settings.pull = pull.or(settings.pull);
-            settings.keep = keep.or(settings.keep);
-            settings.screenshot |= screenshot_unsaid();
             return run_repository(
                 ccci::RepoRun {
                     url,
                     sets,
-                    settings,
+                    settings: overrides.apply(from_env),
                 },
                 junit.as_deref(),
                 artifacts.as_deref(),
             );
         }
     }
-    // The test binary reads these through ccci::Settings::from_env, like a `cargo test` run.
-    for (k, v) in [
-        ("CCCI_REF", reference),
-        ("CCCI_RECIPE_GIT", git),
-        ("CCCI_DOMAIN", domain),
-        ("CCCI_ROUTING", routing.map(|r| r.as_str().into())),
-        ("CCCI_PULL", pull.map(|p| p.as_str().into())),
-        ("CCCI_KEEP", keep.map(|k| format!("{}s", k.as_secs()))),
-    ] {
-        if let Some(v) = v {
-            env.push((k, v));
-        }
-    }
-    if !sets.is_empty() {
-        env.push(("CCCI_SET", sets.join("\n")));
-    }
-    if screenshot_unsaid() {
-        env.push(("CCCI_SCREENSHOT", "yes".into()));
-    }
+    overrides.recipe_git = git;
     let recipe = recipe.ok_or_else(|| {
         format!(
             "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
@@ -289,12 +270,14 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     }
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let results_file = dir.path().join("results.json");
+    overrides.results_copy = Some(results_file.clone());
     let binary = build_test_binary(&recipe)?;
     let mut cmd = Command::new(&binary);
-    // As `cargo test` runs it: in its crate's directory.
+    // As `cargo test` runs it: in its crate's directory, reading the overrides as it reads
+    // CCCI_* variables (ccci::Settings::from_env).
     cmd.current_dir(Path::new("recipes").join(&recipe))
-        .envs(env)
-        .env("CCCI_RESULTS_FILE", &results_file);
+        .envs(overrides.env())
+        .envs(ccci::sets_env(&sets));
     let shown = format!("{} (the recipe-{recipe} tests)", binary.display());
     // Ctrl-C at a terminal reaches the run as well: it ends its step and tears down, and this
     // process waits for that to print the verdict instead of dying first.
@@ -390,27 +373,24 @@ fn absolute_if_path(url: String) -> String {
     }
 }
 
-/// Whether `CCCI_SCREENSHOT` leaves the screenshot to `cargo ccci run`, which takes one for
-/// its report (a bare test binary takes none unless asked: it serves no verdict).
-fn screenshot_unsaid() -> bool {
-    std::env::var_os("CCCI_SCREENSHOT").is_none_or(|v| v.is_empty())
-}
-
 /// `cargo ccci lint`: a test crate's recipe, or any repository's, checked as a run would
 /// before it deploys; one line either way.
 fn lint(a: LintArgs) -> Result<ExitCode, String> {
     let git = a.recipe_git.map(absolute_if_path);
+    let overrides = ccci::Overrides {
+        reference: a.reference,
+        domain: a.domain,
+        ..Default::default()
+    };
     let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
     let linted = match (a.recipe, git) {
         (None, Some(url)) => {
-            let mut settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+            let settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
                 .map_err(|e| e.to_string())?;
-            settings.reference = a.reference.or(settings.reference);
-            settings.domain = a.domain.or(settings.domain);
             ccci::lint_repository(ccci::RepoRun {
                 url,
                 sets: a.sets,
-                settings,
+                settings: overrides.apply(settings),
             })
         }
         (recipe, git) => {
@@ -428,12 +408,13 @@ fn lint(a: LintArgs) -> Result<ExitCode, String> {
                 ));
             }
             let dir = here.join("recipes").join(&recipe);
-            let mut settings = ccci::Settings::from_env(&dir, ccci::default_runs_dir(&dir))
+            let settings = ccci::Settings::from_env(&dir, ccci::default_runs_dir(&dir))
                 .map_err(|e| e.to_string())?;
-            settings.reference = a.reference.or(settings.reference);
-            settings.domain = a.domain.or(settings.domain);
-            settings.recipe_git = git.or(settings.recipe_git);
-            ccci::lint_crate(settings, &a.sets)
+            let overrides = ccci::Overrides {
+                recipe_git: git,
+                ..overrides
+            };
+            ccci::lint_crate(overrides.apply(settings), &a.sets)
         }
     }
     .map_err(|e| e.to_string())?;
@@ -531,7 +512,11 @@ fn show(path: &Path, json: bool) -> Result<ExitCode, String> {
 
 fn janitor(sweep: ccci::registry::Sweep) -> Result<ExitCode, String> {
     let dry_run = sweep.dry_run;
-    let registry = ccci::registry::Registry::open().map_err(|e| e.to_string())?;
+    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    let settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+        .map_err(|e| e.to_string())?;
+    let registry = ccci::registry::Registry::open(settings.registry_dir.as_deref())
+        .map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -95,3 +95,59 @@ fn an_unwritable_run_directory_is_refused_before_deploying() {
         line.replace(&scratch.path().display().to_string(), "<scratch>")
     );
 }
+
+/// A host whose docker CLI is gone is the host's fault, never the recipe's: the run fails
+/// (exit 1) naming the missing CLI, results.json records no bad input, and nothing is left.
+#[test]
+fn a_host_without_the_docker_cli_is_not_bad_input() {
+    let scratch = tempfile::tempdir().unwrap();
+    // Every program of this machine's PATH but `docker`.
+    let bin = scratch.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = std::env::var_os("PATH").unwrap();
+    for dir in std::env::split_paths(&path) {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let link = bin.join(e.file_name());
+            if e.file_name() != "docker" && !link.exists() {
+                let _ = std::os::unix::fs::symlink(e.path(), link);
+            }
+        }
+    }
+    let runs = scratch.path().join("runs");
+    let registry = scratch.path().join("registry");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
+        .args(["ccci", "run", "--recipe-git"])
+        .arg(common::bundle("lemp"))
+        .args(["--routing", "host-port", "--domain", "nodocker.ccci.test"])
+        .env("PATH", &bin)
+        .env("CCCI_RUNS_DIR", &runs)
+        .env("CCCI_REGISTRY_DIR", &registry)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed run, not bad input: {stderr}"
+    );
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let results: ccci::core::Results =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert!(results.bad_input.is_none(), "{:?}", results.bad_input);
+    let install = results
+        .tests
+        .iter()
+        .find(|t| t.name.starts_with("install::"))
+        .expect("the install step");
+    assert!(
+        matches!(&install.status, ccci::core::ladder::TestStatus::Fail { message } if message.contains("the docker CLI is not on PATH")),
+        "{install:?}"
+    );
+    assert!(common::objects_of("nodocker_ccci_test").is_empty());
+}

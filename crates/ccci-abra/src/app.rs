@@ -22,7 +22,7 @@ pub fn stack_name(domain: &str) -> Result<String, AbraError> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
     if !ok {
-        return Err(AbraError::Invalid(format!(
+        return Err(AbraError::Recipe(format!(
             "`{domain}` is not a usable app domain: use lower-case letters, digits, `-` and `.`, e.g. `custom-html.example.com`"
         )));
     }
@@ -59,7 +59,7 @@ impl App {
             recipe: recipe.name.clone(),
         })?;
         let mut env = EnvFile::parse(&text)
-            .map_err(|e| AbraError::Invalid(format!("recipe {}: .env.sample {e}", recipe.name)))?;
+            .map_err(|e| AbraError::Recipe(format!("recipe {}: .env.sample {e}", recipe.name)))?;
         env.set("DOMAIN", domain);
         env.set("TYPE", &recipe.name);
         for (k, v) in extra {
@@ -82,7 +82,7 @@ impl App {
     pub fn reload(&mut self) -> Result<(), AbraError> {
         let text = std::fs::read_to_string(&self.env_path).map_err(io(&self.env_path))?;
         self.env = EnvFile::parse(&text)
-            .map_err(|e| AbraError::Invalid(format!("{}: {e}", self.env_path.display())))?;
+            .map_err(|e| AbraError::Recipe(format!("{}: {e}", self.env_path.display())))?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use crate::recipe::Recipe;
 use ccci_core::{ChaosVersion, Version};
 use ccci_swarm::Deadline;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -39,8 +39,6 @@ pub struct Deployed {
     pub via: ccci_swarm::Via,
     /// Every change made to the recipe's stack, with why (see [`crate::render`]).
     pub changes: Vec<String>,
-    /// The exact stack file that was deployed (kept in the run directory).
-    pub stack_file: Option<PathBuf>,
     /// The chaos-version stamped, for chaos deploys.
     pub chaos_version: Option<ChaosVersion>,
     /// The compose files deployed, in `COMPOSE_FILE` order.
@@ -56,9 +54,6 @@ pub struct Deployed {
 /// and returns; waiting for convergence is the harness's job, because abra's own monitor
 /// gives up before slow apps are ready [R13].
 pub trait Deployer: Send + Sync {
-    /// `builtin` or `abra`, for results.json.
-    fn name(&self) -> &'static str;
-
     /// Deploys (or redeploys in place) the app's stack.
     fn deploy<'a>(&'a self, req: DeployRequest<'a>) -> BoxFuture<'a, Result<Deployed, AbraError>>;
 

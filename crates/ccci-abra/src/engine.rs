@@ -154,11 +154,6 @@ impl BuiltinEngine {
         self
     }
 
-    /// The Swarm it deploys to.
-    pub fn swarm(&self) -> &Swarm {
-        &self.swarm
-    }
-
     /// Runs the docker CLI in `dir` with only [`PASS_ENV`] and `env`, until `deadline`.
     async fn docker(
         &self,
@@ -309,7 +304,7 @@ impl BuiltinEngine {
                 continue;
             }
             if !name.starts_with(&format!("{}_", app.stack)) {
-                return Err(AbraError::Invalid(format!(
+                return Err(AbraError::Recipe(format!(
                     "external secret `{name}` does not exist and is not the app's own (`{}_…`): create it with `docker secret create {name} -`",
                     app.stack
                 )));
@@ -354,7 +349,7 @@ impl BuiltinEngine {
             }
             (Reach::Traefik(proxy), _, Some(_)) => {
                 let addr = ccci_swarm::route::socket_addr(&host, proxy.https_port)
-                    .map_err(AbraError::Invalid)?;
+                    .map_err(AbraError::HostFault)?;
                 let port = match proxy.https_port {
                     443 => String::new(),
                     p => format!(":{p}"),
@@ -371,7 +366,6 @@ impl BuiltinEngine {
             base_url,
             via,
             changes: rendered.changes,
-            stack_file: Some(stack_file),
             chaos_version: chaos,
             compose_files: files,
             ignored: rendered.ignored,
@@ -395,7 +389,7 @@ impl BuiltinEngine {
             return Ok(());
         }
         if name != "proxy" {
-            return Err(AbraError::Invalid(format!(
+            return Err(AbraError::Recipe(format!(
                 "the stack joins external network `{name}`, which does not exist: create it with `docker network create --driver overlay --attachable {name}`"
             )));
         }
@@ -426,7 +420,7 @@ impl BuiltinEngine {
 /// The docker CLI on PATH: stacks are deployed and removed with it.
 fn docker_cli_path() -> Result<PathBuf, AbraError> {
     which::which("docker").map_err(|_| {
-        AbraError::Invalid("the docker CLI is not on PATH: install it (scripts/local-swarm does), the built-in engine deploys and removes stacks with it".into())
+        AbraError::HostFault("the docker CLI is not on PATH: install it (scripts/local-swarm does), the built-in engine deploys and removes stacks with it".into())
     })
 }
 
@@ -489,10 +483,6 @@ pub async fn remove_stack(
 }
 
 impl Deployer for BuiltinEngine {
-    fn name(&self) -> &'static str {
-        "builtin"
-    }
-
     fn deploy<'a>(&'a self, req: DeployRequest<'a>) -> BoxFuture<'a, Result<Deployed, AbraError>> {
         Box::pin(self.deploy_inner(req))
     }
@@ -553,7 +543,7 @@ fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), Ab
         return Ok((DEFAULT_SECRET_LENGTH, ALNUM));
     };
     let bad = |hint: &str, v: &str, fix: &str| {
-        AbraError::Invalid(format!(
+        AbraError::Recipe(format!(
             "{}: {} has the hint `{hint}={v}`: {fix}",
             app.env_path.display(),
             entry.key

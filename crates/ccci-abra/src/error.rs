@@ -34,9 +34,18 @@ pub enum AbraError {
         /// What to do.
         fix: String,
     },
-    /// The recipe or app is not usable as it is.
+    /// The recipe as written, or how it is to be run (its settings, the domain), is wrong:
+    /// bad input, for a person to fix before a run can mean anything.
     #[error("{0}")]
-    Invalid(String),
+    Recipe(String),
+    /// The deployed app did not do what the run needed of it (a backup hook failed, its
+    /// container kept being replaced): a failure of the run's step, not of its input.
+    #[error("{0}")]
+    App(String),
+    /// A backup snapshot cannot be written, or read back as it was written (corrupt,
+    /// truncated): a failure of the run's backup or restore, never of the recipe's input.
+    #[error("{0}")]
+    Snapshot(String),
     /// The host cannot do what the run needs (a tool missing or broken, a local image builder
     /// that does not answer): a fault of the machine, never of the recipe.
     #[error("{0}")]

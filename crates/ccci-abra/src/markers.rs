@@ -167,7 +167,7 @@ fn tar_of(name: &str, content: &[u8]) -> Result<Vec<u8>, AbraError> {
     let mut b = tar::Builder::new(Vec::new());
     b.append_data(&mut header, name, content)
         .and_then(|_| b.into_inner())
-        .map_err(|e| AbraError::Invalid(format!("cannot build the marker archive: {e}")))
+        .map_err(|e| AbraError::HostFault(format!("cannot build the marker archive: {e}")))
 }
 
 fn first_file(archive: &[u8]) -> Option<Vec<u8>> {

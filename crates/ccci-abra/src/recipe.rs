@@ -82,12 +82,12 @@ impl Recipe {
                 continue;
             }
             let v: Version = dir_name.parse().map_err(|err| {
-                AbraError::Invalid(format!("{}: release directory `{dir_name}`: {err}; name it by its version, or HEAD for unreleased work", src.display()))
+                AbraError::Recipe(format!("{}: release directory `{dir_name}`: {err}; name it by its version, or HEAD for unreleased work", src.display()))
             })?;
             releases.push((v, e.path()));
         }
         if releases.is_empty() && head.is_none() {
-            return Err(AbraError::Invalid(format!(
+            return Err(AbraError::Recipe(format!(
                 "{} has no release directories: add one per release, named like `1.0.0+1.22`",
                 src.display()
             )));

@@ -127,10 +127,10 @@ pub struct Rendered {
 /// Renders the stack; see the module docs for the four steps, one function each.
 pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraError> {
     let mut doc: Value = serde_yaml_ng::from_str(merged)
-        .map_err(|e| AbraError::Invalid(format!("merged compose is not YAML: {e}")))?;
+        .map_err(|e| AbraError::HostFault(format!("merged compose is not YAML: {e}")))?;
     let root = doc
         .as_mapping_mut()
-        .ok_or_else(|| AbraError::Invalid("merged compose is not a mapping".into()))?;
+        .ok_or_else(|| AbraError::HostFault("merged compose is not a mapping".into()))?;
     check_names(root, input)?;
     let external_secrets = external(root, "secrets");
     let external_networks = external(root, "networks");
@@ -150,7 +150,7 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     }
     escape_dollars(&mut doc);
     let yaml = serde_yaml_ng::to_string(&doc)
-        .map_err(|e| AbraError::Invalid(format!("cannot write the stack file: {e}")))?;
+        .map_err(|e| AbraError::HostFault(format!("cannot write the stack file: {e}")))?;
     Ok(Rendered {
         yaml,
         images: survey.images,
@@ -199,7 +199,7 @@ fn check_names(root: &Mapping, input: &RenderInput<'_>) -> Result<(), AbraError>
     {
         let full = format!("{stack}_{name}");
         if full.len() > 63 {
-            return Err(AbraError::Invalid(format!(
+            return Err(AbraError::Recipe(format!(
                 "service name `{full}` is {} characters, over Swarm's limit of 63: use a shorter domain (the stack name `{stack}` is derived from it)",
                 full.len()
             )));
@@ -237,14 +237,14 @@ fn services_of<'m>(
         .and_then(Value::as_mapping_mut)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| {
-            AbraError::Invalid(format!(
+            AbraError::Recipe(format!(
                 "recipe {}: the compose files define no services",
                 input.recipe
             ))
         })?;
     if !services.contains_key(input.service) {
         let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
-        return Err(AbraError::Invalid(format!(
+        return Err(AbraError::Recipe(format!(
             "recipe {}: no service named `{}` (it has: {}); Co-op Cloud recipes name their main service `app` (abra lint R009), or set `service:` in ccci.yml",
             input.recipe,
             input.service,
@@ -271,9 +271,9 @@ fn survey(services: &Mapping, input: &RenderInput<'_>) -> Result<Survey, AbraErr
         let name = name.as_str().unwrap_or_default().to_string();
         let svc = svc
             .as_mapping()
-            .ok_or_else(|| AbraError::Invalid(format!("service `{name}` is not a mapping")))?;
+            .ok_or_else(|| AbraError::Recipe(format!("service `{name}` is not a mapping")))?;
         let image = svc.get("image").and_then(Value::as_str).ok_or_else(|| {
-            AbraError::Invalid(format!(
+            AbraError::Recipe(format!(
                 "recipe {}: service `{name}` has no image (abra lint R011): every service needs one",
                 input.recipe
             ))
@@ -289,7 +289,7 @@ fn survey(services: &Mapping, input: &RenderInput<'_>) -> Result<Survey, AbraErr
         }
         if let Some(g) = svc.get("stop_grace_period").and_then(Value::as_str) {
             let grace = parse_go_duration(g).ok_or_else(|| {
-                AbraError::Invalid(format!(
+                AbraError::Recipe(format!(
                     "service `{name}`: stop_grace_period `{g}` is not a duration: write it like `30s` or `1m30s`"
                 ))
             })?;

@@ -57,9 +57,4 @@ impl HookCtx {
             format!("{}/{path}", self.base_url)
         }
     }
-
-    /// The same context during `op`.
-    pub fn with_op(&self, op: Option<Op>) -> Self {
-        HookCtx { op, ..self.clone() }
-    }
 }

@@ -176,7 +176,7 @@ fn same_version_twice(releases: &[Release]) -> Result<(), HarnessError> {
             .iter()
             .find(|b| b.version == a.version && b.commit != a.commit)
         {
-            return Err(ccci_abra::AbraError::Invalid(format!(
+            return Err(ccci_abra::AbraError::Recipe(format!(
                 "release tags `{}` and `{}` are both version {} but tag different commits: delete or rename one of them (`git tag -d` and `git push --delete origin <tag>`)",
                 a.tag, b.tag, a.version
             ))
@@ -233,7 +233,7 @@ fn lint_head(
     }
     let longest = format!("{}_{main_service}", app.stack);
     if longest.len() > 63 {
-        return Err(ccci_abra::AbraError::Invalid(format!(
+        return Err(ccci_abra::AbraError::Recipe(format!(
             "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
             app.domain,
             longest.len()

@@ -192,15 +192,6 @@ pub enum HarnessError {
         /// The snapshot.
         dir: PathBuf,
     },
-    /// The deadline of the step passed while it was waiting on something that has no
-    /// deadline of its own (a recipe hook inside the step, say).
-    #[error("{what} did not finish within the step's budget ({} s): raise `deploy_timeout` in ccci.yml if the step needs longer", budget.as_secs())]
-    StepDeadline {
-        /// What was running.
-        what: String,
-        /// The step's budget.
-        budget: Duration,
-    },
     /// Two of the recipe's functions make steps of one name (the macros refuse this at
     /// compile time; a tool choosing its own [`crate::Hooks`] can still do it).
     #[error("two steps are named `{name}`: give one of the functions another name")]
@@ -337,7 +328,6 @@ impl From<SwarmError> for StepError {
     }
 }
 
-/// A closure turning an IO error about `path` into a [`HarnessError`].
 impl HarnessError {
     /// Whether the run's input is wrong (the recipe as written, its settings, the command
     /// line): what a person must fix before the run can mean anything, as opposed to a
@@ -361,7 +351,7 @@ impl HarnessError {
             | HarnessError::BadSwitch { .. } => true,
             HarnessError::Abra(e) => matches!(
                 e,
-                AbraError::Invalid(_)
+                AbraError::Recipe(_)
                     | AbraError::MissingFile { .. }
                     | AbraError::NoEnvSample { .. }
                     | AbraError::NameTooLong { .. }
@@ -372,6 +362,7 @@ impl HarnessError {
     }
 }
 
+/// A closure turning an IO error about `path` into a [`HarnessError`].
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> HarnessError {
     let path = path.into();
     move |source| HarnessError::Io { path, source }

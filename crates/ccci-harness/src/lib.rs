@@ -72,7 +72,9 @@ pub use report::{colour_stdout, summary, summary_styled, verdict_styled};
 pub use run::{run_recipe, Report};
 pub use run_dir::RunDir;
 pub use runner::{run_main, run_test_crate};
-pub use settings::{default_runs_dir, load_meta, sets_of, state_dir, Settings};
+pub use settings::{
+    default_runs_dir, load_meta, sets_env, sets_of, state_dir, Overrides, Settings,
+};
 
 /// What recipe tests return on failure: any error, or a message.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -70,10 +70,12 @@ pub struct Reaped {
 }
 
 impl Registry {
-    /// The registry of this host (see the module docs).
-    pub fn open() -> Result<Registry, HarnessError> {
-        if let Some(dir) = std::env::var_os("CCCI_REGISTRY_DIR").filter(|d| !d.is_empty()) {
-            return Registry::at(Path::new(&dir));
+    /// The registry of this host (see the module docs): `dir` when given
+    /// ([`crate::Settings::registry_dir`]), else `/var/lib/ccci/active`, else
+    /// `~/.local/state/ccci/active`.
+    pub fn open(dir: Option<&Path>) -> Result<Registry, HarnessError> {
+        if let Some(dir) = dir {
+            return Registry::at(dir);
         }
         Registry::at(Path::new("/var/lib/ccci/active")).or_else(|_| {
             let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());

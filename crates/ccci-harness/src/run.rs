@@ -90,10 +90,11 @@ impl Run {
         }
         let run_id = crate::names::run_id(started);
         let dir = RunDir::create(&settings.runs_dir, &meta.recipe, &run_id)?;
-        let (registry, no_registry) = match crate::registry::Registry::open() {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e)),
-        };
+        let (registry, no_registry) =
+            match crate::registry::Registry::open(settings.registry_dir.as_deref()) {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e)),
+            };
         let mut record = Record {
             manifest: customisation(&settings, &meta, &hooks),
             ..Record::default()
@@ -535,7 +536,7 @@ impl Run {
     /// when the settings ask for it (`cargo ccci run` does).
     /// Best effort: a failure is recorded, never a failure of the run.
     fn take_screenshot(&self) {
-        if !self.shared.settings.screenshot || self.interrupted() {
+        if self.shared.settings.screenshot != Some(true) || self.interrupted() {
             return;
         }
         let target = {

@@ -40,8 +40,12 @@ pub struct Settings {
     pub ipvs: Option<bool>,
     /// Whether the run takes the app's screenshot before teardown (`CCCI_SCREENSHOT=yes|no`).
     /// It is for people, not for the verdict, and costs a browser's start: `cargo ccci run`
-    /// asks for it (its report shows it); a bare `cargo test` does not, unless this says so.
-    pub screenshot: bool,
+    /// asks for it when this is unsaid (its report shows it); a bare `cargo test` takes none
+    /// unless this says yes.
+    pub screenshot: Option<bool>,
+    /// The run registry's directory (`CCCI_REGISTRY_DIR`); default
+    /// [`crate::registry::Registry::open`]'s.
+    pub registry_dir: Option<PathBuf>,
     /// Keep a red run's stack up for debugging this long instead of tearing it down
     /// (`CCCI_KEEP`, a duration like `1h`); the janitor removes it after. Default: never.
     pub keep: Option<Duration>,
@@ -131,8 +135,8 @@ impl Settings {
                 .transpose()?,
             screenshot: var("CCCI_SCREENSHOT")
                 .map(|v| switch("CCCI_SCREENSHOT", v))
-                .transpose()?
-                .unwrap_or(false),
+                .transpose()?,
+            registry_dir: var("CCCI_REGISTRY_DIR").map(PathBuf::from),
             keep: var("CCCI_KEEP")
                 .map(|v| ccci_core::meta::duration(&v).ok_or(HarnessError::BadKeep(v)))
                 .transpose()?,
@@ -157,12 +161,78 @@ impl Settings {
             pull: None,
             ca_cert: None,
             ipvs: None,
-            screenshot: false,
+            screenshot: None,
+            registry_dir: None,
             keep: None,
             image_builder: own_image_builder(),
             watch_signals: false,
         }
     }
+}
+
+/// What a command line (`cargo ccci run`'s flags) says about a run's settings, over the
+/// `CCCI_*` environment: applied to [`Settings`] for a run in this process, or given to a
+/// test binary run on its behalf as the variables it reads.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--ref`.
+    pub reference: Option<String>,
+    /// `--recipe-git`, for a test crate.
+    pub recipe_git: Option<String>,
+    /// `--domain`.
+    pub domain: Option<String>,
+    /// `--routing`.
+    pub routing: Option<Routing>,
+    /// `--pull`.
+    pub pull: Option<Pull>,
+    /// `--keep --keep-for`.
+    pub keep: Option<Duration>,
+    /// Whether to take the screenshot.
+    pub screenshot: Option<bool>,
+    /// Where else to write results.json.
+    pub results_copy: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// `settings` with every override that is given.
+    pub fn apply(self, mut settings: Settings) -> Settings {
+        settings.reference = self.reference.or(settings.reference);
+        settings.recipe_git = self.recipe_git.or(settings.recipe_git);
+        settings.domain = self.domain.or(settings.domain);
+        settings.routing = self.routing.or(settings.routing);
+        settings.pull = self.pull.or(settings.pull);
+        settings.keep = self.keep.or(settings.keep);
+        settings.screenshot = self.screenshot.or(settings.screenshot);
+        settings.results_copy = self.results_copy.or(settings.results_copy);
+        settings
+    }
+
+    /// The variables a test binary reads for the overrides that are given (the rest of its
+    /// environment it inherits).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        [
+            ("CCCI_REF", self.reference.clone()),
+            ("CCCI_RECIPE_GIT", self.recipe_git.clone()),
+            ("CCCI_DOMAIN", self.domain.clone()),
+            ("CCCI_ROUTING", self.routing.map(|r| r.as_str().into())),
+            ("CCCI_PULL", self.pull.map(|p| p.as_str().into())),
+            ("CCCI_KEEP", self.keep.map(|k| format!("{}s", k.as_secs()))),
+            ("CCCI_SCREENSHOT", self.screenshot.map(yes_no)),
+            (
+                "CCCI_RESULTS_FILE",
+                self.results_copy.as_ref().map(|p| p.display().to_string()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect()
+    }
+}
+
+/// The variable that carries `--set`s to a test binary, one `key=value` a line.
+pub fn sets_env(sets: &[String]) -> Option<(&'static str, String)> {
+    (!sets.is_empty()).then(|| ("CCCI_SET", sets.join("\n")))
 }
 
 /// A yes-or-no variable's value.

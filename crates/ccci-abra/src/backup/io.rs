@@ -37,7 +37,7 @@ pub async fn exec_in_service(
         match swarm.exec(&container, &["sh", "-c", cmd]).await {
             Ok(out) if out.exit_code == 0 => return Ok(out.stdout_str()),
             Ok(out) => {
-                return Err(AbraError::Invalid(format!(
+                return Err(AbraError::App(format!(
                     "`{cmd}` in {stack}_{service} exited {}: {}",
                     out.exit_code,
                     out.stderr_str().trim()
@@ -51,7 +51,7 @@ pub async fn exec_in_service(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AbraError::Invalid(format!("`{cmd}` in {stack}_{service}: the container kept being replaced ({EXEC_ATTEMPTS} attempts): {last}")))
+    Err(AbraError::App(format!("`{cmd}` in {stack}_{service}: the container kept being replaced ({EXEC_ATTEMPTS} attempts): {last}")))
 }
 
 /// What every `backupbot.backup=true` service of the stack would have backed up, read from
@@ -137,7 +137,7 @@ pub async fn backup(
     };
     let mpath = dest.join("manifest.json");
     let json = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| AbraError::Invalid(format!("cannot write the manifest: {e}")))?;
+        .map_err(|e| AbraError::Snapshot(format!("cannot write the manifest: {e}")))?;
     std::fs::write(&mpath, json).map_err(io(&mpath))?;
     Ok(Snapshot {
         dir: dest.into(),
@@ -197,7 +197,7 @@ pub(crate) async fn running(
         .running_container(stack, service)
         .await?
         .ok_or_else(|| {
-            AbraError::Invalid(format!(
+            AbraError::App(format!(
                 "{stack}_{service} has no running container to back up or restore"
             ))
         })

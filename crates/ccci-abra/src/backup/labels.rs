@@ -69,7 +69,7 @@ pub fn backup_services(
         .collect();
     marked.sort();
     if marked.is_empty() {
-        return Err(AbraError::Invalid(format!(
+        return Err(AbraError::Recipe(format!(
             "stack {stack}: no service has the label backupbot.backup=true, so there is nothing to back up; add it to the service whose volumes hold the data, or declare `expected_na: {{backup_restore: <reason>}}` in ccci.yml"
         )));
     }
@@ -91,7 +91,7 @@ pub fn plan(
     if let Some(legacy) = legacy {
         for p in legacy.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             if !p.starts_with('/') {
-                return Err(AbraError::Invalid(format!("service {service}: backupbot.backup.path `{p}` must be an absolute path in the container")));
+                return Err(AbraError::Recipe(format!("service {service}: backupbot.backup.path `{p}` must be an absolute path in the container")));
             }
             paths.push(p.trim_end_matches('/').to_string());
         }
@@ -111,7 +111,7 @@ pub fn plan(
                 Some(sel) => {
                     for rel in sel.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                         if rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
-                            return Err(AbraError::Invalid(format!(
+                            return Err(AbraError::Recipe(format!(
                                 "service {service}: backupbot.backup.volumes.{vol}.path `{rel}` must be relative to the volume root, without `..`"
                             )));
                         }
@@ -123,7 +123,7 @@ pub fn plan(
         }
     }
     if paths.is_empty() {
-        return Err(AbraError::Invalid(format!(
+        return Err(AbraError::Recipe(format!(
             "service {service} has backupbot.backup=true but no volume (or path) to back up: mount a named volume, or select paths with backupbot.backup.volumes.<vol>.path"
         )));
     }

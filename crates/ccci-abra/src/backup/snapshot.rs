@@ -61,7 +61,7 @@ impl Snapshot {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
         let manifest = serde_json::from_str(&text).map_err(|e| {
-            AbraError::Invalid(format!(
+            AbraError::Snapshot(format!(
                 "{}: not a ccci snapshot manifest: {e}",
                 path.display()
             ))
@@ -78,7 +78,7 @@ impl Snapshot {
             let path = self.dir.join(&e.file);
             let (sha, bytes) = hash_file(&path)?;
             if sha != e.sha256 || bytes != e.bytes {
-                return Err(AbraError::Invalid(format!(
+                return Err(AbraError::Snapshot(format!(
                     "snapshot archive {} is corrupt: sha256 {sha} ({bytes} bytes), manifest says {} ({} bytes)",
                     path.display(),
                     e.sha256,
@@ -106,7 +106,7 @@ impl Snapshot {
             if p == path {
                 let mut buf = Vec::new();
                 entry.read_to_end(&mut buf).map_err(|e| {
-                    AbraError::Invalid(format!("reading {path} from the snapshot: {e}"))
+                    AbraError::Snapshot(format!("reading {path} from the snapshot: {e}"))
                 })?;
                 found = Some(buf);
                 return Ok(true);
