@@ -19,7 +19,22 @@ fn the_janitor_removes_what_a_run_killed_mid_install_left() {
         ("CCCI_RUNS_DIR", &scratch.join("runs")),
         ("CCCI_REGISTRY_DIR", &registry),
     ]);
-    std::thread::sleep(Duration::from_secs(3));
+    // Killed once something of the stack exists: what the janitor must remove.
+    let started = std::time::Instant::now();
+    loop {
+        let runs = ccci::registry::Registry::at(&registry).unwrap().runs();
+        if runs
+            .first()
+            .is_some_and(|r| !objects_of(&r.stack).is_empty())
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run deployed nothing within 2 min"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     kill_then_reap(child, &registry);
     let _ = std::fs::remove_dir_all(scratch);
 }

@@ -11,6 +11,7 @@ use crate::backup::Snapshot;
 use crate::deployer::{BoxFuture, DeployRequest, Deployed, Deployer};
 use crate::env::abra_sh_exports;
 use crate::error::{io, AbraError};
+use crate::recipe::Recipe;
 pub use crate::render::Routing;
 use crate::render::{render, RenderInput};
 use ccci_swarm::{wait, Deadline, Swarm, Via};
@@ -165,53 +166,20 @@ impl BuiltinEngine {
         run_docker(&self.docker, dir, args, env, deadline).await
     }
 
+    /// A deploy, in the order its steps run: the compose chain is all there; on a host port,
+    /// the app's port is chosen; the chain is merged as `docker stack config` merges it and
+    /// rendered for this Swarm ([`render`]); every image is had before anything is created;
+    /// external networks and the app's secrets are made; the stack file is written and
+    /// deployed; and where the app answers is worked out.
     async fn deploy_inner(&self, req: DeployRequest<'_>) -> Result<Deployed, AbraError> {
-        let (app, recipe) = (req.app, req.recipe);
-        let files = app.compose_files();
-        for f in &files {
-            if !recipe.path(f).is_file() {
-                let fix = if f == "compose.yml" {
-                    "every Co-op Cloud recipe has one: it is the stack abra deploys, before any overlay".to_string()
-                } else {
-                    format!(
-                        "COMPOSE_FILE in {} names it; add the file or fix COMPOSE_FILE",
-                        app.env_path.display()
-                    )
-                };
-                return Err(AbraError::MissingFile {
-                    recipe: recipe.name.clone(),
-                    file: f.clone(),
-                    path: recipe.path(f),
-                    fix,
-                });
-            }
-        }
-
-        let mut app = app.clone();
-        let port = if self.reach == Reach::HostPort {
-            let port = match app.env.get(PORT_KEY).and_then(|p| p.parse().ok()) {
-                Some(p) => p,
-                None => free_port()?,
-            };
-            app.env.set(PORT_KEY, &port.to_string());
-            app.save()?;
-            Some(port)
-        } else {
-            None
-        };
-
-        let mut env = BTreeMap::new();
-        if let Ok(text) = std::fs::read_to_string(recipe.path("abra.sh")) {
-            env.extend(abra_sh_exports(&text));
-        }
-        env.extend(app.env.to_map());
-        env.insert("STACK_NAME".into(), app.stack.clone());
-        let mut args = vec!["stack", "config"];
-        for f in &files {
-            args.extend(["-c", f.as_str()]);
-        }
-        let merged = self.docker(&recipe.dir, &args, &env, req.deadline).await?;
-
+        let recipe = req.recipe;
+        let files = req.app.compose_files();
+        compose_chain_present(req.app, recipe, &files)?;
+        let mut app = req.app.clone();
+        let port = self.publish_port(&mut app)?;
+        let merged = self
+            .merged_compose(&app, recipe, &files, req.deadline)
+            .await?;
         let chaos = match (req.release, req.force_chaos) {
             (Some(_), false) => None,
             _ => Some(recipe.chaos_version(req.deadline)?),
@@ -228,16 +196,77 @@ impl BuiltinEngine {
             docker_provider_as: self.docker_provider_as.as_deref(),
         };
         let rendered = render(&merged, &input)?;
+        self.ensure_images(&rendered.images, req.deadline).await?;
+        for net in &rendered.external_networks {
+            self.ensure_network(net, req.deadline).await?;
+        }
+        self.ensure_secrets(&app, &rendered.external_secrets)
+            .await?;
+        self.stack_deploy(&app, recipe, &rendered.yaml, req.deadline)
+            .await?;
+        let (base_url, via) = self.answers_at(&app, port, rendered.web.is_some())?;
+        Ok(Deployed {
+            base_url,
+            via,
+            changes: rendered.changes,
+            chaos_version: chaos,
+            compose_files: files,
+            ignored: rendered.ignored,
+            stop_grace: rendered.stop_grace,
+        })
+    }
 
-        // Every image the stack uses, resolved from the merged compose files and env, is
-        // checked before anything is created: a missing one is a clear error now, not a
-        // converge timeout later [R14].
-        // Missing ones are pulled (every one, with `pull: always`), the way the node of a
-        // server gets them; each that cannot be had is named, with why.
+    /// On a host port: the app's published port, kept in its env (so every deploy of a run
+    /// publishes the same one), chosen free on the first.
+    fn publish_port(&self, app: &mut App) -> Result<Option<u16>, AbraError> {
+        if self.reach != Reach::HostPort {
+            return Ok(None);
+        }
+        let port = match app.env.get(PORT_KEY).and_then(|p| p.parse().ok()) {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        app.env.set(PORT_KEY, &port.to_string());
+        app.save()?;
+        Ok(Some(port))
+    }
+
+    /// The compose chain merged as abra merges it: `docker stack config` over the files of
+    /// `COMPOSE_FILE`, with the recipe's `abra.sh` exports, the app's env and `STACK_NAME`.
+    async fn merged_compose(
+        &self,
+        app: &App,
+        recipe: &Recipe,
+        files: &[String],
+        deadline: Deadline,
+    ) -> Result<String, AbraError> {
+        let mut env = BTreeMap::new();
+        if let Ok(text) = std::fs::read_to_string(recipe.path("abra.sh")) {
+            env.extend(abra_sh_exports(&text));
+        }
+        env.extend(app.env.to_map());
+        env.insert("STACK_NAME".into(), app.stack.clone());
+        let mut args = vec!["stack", "config"];
+        for f in files {
+            args.extend(["-c", f.as_str()]);
+        }
+        self.docker(&recipe.dir, &args, &env, deadline).await
+    }
+
+    /// Every image the stack uses, resolved from the merged compose files and env, had
+    /// before anything is created: a missing one is a clear error now, not a converge
+    /// timeout later [R14]. A declared local image is built (or found up to date); other
+    /// missing ones are pulled (every one, with `pull: always`), the way the node of a
+    /// server gets them; each that cannot be had is named, with why.
+    async fn ensure_images(
+        &self,
+        images: &[(String, String)],
+        deadline: Deadline,
+    ) -> Result<(), AbraError> {
         let mut unavailable: Vec<(String, String, Option<ccci_swarm::PullFailure>)> = Vec::new();
-        let mut pulled = std::collections::BTreeSet::new();
-        for (service, image) in &rendered.images {
-            if pulled.contains(image) {
+        let mut had = std::collections::BTreeSet::new();
+        for (service, image) in images {
+            if had.contains(image) {
                 continue;
             }
             // One attempt per image, however many services use it.
@@ -252,22 +281,10 @@ impl BuiltinEngine {
             let present = self.swarm.image_exists(image).await?;
             if let Some(local) = self.local_images.as_ref().filter(|l| l.declares(image)) {
                 // A declared image is this host's own: built (or found up to date), never pulled.
-                if present && local.is_ready(image) {
-                    pulled.insert(image.clone());
-                    continue;
+                if !(present && local.is_ready(image)) {
+                    build_local(local, service, image, present).await?;
                 }
-                let started = std::time::Instant::now();
-                eprintln!(
-                    "ccci: building {image} (service {service}) with {}{}",
-                    local.builder().display(),
-                    if present { "" } else { " on first use" }
-                );
-                local.build(image).await?;
-                eprintln!(
-                    "ccci: image {image} ready in {:.1}s",
-                    started.elapsed().as_secs_f64()
-                );
-                pulled.insert(image.clone());
+                had.insert(image.clone());
                 continue;
             }
             if present && self.pull != Pull::Always {
@@ -279,27 +296,30 @@ impl BuiltinEngine {
             }
             let started = std::time::Instant::now();
             eprintln!("ccci: pulling {image} (service {service})");
-            match self.swarm.pull(image, req.deadline).await {
+            match self.swarm.pull(image, deadline).await {
                 Ok(()) => {
                     eprintln!(
                         "ccci: pulled {image} in {:.1}s",
                         started.elapsed().as_secs_f64()
                     );
-                    pulled.insert(image.clone());
+                    had.insert(image.clone());
                 }
                 Err(why) => unavailable.push((service.clone(), image.clone(), Some(why))),
             }
         }
-        if !unavailable.is_empty() {
-            return Err(AbraError::ImagesUnavailable {
+        match unavailable.is_empty() {
+            true => Ok(()),
+            false => Err(AbraError::ImagesUnavailable {
                 images: unavailable,
-            });
+            }),
         }
-        for net in &rendered.external_networks {
-            self.ensure_network(net, req.deadline).await?;
-        }
+    }
+
+    /// Creates the app's own external secrets that do not exist yet (`<stack>_…`, generated
+    /// as `.env.sample`'s hints say); any other external secret must already exist.
+    async fn ensure_secrets(&self, app: &App, names: &[String]) -> Result<(), AbraError> {
         let mut to_create = Vec::new();
-        for name in &rendered.external_secrets {
+        for name in names {
             if self.swarm.secret_exists(name).await? {
                 continue;
             }
@@ -309,45 +329,60 @@ impl BuiltinEngine {
                     app.stack
                 )));
             }
-            to_create.push((name.clone(), secret_spec(&app, name)?));
+            to_create.push((name.clone(), secret_spec(app, name)?));
         }
         for (name, (len, charset)) in to_create {
             self.swarm
                 .create_secret(&app.stack, &name, random_secret(len, charset)?.as_bytes())
                 .await?;
         }
+        Ok(())
+    }
 
+    /// Writes the rendered stack as the run's next stack file (`NN-<stack>.yml`) and deploys
+    /// it, images as they are on the node.
+    async fn stack_deploy(
+        &self,
+        app: &App,
+        recipe: &Recipe,
+        yaml: &str,
+        deadline: Deadline,
+    ) -> Result<(), AbraError> {
         let n = std::fs::read_dir(&self.stacks_dir)
             .map(|d| d.count())
             .unwrap_or(0);
         let stack_file = self
             .stacks_dir
             .join(format!("{:02}-{}.yml", n + 1, app.stack));
-        std::fs::write(&stack_file, &rendered.yaml).map_err(io(&stack_file))?;
+        std::fs::write(&stack_file, yaml).map_err(io(&stack_file))?;
         let file = stack_file.to_string_lossy().into_owned();
-        self.docker(
-            &recipe.dir,
-            &[
-                "stack",
-                "deploy",
-                "--prune",
-                "--resolve-image",
-                "never",
-                "-c",
-                &file,
-                &app.stack,
-            ],
-            &BTreeMap::new(),
-            req.deadline,
-        )
-        .await?;
+        let args = [
+            "stack",
+            "deploy",
+            "--prune",
+            "--resolve-image",
+            "never",
+            "-c",
+            &file,
+            &app.stack,
+        ];
+        self.docker(&recipe.dir, &args, &BTreeMap::new(), deadline)
+            .await?;
+        Ok(())
+    }
 
+    /// Where an app with a web route answers, and how a client gets there: its host port,
+    /// or its domain through Traefik (resolved to Traefik's address, its CA trusted).
+    fn answers_at(
+        &self,
+        app: &App,
+        port: Option<u16>,
+        web: bool,
+    ) -> Result<(Option<String>, Via), AbraError> {
         let host = self.swarm.node_host();
-        let (base_url, via) = match (&self.reach, port, &rendered.web) {
-            (Reach::HostPort, Some(p), Some(_)) => {
-                (Some(format!("http://{host}:{p}")), Via::direct())
-            }
-            (Reach::Traefik(proxy), _, Some(_)) => {
+        Ok(match (&self.reach, port, web) {
+            (Reach::HostPort, Some(p), true) => (Some(format!("http://{host}:{p}")), Via::direct()),
+            (Reach::Traefik(proxy), _, true) => {
                 let addr = ccci_swarm::route::socket_addr(&host, proxy.https_port)
                     .map_err(AbraError::HostFault)?;
                 let port = match proxy.https_port {
@@ -361,15 +396,6 @@ impl BuiltinEngine {
                 (Some(format!("https://{}{port}", app.domain)), via)
             }
             _ => (None, Via::direct()),
-        };
-        Ok(Deployed {
-            base_url,
-            via,
-            changes: rendered.changes,
-            chaos_version: chaos,
-            compose_files: files,
-            ignored: rendered.ignored,
-            stop_grace: rendered.stop_grace,
         })
     }
 
@@ -415,6 +441,51 @@ impl BuiltinEngine {
     async fn remove_inner(&self, app: &App, deadline: Deadline) -> Result<Vec<String>, AbraError> {
         remove_stack(&self.swarm, &app.stack, deadline).await
     }
+}
+
+/// Every file of the app's `COMPOSE_FILE` is in the recipe's checkout.
+fn compose_chain_present(app: &App, recipe: &Recipe, files: &[String]) -> Result<(), AbraError> {
+    for f in files {
+        if !recipe.path(f).is_file() {
+            let fix = if f == "compose.yml" {
+                "every Co-op Cloud recipe has one: it is the stack abra deploys, before any overlay"
+                    .to_string()
+            } else {
+                format!(
+                    "COMPOSE_FILE in {} names it; add the file or fix COMPOSE_FILE",
+                    app.env_path.display()
+                )
+            };
+            return Err(AbraError::MissingFile {
+                recipe: recipe.name.clone(),
+                file: f.clone(),
+                path: recipe.path(f),
+                fix,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Builds the declared local `image` for `service`, saying so and how long it took.
+async fn build_local(
+    local: &crate::images::LocalImages,
+    service: &str,
+    image: &str,
+    present: bool,
+) -> Result<(), AbraError> {
+    let started = std::time::Instant::now();
+    eprintln!(
+        "ccci: building {image} (service {service}) with {}{}",
+        local.builder().display(),
+        if present { "" } else { " on first use" }
+    );
+    local.build(image).await?;
+    eprintln!(
+        "ccci: image {image} ready in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The docker CLI on PATH: stacks are deployed and removed with it.

@@ -94,42 +94,7 @@ impl EnvFile {
             }
             let rest = rest.trim_start();
             let (value, comment) = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => {
-                    // A quoted value may span lines: gather until its closing quote.
-                    let mut body = rest[1..].to_string();
-                    let close = loop {
-                        if let Some(i) = closing_quote(&body, q) {
-                            break i;
-                        }
-                        let Some(next) = lines.get(n) else {
-                            return Err(err(format!(
-                                "the value of {key} opens a {} quote that is never closed: close it, or remove it",
-                                if q == '"' { "double" } else { "single" }
-                            )));
-                        };
-                        n += 1;
-                        body.push('\n');
-                        body.push_str(next);
-                    };
-                    let (inner, tail) = (&body[..close], &body[close + 1..]);
-                    let tail = tail.trim();
-                    let comment = match tail.strip_prefix('#') {
-                        Some(c) => Some(c.trim().to_string()),
-                        None if tail.is_empty() => None,
-                        None => {
-                            return Err(err(format!(
-                                "`{tail}` follows the closing quote of {key}: put it inside the quotes, or start a comment with ` #`"
-                            )))
-                        }
-                    };
-                    let value = if q == '\'' {
-                        inner.to_string()
-                    } else {
-                        file.expand(&unescape(inner), first, key)?
-                            .replace(LITERAL_DOLLAR, "$")
-                    };
-                    (value, comment)
-                }
+                Some(q @ ('"' | '\'')) => file.quoted(q, &rest[1..], key, first, &lines, &mut n)?,
                 _ => {
                     let (raw, comment) = match find_comment(rest) {
                         Some(i) => (&rest[..i], Some(rest[i + 1..].trim().to_string())),
@@ -145,6 +110,58 @@ impl EnvFile {
             });
         }
         Ok(file)
+    }
+
+    /// A quoted value (opened by `q`, followed by `after_quote`), gathered over the lines
+    /// that follow until its closing quote (`n` is the next line to read), and the comment
+    /// after it; double quotes unescape and expand, single quotes keep it as it is.
+    fn quoted(
+        &self,
+        q: char,
+        after_quote: &str,
+        key: &str,
+        first: usize,
+        lines: &[&str],
+        n: &mut usize,
+    ) -> Result<(String, Option<String>), EnvError> {
+        let err = |message: String| EnvError {
+            line: first,
+            message,
+        };
+        // A quoted value may span lines: gather until its closing quote.
+        let mut body = after_quote.to_string();
+        let close = loop {
+            if let Some(i) = closing_quote(&body, q) {
+                break i;
+            }
+            let Some(next) = lines.get(*n) else {
+                return Err(err(format!(
+                    "the value of {key} opens a {} quote that is never closed: close it, or remove it",
+                    if q == '"' { "double" } else { "single" }
+                )));
+            };
+            *n += 1;
+            body.push('\n');
+            body.push_str(next);
+        };
+        let (inner, tail) = (&body[..close], &body[close + 1..]);
+        let tail = tail.trim();
+        let comment = match tail.strip_prefix('#') {
+            Some(c) => Some(c.trim().to_string()),
+            None if tail.is_empty() => None,
+            None => {
+                return Err(err(format!(
+                    "`{tail}` follows the closing quote of {key}: put it inside the quotes, or start a comment with ` #`"
+                )))
+            }
+        };
+        let value = if q == '\'' {
+            inner.to_string()
+        } else {
+            self.expand(&unescape(inner), first, key)?
+                .replace(LITERAL_DOLLAR, "$")
+        };
+        Ok((value, comment))
     }
 
     /// Expands `$VAR`, `${VAR}` and `${VAR:-default}` from the entries read so far. `key`

@@ -41,57 +41,80 @@ pub fn lint(
     has_file: &dyn Fn(&str) -> bool,
     main_service: &str,
 ) -> Result<Vec<String>, AbraError> {
-    let mut parsed = Vec::new();
-    for f in files {
-        let Some(text) = f.text else {
-            return Err(compose(
-                f.name,
-                None,
-                "COMPOSE_FILE (in .env.sample) names this file, which the recipe does not have"
-                    .into(),
-                "add the file, or remove it from COMPOSE_FILE",
-            ));
-        };
-        let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-            let line = e.location().map(|l| l.line());
-            let message = e.to_string();
-            // The parser's own message ends with where; the line is said once, up front.
-            let message = match message.find(" at line ") {
-                Some(at) => message[..at].to_string(),
-                None => message,
-            };
-            compose(
-                f.name,
-                line,
-                format!("not valid YAML: {message}"),
-                "fix the YAML there (indentation, a missing quote or colon, a key given twice)",
-            )
-        })?;
-        // `<<: *anchor` merge keys, as `docker stack config` applies them (real recipes
-        // share service settings that way).
-        value.apply_merge().map_err(|e| {
-            compose(
-                f.name,
-                None,
-                format!("a `<<` merge key cannot be applied: {e}"),
-                "merge only mappings (`<<: *anchor` where the anchor is a mapping)",
-            )
-        })?;
-        let Value::Mapping(top) = value else {
-            return Err(compose(
-                f.name,
-                None,
-                "the top level is not a mapping of keys (services, networks, …)".into(),
-                "write it as a compose file: `services:` with one entry per service",
-            ));
-        };
-        parsed.push((f.name, top));
-    }
+    let parsed = files
+        .iter()
+        .map(parse)
+        .collect::<Result<Vec<_>, AbraError>>()?;
+    let chain = merge(&parsed, has_file)?;
+    let first = files.first().map_or("compose.yml", |f| f.name);
+    check_services(&chain, first, main_service)?;
+    let mut defined = chain.defined;
+    Ok(defined.remove("secrets").unwrap_or_default())
+}
 
-    // Services, merged by name across the chain as `docker stack config` merges them.
-    let mut services: BTreeMap<String, (&str, Mapping)> = BTreeMap::new();
-    let mut defined: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (name, top) in &parsed {
+/// The chain as `docker stack config` merges it: its services by name (each with the file
+/// that first defined it), and the secrets and configs defined at its top levels.
+struct Chain<'a> {
+    services: BTreeMap<String, (&'a str, Mapping)>,
+    defined: BTreeMap<&'static str, Vec<String>>,
+}
+
+/// One compose file read: present, YAML with its merge keys applied, a mapping.
+fn parse<'a>(f: &ComposeFile<'a>) -> Result<(&'a str, Mapping), AbraError> {
+    let Some(text) = f.text else {
+        return Err(compose(
+            f.name,
+            None,
+            "COMPOSE_FILE (in .env.sample) names this file, which the recipe does not have".into(),
+            "add the file, or remove it from COMPOSE_FILE",
+        ));
+    };
+    let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        let message = e.to_string();
+        // The parser's own message ends with where; the line is said once, up front.
+        let message = match message.find(" at line ") {
+            Some(at) => message[..at].to_string(),
+            None => message,
+        };
+        compose(
+            f.name,
+            line,
+            format!("not valid YAML: {message}"),
+            "fix the YAML there (indentation, a missing quote or colon, a key given twice)",
+        )
+    })?;
+    // `<<: *anchor` merge keys, as `docker stack config` applies them (real recipes share
+    // service settings that way).
+    value.apply_merge().map_err(|e| {
+        compose(
+            f.name,
+            None,
+            format!("a `<<` merge key cannot be applied: {e}"),
+            "merge only mappings (`<<: *anchor` where the anchor is a mapping)",
+        )
+    })?;
+    let Value::Mapping(top) = value else {
+        return Err(compose(
+            f.name,
+            None,
+            "the top level is not a mapping of keys (services, networks, …)".into(),
+            "write it as a compose file: `services:` with one entry per service",
+        ));
+    };
+    Ok((f.name, top))
+}
+
+/// Merges the parsed chain (see [`Chain`]); every config's `file` must be in the recipe.
+fn merge<'a>(
+    parsed: &[(&'a str, Mapping)],
+    has_file: &dyn Fn(&str) -> bool,
+) -> Result<Chain<'a>, AbraError> {
+    let mut chain = Chain {
+        services: BTreeMap::new(),
+        defined: BTreeMap::new(),
+    };
+    for (name, top) in parsed {
         if let Some(s) = top.get("services") {
             let Value::Mapping(s) = s else {
                 return Err(compose(
@@ -110,7 +133,8 @@ pub fn lint(
                         "give the service its keys (image, deploy, …)",
                     ));
                 };
-                let entry = services
+                let entry = chain
+                    .services
                     .entry(k.to_string())
                     .or_insert((name, Mapping::new()));
                 for (key, value) in v {
@@ -120,30 +144,46 @@ pub fn lint(
         }
         for kind in ["secrets", "configs"] {
             if let Some(Value::Mapping(m)) = top.get(kind) {
-                let list = defined.entry(kind).or_default();
+                let list = chain.defined.entry(kind).or_default();
                 list.extend(m.keys().filter_map(|k| k.as_str().map(String::from)));
                 if kind == "configs" {
-                    for (k, v) in m {
-                        if let Some(file) = v.get("file").and_then(Value::as_str) {
-                            let file = file.trim_start_matches("./");
-                            if !file.contains('$') && !has_file(file) {
-                                return Err(compose(
-                                    name,
-                                    None,
-                                    format!(
-                                        "config `{}` reads file `{file}`, which the recipe does not have",
-                                        key_text(k)
-                                    ),
-                                    "add the file to the recipe, or fix the config's `file:`",
-                                ));
-                            }
-                        }
-                    }
+                    config_files_present(name, m, has_file)?;
                 }
             }
         }
     }
-    let first = files.first().map_or("compose.yml", |f| f.name);
+    Ok(chain)
+}
+
+/// Every `file:` of the top-level `configs` of compose file `name` is in the recipe.
+fn config_files_present(
+    name: &str,
+    configs: &Mapping,
+    has_file: &dyn Fn(&str) -> bool,
+) -> Result<(), AbraError> {
+    for (k, v) in configs {
+        if let Some(file) = v.get("file").and_then(Value::as_str) {
+            let file = file.trim_start_matches("./");
+            if !file.contains('$') && !has_file(file) {
+                return Err(compose(
+                    name,
+                    None,
+                    format!(
+                        "config `{}` reads file `{file}`, which the recipe does not have",
+                        key_text(k)
+                    ),
+                    "add the file to the recipe, or fix the config's `file:`",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The chain has services, the main one among them, each with a pinned image and only
+/// secrets and configs the chain defines. `first` is the file a chain-wide problem names.
+fn check_services(chain: &Chain<'_>, first: &str, main_service: &str) -> Result<(), AbraError> {
+    let services = &chain.services;
     if services.is_empty() {
         return Err(compose(
             first,
@@ -163,7 +203,7 @@ pub fn lint(
             "set `service` in ccci.yml to the service that serves the app",
         ));
     }
-    for (service, (file, keys)) in &services {
+    for (service, (file, keys)) in services {
         match keys.get("image").and_then(Value::as_str) {
             None => {
                 return Err(compose(
@@ -187,7 +227,7 @@ pub fn lint(
         }
         for kind in ["secrets", "configs"] {
             for used in uses(keys.get(kind)) {
-                if !defined.get(kind).is_some_and(|d| d.contains(&used)) {
+                if !chain.defined.get(kind).is_some_and(|d| d.contains(&used)) {
                     let singular = &kind[..kind.len() - 1];
                     return Err(compose(
                         file,
@@ -204,7 +244,7 @@ pub fn lint(
             }
         }
     }
-    Ok(defined.remove("secrets").unwrap_or_default())
+    Ok(())
 }
 
 /// Why an image reference is not pinned, if it is not.

@@ -39,6 +39,56 @@ pub fn run_showing_stderr(
     run_with(cmd, shown, deadline, "", Stderr::Shown)
 }
 
+/// Reads `pipe` to its end on a thread of its own; the bytes arrive on the channel.
+fn drain(pipe: Option<Box<dyn Read + Send>>) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Waits for `child` to exit, looking more and more rarely; at `deadline` its whole process
+/// group is killed.
+fn wait_until(
+    child: &mut std::process::Child,
+    shown: &str,
+    deadline: Deadline,
+) -> Result<std::process::ExitStatus, AbraError> {
+    let mut pause = CHECK_EVERY;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if deadline.passed() => {
+                kill_group(child.id());
+                let _ = child.wait();
+                return Err(AbraError::DeadlinePassed {
+                    command: shown.to_string(),
+                    budget: deadline.budget(),
+                    started: true,
+                });
+            }
+            Ok(None) => {
+                std::thread::sleep(pause.min(deadline.remaining()));
+                pause = (pause * 2).min(CHECK_AT_MOST_EVERY);
+            }
+            Err(e) => {
+                kill_group(child.id());
+                let _ = child.wait();
+                return Err(AbraError::Command {
+                    command: shown.to_string(),
+                    status: "lost".into(),
+                    stderr: format!("waiting for it failed: {e}"),
+                });
+            }
+        }
+    }
+}
+
 /// What happens to a command's stderr.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stderr {
@@ -76,17 +126,6 @@ fn run_with(
     let _running = Running::register(child.id());
     // Pipes are drained while the command runs: a command that fills a pipe buffer would
     // otherwise block forever on a write nobody reads.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            let _ = tx.send(buf);
-        });
-        rx
-    };
     let stdout = drain(
         child
             .stdout
@@ -99,34 +138,7 @@ fn run_with(
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let mut pause = CHECK_EVERY;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if deadline.passed() => {
-                kill_group(child.id());
-                let _ = child.wait();
-                return Err(AbraError::DeadlinePassed {
-                    command: shown,
-                    budget: deadline.budget(),
-                    started: true,
-                });
-            }
-            Ok(None) => {
-                std::thread::sleep(pause.min(deadline.remaining()));
-                pause = (pause * 2).min(CHECK_AT_MOST_EVERY);
-            }
-            Err(e) => {
-                kill_group(child.id());
-                let _ = child.wait();
-                return Err(AbraError::Command {
-                    command: shown,
-                    status: "lost".into(),
-                    stderr: format!("waiting for it failed: {e}"),
-                });
-            }
-        }
-    };
+    let status = wait_until(&mut child, &shown, deadline)?;
     // A child the command left running keeps the pipes open; it has until the deadline.
     let (Ok(out), Ok(err)) = (
         stdout.recv_timeout(deadline.remaining()),

@@ -117,34 +117,7 @@ impl Deployment {
             annotated: _,
         } = checkout;
         let swarm = Swarm::connect().await?;
-        let reach = reach(run, &swarm).await?;
-        let local = swarm.host().starts_with("unix://");
-        let ipvs = run
-            .settings
-            .ipvs
-            .unwrap_or_else(|| !local || ccci_swarm::route::local_ipvs());
-        let routing = match &reach {
-            Reach::Traefik(p) => {
-                eprintln!(
-                    "ccci: routing through Traefik ({}, https port {})",
-                    p.service, p.https_port
-                );
-                Routing::Traefik
-            }
-            Reach::HostPort => Routing::HostPort,
-        };
-        run.record(|r| r.routing = Some(routing));
-        let pull = run.settings.pull.unwrap_or_default();
-        let local_images = match &run.settings.image_builder {
-            Some(builder) => Some(ccci_abra::images::LocalImages::open(builder)?),
-            None => None,
-        };
-        let engine =
-            BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
-                .with_pull(pull)
-                .with_local_images(local_images)
-                // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
-                .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into()));
+        let engine = engine(run, &swarm).await?;
         if let Some(registry) = &run.registry {
             let (pid, pid_start) = crate::registry::this_process();
             registry.register(&crate::registry::ActiveRun {
@@ -393,6 +366,40 @@ impl Deployment {
             snapshot: self.backup.as_ref().map(|b| b.snapshot.clone()),
         }
     }
+}
+
+/// The engine that deploys the app on `swarm`: how it reaches the app (recorded), whether
+/// the host has IPVS, when it pulls, which images it builds here, how it reads `@docker`.
+async fn engine(run: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, HarnessError> {
+    let reach = reach(run, swarm).await?;
+    let local = swarm.host().starts_with("unix://");
+    let ipvs = run
+        .settings
+        .ipvs
+        .unwrap_or_else(|| !local || ccci_swarm::route::local_ipvs());
+    let routing = match &reach {
+        Reach::Traefik(p) => {
+            eprintln!(
+                "ccci: routing through Traefik ({}, https port {})",
+                p.service, p.https_port
+            );
+            Routing::Traefik
+        }
+        Reach::HostPort => Routing::HostPort,
+    };
+    run.record(|r| r.routing = Some(routing));
+    let local_images = match &run.settings.image_builder {
+        Some(builder) => Some(ccci_abra::images::LocalImages::open(builder)?),
+        None => None,
+    };
+    let meta = &run.meta;
+    Ok(
+        BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
+            .with_pull(run.settings.pull.unwrap_or_default())
+            .with_local_images(local_images)
+            // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
+            .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into())),
+    )
 }
 
 /// How the app will be reached: as the settings force it, else through the Traefik serving

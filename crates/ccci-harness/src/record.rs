@@ -85,16 +85,10 @@ impl Record {
         }
     }
 
-    /// The results of the run: every step of `steps` that never ended is recorded as not
-    /// run (interrupted) or not selected by the test filter, the ladder is concluded.
-    pub(crate) fn results(
-        &self,
-        run: &RunFacts<'_>,
-        steps: &[Step],
-        teardown: Teardown,
-    ) -> Results {
+    /// Every step of the plan with its outcome: the ones that never ran were filtered out by
+    /// the test filter, or cut off by an interrupt.
+    fn every_step(&self, run: &RunFacts<'_>, steps: &[Step]) -> Vec<TestRecord> {
         let mut tests = self.tests.clone();
-        // Filtered steps are added below; the manifest counts them.
         for step in steps.iter().filter(|s| !self.has(s)) {
             tests.push(TestRecord {
                 name: step.name.clone(),
@@ -109,17 +103,20 @@ impl Record {
                 forensics: None,
             });
         }
+        tests
+    }
+
+    /// The results of the run: every step of `steps` that never ended is recorded as not
+    /// run (interrupted) or not selected by the test filter, the ladder is concluded.
+    pub(crate) fn results(
+        &self,
+        run: &RunFacts<'_>,
+        steps: &[Step],
+        teardown: Teardown,
+    ) -> Results {
+        let tests = self.every_step(run, steps);
         let manifest = manifest(&self.manifest, &tests);
-        let mut ladder = Ladder::default();
-        for rung in Rung::ALL {
-            let of_rung: Vec<(&str, &TestStatus)> = tests
-                .iter()
-                .filter(|r| r.rung == rung)
-                .map(|r| (r.name.as_str(), &r.status))
-                .collect();
-            let declared = run.meta.expected_na.get(&rung).map(String::as_str);
-            ladder.set(rung, rung_from_tests(rung, &of_rung, declared));
-        }
+        let ladder = ladder_of(&tests, run.meta);
         let finished = SystemTime::now();
         let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         Results {
@@ -192,4 +189,19 @@ pub(crate) struct RunFacts<'a> {
     pub run_dir: &'a str,
     pub started: SystemTime,
     pub interrupted: bool,
+}
+
+/// Each rung's outcome from its steps' and what the settings declare not applicable.
+fn ladder_of(tests: &[TestRecord], meta: &RecipeMeta) -> Ladder {
+    let mut ladder = Ladder::default();
+    for rung in Rung::ALL {
+        let of_rung: Vec<(&str, &TestStatus)> = tests
+            .iter()
+            .filter(|r| r.rung == rung)
+            .map(|r| (r.name.as_str(), &r.status))
+            .collect();
+        let declared = meta.expected_na.get(&rung).map(String::as_str);
+        ladder.set(rung, rung_from_tests(rung, &of_rung, declared));
+    }
+    ladder
 }

@@ -68,21 +68,34 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     }
     let _ = writeln!(s, "ccci: {what}: level {}, verdict {verdict}", r.level);
     if let Some(e) = &r.bad_input {
-        // Nothing ran: no version, domain or level to speak of.
-        let mut s = format!(
-            "ccci: {} could not run: {}\n",
-            r.recipe,
-            paint.on(Paint::RED, &paint.on(Paint::BOLD, "BAD INPUT"))
-        );
-        let _ = writeln!(s, "  {:<15} {e}", paint.on(Paint::RED, "bad input:"));
-        let _ = writeln!(
-            s,
-            "  {:<15} nothing was deployed; fix the input and run again",
-            ""
-        );
-        let _ = write!(s, "  results:        {}", results_path.display());
-        return s;
+        return bad_input_summary(r, e, results_path, paint);
     }
+    rung_lines(&mut s, r, paint);
+    fact_lines(&mut s, r);
+    ending_lines(&mut s, r);
+    let _ = write!(s, "  results:        {}", results_path.display());
+    s
+}
+
+/// A run refused for bad input: nothing ran, so no version, domain or level to speak of.
+fn bad_input_summary(r: &Results, e: &str, results_path: &Path, paint: Paint) -> String {
+    let mut s = format!(
+        "ccci: {} could not run: {}\n",
+        r.recipe,
+        paint.on(Paint::RED, &paint.on(Paint::BOLD, "BAD INPUT"))
+    );
+    let _ = writeln!(s, "  {:<15} {e}", paint.on(Paint::RED, "bad input:"));
+    let _ = writeln!(
+        s,
+        "  {:<15} nothing was deployed; fix the input and run again",
+        ""
+    );
+    let _ = write!(s, "  results:        {}", results_path.display());
+    s
+}
+
+/// A line per rung with its outcome, then the steps that did not run, by why.
+fn rung_lines(s: &mut String, r: &Results, paint: Paint) {
     for (rung, outcome) in &r.rungs {
         let detail = match outcome {
             RungOutcome::Pass => String::new(),
@@ -120,6 +133,11 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
         let steps = if n == 1 { "step" } else { "steps" };
         let _ = writeln!(s, "  {:<15} {n} {steps} not run ({why})", "");
     }
+}
+
+/// What the run did: its deploys, routing, manifest, changes, restore proof, warnings and
+/// screenshot.
+fn fact_lines(s: &mut String, r: &Results) {
     for d in &r.deploys {
         let what = match (&d.version, &d.chaos_version) {
             (Some(v), None) => v.clone(),
@@ -180,6 +198,10 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
         }
         None => {}
     }
+}
+
+/// How it ended: teardown, snapshots, what capped the level, and why it is red.
+fn ending_lines(s: &mut String, r: &Results) {
     let teardown = match (&r.teardown.kept, r.teardown.clean) {
         (Some(k), _) => format!(
             "KEPT stack {} until {} (remove now: {})",
@@ -210,6 +232,4 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     for reason in r.verdict_reasons.iter().filter(|v| !from_rungs.contains(v)) {
         let _ = writeln!(s, "  red because:    {reason}");
     }
-    let _ = write!(s, "  results:        {}", results_path.display());
-    s
 }

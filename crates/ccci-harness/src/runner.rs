@@ -91,23 +91,7 @@ fn run_here(
     hooks: Hooks,
     lead: Option<&Share>,
 ) -> ExitCode {
-    if let Err(e) = crate::run_dir::writable(&settings.runs_dir) {
-        eprintln!("ccci: {e}");
-        return ExitCode::from(2);
-    }
-    // The recipe repository's own ccci.yml lies beneath the crate's (listing, above, reads
-    // only the crate's: it must stay cheap).
-    let layers = crate::settings::crate_layers(&settings.crate_dir);
-    let meta = match layers
-        .and_then(|l| crate::repo::with_recipe_layer(&settings, l, &settings.runs_dir))
-    {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("ccci: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let run = match Run::new(settings, meta, hooks) {
+    let run = match start(settings, hooks) {
         Ok(r) => Arc::new(r),
         Err(e) => {
             eprintln!("ccci: {e}");
@@ -127,13 +111,50 @@ fn run_here(
         let _ = concluded.set(report);
         Arc::new(outcomes)
     });
+    let trials = trials(&run, published.as_ref(), &concluded);
+    let conclusion = libtest_mimic::run(&args, trials);
+    let whole = concluded.get().is_some();
+    let report = match concluded.get() {
+        Some(report) => report.clone(),
+        None => conclude(&run),
+    };
+    print_summary(&report, whole);
+    if report.interrupted {
+        return ExitCode::from(130);
+    }
+    if report.results.bad_input.is_some() {
+        return ExitCode::from(2);
+    }
+    match report.results.teardown.clean {
+        true => conclusion.exit_code(),
+        false => ExitCode::FAILURE,
+    }
+}
+
+/// The run's settings completed and checked: the runs directory writable, the recipe
+/// repository's own ccci.yml beneath the crate's (listing reads only the crate's: it must
+/// stay cheap).
+fn start(settings: Settings, hooks: Hooks) -> Result<Run, crate::HarnessError> {
+    crate::run_dir::writable(&settings.runs_dir)?;
+    let layers = crate::settings::crate_layers(&settings.crate_dir)?;
+    let meta = crate::repo::with_recipe_layer(&settings, layers, &settings.runs_dir)?;
+    Run::new(settings, meta, hooks)
+}
+
+/// A trial per step, then the `verdict` trial: each runs its step here, or, when this
+/// process led a nextest run, reports the outcome it published.
+fn trials(
+    run: &Arc<Run>,
+    published: Option<&Arc<BTreeMap<String, Outcome>>>,
+    concluded: &Arc<OnceLock<Report>>,
+) -> Vec<Trial> {
     let mut trials: Vec<Trial> = run
         .steps()
         .iter()
         .cloned()
         .map(|step| {
             let r = run.clone();
-            let published = published.clone();
+            let published = published.cloned();
             let ignored = step.not_applicable.is_some();
             Trial::test(step.name.clone(), move || {
                 match (&step.not_applicable, published) {
@@ -147,7 +168,7 @@ fn run_here(
         })
         .collect();
     trials.push({
-        let (r, concluded, published) = (run.clone(), concluded.clone(), published.clone());
+        let (r, concluded, published) = (run.clone(), concluded.clone(), published.cloned());
         Trial::test(VERDICT, move || match published {
             Some(p) => trial_result(p.get(VERDICT).cloned(), None),
             None => {
@@ -163,12 +184,11 @@ fn run_here(
         })
     });
 
-    let conclusion = libtest_mimic::run(&args, trials);
-    let whole = concluded.get().is_some();
-    let report = match concluded.get() {
-        Some(report) => report.clone(),
-        None => conclude(&run),
-    };
+    trials
+}
+
+/// The summary, and a note when the test filter left the verdict out.
+fn print_summary(report: &Report, whole: bool) {
     // A closed stdout (`| head`) loses the summary, not the run's exit status.
     let mut out = std::io::stdout();
     let _ = writeln!(
@@ -185,16 +205,6 @@ fn run_here(
             out,
             "  note:           the test filter left the `{VERDICT}` trial out: this exit status follows the selected tests, and the verdict covers only part of the ladder"
         );
-    }
-    if report.interrupted {
-        return ExitCode::from(130);
-    }
-    if report.results.bad_input.is_some() {
-        return ExitCode::from(2);
-    }
-    match report.results.teardown.clean {
-        true => conclusion.exit_code(),
-        false => ExitCode::FAILURE,
     }
 }
 

@@ -105,6 +105,47 @@ pub(crate) async fn upgrade(
     Ok(())
 }
 
+/// One backup attempt: the snapshot taken, checked for ccci's markers, then by the
+/// recipe's own `backup_verify` functions; accepted, it is what the restore will use.
+async fn backup_attempt(
+    run: &Shared,
+    d: &mut Deployment,
+    attempt: u32,
+    placed: &markers::Placed,
+    deadline: Deadline,
+) -> Result<SnapshotRecord, StepError> {
+    let dir = run.dir.snapshot(attempt);
+    let mut record = SnapshotRecord {
+        attempt,
+        dir: dir.display().to_string(),
+        verified: None,
+        error: None,
+    };
+    match d.engine.backup(&d.app, &dir, deadline).await {
+        Err(e) => record.error = Some(e.to_string()),
+        Ok(snapshot) => {
+            let lost = markers::missing_from(&snapshot, &placed.markers)?;
+            let rejected = match lost.is_empty() {
+                true => verify(run, d, &snapshot, deadline).await,
+                false => Some(format!(
+                    "the snapshot lacks ccci's marker {}",
+                    lost.join(", ")
+                )),
+            };
+            record.verified = (!run.hooks.verify.is_empty()).then_some(rejected.is_none());
+            record.error = rejected;
+            if record.error.is_none() {
+                d.backup = Some(Backup {
+                    snapshot,
+                    markers: placed.markers.clone(),
+                    marker_skips: placed.skipped.clone(),
+                });
+            }
+        }
+    }
+    Ok(record)
+}
+
 /// Backup: let the services settle, write ccci's markers into every backed-up directory,
 /// take a snapshot by the backupbot labels, and accept it only if it holds every marker and
 /// every `#[ccci::backup_verify]` function accepts it; a rejected or failed backup is taken
@@ -136,35 +177,7 @@ pub(crate) async fn backup(
     }
     let mut failures = Vec::new();
     for attempt in 1..=BACKUP_ATTEMPTS {
-        let dir = run.dir.snapshot(attempt);
-        let mut record = SnapshotRecord {
-            attempt,
-            dir: dir.display().to_string(),
-            verified: None,
-            error: None,
-        };
-        match d.engine.backup(&d.app, &dir, deadline).await {
-            Err(e) => record.error = Some(e.to_string()),
-            Ok(snapshot) => {
-                let lost = markers::missing_from(&snapshot, &placed.markers)?;
-                let rejected = match lost.is_empty() {
-                    true => verify(run, d, &snapshot, deadline).await,
-                    false => Some(format!(
-                        "the snapshot lacks ccci's marker {}",
-                        lost.join(", ")
-                    )),
-                };
-                record.verified = (!run.hooks.verify.is_empty()).then_some(rejected.is_none());
-                record.error = rejected;
-                if record.error.is_none() {
-                    d.backup = Some(Backup {
-                        snapshot,
-                        markers: placed.markers.clone(),
-                        marker_skips: placed.skipped.clone(),
-                    });
-                }
-            }
-        }
+        let record = backup_attempt(run, d, attempt, &placed, deadline).await?;
         let said = match &record.error {
             Some(e) => format!("rejected: {e}"),
             None => "accepted".into(),
