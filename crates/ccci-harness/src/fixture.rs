@@ -13,7 +13,7 @@ use std::sync::Arc;
 )]
 pub trait Fixture {
     /// This fixture from the run's set, or why it is not available.
-    fn get(fx: &Fixtures) -> crate::Result<&Self>;
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self>;
 }
 
 /// The fixtures of one step of a run (the context carries the step's op; the snapshot is
@@ -27,31 +27,31 @@ pub struct Fixtures {
 }
 
 impl Fixture for Snapshot {
-    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
         fx.snapshot.as_ref().ok_or_else(|| "no backup has been taken yet: `&Snapshot` is there in backup_verify and from `after = backup` on".into())
     }
 }
 
 impl Fixture for HookCtx {
-    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
         Ok(&fx.ctx)
     }
 }
 
 impl Fixture for OpState {
-    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
         Ok(&fx.op_state)
     }
 }
 
 impl Fixture for Stack {
-    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
         Ok(&fx.stack)
     }
 }
 
 impl Fixture for Http {
-    fn get(fx: &Fixtures) -> crate::Result<&Self> {
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
         fx.http.as_ref().ok_or_else(|| {
             "the app has no HTTP route (its main service has no traefik loadbalancer.server.port label), so there is no `Http` fixture".into()
         })
@@ -77,7 +77,7 @@ impl Stack {
     }
 
     /// A running container of `service` (the short name, e.g. `app`).
-    pub async fn container(&self, service: &str) -> crate::Result<String> {
+    pub async fn container(&self, service: &str) -> crate::outcome::Result<String> {
         self.swarm
             .running_container(&self.name, service)
             .await?
@@ -87,13 +87,13 @@ impl Stack {
     }
 
     /// Runs `argv` (no shell) in a running container of `service`.
-    pub async fn exec(&self, service: &str, argv: &[&str]) -> crate::Result<ExecOutput> {
+    pub async fn exec(&self, service: &str, argv: &[&str]) -> crate::outcome::Result<ExecOutput> {
         let c = self.container(service).await?;
         Ok(self.swarm.exec(&c, argv).await?)
     }
 
     /// Like [`Stack::exec`], but a non-zero exit is an error carrying stderr; returns stdout.
-    pub async fn exec_ok(&self, service: &str, argv: &[&str]) -> crate::Result<String> {
+    pub async fn exec_ok(&self, service: &str, argv: &[&str]) -> crate::outcome::Result<String> {
         let out = self.exec(service, argv).await?;
         if out.exit_code != 0 {
             return Err(format!(
@@ -144,7 +144,7 @@ impl Page {
 }
 
 impl Http {
-    pub(crate) fn new(base_url: &str, via: &ccci_swarm::Via) -> crate::Result<Http> {
+    pub(crate) fn new(base_url: &str, via: &ccci_swarm::Via) -> crate::outcome::Result<Http> {
         let client = via.client_builder()?.cookie_store(true).build()?;
         Ok(Http {
             client,
@@ -158,7 +158,7 @@ impl Http {
     }
 
     /// GETs `path` (redirects are not followed, so they can be asserted).
-    pub async fn get(&self, path: &str) -> crate::Result<Page> {
+    pub async fn get(&self, path: &str) -> crate::outcome::Result<Page> {
         self.send("GET", self.client.get(self.url(path)), path)
             .await
     }
@@ -169,7 +169,7 @@ impl Http {
         path: &str,
         content_type: &str,
         body: impl Into<Vec<u8>>,
-    ) -> crate::Result<Page> {
+    ) -> crate::outcome::Result<Page> {
         let req = self
             .client
             .post(self.url(path))
@@ -179,7 +179,7 @@ impl Http {
     }
 
     /// DELETEs `path`.
-    pub async fn delete(&self, path: &str) -> crate::Result<Page> {
+    pub async fn delete(&self, path: &str) -> crate::outcome::Result<Page> {
         self.send("DELETE", self.client.delete(self.url(path)), path)
             .await
     }
@@ -189,7 +189,7 @@ impl Http {
         method: &str,
         req: reqwest::RequestBuilder,
         path: &str,
-    ) -> crate::Result<Page> {
+    ) -> crate::outcome::Result<Page> {
         let r = req
             .send()
             .await

@@ -88,7 +88,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Result<Scratch, HarnessError> {
-        let dir = std::env::temp_dir().join(crate::unique("ccci-lint"));
+        let dir = std::env::temp_dir().join(crate::names::unique("ccci-lint"));
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         Ok(Scratch(dir))
     }

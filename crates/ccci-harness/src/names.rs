@@ -51,6 +51,27 @@ fn random_hex(n: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect::<String>()[..n].to_string()
 }
 
+/// A value no other run or test has used: `<tag>-<time>-<pid>`, for markers seeded before an
+/// op and looked for after it.
+///
+/// ```
+/// let a = ccci::unique("marker");
+/// assert!(a.starts_with("marker-") && a != ccci::unique("marker"));
+/// ```
+pub fn unique(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{tag}-{nanos:x}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn one_process_leads_and_a_follower_gets_each_outcome_as_published() {
-        let runs = std::env::temp_dir().join(crate::unique("ccci-nextest"));
+        let runs = std::env::temp_dir().join(crate::names::unique("ccci-nextest"));
         let Role::Leads(leader) = join_as(&runs, "r", "run-1", "install::x").unwrap() else {
             panic!("the first process leads");
         };
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_follower_of_a_dead_leader_fails_at_once() {
-        let runs = std::env::temp_dir().join(crate::unique("ccci-nextest"));
+        let runs = std::env::temp_dir().join(crate::names::unique("ccci-nextest"));
         let share = Share {
             dir: runs.join(".nextest/r-dead"),
         };

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// A registered recipe function: runs with the step's fixtures.
 pub(crate) type RecipeFn =
-    for<'a> fn(&'a Fixtures) -> crate::__private::BoxFuture<'a, crate::Result>;
+    for<'a> fn(&'a Fixtures) -> crate::__private::BoxFuture<'a, crate::outcome::Result>;
 
 /// Runs a recipe function until `deadline`. A panic fails this function only; a function
 /// still running at the deadline fails, whether it awaits or blocks its thread (that thread

@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn registered_runs_are_listed_until_forgotten() {
-        let dir = std::env::temp_dir().join(crate::unique("ccci-registry"));
+        let dir = std::env::temp_dir().join(crate::names::unique("ccci-registry"));
         let reg = Registry::at(&dir).unwrap();
         let a = run("20261122-aaaaaa", 1, None);
         reg.register(&a).unwrap();

@@ -58,7 +58,7 @@ pub fn recipe_layer(
 ) -> Result<Option<Layer>, HarnessError> {
     local_repository(url)?;
     // Unique: runs of the same recipe may probe at once.
-    let dir = scratch.join(crate::unique(&format!("probe-{name}")));
+    let dir = scratch.join(crate::names::unique(&format!("probe-{name}")));
     let deadline = Deadline::after(PROBE);
     let recipe = Recipe::clone_from(name, url, &dir, deadline)?;
     let found = recipe
@@ -167,7 +167,7 @@ mod tests {
 
     /// A git repository with one commit holding `ccci.yml`.
     fn repo_with(settings: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(crate::unique("ccci-repo"));
+        let dir = std::env::temp_dir().join(crate::names::unique("ccci-repo"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ccci.yml"), settings).unwrap();
         for args in [
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn the_recipes_own_settings_lie_beneath_the_command_line() {
         let repo = repo_with("health_path: /api/health\nhealth_ok: [200, 204]\n");
-        let scratch = std::env::temp_dir().join(crate::unique("ccci-scratch"));
+        let scratch = std::env::temp_dir().join(crate::names::unique("ccci-scratch"));
         let run = RepoRun {
             url: repo.display().to_string(),
             sets: vec!["health_ok=[204]".into()],

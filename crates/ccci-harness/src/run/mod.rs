@@ -400,7 +400,7 @@ mod tests {
     use crate::__private::{BoxFuture, TestDef};
     use crate::fixture::Fixtures;
 
-    fn passes(_: &Fixtures) -> BoxFuture<'_, crate::Result> {
+    fn passes(_: &Fixtures) -> BoxFuture<'_, crate::outcome::Result> {
         Box::pin(async { Ok(()) })
     }
 
@@ -416,7 +416,7 @@ mod tests {
             functional: vec![&DEF, &DEF],
             ..Hooks::none()
         };
-        let runs = std::env::temp_dir().join(crate::unique("ccci-dup-runs"));
+        let runs = std::env::temp_dir().join(crate::names::unique("ccci-dup-runs"));
         let meta = RecipeMeta::new("x", ccci_core::meta::Source::Releases("r".into()));
         let e = Run::new(Settings::new(&runs, &runs), meta, hooks)
             .err()
