@@ -117,24 +117,30 @@ enum Cmd {
     },
 }
 
+/// Which recipe, at which ref, under which domain and settings: what `run` and `lint` share.
 #[derive(clap::Args)]
-struct LintArgs {
+struct Target {
     /// A recipe test crate of this workspace (recipes/<RECIPE>).
     recipe: Option<String>,
-    /// The ref to check: a tag, branch or commit (default: the repository's HEAD).
+    /// The ref: a tag, branch or commit (default: the repository's HEAD).
     #[arg(long = "ref", value_name = "REF")]
     reference: Option<String>,
-    /// A recipe repository (URL or path; a git bundle works too) to check instead of the
-    /// crate's source, or alone for any recipe without a test crate.
+    /// A recipe repository (URL or path; a git bundle works too) instead of the crate's
+    /// source, or alone for any recipe without a test crate.
     #[arg(long, value_name = "URL")]
     recipe_git: Option<String>,
-    /// The app's domain a run would use (it makes the Swarm's names; default: a fresh one
-    /// under ccci.test).
+    /// The app's domain; it makes the Swarm's names (default: a fresh one under ccci.test).
     #[arg(long)]
     domain: Option<String>,
     /// A setting on top of ccci.yml: `--set health_path=/api/health`; the value is YAML.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    #[command(flatten)]
+    target: Target,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -147,21 +153,8 @@ enum Format {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// A recipe test crate of this workspace (recipes/<RECIPE>).
-    recipe: Option<String>,
-    /// The ref to test: a tag, branch or commit (default: the repository's HEAD).
-    #[arg(long = "ref", value_name = "REF")]
-    reference: Option<String>,
-    /// A recipe repository (URL or path; a git bundle works too) to test instead of the
-    /// crate's source, or alone for any recipe without a test crate.
-    #[arg(long, value_name = "URL")]
-    recipe_git: Option<String>,
-    /// The app's domain (default: a fresh one under ccci.test).
-    #[arg(long)]
-    domain: Option<String>,
-    /// A setting on top of ccci.yml: `--set health_path=/api/health`; the value is YAML.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    target: Target,
     /// How to reach the app: `traefik` (through the Traefik serving `proxy`, by the app's
     /// domain over HTTPS) or `host-port` (published on the host, no Traefik). Default:
     /// through Traefik if one serves `proxy`.
@@ -228,10 +221,10 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     // Every CCCI_* variable a test crate honours, under this command line's flags.
     let from_env = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
         .map_err(|e| e.to_string())?;
-    let git = a.recipe_git.map(absolute_if_path);
+    let git = a.target.recipe_git.map(absolute_if_path);
     let mut overrides = ccci::Overrides {
-        reference: a.reference,
-        domain: a.domain,
+        reference: a.target.reference,
+        domain: a.target.domain,
         routing: a.routing,
         pull: a.pull,
         keep: a.keep.then_some(a.keep_for),
@@ -239,7 +232,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         screenshot: Some(from_env.screenshot.unwrap_or(true)),
         ..Default::default()
     };
-    let (recipe, sets, timeout, junit) = (a.recipe, a.sets, a.timeout, a.junit);
+    let (recipe, sets, timeout, junit) = (a.target.recipe, a.target.sets, a.timeout, a.junit);
     let artifacts = a.artifact_url;
     let names = recipe_names();
     if recipe.is_none() {
@@ -256,18 +249,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         }
     }
     overrides.recipe_git = git;
-    let recipe = recipe.ok_or_else(|| {
-        format!(
-            "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
-            names.join(", ")
-        )
-    })?;
-    if !names.contains(&recipe) {
-        return Err(format!(
-            "no recipe test crate recipes/{recipe}/ in this workspace (have: {}); to test a recipe repository without one, use `cargo ccci run --recipe-git <url or path>`",
-            names.join(", ")
-        ));
-    }
+    let recipe = test_crate(recipe, &names, "run")?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let results_file = dir.path().join("results.json");
     overrides.results_copy = Some(results_file.clone());
@@ -375,7 +357,7 @@ fn absolute_if_path(url: String) -> String {
 
 /// `cargo ccci lint`: a test crate's recipe, or any repository's, checked as a run would
 /// before it deploys; one line either way.
-fn lint(a: LintArgs) -> Result<ExitCode, String> {
+fn lint(LintArgs { target: a }: LintArgs) -> Result<ExitCode, String> {
     let git = a.recipe_git.map(absolute_if_path);
     let overrides = ccci::Overrides {
         reference: a.reference,
@@ -394,19 +376,7 @@ fn lint(a: LintArgs) -> Result<ExitCode, String> {
             })
         }
         (recipe, git) => {
-            let names = recipe_names();
-            let recipe = recipe.ok_or_else(|| {
-                format!(
-                    "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
-                    names.join(", ")
-                )
-            })?;
-            if !names.contains(&recipe) {
-                return Err(format!(
-                    "no recipe test crate recipes/{recipe}/ in this workspace (have: {}); to check a recipe repository without one, use `cargo ccci lint --recipe-git <url or path>`",
-                    names.join(", ")
-                ));
-            }
+            let recipe = test_crate(recipe, &recipe_names(), "lint")?;
             let dir = here.join("recipes").join(&recipe);
             let settings = ccci::Settings::from_env(&dir, ccci::default_runs_dir(&dir))
                 .map_err(|e| e.to_string())?;
@@ -606,6 +576,24 @@ pub(crate) fn print_out(text: &str) {
 }
 
 /// Recipe test crates: `recipes/<name>/ccci.yml` under the current directory.
+/// The test crate `recipe` names, which must be one of `names`; `verb` is the subcommand,
+/// for the way out when there is none.
+fn test_crate(recipe: Option<String>, names: &[String], verb: &str) -> Result<String, String> {
+    let recipe = recipe.ok_or_else(|| {
+        format!(
+            "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
+            names.join(", ")
+        )
+    })?;
+    if !names.contains(&recipe) {
+        return Err(format!(
+            "no recipe test crate recipes/{recipe}/ in this workspace (have: {}); for a recipe repository without one, use `cargo ccci {verb} --recipe-git <url or path>`",
+            names.join(", ")
+        ));
+    }
+    Ok(recipe)
+}
+
 fn recipe_names() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir("recipes")
         .into_iter()

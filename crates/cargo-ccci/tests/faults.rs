@@ -131,23 +131,12 @@ fn a_host_without_the_docker_cli_is_not_bad_input() {
         Some(1),
         "a failed run, not bad input: {stderr}"
     );
-    let dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
-    let results: ccci::core::Results =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let results = common::only_results(&runs, &stderr);
     assert!(results.bad_input.is_none(), "{:?}", results.bad_input);
-    let install = results
-        .tests
-        .iter()
-        .find(|t| t.name.starts_with("install::"))
-        .expect("the install step");
+    let failure = common::install_failure(&results);
     assert!(
-        matches!(&install.status, ccci::core::ladder::TestStatus::Fail { message } if message.contains("the docker CLI is not on PATH")),
-        "{install:?}"
+        failure.contains("the docker CLI is not on PATH"),
+        "{failure}"
     );
     assert!(common::objects_of("nodocker_ccci_test").is_empty());
 }

@@ -28,14 +28,7 @@ fn a_recipe_git_run_reads_every_variable_a_test_crate_reads() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let dir = std::fs::read_dir(&runs)
-        .unwrap_or_else(|e| panic!("CCCI_RUNS_DIR {}: {e}\n{stderr}", runs.display()))
-        .flatten()
-        .next()
-        .unwrap_or_else(|| panic!("no run under CCCI_RUNS_DIR\n{stderr}"))
-        .path();
-    let results: ccci::core::Results =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let results = common::only_results(&runs, &stderr);
     assert_eq!(results.domain, "envread.ccci.test", "CCCI_DOMAIN");
     for line in [
         "routing forced (CCCI_ROUTING) = traefik",
@@ -48,14 +41,10 @@ fn a_recipe_git_run_reads_every_variable_a_test_crate_reads() {
             results.manifest
         );
     }
-    let install = results
-        .tests
-        .iter()
-        .find(|t| t.name.starts_with("install::"))
-        .expect("the install step");
+    let failure = common::install_failure(&results);
     assert!(
-        matches!(&install.status, ccci::core::ladder::TestStatus::Fail { message } if message.contains(&ca.display().to_string())),
-        "CCCI_CA_CERT is read: {install:?}\n{stderr}"
+        failure.contains(&ca.display().to_string()),
+        "CCCI_CA_CERT is read: {failure}\n{stderr}"
     );
     assert!(results.deploys.is_empty(), "{:?}", results.deploys);
     assert!(common::objects_of("envread_ccci_test").is_empty());

@@ -23,16 +23,34 @@ pub(crate) const CI_OVERLAY: &str = "compose.ccci.yml";
 pub(crate) struct Checkout {
     pub recipe: Recipe,
     pub app: App,
+    /// What runs: the head and the upgrade's base.
+    pub refs: Refs,
+    /// The CI overlay, when there is one.
+    pub overlay: Option<Overlay>,
+    /// Lightweight tags this clone made annotated (abra deploys only annotated releases).
+    pub annotated: Vec<String>,
+}
+
+/// The refs a run deploys.
+#[derive(Debug, Clone)]
+pub(crate) struct Refs {
     /// The ref under test.
     pub head: RefInfo,
     /// The head's release, when it is one.
     pub head_release: Option<Release>,
     /// The release the upgrade starts from.
     pub base: Option<Release>,
-    /// The CI overlay, when there is one.
-    pub overlay: Option<Overlay>,
-    /// Lightweight tags this clone made annotated (abra deploys only annotated releases).
-    pub annotated: Vec<String>,
+}
+
+impl Refs {
+    /// The record's ref of the upgrade base.
+    pub(crate) fn base_ref(&self) -> Option<RefInfo> {
+        self.base.as_ref().map(|b| RefInfo {
+            reference: b.tag.clone(),
+            commit: b.commit.clone(),
+            version: Some(b.version.to_string()),
+        })
+    }
 }
 
 /// The CI overlay's content and where it came from.
@@ -124,20 +142,13 @@ impl Checkout {
         Ok(Checkout {
             recipe,
             app,
-            head,
-            head_release,
-            base,
+            refs: Refs {
+                head,
+                head_release,
+                base,
+            },
             overlay,
             annotated,
-        })
-    }
-
-    /// The record's ref of the upgrade base.
-    pub(crate) fn base_ref(&self) -> Option<RefInfo> {
-        self.base.as_ref().map(|b| RefInfo {
-            reference: b.tag.clone(),
-            commit: b.commit.clone(),
-            version: Some(b.version.to_string()),
         })
     }
 }

@@ -2,14 +2,14 @@
 //! commit runs, where it answers, and what the backup left for the restore. Made by the
 //! install step ([`Deployment::prepare`]); owned by whichever step runs, then by teardown.
 
-use crate::checkout::{Checkout, CI_OVERLAY};
+use crate::checkout::{Checkout, Refs, CI_OVERLAY};
 use crate::error::{io, HarnessError};
 use crate::fixture::{Fixtures, Http, Stack};
 use crate::shared::Shared;
 use ccci_abra::markers::Marker;
 use ccci_abra::{App, BuiltinEngine, DeployRequest, Deployer, Reach, Recipe, Release, Snapshot};
 use ccci_core::meta::Probe;
-use ccci_core::results::{DeployRecord, RefInfo, Routing};
+use ccci_core::results::{DeployRecord, Routing};
 use ccci_core::{HookCtx, Op};
 use ccci_swarm::{wait, Deadline, Swarm, SwarmError, Via, WaitError};
 use std::time::Duration;
@@ -36,12 +36,8 @@ pub(crate) struct Deployment {
     pub recipe: Recipe,
     pub app: App,
     pub engine: BuiltinEngine,
-    /// The ref under test.
-    pub head: RefInfo,
-    /// The head's release, when it is one.
-    pub head_release: Option<Release>,
-    /// The release the upgrade starts from.
-    pub base: Option<Release>,
+    /// What runs: the head and the upgrade's base.
+    pub refs: Refs,
     /// Where the app answers HTTP, once deployed with a web route, and how to get there.
     pub base_url: Option<String>,
     pub via: Via,
@@ -102,17 +98,15 @@ impl Deployment {
             });
         }
         run.record(|r| {
-            r.head = Some(checkout.head.clone());
-            r.base = checkout.base_ref();
+            r.head = Some(checkout.refs.head.clone());
+            r.base = checkout.refs.base_ref();
             r.domain = checkout.app.domain.clone();
             r.stack = checkout.app.stack.clone();
         });
         let Checkout {
             recipe,
             app,
-            head,
-            head_release,
-            base,
+            refs,
             overlay,
             annotated: _,
         } = checkout;
@@ -136,9 +130,7 @@ impl Deployment {
             recipe,
             app,
             engine,
-            head,
-            head_release,
-            base,
+            refs,
             base_url: None,
             via: Via::direct(),
             http: None,

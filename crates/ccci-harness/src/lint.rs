@@ -75,9 +75,9 @@ fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Scratch) -> Result<Lin
     )?;
     Ok(Linted {
         recipe: meta.recipe.clone(),
-        base: checkout.base_ref(),
+        base: checkout.refs.base_ref(),
         compose_files: checkout.app.compose_files(),
-        head: checkout.head,
+        head: checkout.refs.head,
         overlay: checkout.overlay.map(|o| o.from),
         annotated: checkout.annotated,
     })

@@ -31,13 +31,13 @@ pub(crate) async fn install(
     }
     let d = slot.insert(Deployment::prepare(run, deadline).await?);
     let upgrade_runs = !run.meta.expected_na.contains_key(&Rung::Upgrade);
-    let target = match (upgrade_runs, &d.base) {
+    let target = match (upgrade_runs, &d.refs.base) {
         (true, Some(base)) => Some(base.clone()),
-        _ => d.head_release.clone(),
+        _ => d.refs.head_release.clone(),
     };
     let commit = target
         .as_ref()
-        .map_or(d.head.commit.clone(), |r| r.commit.clone());
+        .map_or(d.refs.head.commit.clone(), |r| r.commit.clone());
     let what = target
         .as_ref()
         .map_or("unreleased head (chaos)".to_string(), |r| {
@@ -61,9 +61,9 @@ pub(crate) async fn upgrade(
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
-    let head = d.head.clone();
+    let head = d.refs.head.clone();
     let short = &head.commit[..8.min(head.commit.len())];
-    let Some(base) = d.base.clone() else {
+    let Some(base) = d.refs.base.clone() else {
         return Err(NotApplicable::NoUpgradeBase {
             recipe: run.meta.recipe.clone(),
             head: head.version.clone().unwrap_or_else(|| head.commit.clone()),

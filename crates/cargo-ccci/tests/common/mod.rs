@@ -75,3 +75,32 @@ pub fn objects_of(stack: &str) -> Vec<String> {
     }
     found
 }
+
+/// The results of the one run under `runs` (a `CCCI_RUNS_DIR`); `said` is shown if there is
+/// none.
+#[allow(dead_code)] // each test binary compiles this module; not every one reads results
+pub fn only_results(runs: &Path, said: &str) -> ccci::core::Results {
+    let dir = std::fs::read_dir(runs)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{said}", runs.display()))
+        .flatten()
+        .next()
+        .unwrap_or_else(|| panic!("no run under {}\n{said}", runs.display()))
+        .path();
+    let text = std::fs::read_to_string(dir.join("results.json"))
+        .unwrap_or_else(|e| panic!("{}/results.json: {e}\n{said}", dir.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The failure message of the install step in `results`, or a panic saying how it ended.
+#[allow(dead_code)]
+pub fn install_failure(results: &ccci::core::Results) -> String {
+    let install = results
+        .tests
+        .iter()
+        .find(|t| t.name.starts_with("install::"))
+        .expect("the install step");
+    match &install.status {
+        ccci::core::ladder::TestStatus::Fail { message } => message.clone(),
+        other => panic!("install did not fail: {other:?}"),
+    }
+}
