@@ -389,7 +389,7 @@ fn lint(LintArgs { target: a }: LintArgs) -> Result<ExitCode, String> {
     }
     .map_err(|e| e.to_string())?;
     let head = &linted.head;
-    let short = &head.commit[..8.min(head.commit.len())];
+    let short = ccci::core::short_commit(&head.commit);
     let release = head.version.as_deref().unwrap_or("unreleased");
     let base = match &linted.base {
         Some(b) => format!("upgrade from {}", b.reference),

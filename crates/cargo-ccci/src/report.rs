@@ -55,7 +55,7 @@ pub fn card_svg(r: &Results) -> String {
         (false, None) => "RED",
     };
     let version = r.head.version.as_deref().unwrap_or("unreleased");
-    let commit = &r.head.commit[..r.head.commit.len().min(8)];
+    let commit = ccci::core::short_commit(&r.head.commit);
     // What ran, as far as the run knows: a run refused before it resolved its head says so.
     let subtitle = [version, commit, r.routing.map_or("", |x| x.as_str())]
         .iter()
@@ -275,7 +275,7 @@ pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
         return s;
     }
     let version = r.head.version.as_deref().unwrap_or("unreleased");
-    let commit = &r.head.commit[..r.head.commit.len().min(8)];
+    let commit = ccci::core::short_commit(&r.head.commit);
     let _ = writeln!(
         s,
         "### {mark} ccci: {} {version} (`{commit}`) reached **{}**, verdict **{verdict}**\n",

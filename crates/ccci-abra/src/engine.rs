@@ -16,7 +16,6 @@ pub use crate::render::Routing;
 use crate::render::{render, RenderInput};
 use ccci_swarm::{wait, Deadline, Swarm, Via};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Environment passed through to the docker CLI; everything else is cleared so a deploy
@@ -647,10 +646,9 @@ fn random_secret(len: usize, set: &[u8]) -> Result<String, AbraError> {
     // character equally likely.
     let limit = 256 - 256 % set.len();
     let mut out = String::with_capacity(len);
-    let mut f = std::fs::File::open("/dev/urandom").map_err(io("/dev/urandom"))?;
     let mut buf = [0u8; 64];
     while out.len() < len {
-        f.read_exact(&mut buf).map_err(io("/dev/urandom"))?;
+        ccci_core::random_fill(&mut buf).map_err(io("/dev/urandom"))?;
         out.extend(
             buf.iter()
                 .filter(|b| usize::from(**b) < limit)

@@ -33,3 +33,20 @@ pub use op::Op;
 pub use results::Results;
 pub use state::{Key, OpState, OpStateError};
 pub use version::Version;
+
+/// A commit as people read it: its first 8 hex digits (all of it when shorter).
+///
+/// ```
+/// assert_eq!(ccci_core::short_commit("957e833c1f0a"), "957e833c");
+/// assert_eq!(ccci_core::short_commit(""), "");
+/// ```
+pub fn short_commit(commit: &str) -> &str {
+    &commit[..commit.len().min(8)]
+}
+
+/// Fills `buf` from the kernel's CSPRNG (`/dev/urandom`): generated secrets and the names
+/// that keep concurrent runs apart.
+pub fn random_fill(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read as _;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}

@@ -329,7 +329,7 @@ impl Results {
             self.verdict = Verdict::Red;
             self.verdict_reasons.push(format!(
                 "the head {} was never deployed and healthy",
-                &self.head.commit[..self.head.commit.len().min(8)]
+                crate::short_commit(&self.head.commit)
             ));
         }
         if let Some(e) = &self.bad_input {

@@ -171,7 +171,7 @@ fn overlay(
             }));
         }
     }
-    let short = &commit[..8.min(commit.len())];
+    let short = ccci_core::short_commit(commit);
     Ok(recipe
         .file_at(commit, CI_OVERLAY, deadline)?
         .map(|text| Overlay {

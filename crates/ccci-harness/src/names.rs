@@ -1,15 +1,11 @@
 //! The names a run makes up: its id and the app's default domain, random enough that
 //! concurrent runs never meet.
 
-use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `<UTC time as digits>-<6 hex>`: sorts by start time, unique among concurrent runs.
 pub(crate) fn run_id(started: SystemTime) -> String {
-    let secs = started
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let stamp: String = ccci_core::time::rfc3339(secs)
+    let stamp: String = ccci_core::time::rfc3339(ccci_core::time::unix_secs(started))
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
@@ -35,9 +31,7 @@ pub(crate) fn default_domain(recipe: &str) -> String {
 
 fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n.div_ceil(2)];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .is_ok();
+    let ok = ccci_core::random_fill(&mut buf).is_ok();
     if !ok {
         // Not security-relevant: only keeps concurrent runs apart.
         let t = SystemTime::now()

@@ -9,7 +9,7 @@ use ccci_core::results::{
 };
 use ccci_core::{Op, RecipeMeta};
 use std::collections::BTreeMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 /// How a generic tier ended, for the steps that depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +118,7 @@ impl Record {
         let manifest = manifest(&self.manifest, &tests);
         let ladder = ladder_of(&tests, run.meta);
         let finished = SystemTime::now();
-        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let secs = ccci_core::time::unix_secs;
         Results {
             schema: SCHEMA.into(),
             run_id: run.run_id.into(),

@@ -151,10 +151,7 @@ pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Harn
 
 /// Seconds since the Unix epoch now.
 pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    ccci_core::time::unix_secs(std::time::SystemTime::now())
 }
 
 /// This process as the registry records it.

@@ -56,7 +56,7 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     let paint = Paint(colour);
     let mut s = String::new();
     let version = r.head.version.as_deref().unwrap_or("unreleased");
-    let commit = &r.head.commit[..r.head.commit.len().min(8)];
+    let commit = ccci_core::short_commit(&r.head.commit);
     let verdict = verdict_styled(r.verdict, colour);
     // Only what is known: a run refused before its clone has no commit or domain.
     let mut what = format!("{} {version}", r.recipe);
@@ -143,7 +143,7 @@ fn fact_lines(s: &mut String, r: &Results) {
             (Some(v), None) => v.clone(),
             (Some(v), Some(c)) => format!("{v} (chaos {c})"),
             (None, Some(c)) => format!("chaos {c}"),
-            (None, None) => d.commit[..d.commit.len().min(8)].to_string(),
+            (None, None) => ccci_core::short_commit(&d.commit).to_string(),
         };
         let health = if d.healthy { "healthy" } else { "NOT healthy" };
         let _ = writeln!(s, "  deployed:       {} {what}: {health}", d.step);

@@ -62,7 +62,7 @@ pub(crate) async fn upgrade(
     deadline: Deadline,
 ) -> Result<(), StepError> {
     let head = d.refs.head.clone();
-    let short = &head.commit[..8.min(head.commit.len())];
+    let short = ccci_core::short_commit(&head.commit);
     let Some(base) = d.refs.base.clone() else {
         return Err(NotApplicable::NoUpgradeBase {
             recipe: run.meta.recipe.clone(),
