@@ -447,7 +447,7 @@ async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_fai
         )?;
         let until = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let snap = s.swarm.snapshot(&s.app.stack).await?;
+            let snap = s.swarm.stack_state(&s.app.stack).await?;
             let old_task = snap[0]
                 .tasks
                 .iter()

@@ -117,7 +117,7 @@ impl OpState {
     }
 
     /// A copy of everything stored, for persisting.
-    pub fn snapshot(&self) -> BTreeMap<String, serde_json::Value> {
+    pub fn values(&self) -> BTreeMap<String, serde_json::Value> {
         self.lock().clone()
     }
 

@@ -66,20 +66,23 @@ impl Deployment {
     /// then the Swarm, how the app is reached, the engine, and the run registered for the
     /// janitor.
     pub(crate) async fn prepare(
-        run: &Shared,
+        shared: &Shared,
         deadline: Deadline,
     ) -> Result<Deployment, HarnessError> {
-        let meta = &run.meta;
+        let meta = &shared.meta;
         // Git may wait on a network: on a thread of its own, so that an interrupt does not
         // have to wait for it.
-        let (settings, meta_owned) = (run.settings.clone(), meta.clone());
-        let (dest, servers) = (run.dir.recipe_checkout(&meta.recipe), run.dir.servers());
+        let (settings, meta_owned) = (shared.settings.clone(), meta.clone());
+        let (dest, servers) = (
+            shared.dir.recipe_checkout(&meta.recipe),
+            shared.dir.servers(),
+        );
         let checkout = tokio::task::spawn_blocking(move || {
             Checkout::read(&settings, &meta_owned, &dest, &servers, deadline)
         })
         .await
         .map_err(|e| HarnessError::Io {
-            path: run.dir.recipe_checkout(&meta.recipe),
+            path: shared.dir.recipe_checkout(&meta.recipe),
             source: std::io::Error::other(e.to_string()),
         })??;
         for tag in &checkout.annotated {
@@ -91,13 +94,13 @@ impl Deployment {
                  so every deploy is a chaos deploy",
                 overlay.from
             );
-            run.record(|r| {
+            shared.record(|r| {
                 r.warn(&note);
                 r.manifest
                     .push(format!("overlay {CI_OVERLAY} from {}", overlay.from));
             });
         }
-        run.record(|r| {
+        shared.record(|r| {
             r.head = Some(checkout.refs.head.clone());
             r.base = checkout.refs.base_ref();
             r.domain = checkout.app.domain.clone();
@@ -111,11 +114,11 @@ impl Deployment {
             annotated: _,
         } = checkout;
         let swarm = Swarm::connect().await?;
-        let engine = engine(run, &swarm).await?;
-        if let Some(registry) = &run.registry {
+        let engine = engine(shared, &swarm).await?;
+        if let Some(registry) = &shared.registry {
             let (pid, pid_start) = crate::registry::this_process();
             registry.register(&crate::registry::ActiveRun {
-                run_id: run.run_id.clone(),
+                run_id: shared.run_id.clone(),
                 pid,
                 pid_start,
                 recipe: meta.recipe.clone(),
@@ -145,7 +148,7 @@ impl Deployment {
     /// `release` (or as chaos), and records the deploy; keys Swarm ignores are said once.
     pub(crate) async fn deploy_at(
         &mut self,
-        run: &Shared,
+        shared: &Shared,
         step: &str,
         commit: &str,
         release: Option<&Release>,
@@ -173,7 +176,7 @@ impl Deployment {
             .await?;
         self.app.reload()?;
         self.stop_grace = self.stop_grace.max(deployed.stop_grace);
-        run.record(|r| {
+        shared.record(|r| {
             r.deploys.push(DeployRecord {
                 step: step.into(),
                 version: release.map(|r| r.version.to_string()),
@@ -209,8 +212,8 @@ impl Deployment {
     /// asked how it sees the stack's routers: a refused router, or no router matching the
     /// health URL, is the reason, said with Traefik's words; refusals that do not touch the
     /// health route become warnings.
-    async fn why_not_healthy(&self, run: &Shared, e: SwarmError) -> HarnessError {
-        let meta = &run.meta;
+    async fn why_not_healthy(&self, shared: &Shared, e: SwarmError) -> HarnessError {
+        let meta = &shared.meta;
         let Reach::Traefik(proxy) = self.engine.reach() else {
             return wrong_answer(e, false, meta);
         };
@@ -233,7 +236,7 @@ impl Deployment {
                 Ok(Some(routers)) => routers,
                 Ok(None) => return wrong_answer(e, true, meta),
                 Err(why) => {
-                    run.record(|r| {
+                    shared.record(|r| {
                         r.warn(&format!(
                             "could not ask Traefik how it sees the routers: {why}"
                         ))
@@ -248,7 +251,7 @@ impl Deployment {
             .cloned()
             .partition(|r| r.rule.is_none() || r.matches(host, path));
         for r in others.iter().filter(|r| r.refused()) {
-            run.record(|rec| {
+            shared.record(|rec| {
                 rec.warn(&format!(
                     "Traefik refused router `{}` (rule {}): {}",
                     r.name,
@@ -278,11 +281,11 @@ impl Deployment {
     /// passes, then marks the last deploy healthy.
     pub(crate) async fn wait_ready(
         &self,
-        run: &Shared,
+        shared: &Shared,
         op: &str,
         deadline: Deadline,
     ) -> Result<(), HarnessError> {
-        let meta = &run.meta;
+        let meta = &shared.meta;
         let stack = &self.app.stack;
         match &self.base_url {
             Some(base) => {
@@ -297,7 +300,7 @@ impl Deployment {
                 )
                 .await;
                 if let Err(e) = waited {
-                    return Err(self.why_not_healthy(run, e).await);
+                    return Err(self.why_not_healthy(shared, e).await);
                 }
             }
             None => {
@@ -327,7 +330,7 @@ impl Deployment {
             "ccci: {op}: {stack} is healthy and ready after {:.1}s",
             deadline.elapsed().as_secs_f64()
         );
-        run.record(|r| {
+        shared.record(|r| {
             if let Some(d) = r.deploys.last_mut() {
                 d.healthy = true;
             }
@@ -336,12 +339,12 @@ impl Deployment {
     }
 
     /// The fixtures a recipe function of `op` gets.
-    pub(crate) fn fixtures(&self, run: &Shared, op: Option<Op>) -> Fixtures {
+    pub(crate) fn fixtures(&self, shared: &Shared, op: Option<Op>) -> Fixtures {
         Fixtures {
             ctx: HookCtx {
                 domain: self.app.domain.clone(),
                 base_url: self.base_url.clone().unwrap_or_default(),
-                meta: run.meta.clone(),
+                meta: shared.meta.clone(),
                 deps: Default::default(),
                 op,
                 routing: match self.engine.reach() {
@@ -349,7 +352,7 @@ impl Deployment {
                     Reach::HostPort => Routing::HostPort,
                 },
             },
-            op_state: run.op_state.clone(),
+            op_state: shared.op_state.clone(),
             stack: Stack {
                 swarm: self.swarm.clone(),
                 name: self.app.stack.clone(),
@@ -362,10 +365,10 @@ impl Deployment {
 
 /// The engine that deploys the app on `swarm`: how it reaches the app (recorded), whether
 /// the host has IPVS, when it pulls, which images it builds here, how it reads `@docker`.
-async fn engine(run: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, HarnessError> {
-    let reach = reach(run, swarm).await?;
+async fn engine(shared: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, HarnessError> {
+    let reach = reach(shared, swarm).await?;
     let local = swarm.host().starts_with("unix://");
-    let ipvs = run
+    let ipvs = shared
         .settings
         .ipvs
         .unwrap_or_else(|| !local || ccci_swarm::route::local_ipvs());
@@ -379,32 +382,36 @@ async fn engine(run: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, HarnessErr
         }
         Reach::HostPort => Routing::HostPort,
     };
-    run.record(|r| r.routing = Some(routing));
-    let local_images = match &run.settings.image_builder {
+    shared.record(|r| r.routing = Some(routing));
+    let local_images = match &shared.settings.image_builder {
         Some(builder) => Some(ccci_abra::images::LocalImages::open(builder)?),
         None => None,
     };
-    let meta = &run.meta;
-    Ok(
-        BuiltinEngine::new(swarm.clone(), &run.dir.stacks(), &meta.service, reach, ipvs)?
-            .with_pull(run.settings.pull.unwrap_or_default())
-            .with_local_images(local_images)
-            // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
-            .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into())),
-    )
+    let meta = &shared.meta;
+    Ok(BuiltinEngine::new(
+        swarm.clone(),
+        &shared.dir.stacks(),
+        &meta.service,
+        reach,
+        ipvs,
+    )?
+    .with_pull(shared.settings.pull.unwrap_or_default())
+    .with_local_images(local_images)
+    // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
+    .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into())))
 }
 
 /// How the app will be reached: as the settings force it, else through the Traefik serving
 /// `proxy` when there is one, else on a host port (said once, in the summary too).
-async fn reach(run: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
-    let forced = run.settings.routing;
+async fn reach(shared: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
+    let forced = shared.settings.routing;
     let proxy = match forced {
         Some(Routing::HostPort) => return Ok(Reach::HostPort),
         _ => swarm.find_proxy().await?,
     };
     match (forced, proxy) {
         (_, Some(mut p)) => {
-            if let Some(path) = &run.settings.ca_cert {
+            if let Some(path) = &shared.settings.ca_cert {
                 p.ca_pem = Some(std::fs::read(path).map_err(io(path))?);
             }
             Ok(Reach::Traefik(p))
@@ -413,7 +420,7 @@ async fn reach(run: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
             host: swarm.host().to_string(),
         }),
         (_, None) => {
-            run.record(|r| {
+            shared.record(|r| {
                 r.warn("no Traefik serves the `proxy` network here, so the app is published on a host port and its Traefik labels go unused (routing: host-port)")
             });
             Ok(Reach::HostPort)

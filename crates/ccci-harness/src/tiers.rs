@@ -1,7 +1,7 @@
 //! The generic tiers, run on every recipe before its own tests: install, upgrade, backup,
-//! restore. Each is a function of the run, the deployment it owns while it runs, and the
-//! deadline of its step ([`crate::budget`]); each fails with one line naming what went wrong
-//! and the fix.
+//! restore. Each is a function of the run's shared state, the deployment it owns while it
+//! runs, and the deadline of its step ([`crate::budget`]); each fails with one line naming
+//! what went wrong and the fix.
 
 use crate::deployment::{Backup, Deployment};
 use crate::error::{HarnessError, NotApplicable, StepError};
@@ -22,15 +22,15 @@ const BACKUP_ATTEMPTS: u32 = 3;
 /// the upgrade will run; otherwise the head itself, so the head is always deployed and must
 /// become healthy.
 pub(crate) async fn install(
-    run: &Shared,
+    shared: &Shared,
     slot: &mut Option<Deployment>,
     deadline: Deadline,
 ) -> Result<(), StepError> {
-    if let Some(dep) = run.meta.deps.first() {
+    if let Some(dep) = shared.meta.deps.first() {
         return Err(HarnessError::Unprovidable { dep: dep.clone() }.into());
     }
-    let d = slot.insert(Deployment::prepare(run, deadline).await?);
-    let upgrade_runs = !run.meta.expected_na.contains_key(&Rung::Upgrade);
+    let d = slot.insert(Deployment::prepare(shared, deadline).await?);
+    let upgrade_runs = !shared.meta.expected_na.contains_key(&Rung::Upgrade);
     let target = match (upgrade_runs, &d.refs.base) {
         (true, Some(base)) => Some(base.clone()),
         _ => d.refs.head_release.clone(),
@@ -45,11 +45,11 @@ pub(crate) async fn install(
         });
     eprintln!(
         "ccci: install: deploying {} {what} as {} (stack {})",
-        run.meta.recipe, d.app.domain, d.app.stack
+        shared.meta.recipe, d.app.domain, d.app.stack
     );
-    d.deploy_at(run, "install", &commit, target.as_ref(), deadline)
+    d.deploy_at(shared, "install", &commit, target.as_ref(), deadline)
         .await?;
-    d.wait_ready(run, "install", deadline).await?;
+    d.wait_ready(shared, "install", deadline).await?;
     Ok(())
 }
 
@@ -57,7 +57,7 @@ pub(crate) async fn install(
 /// the running stack is the head (its chaos-version label names the head commit), then wait
 /// until healthy and ready.
 pub(crate) async fn upgrade(
-    run: &Shared,
+    shared: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
@@ -65,23 +65,23 @@ pub(crate) async fn upgrade(
     let short = ccci_core::short_commit(&head.commit);
     let Some(base) = d.refs.base.clone() else {
         return Err(NotApplicable::NoUpgradeBase {
-            recipe: run.meta.recipe.clone(),
+            recipe: shared.meta.recipe.clone(),
             head: head.version.clone().unwrap_or_else(|| head.commit.clone()),
         }
         .into());
     };
-    for (k, v) in &run.meta.upgrade_extra_env {
+    for (k, v) in &shared.meta.upgrade_extra_env {
         d.app.env.set(k, v);
     }
     d.app.save()?;
     eprintln!(
         "ccci: upgrade: {} {} -> head {short} (chaos)",
-        run.meta.recipe, base.version
+        shared.meta.recipe, base.version
     );
-    d.deploy_at(run, "upgrade", &head.commit, None, deadline)
+    d.deploy_at(shared, "upgrade", &head.commit, None, deadline)
         .await?;
     let stack = d.app.stack.clone();
-    let service = &run.meta.service;
+    let service = &shared.meta.service;
     let label = format!("coop-cloud.{stack}.chaos-version");
     let labels = d.swarm.service_labels(&stack).await?;
     let found = labels
@@ -101,20 +101,20 @@ pub(crate) async fn upgrade(
         }
         .into());
     }
-    d.wait_ready(run, "upgrade", deadline).await?;
+    d.wait_ready(shared, "upgrade", deadline).await?;
     Ok(())
 }
 
 /// One backup attempt: the snapshot taken, checked for ccci's markers, then by the
 /// recipe's own `backup_verify` functions; accepted, it is what the restore will use.
 async fn backup_attempt(
-    run: &Shared,
+    shared: &Shared,
     d: &mut Deployment,
     attempt: u32,
     placed: &markers::Placed,
     deadline: Deadline,
 ) -> Result<SnapshotRecord, StepError> {
-    let dir = run.dir.snapshot(attempt);
+    let dir = shared.dir.snapshot(attempt);
     let mut record = SnapshotRecord {
         attempt,
         dir: dir.display().to_string(),
@@ -126,13 +126,13 @@ async fn backup_attempt(
         Ok(snapshot) => {
             let lost = markers::missing_from(&snapshot, &placed.markers)?;
             let rejected = match lost.is_empty() {
-                true => verify(run, d, &snapshot, deadline).await,
+                true => verify(shared, d, &snapshot, deadline).await,
                 false => Some(format!(
                     "the snapshot lacks ccci's marker {}",
                     lost.join(", ")
                 )),
             };
-            record.verified = (!run.hooks.verify.is_empty()).then_some(rejected.is_none());
+            record.verified = (!shared.hooks.verify.is_empty()).then_some(rejected.is_none());
             record.error = rejected;
             if record.error.is_none() {
                 d.backup = Some(Backup {
@@ -151,12 +151,12 @@ async fn backup_attempt(
 /// every `#[ccci::backup_verify]` function accepts it; a rejected or failed backup is taken
 /// again, up to three attempts, each recorded.
 pub(crate) async fn backup(
-    run: &Shared,
+    shared: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
     let stack = d.app.stack.clone();
-    let capable = match run.meta.backup_capable {
+    let capable = match shared.meta.backup_capable {
         Some(c) => c,
         None => is_backup_capable(&d.swarm.service_labels(&stack).await?),
     };
@@ -171,13 +171,13 @@ pub(crate) async fn backup(
         );
     }
     let plans = ccci_abra::backup::plans(&d.swarm, &stack, deadline).await?;
-    let placed = markers::place(&d.swarm, &stack, &plans, &run.run_id, deadline).await?;
+    let placed = markers::place(&d.swarm, &stack, &plans, &shared.run_id, deadline).await?;
     for m in &placed.markers {
         eprintln!("ccci: backup: wrote marker {}", m.describe());
     }
     let mut failures = Vec::new();
     for attempt in 1..=BACKUP_ATTEMPTS {
-        let record = backup_attempt(run, d, attempt, &placed, deadline).await?;
+        let record = backup_attempt(shared, d, attempt, &placed, deadline).await?;
         let said = match &record.error {
             Some(e) => format!("rejected: {e}"),
             None => "accepted".into(),
@@ -190,7 +190,7 @@ pub(crate) async fn backup(
             failures.push(format!("attempt {attempt}: {e}"));
         }
         let accepted = record.error.is_none();
-        run.record(|r| r.snapshots.push(record));
+        shared.record(|r| r.snapshots.push(record));
         if accepted {
             return Ok(());
         }
@@ -218,16 +218,16 @@ pub(crate) async fn backup(
 /// Runs every verify function on `snapshot`; `None` when all accept it, else the first
 /// rejection with where the function is.
 async fn verify(
-    run: &Shared,
+    shared: &Shared,
     d: &Deployment,
     snapshot: &ccci_abra::Snapshot,
     deadline: Deadline,
 ) -> Option<String> {
-    let mut fx = d.fixtures(run, Some(Op::Backup));
+    let mut fx = d.fixtures(shared, Some(Op::Backup));
     fx.snapshot = Some(snapshot.clone());
     let fx = std::sync::Arc::new(fx);
-    for def in &run.hooks.verify {
-        let budget = deadline.capped(run.budgets.recipe_fn);
+    for def in &shared.hooks.verify {
+        let budget = deadline.capped(shared.budgets.recipe_fn);
         if let Err(e) = crate::recipe_fn::call(def.run, fx.clone(), budget).await {
             return Some(format!(
                 "backup_verify {} rejected it: {e} ({}:{})",
@@ -243,7 +243,7 @@ async fn verify(
 /// Records what proved the data came back. The snapshot is only read: a failed restore can
 /// be retried from it.
 pub(crate) async fn restore(
-    run: &Shared,
+    shared: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
@@ -271,7 +271,7 @@ pub(crate) async fn restore(
         "ccci: restore: restored the snapshot at {}",
         snapshot.dir.display()
     );
-    d.wait_ready(run, "restore", deadline).await?;
+    d.wait_ready(shared, "restore", deadline).await?;
     let lost = markers::not_restored(&d.swarm, &stack, &placed, deadline).await?;
     if !lost.is_empty() {
         return Err(HarnessError::DataLost {
@@ -286,7 +286,7 @@ pub(crate) async fn restore(
         markers::clean_up(&d.swarm, &stack, &placed),
     )
     .await;
-    let hooks: Vec<String> = run
+    let hooks: Vec<String> = shared
         .hooks
         .lifecycle
         .iter()
@@ -310,6 +310,6 @@ pub(crate) async fn restore(
     if let RestoreProof::None { reason } = &proof {
         eprintln!("ccci: restore: not proven by data: {reason}");
     }
-    run.record(|r| r.restore_proof = Some(proof));
+    shared.record(|r| r.restore_proof = Some(proof));
     Ok(())
 }

@@ -145,7 +145,7 @@ async fn main() {
 
 /// When the stack's running task on the current spec reached `running`, by the Engine.
 async fn running_since(swarm: &Swarm, stack: &str) -> SystemTime {
-    let snap = swarm.snapshot(stack).await.expect("snapshot");
+    let snap = swarm.stack_state(stack).await.expect("snapshot");
     snap[0]
         .tasks
         .iter()

@@ -1,5 +1,5 @@
 //! The connection to a swarm manager: where it is, that it answers, that it is a manager.
-//! What is done over it lives beside this file, one concept per room: [`crate::snapshot`]
+//! What is done over it lives beside this file, one concept per room: [`crate::state`]
 //! (services, tasks and the current spec), [`crate::exec`] (exec and archives),
 //! [`crate::objects`] (images and secrets a deploy needs) and [`crate::inventory`] (what a
 //! stack owns, and removing it).

@@ -1,4 +1,4 @@
-//! Where convergence is decided. Pure: takes snapshots, returns a verdict.
+//! Where convergence is decided. Pure: takes the stack's state read at one moment, returns a verdict.
 //!
 //! A stack is converged when every service runs its desired number of tasks *on its current
 //! spec*, and no update is being driven:

@@ -54,7 +54,7 @@ pub async fn collect(
     stack: &str,
     log_lines: usize,
 ) -> Result<Vec<ServiceForensics>, SwarmError> {
-    let snap = swarm.snapshot(stack).await?;
+    let snap = swarm.stack_state(stack).await?;
     let ids: Vec<(String, String)> = swarm
         .services(stack)
         .await?

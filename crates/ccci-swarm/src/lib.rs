@@ -21,8 +21,8 @@ mod objects;
 mod pace;
 pub mod pull;
 pub mod route;
-mod snapshot;
 mod stack;
+mod state;
 pub mod traefik;
 pub mod wait;
 

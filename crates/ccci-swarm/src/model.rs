@@ -1,6 +1,7 @@
-//! Plain snapshots of a stack's services and tasks: what convergence is decided on.
+//! A stack's services and tasks as plain values read at one moment: what convergence is
+//! decided on.
 //!
-//! Built from the Engine API's types in [`crate::Swarm::snapshot`], but free of them, so the
+//! Built from the Engine API's types in [`crate::Swarm::stack_state`], but free of them, so the
 //! decision in [`crate::converge`] is pure and unit-testable with hand-written states.
 
 /// One service of a stack, as last seen.

@@ -46,7 +46,7 @@ pub async fn wait_converged(
     let mut pacer = Pacer::new(swarm, stack);
     let mut progress = Progress::new();
     loop {
-        let snap = swarm.snapshot(stack).await?;
+        let snap = swarm.stack_state(stack).await?;
         match evaluate(&snap) {
             Convergence::Converged => return Ok(deadline.elapsed()),
             Convergence::Failed(f) => {
@@ -97,7 +97,7 @@ pub async fn wait_healthy(
     let mut progress = Progress::new();
     let mut steady: Option<(u16, Instant)> = None;
     loop {
-        let snap = swarm.snapshot(stack).await?;
+        let snap = swarm.stack_state(stack).await?;
         let mut answered = None;
         let last = match evaluate(&snap) {
             Convergence::Failed(f) => {

@@ -43,7 +43,7 @@ async fn a_paused_update_does_not_block_once_replicas_are_back() {
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
         .await
         .unwrap();
-    let snap = swarm.snapshot(&stack).await.unwrap();
+    let snap = swarm.stack_state(&stack).await.unwrap();
     assert_eq!(
         snap[0].update_state.as_deref(),
         Some("paused"),
@@ -77,7 +77,7 @@ async fn an_update_still_updating_blocks_even_at_n_of_n() {
     // Find the moment the new task runs while Swarm still monitors the update.
     let deadline = Instant::now() + Duration::from_secs(30);
     let seen = loop {
-        let snap = swarm.snapshot(&stack).await.unwrap();
+        let snap = swarm.stack_state(&stack).await.unwrap();
         let s = &snap[0];
         if s.update_state.as_deref() == Some("updating")
             && s.tasks.iter().any(|t| t.current && t.state == "running")
@@ -98,7 +98,7 @@ async fn an_update_still_updating_blocks_even_at_n_of_n() {
         .await
         .unwrap();
     assert_eq!(
-        swarm.snapshot(&stack).await.unwrap()[0]
+        swarm.stack_state(&stack).await.unwrap()[0]
             .update_state
             .as_deref(),
         Some("completed")
@@ -137,7 +137,7 @@ services:
         "it cannot be healthy before 8 s: {:?}",
         start.elapsed()
     );
-    let snap = swarm.snapshot(&stack).await.unwrap();
+    let snap = swarm.stack_state(&stack).await.unwrap();
     assert_eq!(
         snap[0].tasks.iter().filter(|t| t.state == "failed").count(),
         0,

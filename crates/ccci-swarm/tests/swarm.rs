@@ -35,13 +35,13 @@ async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
 
     // A no-op redeploy changes nothing Swarm acts on: still converged, task still current.
     deploy(&stack, &sleeper("one", ""));
-    let snap = swarm.snapshot(&stack).await.unwrap();
+    let snap = swarm.stack_state(&stack).await.unwrap();
     assert!(evaluate(&snap).is_converged(), "no-op redeploy: {snap:?}");
 
     // A real change: right after the deploy, the old task still reads 1/1, but it is not
     // on the current spec, so this is not converged until Swarm replaced it [R10].
     deploy(&stack, &sleeper("two", ""));
-    let snap = swarm.snapshot(&stack).await.unwrap();
+    let snap = swarm.stack_state(&stack).await.unwrap();
     assert!(
         !evaluate(&snap).is_converged(),
         "an unstarted stop-first update must not count: {snap:?}"
@@ -49,7 +49,7 @@ async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
         .await
         .unwrap();
-    let snap = swarm.snapshot(&stack).await.unwrap();
+    let snap = swarm.stack_state(&stack).await.unwrap();
     let running: Vec<_> = snap[0]
         .tasks
         .iter()

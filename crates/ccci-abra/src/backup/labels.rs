@@ -14,12 +14,12 @@ pub struct BackupPlan {
     /// Absolute paths in the container to copy.
     pub paths: Vec<String>,
     /// The commands to run around a backup or restore of this service.
-    pub hooks: Hooks,
+    pub hooks: BackupHooks,
 }
 
 /// A service's backupbot hooks: shell commands run in its container (`sh -c`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hooks {
+pub struct BackupHooks {
     /// `backupbot.backup.pre-hook`: before anything is copied (a database dump, say).
     pub pre_backup: Option<String>,
     /// `backupbot.backup.post-hook`: after every copy.
@@ -31,14 +31,14 @@ pub struct Hooks {
 }
 
 /// The hooks a service's labels declare; empty labels count as absent.
-pub fn hooks(labels: &HashMap<String, String>) -> Hooks {
+pub fn hooks(labels: &HashMap<String, String>) -> BackupHooks {
     let hook = |k: &str| {
         labels
             .get(k)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    Hooks {
+    BackupHooks {
         pre_backup: hook("backupbot.backup.pre-hook"),
         post_backup: hook("backupbot.backup.post-hook"),
         pre_restore: hook("backupbot.restore.pre-hook"),

@@ -26,5 +26,5 @@ pub mod snapshot;
 
 pub(crate) use io::running;
 pub use io::{backup, exec_in_service, plans, restore};
-pub use labels::{backup_services, hooks, is_backup_capable, plan, BackupPlan, Hooks};
+pub use labels::{backup_services, hooks, is_backup_capable, plan, BackupHooks, BackupPlan};
 pub use snapshot::{Manifest, ManifestEntry, Snapshot};

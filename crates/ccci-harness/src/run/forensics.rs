@@ -68,7 +68,7 @@ impl Run {
     }
 
     pub(super) fn persist_op_state(&self) {
-        if let Ok(json) = serde_json::to_string_pretty(&self.shared.op_state.snapshot()) {
+        if let Ok(json) = serde_json::to_string_pretty(&self.shared.op_state.values()) {
             let path = self.shared.dir.op_state();
             if let Err(e) = std::fs::write(&path, json) {
                 eprintln!("ccci: cannot write {}: {e}", path.display());

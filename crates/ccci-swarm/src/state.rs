@@ -10,13 +10,14 @@ use bollard::query_parameters::{ListContainersOptions, ListServicesOptions, List
 use std::collections::HashMap;
 
 impl Swarm {
-    /// The stack's services with their tasks, as plain snapshots (see [`crate::converge`]).
+    /// The stack's services with their tasks, as plain values read at one moment (see
+    /// [`crate::converge`]).
     ///
     /// Swarm learns that a task's container died a moment after the Engine does: until then
     /// the task still reads `running`. A task whose container this daemon knows to have
     /// stopped is reported as `exited`, so that nothing converges on, or execs into, a dead
     /// container (a database killed in the middle of a backup, say).
-    pub async fn snapshot(&self, stack: &str) -> Result<Vec<ServiceState>, SwarmError> {
+    pub async fn stack_state(&self, stack: &str) -> Result<Vec<ServiceState>, SwarmError> {
         let services = self.services(stack).await?;
         let mut tasks = self.tasks(stack).await?;
         tasks.sort_by(|a, b| b.created_at.cmp(&a.created_at));
@@ -90,7 +91,7 @@ impl Swarm {
         service: &str,
     ) -> Result<Option<String>, SwarmError> {
         let full = format!("{stack}_{service}");
-        let snap = self.snapshot(stack).await?;
+        let snap = self.stack_state(stack).await?;
         let Some(s) = snap.iter().find(|s| s.name == full) else {
             return Ok(None);
         };
