@@ -254,11 +254,7 @@ fn lint_refuses_every_bad_input_with_the_line_a_run_gives() {
 fn deployed() -> Vec<String> {
     let mut found = Vec::new();
     for kind in ["service", "volume", "secret", "config", "network"] {
-        let mut cmd = Command::new("docker");
-        cmd.args([kind, "ls", "--format", "{{.Name}}"]);
-        let deadline = ccci::Deadline::after(Duration::from_secs(30));
-        let out = ccci_abra::process::run(cmd, format!("docker {kind} ls"), deadline, "")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = ccci_testkit::docker(&[kind, "ls", "--format", "{{.Name}}"]);
         found.extend(
             out.lines()
                 .filter(|s| s.starts_with("bad-"))

@@ -158,15 +158,8 @@ fn cargo_nextest_run_exits_by_the_verdict() {
 /// Removes what the fixture's leftover hook pinned for `stack`: its container, then the
 /// volume (which teardown could not remove while the container held it).
 fn unpin(stack: &str) {
-    for args in [
-        vec!["rm".to_string(), "-f".into(), format!("{stack}-pin")],
-        vec!["volume".into(), "rm".into(), format!("{stack}_pinned")],
-    ] {
-        let mut cmd = Command::new("docker");
-        cmd.args(&args);
-        let deadline = ccci::Deadline::after(Duration::from_secs(60));
-        let _ = ccci_abra::process::run(cmd, format!("docker {}", args.join(" ")), deadline, "");
-    }
+    ccci_testkit::docker_quietly(&["rm", "-f", &format!("{stack}-pin")]);
+    ccci_testkit::docker_quietly(&["volume", "rm", &format!("{stack}_pinned")]);
 }
 
 #[test]

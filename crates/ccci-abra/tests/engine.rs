@@ -231,13 +231,7 @@ fn naming(s: &Setup, image: &str) {
     std::fs::write(&compose, text).unwrap();
 }
 
-/// Runs `docker args…` under a deadline; its stdout.
-fn docker(args: &[&str]) -> String {
-    let mut cmd = std::process::Command::new("docker");
-    cmd.args(args);
-    ccci_abra::process::run(cmd, format!("docker {}", args.join(" ")), dl(), "")
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use ccci_testkit::docker;
 
 /// An image the local registry (scripts/local-swarm, 127.0.0.1:5000) has and this daemon has
 /// not: the fixture image pushed under a registry name unique to this test, then its local

@@ -84,3 +84,54 @@ fn answers(url: &str) -> Result<(), String> {
         }
     }
 }
+
+/// How long one docker CLI call of a test may take.
+const DOCKER_CALL: Duration = Duration::from_secs(60);
+
+/// Runs `docker ARGS` for a test, within a minute, and returns its stdout; panics saying the
+/// command and what it printed when it fails or hangs.
+pub fn docker(args: &[&str]) -> String {
+    let shown = format!("docker {}", args.join(" "));
+    let mut child = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{shown}: cannot start: {e}"));
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let out = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + DOCKER_CALL;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{shown}: still running after {} s", DOCKER_CALL.as_secs());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("{shown}: {e}"),
+        }
+    };
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    assert!(status.success(), "{shown}: {status}: {}", err.trim());
+    out.trim().to_string()
+}
+
+/// Like [`docker`], for cleanups that may find nothing to remove: failures are ignored.
+pub fn docker_quietly(args: &[&str]) {
+    let _ = std::panic::catch_unwind(|| docker(args));
+}

@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
-use std::time::Duration;
 
 /// A real recipe repository: its bundle in `CCCI_RECIPES`, else its upstream (ccci-testkit).
 pub fn bundle(name: &str) -> PathBuf {
@@ -66,11 +65,7 @@ pub fn objects_of(stack: &str) -> Vec<String> {
     let label = format!("label=com.docker.stack.namespace={stack}");
     let mut found = Vec::new();
     for kind in ["service", "network", "volume", "secret", "config"] {
-        let mut cmd = Command::new("docker");
-        cmd.args([kind, "ls", "-q", "--filter", &label]);
-        let deadline = ccci::Deadline::after(Duration::from_secs(30));
-        let out = ccci_abra::process::run(cmd, format!("docker {kind} ls"), deadline, "")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = ccci_testkit::docker(&[kind, "ls", "-q", "--filter", &label]);
         found.extend(out.lines().map(|l| format!("{kind} {l}")));
     }
     found
