@@ -77,15 +77,6 @@ impl App {
         Ok(app)
     }
 
-    /// Reads the `.env` again: a deploy may have written to it (the built-in engine keeps the
-    /// app's host port there, so redeploys publish on the same one).
-    pub fn reload(&mut self) -> Result<(), AbraError> {
-        let text = std::fs::read_to_string(&self.env_path).map_err(io(&self.env_path))?;
-        self.env = EnvFile::parse(&text)
-            .map_err(|e| AbraError::Recipe(format!("{}: {e}", self.env_path.display())))?;
-        Ok(())
-    }
-
     /// Writes the `.env` back.
     pub fn save(&self) -> Result<(), AbraError> {
         std::fs::write(&self.env_path, self.env.render()).map_err(io(&self.env_path))

@@ -30,9 +30,6 @@ const PASS_ENV: &[&str] = &[
     "DOCKER_TLS_VERIFY",
 ];
 
-/// The key in the app's `.env` that remembers the host port, so redeploys keep it.
-const PORT_KEY: &str = "CCCI_PUBLISHED_PORT";
-
 /// Default length of generated secrets without a `# length=N` hint.
 const DEFAULT_SECRET_LENGTH: usize = 32;
 
@@ -96,6 +93,9 @@ pub struct BuiltinEngine {
     main_service: String,
     local_images: Option<crate::images::LocalImages>,
     docker_provider_as: Option<String>,
+    /// The host port the app is published on (host-port reach), chosen free at the first
+    /// deploy and kept for every later one, as a server keeps an app's address.
+    published: std::sync::Arc<std::sync::Mutex<Option<u16>>>,
 }
 
 impl BuiltinEngine {
@@ -123,6 +123,7 @@ impl BuiltinEngine {
             ipvs,
             pull: Pull::Missing,
             local_images: None,
+            published: Default::default(),
             docker_provider_as: None,
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
@@ -174,10 +175,10 @@ impl BuiltinEngine {
         let recipe = req.recipe;
         let files = req.app.compose_files();
         compose_chain_present(req.app, recipe, &files)?;
-        let mut app = req.app.clone();
-        let port = self.publish_port(&mut app)?;
+        let app = req.app;
+        let port = self.publish_port()?;
         let merged = self
-            .merged_compose(&app, recipe, &files, req.deadline)
+            .merged_compose(app, recipe, &files, req.deadline)
             .await?;
         let chaos = match (req.release, req.force_chaos) {
             (Some(_), false) => None,
@@ -199,11 +200,10 @@ impl BuiltinEngine {
         for net in &rendered.external_networks {
             self.ensure_network(net, req.deadline).await?;
         }
-        self.ensure_secrets(&app, &rendered.external_secrets)
+        self.ensure_secrets(app, &rendered.external_secrets).await?;
+        self.stack_deploy(app, recipe, &rendered.yaml, req.deadline)
             .await?;
-        self.stack_deploy(&app, recipe, &rendered.yaml, req.deadline)
-            .await?;
-        let (base_url, via) = self.answers_at(&app, port, rendered.web.is_some())?;
+        let (base_url, via) = self.answers_at(app, port, rendered.web.is_some())?;
         Ok(Deployed {
             base_url,
             via,
@@ -215,18 +215,21 @@ impl BuiltinEngine {
         })
     }
 
-    /// On a host port: the app's published port, kept in its env (so every deploy of a run
-    /// publishes the same one), chosen free on the first.
-    fn publish_port(&self, app: &mut App) -> Result<Option<u16>, AbraError> {
+    /// On a host port: the app's published port, chosen free at the first deploy and the
+    /// same at every later one.
+    fn publish_port(&self) -> Result<Option<u16>, AbraError> {
         if self.reach != Reach::HostPort {
             return Ok(None);
         }
-        let port = match app.env.get(PORT_KEY).and_then(|p| p.parse().ok()) {
+        let mut published = self
+            .published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let port = match *published {
             Some(p) => p,
             None => free_port()?,
         };
-        app.env.set(PORT_KEY, &port.to_string());
-        app.save()?;
+        *published = Some(port);
         Ok(Some(port))
     }
 

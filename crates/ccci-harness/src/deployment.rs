@@ -174,7 +174,6 @@ impl Deployment {
                 deadline,
             })
             .await?;
-        self.app.reload()?;
         self.stop_grace = self.stop_grace.max(deployed.stop_grace);
         shared.record(|r| {
             r.deploys.push(DeployRecord {
