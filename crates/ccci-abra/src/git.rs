@@ -27,12 +27,15 @@ pub(crate) fn git_env(
         "commit.gpgSign=false",
         "tag.gpgSign=false",
         "advice.detachedHead=false",
+        "advice.defaultBranchName=false",
     ] {
         cmd.args(["-c", c]);
     }
     cmd.args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1");
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        // Every advice hint off (git 2.46 on; older gits ignore it and the keys above do).
+        .env("GIT_ADVICE", "0");
     for (k, v) in env {
         cmd.env(k, v);
     }
