@@ -50,10 +50,8 @@ impl Hooks {
 /// What a step does.
 #[derive(Clone, Copy)]
 pub(crate) enum Action {
-    Install,
-    Upgrade,
-    Backup,
-    Restore,
+    /// A generic tier: install, upgrade, backup or restore.
+    Tier(Op),
     Hook(&'static LifecycleDef),
     Functional(&'static TestDef),
 }
@@ -65,8 +63,27 @@ pub(crate) struct Step {
     pub rung: Rung,
     pub op: Option<Op>,
     pub action: Action,
+    /// The tiers that must have passed before this step can mean anything (install for
+    /// every other step; backup before a restore; each hook's own op after it).
+    pub needs: Vec<Op>,
     /// The recipe's reason when it declared this step's rung not applicable.
     pub not_applicable: Option<String>,
+}
+
+/// The tiers `action` needs to have passed first.
+fn needs(action: &Action) -> Vec<Op> {
+    let own = match action {
+        Action::Tier(Op::Install) => return vec![],
+        Action::Tier(Op::Restore) => Some(Op::Backup),
+        Action::Hook(d) => match (d.op, d.before) {
+            (Op::Upgrade, false) => Some(Op::Upgrade),
+            (Op::Backup, false) | (Op::Restore, true) => Some(Op::Backup),
+            (Op::Restore, false) => Some(Op::Restore),
+            _ => None,
+        },
+        _ => None,
+    };
+    std::iter::once(Op::Install).chain(own).collect()
 }
 
 pub(crate) const INSTALL: &str = "install::deploys_and_becomes_healthy";
@@ -90,15 +107,16 @@ pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>) -> Vec<S
             name,
             rung,
             op,
+            needs: needs(&action),
             action,
             not_applicable: expected_na.get(&rung).cloned(),
         });
     };
-    for (op, generic, action) in [
-        (Op::Install, INSTALL, Action::Install),
-        (Op::Upgrade, UPGRADE, Action::Upgrade),
-        (Op::Backup, BACKUP, Action::Backup),
-        (Op::Restore, RESTORE, Action::Restore),
+    for (op, generic) in [
+        (Op::Install, INSTALL),
+        (Op::Upgrade, UPGRADE),
+        (Op::Backup, BACKUP),
+        (Op::Restore, RESTORE),
     ] {
         let attached = |before: bool| {
             hooks
@@ -114,7 +132,7 @@ pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>) -> Vec<S
                 Action::Hook(d),
             );
         }
-        push(generic.to_string(), Some(op), rung_of(op), action);
+        push(generic.to_string(), Some(op), rung_of(op), Action::Tier(op));
         for d in attached(false) {
             push(
                 format!("{op}::{}", d.name),
@@ -133,4 +151,27 @@ pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>) -> Vec<S
         );
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_step_needs_the_tiers_its_meaning_rests_on() {
+        let steps = plan(&Hooks::none(), &BTreeMap::new());
+        let needs: Vec<(&str, &[Op])> = steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.needs.as_slice()))
+            .collect();
+        assert_eq!(
+            needs,
+            [
+                (INSTALL, &[][..]),
+                (UPGRADE, &[Op::Install][..]),
+                (BACKUP, &[Op::Install][..]),
+                (RESTORE, &[Op::Install, Op::Backup][..]),
+            ]
+        );
+    }
 }

@@ -229,10 +229,7 @@ impl Run {
         let result = match unmet {
             Some(not_run) => not_run,
             None => match step.action {
-                Action::Install => self.tier(Op::Install),
-                Action::Upgrade => self.tier(Op::Upgrade),
-                Action::Backup => self.tier(Op::Backup),
-                Action::Restore => self.tier(Op::Restore),
+                Action::Tier(op) => self.tier(op),
                 Action::Hook(def) => self.recipe_step(step, def.run, def.file, def.line),
                 Action::Functional(def) => self.recipe_step(step, def.run, def.file, def.line),
             },
@@ -347,8 +344,7 @@ impl Run {
         self.block_on_step(async { crate::recipe_fn::call(f, fx, budget).await.map_err(failed) })
     }
 
-    /// Which earlier step this one needs that did not succeed. Restore needs a backup;
-    /// assertions after an op need the op; everything needs the install.
+    /// Which tier this step needs ([`Step::needs`], decided by the plan) that did not pass.
     fn unmet_dependency(&self, step: &Step) -> Option<String> {
         let tiers = self.shared.record(|r| r.tiers.clone());
         // Short on purpose: the failure itself is reported once, by the step that failed.
@@ -360,21 +356,7 @@ impl Run {
                 None => Some(format!("{op} did not run")),
             }
         };
-        if !matches!(step.action, Action::Install) {
-            if let Some(m) = need(Op::Install) {
-                return Some(m);
-            }
-        }
-        match step.action {
-            Action::Restore => need(Op::Backup),
-            Action::Hook(d) => match (d.op, d.before) {
-                (Op::Upgrade, false) => need(Op::Upgrade),
-                (Op::Backup, false) | (Op::Restore, true) => need(Op::Backup),
-                (Op::Restore, false) => need(Op::Restore),
-                _ => None,
-            },
-            _ => None,
-        }
+        step.needs.iter().find_map(|op| need(*op))
     }
 }
 
