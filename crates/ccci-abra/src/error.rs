@@ -38,6 +38,32 @@ pub enum AbraError {
     /// bad input, for a person to fix before a run can mean anything.
     #[error("{0}")]
     Recipe(String),
+    /// `upgrade_base_version` names no release.
+    #[error("upgrade_base_version {wanted} is not a release of the recipe (releases: {}): set it to one of them, or remove it to upgrade from the release before the head", releases.join(", "))]
+    UnknownBase {
+        /// The version asked for.
+        wanted: String,
+        /// The recipe's releases.
+        releases: Vec<String>,
+    },
+    /// The head to test is not a release after the upgrade base.
+    #[error("the head {head} is not newer than the upgrade base {base}: an upgrade goes forward; test a newer ref (--ref), or set upgrade_base_version to a release before {head}")]
+    HeadNotAfterBase {
+        /// The head's version.
+        head: String,
+        /// The base's version.
+        base: String,
+    },
+    /// Two release tags of one version on different commits: which is the release?
+    #[error("release tags `{a}` and `{b}` are both version {version} but tag different commits: delete or rename one of them (`git tag -d` and `git push --delete origin <tag>`)")]
+    SameVersionTwice {
+        /// One tag.
+        a: String,
+        /// The other.
+        b: String,
+        /// Their version.
+        version: String,
+    },
     /// The deployed app did not do what the run needed of it (a backup hook failed, its
     /// container kept being replaced): a failure of the run's step, not of its input.
     #[error("{0}")]

@@ -21,6 +21,7 @@ pub mod lint;
 pub mod markers;
 pub mod process;
 mod recipe;
+pub mod release;
 pub mod render;
 
 pub use app::{stack_name, App};

@@ -9,8 +9,11 @@
 //!   has a tag other than `latest` (abra deploys pinned releases: a moving tag makes an
 //!   upgrade test meaningless);
 //! - every secret and config a service uses is defined at the top level, and every config's
-//!   `file` is in the recipe.
+//!   `file` is in the recipe;
+//! - then ([`name_limits`]) the names the app's domain gives its secrets and services fit
+//!   Swarm's limits.
 
+use crate::app::App;
 use crate::error::AbraError;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeMap;
@@ -243,6 +246,36 @@ fn check_services(chain: &Chain<'_>, first: &str, main_service: &str) -> Result<
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The Swarm names `app`'s domain makes, within Swarm's limits: each of the chain's
+/// `secrets` as abra names it (`<stack>_<secret>_<version>`, at most 64 characters) and the
+/// services (`<stack>_<service>`, at most 63).
+pub fn name_limits(app: &App, secrets: &[String], main_service: &str) -> Result<(), AbraError> {
+    for secret in secrets {
+        let version = app
+            .env
+            .get(&format!("SECRET_{}_VERSION", secret.to_uppercase()))
+            .unwrap_or("v1");
+        let name = format!("{}_{secret}_{version}", app.stack);
+        if name.len() > 64 {
+            return Err(AbraError::NameTooLong {
+                kind: "secret",
+                len: name.len(),
+                name,
+                stack: app.stack.clone(),
+            });
+        }
+    }
+    let longest = format!("{}_{main_service}", app.stack);
+    if longest.len() > 63 {
+        return Err(AbraError::Recipe(format!(
+            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
+            app.domain,
+            longest.len()
+        )));
     }
     Ok(())
 }

@@ -9,7 +9,6 @@ use crate::settings::Settings;
 use ccci_abra::{App, Recipe, Release};
 use ccci_core::meta::Source;
 use ccci_core::results::RefInfo;
-use ccci_core::version::previous_release;
 use ccci_core::RecipeMeta;
 use ccci_swarm::Deadline;
 use std::path::{Path, PathBuf};
@@ -102,14 +101,14 @@ impl Checkout {
                     fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
                 })?;
         let releases = recipe.releases(deadline)?;
-        same_version_twice(&releases)?;
+        ccci_abra::release::same_version_twice(&releases)?;
         let head_release = releases.iter().find(|r| r.commit == commit).cloned();
         let head = RefInfo {
             reference,
             commit: commit.clone(),
             version: head_release.as_ref().map(|r| r.version.to_string()),
         };
-        let base = select_base(
+        let base = ccci_abra::release::select_base(
             &meta.upgrade_base_version,
             &releases,
             head_release.as_ref(),
@@ -180,25 +179,8 @@ fn overlay(
         }))
 }
 
-/// Refuses two release tags of one version on different commits: which is the release?
-fn same_version_twice(releases: &[Release]) -> Result<(), HarnessError> {
-    for (i, a) in releases.iter().enumerate() {
-        if let Some(b) = releases[i + 1..]
-            .iter()
-            .find(|b| b.version == a.version && b.commit != a.commit)
-        {
-            return Err(ccci_abra::AbraError::Recipe(format!(
-                "release tags `{}` and `{}` are both version {} but tag different commits: delete or rename one of them (`git tag -d` and `git push --delete origin <tag>`)",
-                a.tag, b.tag, a.version
-            ))
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// Reads the head's compose chain before anything is deployed (see `ccci_abra::lint`), and
-/// refuses service names over the 63 characters Swarm allows, which the domain makes long.
+/// Reads the head's compose chain before anything is deployed, and the names the app's
+/// domain will give its secrets and services (see `ccci_abra::lint`).
 fn lint_head(
     recipe: &Recipe,
     commit: &str,
@@ -225,138 +207,6 @@ fn lint_head(
         .collect();
     let has_file = |path: &str| matches!(recipe.file_at(commit, path, deadline), Ok(Some(_)));
     let secrets = ccci_abra::lint::lint(&files, &has_file, main_service)?;
-    // abra names a secret `<stack>_<secret>_<version>`; Swarm refuses names over 64.
-    for secret in secrets {
-        let version = app
-            .env
-            .get(&format!("SECRET_{}_VERSION", secret.to_uppercase()))
-            .unwrap_or("v1");
-        let name = format!("{}_{secret}_{version}", app.stack);
-        if name.len() > 64 {
-            return Err(ccci_abra::AbraError::NameTooLong {
-                kind: "secret",
-                len: name.len(),
-                name,
-                stack: app.stack.clone(),
-            }
-            .into());
-        }
-    }
-    let longest = format!("{}_{main_service}", app.stack);
-    if longest.len() > 63 {
-        return Err(ccci_abra::AbraError::Recipe(format!(
-            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
-            app.domain,
-            longest.len()
-        ))
-        .into());
-    }
+    ccci_abra::lint::name_limits(app, &secrets, main_service)?;
     Ok(())
-}
-
-/// The release the upgrade starts from: `upgrade_base_version` when set (it must be a
-/// release), else the release before the head; for an unreleased head, the latest release.
-pub(crate) fn select_base(
-    wanted: &Option<ccci_core::Version>,
-    releases: &[Release],
-    head_release: Option<&Release>,
-    head_commit: &str,
-) -> Result<Option<Release>, HarnessError> {
-    if let Some(v) = wanted {
-        let base = releases
-            .iter()
-            .find(|r| &r.version == v)
-            .cloned()
-            .ok_or_else(|| HarnessError::UnknownBase {
-                wanted: v.to_string(),
-                releases: releases.iter().map(|r| r.version.to_string()).collect(),
-            })?;
-        if let Some(h) = head_release.filter(|h| h.version <= base.version) {
-            return Err(HarnessError::HeadNotAfterBase {
-                head: h.tag.clone(),
-                base: base.tag.clone(),
-            });
-        }
-        return Ok(Some(base));
-    }
-    let versions: Vec<ccci_core::Version> = releases
-        .iter()
-        .filter(|r| r.commit != head_commit)
-        .map(|r| r.version.clone())
-        .collect();
-    let base = match head_release {
-        Some(h) => previous_release(&versions, &h.version).cloned(),
-        None => versions.iter().max().cloned(),
-    };
-    Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::select_base;
-    use ccci_abra::Release;
-
-    fn rel(v: &str, commit: &str) -> Release {
-        Release {
-            version: v.parse().unwrap(),
-            tag: v.into(),
-            commit: commit.into(),
-            annotated: true,
-        }
-    }
-
-    #[test]
-    fn the_base_is_the_release_before_the_head() {
-        let all = [
-            rel("1.0.0+1", "a"),
-            rel("1.2.0+1", "c"),
-            rel("1.1.0+1", "b"),
-        ];
-        let base = select_base(&None, &all, Some(&all[1]), "c")
-            .unwrap()
-            .unwrap();
-        assert_eq!(base.tag, "1.1.0+1");
-        assert!(
-            select_base(&None, &all, Some(&all[0]), "a")
-                .unwrap()
-                .is_none(),
-            "the first release has nothing before it"
-        );
-    }
-
-    #[test]
-    fn an_unreleased_head_upgrades_from_the_latest_release() {
-        let all = [rel("1.0.0+1", "a"), rel("1.1.0+1", "b")];
-        assert_eq!(
-            select_base(&None, &all, None, "d").unwrap().unwrap().tag,
-            "1.1.0+1"
-        );
-        assert!(select_base(&None, &[], None, "d").unwrap().is_none());
-    }
-
-    #[test]
-    fn upgrade_base_version_must_be_a_release() {
-        let all = [
-            rel("1.0.0+1", "a"),
-            rel("1.1.0+1", "b"),
-            rel("1.2.0+1", "c"),
-        ];
-        let wanted = Some("1.0.0+1".parse().unwrap());
-        assert_eq!(
-            select_base(&wanted, &all, Some(&all[2]), "c")
-                .unwrap()
-                .unwrap()
-                .tag,
-            "1.0.0+1"
-        );
-        let missing = Some("0.9.0+1".parse().unwrap());
-        let e = select_base(&missing, &all, Some(&all[2]), "c")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("upgrade_base_version 0.9.0+1 is not a release")
-                && e.contains("1.0.0+1, 1.1.0+1, 1.2.0+1"),
-            "{e}"
-        );
-    }
 }

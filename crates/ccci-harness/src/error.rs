@@ -87,22 +87,6 @@ pub enum HarnessError {
         /// What is there instead.
         why: &'static str,
     },
-    /// `upgrade_base_version` names no release.
-    #[error("upgrade_base_version {wanted} is not a release of the recipe (releases: {}): set it to one of them, or remove it to upgrade from the release before the head", releases.join(", "))]
-    UnknownBase {
-        /// The version asked for.
-        wanted: String,
-        /// The recipe's releases.
-        releases: Vec<String>,
-    },
-    /// The head to test is not a release after the upgrade base.
-    #[error("the head {head} is not newer than the upgrade base {base}: an upgrade goes forward; test a newer ref (--ref), or set upgrade_base_version to a release before {head}")]
-    HeadNotAfterBase {
-        /// The head's version.
-        head: String,
-        /// The base's version.
-        base: String,
-    },
     /// `deps` names something ccci cannot provide.
     #[error("dependency `{dep}` (deps in ccci.yml) cannot be provided: ccci does not provision dependencies yet, and a test that needs one would otherwise run without it; remove it from deps, or test this recipe where {dep} is provided")]
     Unprovidable {
@@ -342,8 +326,6 @@ impl HarnessError {
             | HarnessError::UnknownRef { .. }
             | HarnessError::EmptyRepository { .. }
             | HarnessError::NotARepository { .. }
-            | HarnessError::UnknownBase { .. }
-            | HarnessError::HeadNotAfterBase { .. }
             | HarnessError::DuplicateStep { .. }
             | HarnessError::BadRouting(_)
             | HarnessError::BadKeep(_)
@@ -352,6 +334,9 @@ impl HarnessError {
             HarnessError::Abra(e) => matches!(
                 e,
                 AbraError::Recipe(_)
+                    | AbraError::UnknownBase { .. }
+                    | AbraError::HeadNotAfterBase { .. }
+                    | AbraError::SameVersionTwice { .. }
                     | AbraError::MissingFile { .. }
                     | AbraError::NoEnvSample { .. }
                     | AbraError::NameTooLong { .. }
