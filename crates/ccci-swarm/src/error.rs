@@ -89,10 +89,31 @@ pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error
 /// or dropped the connection), not because the daemon said no.
 pub(crate) fn lost_connection(e: &bollard::errors::Error) -> bool {
     match e {
-        bollard::errors::Error::HyperLegacyError { err } => err.is_connect(),
+        bollard::errors::Error::HyperLegacyError { err } => {
+            err.is_connect() || dropped_mid_request(err)
+        }
         bollard::errors::Error::IOError { .. } => true,
         _ => false,
     }
+}
+
+/// Whether a request failed because its connection went away under it (the daemon stopped
+/// while it was being sent or answered): a closed or cancelled connection, a message cut
+/// short, or the socket's own IO error, anywhere in the error's causes.
+fn dropped_mid_request(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_closed() || h.is_canceled() || h.is_incomplete_message() {
+                return true;
+            }
+        }
+        if e.is::<std::io::Error>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// A wait that ended without what it waited for.
