@@ -85,21 +85,7 @@ impl Checkout {
         };
         let annotated = recipe.normalize_tags(deadline)?;
         let reference = settings.reference.clone().unwrap_or_else(|| "HEAD".into());
-        let commit =
-            recipe
-                .resolve(&reference, deadline)
-                .map_err(|source| HarnessError::UnknownRef {
-                    reference: reference.clone(),
-                    url: settings
-                        .recipe_git
-                        .clone()
-                        .unwrap_or_else(|| match &meta.source {
-                            Source::Git(url) => url.clone(),
-                            Source::Releases(dir) => dir.clone(),
-                        }),
-                    source: Box::new(source),
-                    fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
-                })?;
+        let commit = resolve_head(&recipe, &reference, settings, meta, deadline)?;
         let releases = recipe.releases(deadline)?;
         ccci_abra::release::same_version_twice(&releases)?;
         let head_release = releases.iter().find(|r| r.commit == commit).cloned();
@@ -150,6 +136,30 @@ impl Checkout {
             annotated,
         })
     }
+}
+
+/// The commit `reference` names in the recipe, or why not, naming where the recipe came from.
+fn resolve_head(
+    recipe: &Recipe,
+    reference: &str,
+    settings: &Settings,
+    meta: &RecipeMeta,
+    deadline: Deadline,
+) -> Result<String, HarnessError> {
+    recipe
+        .resolve(reference, deadline)
+        .map_err(|source| HarnessError::UnknownRef {
+            reference: reference.to_string(),
+            url: settings
+                .recipe_git
+                .clone()
+                .unwrap_or_else(|| match &meta.source {
+                    Source::Git(url) => url.clone(),
+                    Source::Releases(dir) => dir.clone(),
+                }),
+            source: Box::new(source),
+            fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
+        })
 }
 
 /// The CI overlay and where it came from: the test crate's (beside its ccci.yml), else the

@@ -54,19 +54,28 @@ impl Swarm {
         Ok(out)
     }
 
-    /// Names of the stack's containers, running or not.
-    pub async fn containers(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+    /// The stack's containers on this daemon, running or not, as the Engine lists them.
+    pub(crate) async fn stack_containers(
+        &self,
+        stack: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, SwarmError> {
         let opts = ListContainersOptions {
             all: true,
             filters: Some(stack_filter(stack)),
             ..Default::default()
         };
-        let v = self
-            .docker
+        self.docker
             .list_containers(Some(opts))
             .await
-            .map_err(api(format!("list containers of stack {stack}")))?;
-        Ok(v.into_iter()
+            .map_err(api(format!("list containers of stack {stack}")))
+    }
+
+    /// Names of the stack's containers, running or not.
+    pub async fn containers(&self, stack: &str) -> Result<Vec<String>, SwarmError> {
+        Ok(self
+            .stack_containers(stack)
+            .await?
+            .into_iter()
             .map(|c| {
                 c.names
                     .unwrap_or_default()

@@ -6,7 +6,7 @@ use crate::model::{ServiceState, TaskState};
 use crate::stack::stack_filter;
 use crate::Swarm;
 use bollard::models::{Service, Task, TaskSpecRestartPolicyConditionEnum};
-use bollard::query_parameters::{ListContainersOptions, ListServicesOptions, ListTasksOptions};
+use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use std::collections::HashMap;
 
 impl Swarm {
@@ -38,17 +38,10 @@ impl Swarm {
 
     /// The stack's containers on this daemon that are not running, with their state.
     async fn stopped_containers(&self, stack: &str) -> Result<HashMap<String, String>, SwarmError> {
-        let opts = ListContainersOptions {
-            all: true,
-            filters: Some(stack_filter(stack)),
-            ..Default::default()
-        };
-        let v = self
-            .docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(api(format!("list containers of stack {stack}")))?;
-        Ok(v.into_iter()
+        Ok(self
+            .stack_containers(stack)
+            .await?
+            .into_iter()
             .filter_map(|c| {
                 let state = c.state.map(|s| s.to_string()).unwrap_or_default();
                 // An unknown state says nothing: only a known stopped one counts.
