@@ -20,7 +20,7 @@ pub struct TestDef {
     /// Its line.
     pub line: u32,
     /// Runs it with the run's fixtures.
-    pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::outcome::Result>,
+    pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
 }
 
 /// A `#[ccci::lifecycle(before|after = op)]` function.
@@ -36,7 +36,7 @@ pub struct LifecycleDef {
     /// The op.
     pub op: ccci_core::Op,
     /// Runs it with the run's fixtures.
-    pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::outcome::Result>,
+    pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
 }
 
 /// A `#[ccci::backup_verify]` function.
@@ -49,7 +49,7 @@ pub struct VerifyDef {
     pub line: u32,
     /// Runs it with the run's fixtures (a snapshot among them): `Ok` accepts the
     /// snapshot, an error rejects it with a reason.
-    pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::outcome::Result>,
+    pub run: for<'a> fn(&'a Fixtures) -> BoxFuture<'a, crate::Result>,
 }
 
 /// Every `#[ccci::functional]` test linked into this binary.
@@ -72,16 +72,16 @@ pub static BACKUP_VERIFY: [VerifyDef];
 )]
 pub trait IntoOutcome {
     /// The result as ccci's.
-    fn into_outcome(self) -> crate::outcome::Result;
+    fn into_outcome(self) -> crate::Result;
 }
 
-impl<E: Into<crate::outcome::Error>> IntoOutcome for Result<(), E> {
-    fn into_outcome(self) -> crate::outcome::Result {
+impl<E: Into<crate::Error>> IntoOutcome for Result<(), E> {
+    fn into_outcome(self) -> crate::Result {
         self.map_err(Into::into)
     }
 }
 
 /// Converts a test's return value.
-pub fn outcome<T: IntoOutcome>(r: T) -> crate::outcome::Result {
+pub fn outcome<T: IntoOutcome>(r: T) -> crate::Result {
     r.into_outcome()
 }
