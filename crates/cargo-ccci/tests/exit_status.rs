@@ -79,20 +79,25 @@ fn assert_red_with_every_step_passed(out: &Output, runs: &Path, reason: &str) {
         said(out)
     );
     let res = results(runs);
-    assert_eq!(res.verdict, ccci::core::Verdict::Red);
-    assert!(
-        res.tests
-            .iter()
-            .all(|t| !matches!(t.status, TestStatus::Fail { .. })),
-        "no step failed: {:#?}",
-        res.tests
-    );
+    assert_red_with_no_step_failed(&res, reason);
     assert!(
         res.verdict_reasons.iter().any(|r| r.contains(reason)),
         "{:?}",
         res.verdict_reasons
     );
     assert!(res.teardown.clean, "{:?}", res.teardown);
+}
+
+/// The verdict is red though no step failed (`case` names the run in the message).
+fn assert_red_with_no_step_failed(res: &Results, case: &str) {
+    assert_eq!(res.verdict, ccci::core::Verdict::Red, "{case}");
+    assert!(
+        res.tests
+            .iter()
+            .all(|t| !matches!(t.status, TestStatus::Fail { .. })),
+        "{case}: no step failed: {:#?}",
+        res.tests
+    );
 }
 
 /// How libtest reported the `verdict` trial: `ok` or `FAILED` (its line is
@@ -181,14 +186,7 @@ fn a_teardown_leftover_makes_cargo_test_and_nextest_exit_non_zero() {
             "{case}: a teardown leftover exits non-zero: {}",
             said(&out)
         );
-        assert_eq!(res.verdict, ccci::core::Verdict::Red, "{case}");
-        assert!(
-            res.tests
-                .iter()
-                .all(|t| !matches!(t.status, TestStatus::Fail { .. })),
-            "{case}: no step failed: {:#?}",
-            res.tests
-        );
+        assert_red_with_no_step_failed(&res, case);
         let pinned = format!("volume {}_pinned", res.stack);
         assert_eq!(
             res.teardown.leftovers.len(),

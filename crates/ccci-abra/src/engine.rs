@@ -542,16 +542,12 @@ pub async fn remove_stack(
         .leftovers(stack)
         .await?
         .into_iter()
-        .map(|left| {
-            refused
-                .iter()
-                .find(|r| {
-                    r.strip_prefix(&left)
-                        .is_some_and(|rest| rest.starts_with(':'))
-                })
-                .cloned()
-                .unwrap_or(left)
-        })
+        .map(
+            |left| match refused.iter().find(|(object, _)| *object == left) {
+                Some((_, why)) => format!("{left}: the daemon refused: {why}"),
+                None => left,
+            },
+        )
         .collect())
 }
 

@@ -12,7 +12,7 @@ use crate::settings::{crate_layers, sets_of, Settings};
 use ccci_core::results::RefInfo;
 use ccci_core::RecipeMeta;
 use ccci_swarm::Deadline;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long a lint may take: one local clone and a few `git show`s; a remote repository's
@@ -42,11 +42,11 @@ pub struct Linted {
 /// # Errors
 /// The first problem a run would refuse, as the run would say it.
 pub fn lint_crate(settings: Settings, sets: &[String]) -> Result<Linted, HarnessError> {
-    let scratch = Scratch::new()?;
+    let scratch = scratch()?;
     let mut layers = crate_layers(&settings.crate_dir)?;
     layers.extend(sets_of(sets)?);
-    let meta = with_recipe_layer(&settings, layers, &scratch.0)?;
-    lint(&settings, &meta, &scratch)
+    let meta = with_recipe_layer(&settings, layers, scratch.path())?;
+    lint(&settings, &meta, scratch.path())
 }
 
 /// Lints a recipe repository with no test crate, as `cargo ccci run --recipe-git` would
@@ -55,22 +55,31 @@ pub fn lint_crate(settings: Settings, sets: &[String]) -> Result<Linted, Harness
 /// # Errors
 /// The first problem a run would refuse, as the run would say it.
 pub fn lint_repository(run: RepoRun) -> Result<Linted, HarnessError> {
-    let scratch = Scratch::new()?;
-    let meta = repo_meta(&run, &scratch.0)?;
+    let scratch = scratch()?;
+    let meta = repo_meta(&run, scratch.path())?;
     let mut settings = run.settings;
     // The repository is the source; nothing is read from a crate directory.
     settings.recipe_git = None;
-    settings.crate_dir = scratch.0.clone();
-    lint(&settings, &meta, &scratch)
+    settings.crate_dir = scratch.path().into();
+    lint(&settings, &meta, scratch.path())
 }
 
-fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Scratch) -> Result<Linted, HarnessError> {
+/// A directory of the lint's own, removed when it is dropped: a lint leaves nothing behind.
+fn scratch() -> Result<tempfile::TempDir, HarnessError> {
+    let dir = std::env::temp_dir();
+    tempfile::Builder::new()
+        .prefix("ccci-lint-")
+        .tempdir_in(&dir)
+        .map_err(io(&dir))
+}
+
+fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Path) -> Result<Linted, HarnessError> {
     let deadline = Deadline::after(LINT_TIMEOUT);
     let checkout = Checkout::read(
         settings,
         meta,
-        &scratch.0.join("recipe"),
-        &scratch.0.join("servers"),
+        &scratch.join("recipe"),
+        &scratch.join("servers"),
         deadline,
     )?;
     Ok(Linted {
@@ -81,21 +90,4 @@ fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Scratch) -> Result<Lin
         overlay: checkout.overlay.map(|o| o.from),
         annotated: checkout.annotated,
     })
-}
-
-/// A directory of the lint's own, removed when it ends: a lint leaves nothing behind.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch, HarnessError> {
-        let dir = std::env::temp_dir().join(crate::names::unique("ccci-lint"));
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -179,8 +179,8 @@ impl Swarm {
 pub struct DataRemoval {
     /// Removed.
     pub removed: Vec<String>,
-    /// Still there, each with the daemon's reason: `<kind> <name>: <reason>`.
-    pub refused: Vec<String>,
+    /// Still there: each object with the daemon's reason.
+    pub refused: Vec<(String, String)>,
 }
 
 impl DataRemoval {
@@ -194,8 +194,7 @@ impl DataRemoval {
         match r {
             Ok(()) => self.removed.push(object),
             Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
-                self.refused
-                    .push(format!("{object}: the daemon refused: {message}"));
+                self.refused.push((object, message));
             }
             Err(e) => return Err(api(format!("remove {object}"))(e)),
         }
