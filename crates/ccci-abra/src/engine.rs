@@ -517,6 +517,9 @@ async fn run_docker(
     crate::process::run_async(cmd, shown, deadline, "").await
 }
 
+/// How long removal waits before asking `docker stack rm` again after it failed.
+const RM_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Removes `stack` and all its data (volumes, secrets, configs) from `swarm`: `docker stack
 /// rm`, a wait until no service, container or network of it remains, then its data. Returns
 /// what could not be removed (empty when clean), each with the daemon's reason when it
@@ -526,15 +529,22 @@ pub async fn remove_stack(
     stack: &str,
     deadline: Deadline,
 ) -> Result<Vec<String>, AbraError> {
-    if !swarm.services(stack).await?.is_empty() {
-        run_docker(
-            &docker_cli_path()?,
-            Path::new("/"),
-            &["stack", "rm", stack],
-            &BTreeMap::new(),
-            deadline,
-        )
-        .await?;
+    // `docker stack rm` fails when the stack is still being made (a killed run's `docker
+    // stack deploy` may outlive it): a service created after rm listed them holds its
+    // secrets and networks. Such a failure passes once the deploy is done, so rm is asked
+    // again while services remain, and its error counts only if they never go.
+    let docker = docker_cli_path()?;
+    let mut failed = None;
+    while !swarm.services(stack).await?.is_empty() {
+        if let Some(e) = failed.take().filter(|_| deadline.passed()) {
+            return Err(e);
+        }
+        let rm = ["stack", "rm", stack];
+        match run_docker(&docker, Path::new("/"), &rm, &BTreeMap::new(), deadline).await {
+            Ok(_) => break,
+            Err(e) => failed = Some(e),
+        }
+        tokio::time::sleep(RM_AGAIN.min(deadline.remaining())).await;
     }
     wait::wait_undeployed(swarm, stack, deadline).await?;
     let refused = swarm.remove_stack_data(stack).await?.refused;
