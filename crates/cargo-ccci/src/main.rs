@@ -218,7 +218,7 @@ fn main() -> ExitCode {
 
 fn run(a: RunArgs) -> Result<ExitCode, String> {
     let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
-    // Every CCCI_* variable a test crate honours, under this command line's flags.
+    // Every variable of ccci's (ccci::core::vars) a test crate honours, under this command line's flags.
     let from_env = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
         .map_err(|e| e.to_string())?;
     let git = a.target.recipe_git.map(absolute_if_path);
@@ -228,7 +228,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         routing: a.routing,
         pull: a.pull,
         keep: a.keep.then_some(a.keep_for),
-        // The report shows the app's screenshot, unless CCCI_SCREENSHOT says no.
+        // The report shows the app's screenshot, unless its variable (vars::SCREENSHOT) says no.
         screenshot: Some(from_env.screenshot.unwrap_or(true)),
         ..Default::default()
     };
@@ -256,7 +256,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     let binary = build_test_binary(&recipe)?;
     let mut cmd = Command::new(&binary);
     // As `cargo test` runs it: in its crate's directory, reading the overrides as it reads
-    // CCCI_* variables (ccci::Settings::from_env).
+    // ccci's variables (ccci::Settings::from_env).
     cmd.current_dir(Path::new("recipes").join(&recipe))
         .envs(overrides.env())
         .envs(ccci::sets_env(&sets));

@@ -438,7 +438,7 @@ mod tests {
     #[test]
     fn a_refused_run_says_its_one_error_once_and_no_ladder() {
         let mut r = sample();
-        r.bad_input = Some("compose.yml line 3: not valid YAML: fix it".into());
+        r.facts.bad_input = Some("compose.yml line 3: not valid YAML: fix it".into());
         let md = markdown(&r, None);
         assert!(md.starts_with("### ⛔"), "{md}");
         assert_eq!(md.matches("not valid YAML").count(), 1, "{md}");

@@ -12,8 +12,8 @@ use crate::deployer::{BoxFuture, DeployRequest, Deployed, Deployer};
 use crate::env::abra_sh_exports;
 use crate::error::{io, AbraError};
 use crate::recipe::Recipe;
-pub use crate::render::Routing;
 use crate::render::{render, RenderInput};
+use ccci_core::results::Routing;
 use ccci_swarm::{wait, Deadline, Swarm, Via};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ pub enum Pull {
 }
 
 impl Pull {
-    /// `missing`, `always` or `never`, as the command line and `CCCI_PULL` write it.
+    /// `missing`, `always` or `never`, as the command line and [`PULL`](ccci_core::vars::PULL) write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Pull::Missing => "missing",
@@ -70,7 +70,9 @@ impl std::str::FromStr for Pull {
     }
 }
 
-/// How ccci reaches the apps it deploys.
+/// How ccci reaches the apps it deploys: the route with what taking it needs (Traefik's
+/// address and authority). Its name, as results.json and the command line say it, is
+/// [`Reach::routing`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
     /// Through the Traefik serving `proxy`, at `https://<domain>`: the stack is deployed as the
@@ -79,6 +81,16 @@ pub enum Reach {
     /// Without Traefik: the web service is published on a free port of the Swarm's host and
     /// reached at `http://<host>:<port>`; the recipe's Traefik labels go unused.
     HostPort,
+}
+
+impl Reach {
+    /// The route's name: [`Routing::Traefik`] or [`Routing::HostPort`].
+    pub fn routing(&self) -> Routing {
+        match self {
+            Reach::Traefik(_) => Routing::Traefik,
+            Reach::HostPort => Routing::HostPort,
+        }
+    }
 }
 
 /// Deploys apps with the docker CLI and the Engine API. Cheap to clone.
@@ -190,7 +202,7 @@ impl BuiltinEngine {
             service: &self.main_service,
             version: req.release.map(ToString::to_string),
             chaos: chaos.clone(),
-            routing: port.map_or(Routing::Traefik, Routing::HostPort),
+            host_port: port,
             domain: &app.domain,
             ipvs: self.ipvs,
             docker_provider_as: self.docker_provider_as.as_deref(),

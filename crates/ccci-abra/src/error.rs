@@ -147,7 +147,8 @@ fn describe_images(images: &[(String, String, Option<ccci_swarm::PullFailure>)])
         })
         .collect();
     format!(
-        "{}; fix the image name or tag in the recipe, push the image, or build it first (a local image builder, CCCI_IMAGE_BUILDER, builds the images it declares on first use: ccci's own is images/build)",
-        list.join("; ")
+        "{}; fix the image name or tag in the recipe, push the image, or build it first (a local image builder, {}, builds the images it declares on first use: ccci's own is images/build)",
+        list.join("; "),
+        ccci_core::vars::IMAGE_BUILDER
     )
 }

@@ -41,9 +41,16 @@ impl LocalImages {
             cmd,
             shown,
             Deadline::after(LIST),
-            " (the local image builder, CCCI_IMAGE_BUILDER: point it at an executable, or unset it)",
+            &format!(
+                " (the local image builder, {}: point it at an executable, or unset it)",
+                ccci_core::vars::IMAGE_BUILDER
+            ),
         )
-        .map_err(|e| AbraError::HostFault(format!("the local image builder cannot list its images: {e}")))?;
+        .map_err(|e| {
+            AbraError::HostFault(format!(
+                "the local image builder cannot list its images: {e}"
+            ))
+        })?;
         Ok(LocalImages {
             builder: builder.into(),
             tags: listed

@@ -27,6 +27,6 @@ pub mod render;
 pub use app::{stack_name, App};
 pub use backup::Snapshot;
 pub use deployer::{DeployRequest, Deployed, Deployer};
-pub use engine::{remove_stack, BuiltinEngine, Pull, Reach, Routing};
+pub use engine::{remove_stack, BuiltinEngine, Pull, Reach};
 pub use error::AbraError;
 pub use recipe::{tag_version, Recipe, Release};

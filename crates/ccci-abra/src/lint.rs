@@ -272,9 +272,10 @@ pub fn name_limits(app: &App, secrets: &[String], main_service: &str) -> Result<
     let longest = format!("{}_{main_service}", app.stack);
     if longest.len() > 63 {
         return Err(AbraError::Recipe(format!(
-            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or CCCI_DOMAIN)",
+            "domain `{}` makes service names like `{longest}` ({} characters) longer than the 63 Swarm allows: use a shorter domain (--domain or {})",
             app.domain,
-            longest.len()
+            longest.len(),
+            ccci_core::vars::DOMAIN
         )));
     }
     Ok(())

@@ -13,7 +13,7 @@
 //!    while `app` is php-fpm). Only what the host lacks or the routing needs is changed, and
 //!    every change is listed ([`Rendered::changes`]): without IPVS (Swarm's virtual IPs and
 //!    ingress ports need it) every service gets `endpoint_mode: dnsrr` and every published
-//!    port `mode: host`; for [`Routing::HostPort`] (no Traefik) the web service is published
+//!    port `mode: host`; with a host port (no Traefik) the web service is published
 //!    on the chosen host port at that target; wherever a host port is held, updates are
 //!    stop-first (a host-mode port cannot be held by two tasks). With Traefik and IPVS the
 //!    stack is deployed as written;
@@ -23,17 +23,6 @@
 use crate::error::AbraError;
 use ccci_core::ChaosVersion;
 use serde_yaml_ng::{Mapping, Value};
-
-/// How the app is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Routing {
-    /// Through Traefik on a real Co-op Cloud server: `https://<domain>`; the stack is left as
-    /// the recipe wrote it.
-    Traefik,
-    /// Without Traefik: the web service published on this port of the Swarm's host (reached
-    /// at `http://<host>:<port>`).
-    HostPort(u16),
-}
 
 /// What to stamp and how to route.
 #[derive(Debug, Clone)]
@@ -49,8 +38,10 @@ pub struct RenderInput<'a> {
     pub version: Option<String>,
     /// For chaos deploys, the commit stamped as chaos-version.
     pub chaos: Option<ChaosVersion>,
-    /// How the app is reached.
-    pub routing: Routing,
+    /// Without Traefik, the port of the Swarm's host the web service is published on (the app
+    /// is reached at `http://<host>:<port>`); `None` through Traefik, where the stack is left
+    /// as the recipe wrote it.
+    pub host_port: Option<u16>,
     /// The app's domain, to tell which of several routed services serves it.
     pub domain: &'a str,
     /// Whether the host has IPVS, which Swarm's virtual IPs and ingress-mode ports need.
@@ -142,10 +133,10 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     if !input.ipvs {
         without_ipvs(services, &mut changes);
     }
-    if let Routing::HostPort(published) = input.routing {
+    if let Some(published) = input.host_port {
         publish_on_host(services, web.as_ref(), published, &mut changes);
     }
-    if let (Routing::Traefik, Some(provider)) = (input.routing, input.docker_provider_as) {
+    if let (None, Some(provider)) = (input.host_port, input.docker_provider_as) {
         rename_docker_provider(services, provider, &mut changes);
     }
     escape_dollars(&mut doc);
@@ -439,7 +430,7 @@ fn without_ipvs(services: &mut Mapping, changes: &mut Vec<String>) {
     }
 }
 
-/// Step 3, for [`Routing::HostPort`]: the web service published on `published` of the host,
+/// Step 3, with a host port (no Traefik): the web service published on `published` of the host,
 /// where ccci reaches it without Traefik.
 fn publish_on_host(
     services: &mut Mapping,
@@ -613,23 +604,23 @@ secrets:
     external: true
 "#;
 
-    fn input(routing: Routing) -> RenderInput<'static> {
+    fn input(host_port: Option<u16>) -> RenderInput<'static> {
         RenderInput {
             stack: "cust_ccci_test",
             recipe: "custom-html",
             service: "app",
             version: Some("1.1.0+1.22".into()),
             chaos: None,
-            routing,
+            host_port,
             domain: "cust.ccci.test",
-            ipvs: !matches!(routing, Routing::HostPort(_)),
+            ipvs: host_port.is_none(),
             docker_provider_as: Some("swarm"),
         }
     }
 
     #[test]
     fn local_routing_snapshot() {
-        let r = render(MERGED, &input(Routing::HostPort(20080))).unwrap();
+        let r = render(MERGED, &input(Some(20080))).unwrap();
         assert_eq!(r.web, Some(("app".to_string(), 80)));
         assert_eq!(r.stop_grace, std::time::Duration::from_secs(10));
         assert_eq!(r.external_secrets, ["cust_ccci_test_db_password_v1"]);
@@ -646,7 +637,7 @@ secrets:
 
     #[test]
     fn chaos_deploy_keeps_release_label_and_stamps_commit() {
-        let mut i = input(Routing::Traefik);
+        let mut i = input(None);
         i.version = None;
         i.chaos = Some(ChaosVersion::new("0123456789abcdef", true));
         let r = render(MERGED, &i).unwrap();
@@ -676,7 +667,7 @@ secrets:
 
     #[test]
     fn without_ipvs_only_what_the_host_lacks_is_changed_and_listed() {
-        let mut i = input(Routing::Traefik);
+        let mut i = input(None);
         i.ipvs = false;
         let r = render(MERGED, &i).unwrap();
         assert!(
@@ -691,7 +682,7 @@ secrets:
             "Traefik reaches the app: nothing is published for ccci: {:?}",
             r.changes
         );
-        let host = render(MERGED, &input(Routing::HostPort(20080))).unwrap();
+        let host = render(MERGED, &input(Some(20080))).unwrap();
         assert!(
             host.changes
                 .iter()
@@ -708,9 +699,7 @@ secrets:
             "cust_ccci_test_db_password_v1",
             &format!("{long}_db_password_v1"),
         );
-        let e = render(&merged, &input(Routing::Traefik))
-            .unwrap_err()
-            .to_string();
+        let e = render(&merged, &input(None)).unwrap_err().to_string();
         assert!(
             e.starts_with("secret name `")
                 && e.contains("over Swarm's limit of 64")
@@ -718,7 +707,7 @@ secrets:
             "{e}"
         );
 
-        let mut i = input(Routing::Traefik);
+        let mut i = input(None);
         let stack = "s".repeat(60);
         i.stack = &stack;
         let e = render(MERGED, &i).unwrap_err().to_string();
@@ -744,7 +733,7 @@ secrets:
     image: mariadb:10.6
     restart: always
 "#;
-        let r = render(merged, &input(Routing::HostPort(20080))).unwrap();
+        let r = render(merged, &input(Some(20080))).unwrap();
         assert_eq!(r.web, Some(("frontend".to_string(), 80)));
         assert!(r.yaml.contains("published: 20080"), "{}", r.yaml);
         assert_eq!(r.stop_grace, std::time::Duration::from_secs(90));
@@ -756,9 +745,7 @@ secrets:
             ]
         );
         let bad = merged.replace("1m30s", "soon");
-        let e = render(&bad, &input(Routing::Traefik))
-            .unwrap_err()
-            .to_string();
+        let e = render(&bad, &input(None)).unwrap_err().to_string();
         assert!(
             e.contains("stop_grace_period `soon` is not a duration"),
             "{e}"
@@ -789,7 +776,7 @@ secrets:
 
     #[test]
     fn missing_main_service_names_what_exists() {
-        let mut i = input(Routing::Traefik);
+        let mut i = input(None);
         i.service = "web";
         let e = render(MERGED, &i).unwrap_err().to_string();
         assert!(

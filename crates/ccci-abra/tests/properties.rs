@@ -9,22 +9,6 @@ use ccci_swarm::MountInfo;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
-/// 256 cases from a fixed seed, so CI is repeatable; `PROPTEST_RNG_SEED=<n>` explores
-/// other inputs (a failure prints the minimal one).
-fn config() -> ProptestConfig {
-    let default = ProptestConfig::default();
-    let rng_seed = match std::env::var_os("PROPTEST_RNG_SEED") {
-        Some(_) => default.rng_seed,
-        None => proptest::test_runner::RngSeed::Fixed(20261123),
-    };
-    ProptestConfig {
-        cases: 256,
-        failure_persistence: None,
-        rng_seed,
-        ..default
-    }
-}
-
 /// Text that looks like what the parsers meet, and plain noise.
 fn texty() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -43,7 +27,7 @@ fn compose_like() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(ccci_testkit::proptest_config())]
 
     #[test]
     fn env_files_never_panic(text in texty()) {

@@ -13,6 +13,7 @@
 //! | [`chaos`] | the `chaos-version` label value ([`ChaosVersion`]) |
 //! | [`state`] | values carried between ops ([`OpState`]) |
 //! | [`time`] | RFC 3339 timestamps without a clock dependency |
+//! | [`vars`] | the name of every environment variable ccci reads |
 
 pub mod chaos;
 pub mod ctx;
@@ -23,6 +24,7 @@ pub mod results;
 pub mod state;
 pub mod suggest;
 pub mod time;
+pub mod vars;
 pub mod version;
 
 pub use chaos::ChaosVersion;

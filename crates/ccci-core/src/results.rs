@@ -4,18 +4,63 @@
 //! a field changes meaning only together with [`SCHEMA`]. The reference system learned to pin
 //! the schema of stored evidence when a level number silently changed meaning between runs.
 
-use crate::ladder::{Ladder, Level, Rung, RungOutcome, Skips, TestStatus, Verdict};
+use crate::ladder::{
+    rung_from_tests, Ladder, Level, Rung, RungOutcome, Skips, TestStatus, Verdict,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema identifier written into every results.json.
-pub const SCHEMA: &str = "ccci.results/3";
+pub const SCHEMA: &str = "ccci.results/4";
 
-/// The outcome of one run.
+/// Every schema ccci has written, oldest first. Each one only added fields to the one before
+/// (with defaults), so a results.json of any of them reads as [`Results`]; a store keeps the
+/// one each run was written in.
+///
+/// - `/1`: the ladder, tests, snapshots, teardown;
+/// - `/2`: deploys, dependencies, restore proof, warnings;
+/// - `/3`: routing and the changes made to the stack; later, additively, the manifest, the
+///   screenshot and bad input;
+/// - `/4`: which ccci ran it (`ccci`), on which host, in which lane, and where the app
+///   answered (`app_url`).
+pub const SCHEMAS: [&str; 4] = ["ccci.results/1", "ccci.results/2", "ccci.results/3", SCHEMA];
+
+/// The outcome of one run: its [`Facts`] (read through `Deref`: `results.recipe`) and what
+/// [`Results::conclude`] concluded from them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
-    /// Always [`SCHEMA`].
+    /// The schema this was written in: [`SCHEMA`] for a run of this ccci, one of
+    /// [`SCHEMAS`] for one read back.
     pub schema: String,
+    /// What the run did.
+    #[serde(flatten)]
+    pub facts: Facts,
+    /// The level reached, 0–4.
+    pub level: Level,
+    /// The first rung that did not pass, which capped the level.
+    pub level_cap_rung: Option<Rung>,
+    /// Green or red.
+    pub verdict: Verdict,
+    /// Why red, one line each.
+    pub verdict_reasons: Vec<String>,
+    /// Every rung's outcome.
+    pub rungs: BTreeMap<Rung, RungOutcome>,
+    /// Skipped rungs by kind: declared (intentional) or not.
+    pub skips: Skips,
+}
+
+impl std::ops::Deref for Results {
+    type Target = Facts;
+    fn deref(&self) -> &Facts {
+        &self.facts
+    }
+}
+
+/// What a run did, as it recorded it: everything results.json holds but what is concluded
+/// from it (the ladder, the level, the verdict and its reasons). [`Results::conclude`] turns
+/// it into [`Results`] in one pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
     /// Unique id of the run (also its directory name).
     pub run_id: String,
     /// The recipe's name.
@@ -36,18 +81,6 @@ pub struct Results {
     pub finished_at: String,
     /// Wall time in seconds.
     pub duration_secs: f64,
-    /// The level reached, 0–4.
-    pub level: Level,
-    /// The first rung that did not pass, which capped the level.
-    pub level_cap_rung: Option<Rung>,
-    /// Green or red.
-    pub verdict: Verdict,
-    /// Why red, one line each.
-    pub verdict_reasons: Vec<String>,
-    /// Every rung's outcome.
-    pub rungs: BTreeMap<Rung, RungOutcome>,
-    /// Skipped rungs by kind: declared (intentional) or not.
-    pub skips: Skips,
     /// Every test in the order it ran.
     pub tests: Vec<TestRecord>,
     /// Every backup attempt, with where its snapshot is kept and why it was rejected.
@@ -73,6 +106,10 @@ pub struct Results {
     /// How the app was reached: through Traefik, or on a host port without it.
     #[serde(default)]
     pub routing: Option<Routing>,
+    /// Where the app answered (`https://<domain>` through Traefik, `http://<host>:<port>`
+    /// on a host port); `None` when it never had an address. Since `/4`.
+    #[serde(default)]
+    pub app_url: Option<String>,
     /// Every change ccci made to the recipe's stack as written, with why, each once: only
     /// what the host lacks (IPVS) or the routing needs.
     #[serde(default)]
@@ -90,6 +127,57 @@ pub struct Results {
     /// file, key or service and the fix. Such a run *could not run* (`cargo ccci` exits 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bad_input: Option<String>,
+    /// Which ccci ran it; `None` in results written before `/4`.
+    #[serde(default)]
+    pub ccci: Option<Build>,
+    /// The machine the run ran on (its host name); `None` before `/4`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Which lane the run was: a cold run deploys from nothing (every run before `/4`).
+    #[serde(default)]
+    pub lane: Lane,
+}
+
+/// A build of ccci: what an A/B comparison of two runs of one recipe ref sets side by side,
+/// to tell a change in ccci from a change in the world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Build {
+    /// The crate version (`0.1.0`).
+    pub version: String,
+    /// The commit of ccci's source it was built from, when it was built from a git checkout.
+    pub commit: Option<String>,
+}
+
+/// Which lane a run took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// Deployed from nothing, torn down at the end: the run whose level counts.
+    #[default]
+    Cold,
+    /// On a warm canonical deployment, upgraded in place: quick, and never a cold run's level.
+    Quick,
+}
+
+impl Lane {
+    /// `cold` or `quick`, as results.json and the run store write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Cold => "cold",
+            Lane::Quick => "quick",
+        }
+    }
+}
+
+impl std::str::FromStr for Lane {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cold" => Ok(Lane::Cold),
+            "quick" => Ok(Lane::Quick),
+            other => Err(format!("lane `{other}`: say `cold` or `quick`")),
+        }
+    }
 }
 
 /// A picture a run tried to take.
@@ -286,17 +374,23 @@ pub struct Kept {
 }
 
 impl Results {
-    /// Fills level, cap, verdict and skips from `ladder` and the rules that no green is
-    /// unearned; the rest is given:
+    /// Concludes a run from its facts, in one pass: the ladder from its tests and the rungs
+    /// the recipe declared not applicable (`declared_na`), then the level and the verdict by
+    /// the rules that no green is unearned:
     /// - a backup/restore rung whose tests passed counts only with a data proof
     ///   ([`RestoreProof`]), else it is unverified;
     /// - a declared dependency ccci did not provide makes the run red;
     /// - the run is green only if the head's commit was deployed and became healthy;
     /// - a teardown that left anything behind makes the run red.
-    pub fn conclude(mut self, ladder: &Ladder) -> Self {
-        let mut ladder = ladder.clone();
+    pub fn conclude(facts: Facts, declared_na: &BTreeMap<Rung, String>) -> Results {
+        let ladder = ladder_of(&facts.tests, declared_na);
+        Results::conclude_on(facts, ladder)
+    }
+
+    /// [`Results::conclude`] on a ladder already made from the tests.
+    fn conclude_on(f: Facts, mut ladder: Ladder) -> Results {
         if *ladder.get(Rung::BackupRestore) == RungOutcome::Pass {
-            let missing = match &self.restore_proof {
+            let missing = match &f.restore_proof {
                 Some(RestoreProof::None { reason }) => Some(reason.clone()),
                 None => Some("no data proof was recorded".to_string()),
                 Some(_) => None,
@@ -310,48 +404,80 @@ impl Results {
                 );
             }
         }
-        self.level = ladder.level();
-        self.level_cap_rung = ladder.level_cap_rung();
-        self.verdict = ladder.verdict();
-        self.verdict_reasons = ladder.red_reasons();
-        for d in self.dependencies.iter().filter(|d| !d.provided) {
-            self.verdict = Verdict::Red;
-            self.verdict_reasons.push(format!(
-                "dependency `{}` (declared in deps) was not provided to the run",
-                d.name
-            ));
+        let (verdict, verdict_reasons) = verdict_of(&f, &ladder);
+        Results {
+            schema: SCHEMA.into(),
+            level: ladder.level(),
+            level_cap_rung: ladder.level_cap_rung(),
+            verdict,
+            verdict_reasons,
+            skips: ladder.skips(),
+            rungs: ladder.rungs().clone(),
+            facts: f,
         }
-        let head_ran = self
-            .deploys
+    }
+}
+
+/// Each rung's outcome from its steps, and what the settings declare not applicable.
+fn ladder_of(tests: &[TestRecord], declared_na: &BTreeMap<Rung, String>) -> Ladder {
+    let mut ladder = Ladder::default();
+    for rung in Rung::ALL {
+        let of_rung: Vec<(&str, &TestStatus)> = tests
             .iter()
-            .any(|d| d.healthy && !self.head.commit.is_empty() && d.commit == self.head.commit);
-        if !head_ran && self.verdict == Verdict::Green {
-            self.verdict = Verdict::Red;
-            self.verdict_reasons.push(format!(
-                "the head {} was never deployed and healthy",
-                crate::short_commit(&self.head.commit)
-            ));
-        }
-        if let Some(e) = &self.bad_input {
-            self.verdict = Verdict::Red;
-            self.verdict_reasons = vec![format!("bad input: {e}")];
-        }
-        if let Some(kept) = &self.teardown.kept {
-            self.verdict = Verdict::Red;
-            self.verdict_reasons.push(format!(
-                "stack {} kept for debugging until {} (--keep)",
-                kept.stack, kept.until
-            ));
-        } else if !self.teardown.clean {
-            self.verdict = Verdict::Red;
-            self.verdict_reasons.push(format!(
-                "teardown left {}",
-                self.teardown.leftovers.join(", ")
-            ));
-        }
-        self.rungs = ladder.rungs().clone();
-        self.skips = ladder.skips();
-        self
+            .filter(|r| r.rung == rung)
+            .map(|r| (r.name.as_str(), &r.status))
+            .collect();
+        let declared = declared_na.get(&rung).map(String::as_str);
+        ladder.set(rung, rung_from_tests(rung, &of_rung, declared));
+    }
+    ladder
+}
+
+/// The verdict of a run with `ladder`, and why it is red: the ladder's own reasons, then
+/// what the facts add (a dependency not provided, a head never healthy, bad input, a stack
+/// kept or left behind).
+fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
+    if let Some(e) = &f.bad_input {
+        let mut reasons = vec![format!("bad input: {e}")];
+        reasons.extend(teardown_reason(&f.teardown));
+        return (Verdict::Red, reasons);
+    }
+    let mut reasons = ladder.red_reasons();
+    for d in f.dependencies.iter().filter(|d| !d.provided) {
+        reasons.push(format!(
+            "dependency `{}` (declared in deps) was not provided to the run",
+            d.name
+        ));
+    }
+    let head_ran = f
+        .deploys
+        .iter()
+        .any(|d| d.healthy && !f.head.commit.is_empty() && d.commit == f.head.commit);
+    // Said only when nothing else already made the run red: a failed install or upgrade
+    // says why the head never ran.
+    if !head_ran && reasons.is_empty() {
+        reasons.push(format!(
+            "the head {} was never deployed and healthy",
+            crate::short_commit(&f.head.commit)
+        ));
+    }
+    reasons.extend(teardown_reason(&f.teardown));
+    let verdict = match reasons.is_empty() {
+        true => Verdict::Green,
+        false => Verdict::Red,
+    };
+    (verdict, reasons)
+}
+
+/// Why teardown makes a run red: its stack kept for debugging, or something left behind.
+fn teardown_reason(t: &Teardown) -> Option<String> {
+    match &t.kept {
+        Some(kept) => Some(format!(
+            "stack {} kept for debugging until {} (--keep)",
+            kept.stack, kept.until
+        )),
+        None if !t.clean => Some(format!("teardown left {}", t.leftovers.join(", "))),
+        None => None,
     }
 }
 
@@ -360,6 +486,10 @@ mod tests {
     use super::*;
 
     fn sample() -> Results {
+        Results::conclude_on(facts(), sample_ladder())
+    }
+
+    fn sample_ladder() -> Ladder {
         let mut ladder = Ladder::default();
         ladder.set(Rung::Install, RungOutcome::Pass);
         ladder.set(Rung::Upgrade, RungOutcome::Pass);
@@ -371,8 +501,11 @@ mod tests {
             },
         );
         ladder.set(Rung::Functional, RungOutcome::Pass);
-        Results {
-            schema: SCHEMA.into(),
+        ladder
+    }
+
+    fn facts() -> Facts {
+        Facts {
             run_id: "custom-html-20261122-160000-1a2b3c".into(),
             recipe: "custom-html".into(),
             head: RefInfo {
@@ -391,12 +524,6 @@ mod tests {
             started_at: "2026-11-22T16:00:00Z".into(),
             finished_at: "2026-11-22T16:01:30Z".into(),
             duration_secs: 90.0,
-            level: Level(0),
-            level_cap_rung: None,
-            verdict: Verdict::Red,
-            verdict_reasons: vec![],
-            rungs: BTreeMap::new(),
-            skips: Skips::default(),
             tests: vec![
                 TestRecord {
                     name: "install::healthy".into(),
@@ -454,8 +581,14 @@ mod tests {
             manifest: vec![],
             bad_input: None,
             screenshot: None,
+            app_url: Some("https://cust-1a2b3c.ccci.test:18443".into()),
+            ccci: Some(Build {
+                version: "0.1.0".into(),
+                commit: Some("9f3bdd4c0ffee0123456789abcdef0123456789a".into()),
+            }),
+            host: Some("ci-1".into()),
+            lane: Lane::Cold,
         }
-        .conclude(&ladder)
     }
 
     fn all_pass() -> Ladder {
@@ -468,13 +601,16 @@ mod tests {
 
     #[test]
     fn green_needs_the_head_deployed_and_healthy() {
-        let mut r = sample();
+        let mut r = facts();
         r.restore_proof = Some(RestoreProof::Markers {
             paths: vec!["app:/data".into()],
         });
-        assert_eq!(r.clone().conclude(&all_pass()).verdict, Verdict::Green);
+        assert_eq!(
+            Results::conclude_on(r.clone(), all_pass()).verdict,
+            Verdict::Green
+        );
         r.deploys.retain(|d| d.step == "install");
-        let r = r.conclude(&all_pass());
+        let r = Results::conclude_on(r, all_pass());
         assert_eq!(r.verdict, Verdict::Red);
         assert_eq!(
             r.verdict_reasons,
@@ -484,7 +620,7 @@ mod tests {
 
     #[test]
     fn an_unprovided_dependency_is_red() {
-        let mut r = sample();
+        let mut r = facts();
         r.restore_proof = Some(RestoreProof::RecipeHooks {
             hooks: vec!["marker_is_back".into()],
         });
@@ -492,7 +628,7 @@ mod tests {
             name: "keycloak".into(),
             provided: false,
         }];
-        let r = r.conclude(&all_pass());
+        let r = Results::conclude_on(r, all_pass());
         assert_eq!(r.verdict, Verdict::Red);
         assert!(
             r.verdict_reasons[0].contains("`keycloak`"),
@@ -503,11 +639,11 @@ mod tests {
 
     #[test]
     fn a_restore_without_data_proof_is_unverified() {
-        let mut r = sample();
+        let mut r = facts();
         r.restore_proof = Some(RestoreProof::None {
             reason: "only a dump file is backed up".into(),
         });
-        let r = r.conclude(&all_pass());
+        let r = Results::conclude_on(r, all_pass());
         assert_eq!(r.level, Level(2));
         assert_eq!(r.verdict, Verdict::Red);
         assert!(
@@ -529,7 +665,7 @@ mod tests {
 
     #[test]
     fn a_kept_stack_is_named_as_kept_not_as_a_leak() {
-        let mut r = sample();
+        let mut r = facts();
         r.teardown = Teardown {
             clean: false,
             leftovers: vec!["service cust_app".into()],
@@ -541,7 +677,7 @@ mod tests {
                 remove: "cargo ccci janitor --kept".into(),
             }),
         };
-        let r = r.conclude(&all_pass());
+        let r = Results::conclude_on(r, all_pass());
         assert_eq!(r.verdict, Verdict::Red);
         assert!(
             r.verdict_reasons
@@ -558,7 +694,7 @@ mod tests {
 
     #[test]
     fn a_leaky_teardown_turns_the_verdict_red() {
-        let mut r = sample();
+        let mut r = facts();
         r.teardown = Teardown {
             clean: false,
             leftovers: vec!["volume cust_content".into()],
@@ -568,7 +704,7 @@ mod tests {
         r.restore_proof = Some(RestoreProof::Markers {
             paths: vec!["app:/data".into()],
         });
-        let r = r.conclude(&all_pass());
+        let r = Results::conclude_on(r, all_pass());
         assert_eq!(r.verdict, Verdict::Red);
         assert_eq!(r.verdict_reasons, ["teardown left volume cust_content"]);
     }

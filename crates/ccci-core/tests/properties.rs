@@ -6,22 +6,6 @@ use ccci_core::{ChaosVersion, RecipeMeta, Results, Version};
 use proptest::prelude::*;
 use std::time::Duration;
 
-/// 256 cases from a fixed seed, so CI is repeatable; `PROPTEST_RNG_SEED=<n>` explores
-/// other inputs (a failure prints the minimal one).
-fn config() -> ProptestConfig {
-    let default = ProptestConfig::default();
-    let rng_seed = match std::env::var_os("PROPTEST_RNG_SEED") {
-        Some(_) => default.rng_seed,
-        None => proptest::test_runner::RngSeed::Fixed(20261123),
-    };
-    ProptestConfig {
-        cases: 256,
-        failure_persistence: None,
-        rng_seed,
-        ..default
-    }
-}
-
 /// Text that looks like what the parsers meet: settings-ish, version-ish and plain noise.
 fn texty() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -33,7 +17,7 @@ fn texty() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(ccci_testkit::proptest_config())]
 
     #[test]
     fn versions_never_panic(s in texty()) {
@@ -103,8 +87,8 @@ proptest! {
         let _ = serde_json::from_str::<Results>(&text);
         let mut r: Results = serde_json::from_str(include_str!("../../cargo-ccci/tests/fixtures/results.json")).unwrap();
         r.verdict_reasons.push(reason.clone());
-        r.recipe = reason;
-        r.duration_secs = (secs * 1000.0).round() / 1000.0;
+        r.facts.recipe = reason;
+        r.facts.duration_secs = (secs * 1000.0).round() / 1000.0;
         let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         prop_assert_eq!(back, r);
     }

@@ -9,7 +9,7 @@ use crate::settings::Settings;
 use ccci_abra::{App, Recipe, Release};
 use ccci_core::meta::Source;
 use ccci_core::results::RefInfo;
-use ccci_core::RecipeMeta;
+use ccci_core::{vars, RecipeMeta};
 use ccci_swarm::Deadline;
 use std::path::{Path, PathBuf};
 
@@ -158,7 +158,10 @@ fn resolve_head(
                     Source::Releases(dir) => dir.clone(),
                 }),
             source: Box::new(source),
-            fix: "set CCCI_REF (or --ref) to a tag, branch or commit of it",
+            fix: format!(
+                "set {} (or --ref) to a tag, branch or commit of it",
+                vars::REF
+            ),
         })
 }
 

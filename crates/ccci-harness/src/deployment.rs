@@ -192,6 +192,9 @@ impl Deployment {
                     r.changes.push(c.clone());
                 }
             }
+            if deployed.base_url.is_some() {
+                r.app_url.clone_from(&deployed.base_url);
+            }
         });
         self.http = deployed
             .base_url
@@ -346,10 +349,7 @@ impl Deployment {
                 meta: shared.meta.clone(),
                 deps: Default::default(),
                 op,
-                routing: match self.engine.reach() {
-                    Reach::Traefik(_) => Routing::Traefik,
-                    Reach::HostPort => Routing::HostPort,
-                },
+                routing: self.engine.reach().routing(),
             },
             op_state: shared.op_state.clone(),
             stack: Stack {
@@ -371,17 +371,13 @@ async fn engine(shared: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, Harness
         .settings
         .ipvs
         .unwrap_or_else(|| !local || ccci_swarm::route::local_ipvs());
-    let routing = match &reach {
-        Reach::Traefik(p) => {
-            eprintln!(
-                "ccci: routing through Traefik ({}, https port {})",
-                p.service, p.https_port
-            );
-            Routing::Traefik
-        }
-        Reach::HostPort => Routing::HostPort,
-    };
-    shared.record(|r| r.routing = Some(routing));
+    if let Reach::Traefik(p) = &reach {
+        eprintln!(
+            "ccci: routing through Traefik ({}, https port {})",
+            p.service, p.https_port
+        );
+    }
+    shared.record(|r| r.routing = Some(reach.routing()));
     let local_images = match &shared.settings.image_builder {
         Some(builder) => Some(ccci_abra::images::LocalImages::open(builder)?),
         None => None,

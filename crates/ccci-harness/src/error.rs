@@ -3,7 +3,7 @@
 //! else is a failure); the text is only what a person reads.
 
 use ccci_abra::AbraError;
-use ccci_core::MetaError;
+use ccci_core::{vars, MetaError};
 use ccci_swarm::SwarmError;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub enum HarnessError {
         source: std::io::Error,
     },
     /// Run directories cannot be written where they go.
-    #[error("cannot write run directories under {} ({source}): nothing was deployed; set CCCI_RUNS_DIR to a writable directory", path.display())]
+    #[error("cannot write run directories under {} ({source}): nothing was deployed; set {} to a writable directory", path.display(), vars::RUNS_DIR)]
     RunsDirUnusable {
         /// The runs directory.
         path: PathBuf,
@@ -70,8 +70,8 @@ pub enum HarnessError {
         /// What git said.
         #[source]
         source: Box<AbraError>,
-        /// How to name a ref here (`--ref`, `CCCI_REF`).
-        fix: &'static str,
+        /// How to name a ref here (`--ref`, or [`vars::REF`]).
+        fix: String,
     },
     /// The recipe repository has no commit to test.
     #[error("the recipe repository {url} has no commits: commit the recipe (compose.yml, .env.sample) and run again")]
@@ -184,15 +184,15 @@ pub enum HarnessError {
         name: String,
     },
     /// The routing asked for is not one ccci knows.
-    #[error("{0} (CCCI_ROUTING or --routing)")]
+    #[error("{0} ({var} or --routing)", var = vars::ROUTING)]
     BadRouting(String),
     /// How long to keep a red run's stack is not a duration.
-    #[error("`{0}` is not a duration to keep a red run's stack for (CCCI_KEEP or --keep-for): write it like `30m`, `1h` or `600` (seconds)")]
+    #[error("`{0}` is not a duration to keep a red run's stack for ({var} or --keep-for): write it like `30m`, `1h` or `600` (seconds)", var = vars::KEEP)]
     BadKeep(String),
     /// The pull policy asked for is not one ccci knows.
-    #[error("{0} (CCCI_PULL or --pull)")]
+    #[error("{0} ({var} or --pull)", var = vars::PULL)]
     BadPull(String),
-    /// A yes-or-no `CCCI_*` variable is neither.
+    /// A yes-or-no variable of ccci's ([`vars`]) is neither.
     #[error("{key}=`{value}` is neither yes nor no: set it to `yes` or `no` (or unset it for the default)")]
     BadSwitch {
         /// The variable.

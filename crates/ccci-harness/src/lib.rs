@@ -37,6 +37,7 @@
 //! are built with [`ensure!`], [`bail!`] and [`Context`].
 
 pub mod budget;
+mod build;
 mod checkout;
 mod deployment;
 mod error;

@@ -1,5 +1,5 @@
 //! `cargo ccci lint`: the checks a run makes before it deploys, alone, with no Swarm. The
-//! settings (every layer, and the `CCCI_*` environment), the recipe's clone and its release
+//! settings (every layer, and ccci's environment variables), the recipe's clone and its release
 //! tags, the ref and the upgrade base, and the head's compose chain (files, YAML, services,
 //! images' tags, secrets, configs, name lengths): exactly [`crate::checkout::Checkout`],
 //! which every run starts from, so a recipe `lint` passes is refused by no run for any of
@@ -36,7 +36,7 @@ pub struct Linted {
     pub annotated: Vec<String>,
 }
 
-/// Lints a recipe test crate (`settings.crate_dir`, its `ccci.yml` and `CCCI_SET`), with
+/// Lints a recipe test crate (`settings.crate_dir`, its `ccci.yml` and [`vars::SET`](ccci_core::vars::SET)), with
 /// `sets` on top.
 ///
 /// # Errors

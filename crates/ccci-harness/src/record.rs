@@ -2,10 +2,10 @@
 //! steps and the end of the run, and turned into results.json there. Only appended to.
 
 use crate::plan::Step;
-use ccci_core::ladder::{rung_from_tests, Ladder, Rung, TestStatus};
+use ccci_core::ladder::TestStatus;
 use ccci_core::results::{
-    DependencyRecord, DeployRecord, RefInfo, RestoreProof, Results, Routing, SnapshotRecord,
-    Teardown, TestRecord, SCHEMA,
+    DependencyRecord, DeployRecord, Facts, Lane, RefInfo, RestoreProof, Results, Routing,
+    SnapshotRecord, Teardown, TestRecord,
 };
 use ccci_core::{Op, RecipeMeta};
 use std::collections::BTreeMap;
@@ -43,6 +43,8 @@ pub(crate) struct Record {
     pub restore_proof: Option<RestoreProof>,
     /// How the app was reached.
     pub routing: Option<Routing>,
+    /// Where it answered.
+    pub app_url: Option<String>,
     /// Every change made to the recipe's stack, once each.
     pub changes: Vec<String>,
     /// How the run was customised (see `Results::manifest`).
@@ -106,8 +108,9 @@ impl Record {
         tests
     }
 
-    /// The results of the run: every step of `steps` that never ended is recorded as not
-    /// run (interrupted) or not selected by the test filter, the ladder is concluded.
+    /// The results of the run, concluded in one pass from what it recorded: every step of
+    /// `steps` that never ended is recorded as not run (interrupted) or not selected by the
+    /// test filter, and `teardown` is how it ended.
     pub(crate) fn results(
         &self,
         run: &RunFacts<'_>,
@@ -116,13 +119,12 @@ impl Record {
     ) -> Results {
         let tests = self.every_step(run, steps);
         let manifest = manifest(&self.manifest, &tests);
-        let ladder = ladder_of(&tests, run.meta);
         let finished = SystemTime::now();
         let secs = ccci_core::time::unix_secs;
-        Results {
-            schema: SCHEMA.into(),
+        let facts = Facts {
             run_id: run.run_id.into(),
             recipe: run.meta.recipe.clone(),
+            // A run refused before it resolved its ref knows only that it asked for HEAD.
             head: self.head.clone().unwrap_or(RefInfo {
                 reference: "HEAD".into(),
                 commit: String::new(),
@@ -137,12 +139,6 @@ impl Record {
             duration_secs: finished
                 .duration_since(run.started)
                 .map_or(0.0, |d| d.as_secs_f64()),
-            level: ccci_core::ladder::Level(0),
-            level_cap_rung: None,
-            verdict: ccci_core::Verdict::Red,
-            verdict_reasons: vec![],
-            rungs: Default::default(),
-            skips: Default::default(),
             tests,
             snapshots: self.snapshots.clone(),
             teardown,
@@ -160,12 +156,16 @@ impl Record {
             restore_proof: self.restore_proof.clone(),
             warnings: self.warnings.clone(),
             routing: self.routing,
+            app_url: self.app_url.clone(),
             changes: self.changes.clone(),
             manifest,
             screenshot: self.screenshot.clone(),
             bad_input: self.bad_input.clone(),
-        }
-        .conclude(&ladder)
+            ccci: Some(crate::build::this()),
+            host: crate::build::host_name(),
+            lane: Lane::Cold,
+        };
+        Results::conclude(facts, &run.meta.expected_na)
     }
 }
 
@@ -189,19 +189,4 @@ pub(crate) struct RunFacts<'a> {
     pub run_dir: &'a str,
     pub started: SystemTime,
     pub interrupted: bool,
-}
-
-/// Each rung's outcome from its steps' and what the settings declare not applicable.
-fn ladder_of(tests: &[TestRecord], meta: &RecipeMeta) -> Ladder {
-    let mut ladder = Ladder::default();
-    for rung in Rung::ALL {
-        let of_rung: Vec<(&str, &TestStatus)> = tests
-            .iter()
-            .filter(|r| r.rung == rung)
-            .map(|r| (r.name.as_str(), &r.status))
-            .collect();
-        let declared = meta.expected_na.get(&rung).map(String::as_str);
-        ladder.set(rung, rung_from_tests(rung, &of_rung, declared));
-    }
-    ladder
 }

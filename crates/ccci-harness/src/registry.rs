@@ -5,7 +5,7 @@
 //! janitor touches only stacks registered here by runs that are gone: never a live run's,
 //! never anything ccci did not create.
 //!
-//! The registry is a directory: `CCCI_REGISTRY_DIR`, else `/var/lib/ccci/active` when it can be
+//! The registry is a directory: [`vars::REGISTRY_DIR`](ccci_core::vars::REGISTRY_DIR), else `/var/lib/ccci/active` when it can be
 //! written, else `~/.local/state/ccci/active`.
 
 use crate::error::{io, HarnessError};

@@ -70,7 +70,7 @@ pub fn recipe_layer(
                 reference: reference.into(),
                 url: url.into(),
                 source: Box::new(source),
-                fix: "give a tag, branch or commit of it with --ref",
+                fix: "give a tag, branch or commit of it with --ref".into(),
             },
         })
         .and_then(|commit| Ok(recipe.file_at(&commit, "ccci.yml", deadline)?));
@@ -127,7 +127,7 @@ fn yaml_string(s: &str) -> String {
 
 /// A test crate's settings (`layers`: its `ccci.yml` and `--set`s) with the recipe
 /// repository's own `ccci.yml` beneath them, when the recipe comes from git (`source: {git:
-/// …}` or `CCCI_RECIPE_GIT`): the crate's keys win. The repository is probed in `scratch`.
+/// …}` or [`vars::RECIPE_GIT`]): the crate's keys win. The repository is probed in `scratch`.
 pub(crate) fn with_recipe_layer(
     settings: &Settings,
     layers: Vec<Layer>,

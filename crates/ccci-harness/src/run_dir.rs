@@ -9,7 +9,7 @@
 //!   snapshots/<attempt>/            each backup attempt: tar archives + manifest.json
 //!   forensics/NN-<step>.{txt,json}  task history and log tails of each failed step
 //!   op_state.json                   what recipe functions stored in OpState
-//!   results.json                    the run's results (schema ccci.results/2)
+//!   results.json                    the run's results (schema `ccci_core::results::SCHEMA`)
 //!   summary.txt                     the summary printed at the end
 //!   screenshot.png                  the app's front page before teardown (best effort)
 //! ```

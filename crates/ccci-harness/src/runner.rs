@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
 /// The `main` of a recipe test binary ([`crate::main!`]): the crate's settings with the
-/// `CCCI_*` environment applied (a bad value is refused in one line, exit 2), then
+/// environment (ccci_core::vars) applied (a bad value is refused in one line, exit 2), then
 /// [`run_main`].
 pub fn run_test_crate(manifest_dir: &str, target_tmpdir: &str) -> ExitCode {
     match Settings::for_test_crate(manifest_dir, target_tmpdir) {

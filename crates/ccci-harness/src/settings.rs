@@ -1,10 +1,10 @@
-//! Where a run finds its recipe and its settings: the test crate, the `CCCI_*` environment,
-//! and the settings layers of `ccci.yml` and `--set`.
+//! Where a run finds its recipe and its settings: the test crate, ccci's environment variables
+//! ([`vars`]), and the settings layers of `ccci.yml` and `--set`.
 
 use crate::error::HarnessError;
 use ccci_abra::Pull;
 use ccci_core::results::Routing;
-use ccci_core::{Layer, RecipeMeta};
+use ccci_core::{vars, Layer, RecipeMeta};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,42 +14,42 @@ use std::time::Duration;
 pub struct Settings {
     /// The recipe test crate (holds `ccci.yml`; `releases:` sources are relative to it).
     pub crate_dir: PathBuf,
-    /// Where run directories go (`CCCI_RUNS_DIR`, default `target/ccci/runs`).
+    /// Where run directories go ([`vars::RUNS_DIR`], default `target/ccci/runs`).
     pub runs_dir: PathBuf,
-    /// A recipe repository to test instead of `ccci.yml`'s source (`CCCI_RECIPE_GIT`).
+    /// A recipe repository to test instead of `ccci.yml`'s source ([`vars::RECIPE_GIT`]).
     pub recipe_git: Option<String>,
-    /// The ref to test (`CCCI_REF`); default the repository's HEAD.
+    /// The ref to test ([`vars::REF`]); default the repository's HEAD.
     pub reference: Option<String>,
-    /// The app domain (`CCCI_DOMAIN`); default `<4 letters of the recipe>-<6 hex>.ccci.test`.
+    /// The app domain ([`vars::DOMAIN`]); default `<4 letters of the recipe>-<6 hex>.ccci.test`.
     pub domain: Option<String>,
-    /// Also write results.json here (`CCCI_RESULTS_FILE`).
+    /// Also write results.json here ([`vars::RESULTS_FILE`]).
     pub results_copy: Option<PathBuf>,
-    /// How apps are reached (`CCCI_ROUTING`: `traefik` or `host-port`); default: through
+    /// How apps are reached ([`vars::ROUTING`]: `traefik` or `host-port`); default: through
     /// Traefik when one serves the `proxy` network, else on a host port.
     pub routing: Option<Routing>,
-    /// When images are pulled (`CCCI_PULL`: `missing`, `always` or `never`); default
+    /// When images are pulled ([`vars::PULL`]: `missing`, `always` or `never`); default
     /// `missing`.
     pub pull: Option<Pull>,
-    /// A certificate authority to trust for apps behind Traefik (`CCCI_CA_CERT`, a PEM file):
+    /// A certificate authority to trust for apps behind Traefik ([`vars::CA_CERT`], a PEM file):
     /// a real server's, when its certificates are not publicly trusted. Default: the CI
     /// authority the Swarm carries (scripts/local-swarm's), else the system's.
     pub ca_cert: Option<PathBuf>,
-    /// Whether the Swarm's host has IPVS (`CCCI_IPVS=yes|no`). Default: read from this
+    /// Whether the Swarm's host has IPVS ([`vars::IPVS`]: `yes` or `no`). Default: read from this
     /// machine's kernel for a local daemon; taken as yes for a remote one (a Co-op Cloud
     /// server has it), which only a remote daemon's own kernel could say otherwise.
     pub ipvs: Option<bool>,
-    /// Whether the run takes the app's screenshot before teardown (`CCCI_SCREENSHOT=yes|no`).
+    /// Whether the run takes the app's screenshot before teardown ([`vars::SCREENSHOT`]: `yes` or `no`).
     /// It is for people, not for the verdict, and costs a browser's start: `cargo ccci run`
     /// asks for it when this is unsaid (its report shows it); a bare `cargo test` takes none
     /// unless this says yes.
     pub screenshot: Option<bool>,
-    /// The run registry's directory (`CCCI_REGISTRY_DIR`); default
+    /// The run registry's directory ([`vars::REGISTRY_DIR`]); default
     /// [`crate::registry::Registry::open`]'s.
     pub registry_dir: Option<PathBuf>,
     /// Keep a red run's stack up for debugging this long instead of tearing it down
-    /// (`CCCI_KEEP`, a duration like `1h`); the janitor removes it after. Default: never.
+    /// ([`vars::KEEP`], a duration like `1h`); the janitor removes it after. Default: never.
     pub keep: Option<Duration>,
-    /// The local image builder (`CCCI_IMAGE_BUILDER`, an executable; see
+    /// The local image builder ([`vars::IMAGE_BUILDER`], an executable; see
     /// [`ccci_abra::images`]): images it declares are built on first use instead of pulled.
     /// Default: `images/build` of the ccci source tree this was built from, when it exists.
     pub image_builder: Option<PathBuf>,
@@ -90,10 +90,10 @@ pub fn state_dir() -> PathBuf {
 
 impl Settings {
     /// Settings for a recipe test crate, from its manifest dir and Cargo's target tmp dir,
-    /// with the `CCCI_*` environment overrides applied.
+    /// with the ccci's variables ([`vars`]) environment overrides applied.
     ///
     /// # Errors
-    /// A `CCCI_*` variable whose value is not one ccci knows, named with the values it takes.
+    /// A ccci's variables ([`vars`]) variable whose value is not one ccci knows, named with the values it takes.
     pub fn for_test_crate(
         manifest_dir: &str,
         target_tmpdir: &str,
@@ -106,41 +106,39 @@ impl Settings {
         Settings::from_env(Path::new(manifest_dir), default_runs)
     }
 
-    /// Settings with every `CCCI_*` environment override applied (this is the one place
+    /// Settings with every ccci's variables ([`vars`]) environment override applied (this is the one place
     /// that reads them): a test crate's, and `cargo ccci run --recipe-git`'s before its
-    /// flags. Runs go to `CCCI_RUNS_DIR`, else `default_runs`.
+    /// flags. Runs go to [`vars::RUNS_DIR`], else `default_runs`.
     ///
     /// # Errors
-    /// A `CCCI_*` variable whose value is not one ccci knows, named with the values it takes.
+    /// A ccci's variables ([`vars`]) variable whose value is not one ccci knows, named with the values it takes.
     pub fn from_env(crate_dir: &Path, default_runs: PathBuf) -> Result<Settings, HarnessError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Ok(Settings {
             crate_dir: crate_dir.into(),
-            runs_dir: var("CCCI_RUNS_DIR")
+            runs_dir: var(vars::RUNS_DIR)
                 .map(PathBuf::from)
                 .unwrap_or(default_runs),
-            recipe_git: var("CCCI_RECIPE_GIT"),
-            reference: var("CCCI_REF"),
-            domain: var("CCCI_DOMAIN"),
-            results_copy: var("CCCI_RESULTS_FILE").map(PathBuf::from),
-            routing: var("CCCI_ROUTING")
+            recipe_git: var(vars::RECIPE_GIT),
+            reference: var(vars::REF),
+            domain: var(vars::DOMAIN),
+            results_copy: var(vars::RESULTS_FILE).map(PathBuf::from),
+            routing: var(vars::ROUTING)
                 .map(|v| v.parse().map_err(HarnessError::BadRouting))
                 .transpose()?,
-            pull: var("CCCI_PULL")
+            pull: var(vars::PULL)
                 .map(|v| v.parse().map_err(HarnessError::BadPull))
                 .transpose()?,
-            ca_cert: var("CCCI_CA_CERT").map(PathBuf::from),
-            ipvs: var("CCCI_IPVS")
-                .map(|v| switch("CCCI_IPVS", v))
+            ca_cert: var(vars::CA_CERT).map(PathBuf::from),
+            ipvs: var(vars::IPVS).map(|v| switch(vars::IPVS, v)).transpose()?,
+            screenshot: var(vars::SCREENSHOT)
+                .map(|v| switch(vars::SCREENSHOT, v))
                 .transpose()?,
-            screenshot: var("CCCI_SCREENSHOT")
-                .map(|v| switch("CCCI_SCREENSHOT", v))
-                .transpose()?,
-            registry_dir: var("CCCI_REGISTRY_DIR").map(PathBuf::from),
-            keep: var("CCCI_KEEP")
+            registry_dir: var(vars::REGISTRY_DIR).map(PathBuf::from),
+            keep: var(vars::KEEP)
                 .map(|v| ccci_core::meta::duration(&v).ok_or(HarnessError::BadKeep(v)))
                 .transpose()?,
-            image_builder: var("CCCI_IMAGE_BUILDER")
+            image_builder: var(vars::IMAGE_BUILDER)
                 .map(PathBuf::from)
                 .or_else(own_image_builder),
             watch_signals: true,
@@ -171,7 +169,7 @@ impl Settings {
 }
 
 /// What a command line (`cargo ccci run`'s flags) says about a run's settings, over the
-/// `CCCI_*` environment: applied to [`Settings`] for a run in this process, or given to a
+/// ccci's variables ([`vars`]) environment: applied to [`Settings`] for a run in this process, or given to a
 /// test binary run on its behalf as the variables it reads.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -212,15 +210,15 @@ impl Overrides {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
         [
-            ("CCCI_REF", self.reference.clone()),
-            ("CCCI_RECIPE_GIT", self.recipe_git.clone()),
-            ("CCCI_DOMAIN", self.domain.clone()),
-            ("CCCI_ROUTING", self.routing.map(|r| r.as_str().into())),
-            ("CCCI_PULL", self.pull.map(|p| p.as_str().into())),
-            ("CCCI_KEEP", self.keep.map(|k| format!("{}s", k.as_secs()))),
-            ("CCCI_SCREENSHOT", self.screenshot.map(yes_no)),
+            (vars::REF, self.reference.clone()),
+            (vars::RECIPE_GIT, self.recipe_git.clone()),
+            (vars::DOMAIN, self.domain.clone()),
+            (vars::ROUTING, self.routing.map(|r| r.as_str().into())),
+            (vars::PULL, self.pull.map(|p| p.as_str().into())),
+            (vars::KEEP, self.keep.map(|k| format!("{}s", k.as_secs()))),
+            (vars::SCREENSHOT, self.screenshot.map(yes_no)),
             (
-                "CCCI_RESULTS_FILE",
+                vars::RESULTS_FILE,
                 self.results_copy.as_ref().map(|p| p.display().to_string()),
             ),
         ]
@@ -232,7 +230,7 @@ impl Overrides {
 
 /// The variable that carries `--set`s to a test binary, one `key=value` a line.
 pub fn sets_env(sets: &[String]) -> Option<(&'static str, String)> {
-    (!sets.is_empty()).then(|| ("CCCI_SET", sets.join("\n")))
+    (!sets.is_empty()).then(|| (vars::SET, sets.join("\n")))
 }
 
 /// A yes-or-no variable's value.
@@ -244,13 +242,13 @@ fn switch(key: &'static str, value: String) -> Result<bool, HarnessError> {
     }
 }
 
-/// Reads a recipe test crate's `ccci.yml`, with `--set` overrides from `CCCI_SET` (one
+/// Reads a recipe test crate's `ccci.yml`, with `--set` overrides from [`vars::SET`] (one
 /// `key=value` per line) on top.
 pub fn load_meta(crate_dir: &Path) -> Result<RecipeMeta, HarnessError> {
     Ok(RecipeMeta::from_layers(&crate_layers(crate_dir)?)?)
 }
 
-/// The settings layers of a test crate: its `ccci.yml`, then `CCCI_SET`.
+/// The settings layers of a test crate: its `ccci.yml`, then [`vars::SET`].
 pub(crate) fn crate_layers(crate_dir: &Path) -> Result<Vec<Layer>, HarnessError> {
     let path = crate_dir.join("ccci.yml");
     let text = std::fs::read_to_string(&path).map_err(|source| HarnessError::NoSettings {
@@ -258,7 +256,7 @@ pub(crate) fn crate_layers(crate_dir: &Path) -> Result<Vec<Layer>, HarnessError>
         source,
     })?;
     let mut layers = vec![Layer::parse(&path.display().to_string(), &text)?];
-    let sets: Vec<String> = std::env::var("CCCI_SET")
+    let sets: Vec<String> = std::env::var(vars::SET)
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.trim().is_empty())

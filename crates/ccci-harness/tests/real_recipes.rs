@@ -42,12 +42,7 @@ fn foodsharing_cms_with_its_health_path_reaches_l3_red_for_the_undeclared_functi
         "scripts/local-swarm runs a Traefik on proxy"
     );
     for rung in [Rung::Install, Rung::Upgrade, Rung::BackupRestore] {
-        assert_eq!(
-            res.rungs[&rung],
-            RungOutcome::Pass,
-            "{rung}: {:#?}",
-            res.tests
-        );
+        common::assert_passed(res, rung);
     }
     assert!(matches!(
         &res.rungs[&Rung::Functional],
@@ -98,12 +93,7 @@ fn lemp_installs_and_names_the_rungs_that_cannot_run() {
     // nginx answers 403 for the empty site directory (see docs/recipes.md).
     let r = run("lemp", &["health_ok=[200, 403]"]);
     let res = &r.results;
-    assert_eq!(
-        res.rungs[&Rung::Install],
-        RungOutcome::Pass,
-        "{:#?}",
-        res.tests
-    );
+    common::assert_passed(res, Rung::Install);
     match &res.rungs[&Rung::Upgrade] {
         RungOutcome::Skipped {
             reason,

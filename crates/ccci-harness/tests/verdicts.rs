@@ -270,18 +270,8 @@ fn a_recipe_written_like_real_ones_backs_up_every_service_and_proves_the_restore
     let meta = ccci::load_meta(&dir).unwrap();
     let r = run_recipe(common::settings(&dir, &runs), meta, Hooks::none()).unwrap();
     let res = &r.results;
-    assert_eq!(
-        res.rungs[&Rung::Install],
-        RungOutcome::Pass,
-        "{:#?}",
-        res.tests
-    );
-    assert_eq!(
-        res.rungs[&Rung::BackupRestore],
-        RungOutcome::Pass,
-        "{:#?}",
-        res.tests
-    );
+    common::assert_passed(res, Rung::Install);
+    common::assert_passed(res, Rung::BackupRestore);
     let d = &res.deploys[0];
     assert_eq!(
         d.compose_files,

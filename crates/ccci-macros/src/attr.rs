@@ -277,7 +277,7 @@ pub fn render(kind: Kind, when: Option<&When>, func: &ItemFn) -> TokenStream {
 
             #[::ccci::__private::linkme::distributed_slice(::ccci::__private::#slice)]
             #[linkme(crate = ::ccci::__private::linkme)]
-            static __CCCI_REGISTERED: ::ccci::__private::#def = ::ccci::__private::#def {
+            static __REGISTERED: ::ccci::__private::#def = ::ccci::__private::#def {
                 name: ::core::stringify!(#name),
                 file: ::core::file!(),
                 line: ::core::line!(),

@@ -23,23 +23,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const TARGET: Duration = Duration::from_millis(250);
 
+/// The stack a redeploy changes: its mark, a healthcheck, and a 1 s update monitor so that
+/// an update completes a second after its task runs.
 fn stack_yaml(mark: usize) -> String {
-    format!(
-        r#"version: "3.8"
-services:
-  app:
-    image: local/busybox:1.35
-    command: ["sleep", "3600"]
-    init: true
-    environment: {{ MARK: "{mark}" }}
-    healthcheck:
-      test: ["CMD", "true"]
-      interval: 1s
-    deploy:
-      endpoint_mode: dnsrr
-      update_config: {{ order: stop-first, monitor: 1s }}
-"#
-    )
+    let healthy = "    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 1s";
+    common::sleeper(&mark.to_string(), ", monitor: 1s", healthy)
 }
 
 /// RFC 3339 with optional fraction, UTC (`Z`), as the Engine writes it.

@@ -1,6 +1,7 @@
 //! What to keep when something fails: every service's task history and the last lines of its
 //! logs, so nobody has to dig on the host afterwards.
 
+use crate::model::ServiceState;
 use crate::stack::STACK_LABEL;
 use crate::{Swarm, SwarmError};
 use bollard::query_parameters::LogsOptions;
@@ -9,42 +10,15 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-/// One service at the moment of a failure.
+/// One service at the moment of a failure: its state as convergence saw it (with every task
+/// the Engine still keeps, newest first) and the last lines of its logs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceForensics {
-    /// Full service name.
-    pub service: String,
-    /// Tasks wanted.
-    pub desired: u64,
-    /// `UpdateStatus.State`, if any.
-    pub update_state: Option<String>,
-    /// `UpdateStatus.Message`, if any.
-    pub update_message: Option<String>,
-    /// Every task the Engine still keeps, newest first.
-    pub tasks: Vec<TaskForensics>,
+    /// The service and its tasks.
+    #[serde(flatten)]
+    pub state: ServiceState,
     /// The last lines of the service's logs (stdout and stderr, with timestamps).
     pub log_tail: Vec<String>,
-}
-
-/// One task of a failed service.
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskForensics {
-    /// Task id.
-    pub id: String,
-    /// Replica slot.
-    pub slot: Option<i64>,
-    /// Its state.
-    pub state: String,
-    /// What the orchestrator wants of it.
-    pub desired_state: String,
-    /// Its error.
-    pub err: Option<String>,
-    /// Its container's exit code.
-    pub exit_code: Option<i64>,
-    /// When it reached its state.
-    pub timestamp: Option<String>,
-    /// Whether it runs the service's current spec.
-    pub current: bool,
 }
 
 /// Task history and log tails of every service of `stack`. Logs that cannot be read within
@@ -82,27 +56,7 @@ pub async fn collect(
                 Ok(Err(e)) => vec![format!("(logs unavailable: {e})")],
                 Err(_) => vec!["(logs unavailable: no answer within 5 s)".into()],
             };
-        out.push(ServiceForensics {
-            service: s.name,
-            desired: s.desired,
-            update_state: s.update_state,
-            update_message: s.update_message,
-            tasks: s
-                .tasks
-                .into_iter()
-                .map(|t| TaskForensics {
-                    id: t.id,
-                    slot: t.slot,
-                    state: t.state,
-                    desired_state: t.desired_state,
-                    err: t.err,
-                    exit_code: t.exit_code,
-                    timestamp: t.timestamp,
-                    current: t.current,
-                })
-                .collect(),
-            log_tail,
-        });
+        out.push(ServiceForensics { state: s, log_tail });
     }
     Ok(out)
 }
@@ -133,13 +87,17 @@ async fn logs(swarm: &Swarm, service_id: &str, lines: usize) -> Result<Vec<Strin
 /// The forensics as text a person reads: per service, its tasks, then its log tail.
 pub fn render(services: &[ServiceForensics]) -> String {
     let mut s = String::new();
-    for svc in services {
+    for ServiceForensics {
+        state: svc,
+        log_tail,
+    } in services
+    {
         let update = svc
             .update_state
             .as_deref()
             .map(|u| format!(", update {u}"))
             .unwrap_or_default();
-        let _ = writeln!(s, "== {} (desired {}{update})", svc.service, svc.desired);
+        let _ = writeln!(s, "== {} (desired {}{update})", svc.name, svc.desired);
         if let Some(m) = &svc.update_message {
             let _ = writeln!(s, "   update message: {m}");
         }
@@ -164,8 +122,8 @@ pub fn render(services: &[ServiceForensics]) -> String {
                 t.timestamp.as_deref().unwrap_or("?")
             );
         }
-        let _ = writeln!(s, "   last {} log lines:", svc.log_tail.len());
-        for l in &svc.log_tail {
+        let _ = writeln!(s, "   last {} log lines:", log_tail.len());
+        for l in log_tail {
             let _ = writeln!(s, "   | {l}");
         }
     }

@@ -123,13 +123,10 @@ impl Swarm {
             .list_secrets(None::<ListSecretsOptions>)
             .await
             .map_err(api("list secrets"))?;
-        Ok(all
+        let named = all
             .into_iter()
-            .filter_map(|x| {
-                let spec = x.spec?;
-                of_stack(stack, x.id, spec.name?, spec.labels.as_ref())
-            })
-            .collect())
+            .map(|x| (x.id, x.spec.map(|s| (s.name, s.labels))));
+        Ok(named_of_stack(stack, named))
     }
 
     /// (id, name) of the stack's configs: labelled, or named `<stack>_…`.
@@ -139,13 +136,10 @@ impl Swarm {
             .list_configs(None::<ListConfigsOptions>)
             .await
             .map_err(api("list configs"))?;
-        Ok(all
+        let named = all
             .into_iter()
-            .filter_map(|x| {
-                let spec = x.spec?;
-                of_stack(stack, x.id, spec.name?, spec.labels.as_ref())
-            })
-            .collect())
+            .map(|x| (x.id, x.spec.map(|s| (s.name, s.labels))));
+        Ok(named_of_stack(stack, named))
     }
 
     /// Removes what `docker stack rm` leaves: the stack's volumes, secrets and configs. Call
@@ -200,4 +194,20 @@ impl DataRemoval {
         }
         Ok(())
     }
+}
+
+/// Labels of a secret or config, as the Engine gives them.
+type Labels = Option<std::collections::HashMap<String, String>>;
+
+/// (id, name) of the secrets or configs (their id, and their spec's name and labels) that
+/// belong to `stack`.
+fn named_of_stack(
+    stack: &str,
+    all: impl Iterator<Item = (Option<String>, Option<(Option<String>, Labels)>)>,
+) -> Vec<(String, String)> {
+    all.filter_map(|(id, spec)| {
+        let (name, labels) = spec?;
+        of_stack(stack, id, name?, labels.as_ref())
+    })
+    .collect()
 }

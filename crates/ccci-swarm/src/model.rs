@@ -5,7 +5,7 @@
 //! decision in [`crate::converge`] is pure and unit-testable with hand-written states.
 
 /// One service of a stack, as last seen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ServiceState {
     /// Full service name, `<stack>_<service>`.
     pub name: String,
@@ -25,7 +25,7 @@ pub struct ServiceState {
 }
 
 /// One task of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TaskState {
     /// Task id.
     pub id: String,

@@ -6,41 +6,24 @@ use ccci_swarm::{evaluate, wait, Convergence, Deadline, Swarm, SwarmError, Via};
 use common::*;
 use std::time::Duration;
 
-fn sleeper(env: &str, extra: &str) -> String {
-    format!(
-        r#"version: "3.8"
-services:
-  app:
-    image: local/busybox:1.35
-    command: ["sleep", "3600"]
-    init: true
-    environment: {{ MARK: "{env}" }}
-    deploy:
-      endpoint_mode: dnsrr
-      update_config: {{ order: stop-first }}
-{extra}
-"#
-    )
-}
-
 #[tokio::test]
 async fn redeploys_are_tracked_by_spec_not_by_replica_count() {
     let swarm = swarm().await;
     let stack = stack_name("spec");
     let _guard = Guard(stack.clone());
-    deploy(&stack, &sleeper("one", ""));
+    deploy(&stack, &sleeper("one", "", ""));
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
         .await
         .unwrap();
 
     // A no-op redeploy changes nothing Swarm acts on: still converged, task still current.
-    deploy(&stack, &sleeper("one", ""));
+    deploy(&stack, &sleeper("one", "", ""));
     let snap = swarm.stack_state(&stack).await.unwrap();
     assert!(evaluate(&snap).is_converged(), "no-op redeploy: {snap:?}");
 
     // A real change: right after the deploy, the old task still reads 1/1, but it is not
     // on the current spec, so this is not converged until Swarm replaced it [R10].
-    deploy(&stack, &sleeper("two", ""));
+    deploy(&stack, &sleeper("two", "", ""));
     let snap = swarm.stack_state(&stack).await.unwrap();
     assert!(
         !evaluate(&snap).is_converged(),
@@ -108,6 +91,7 @@ async fn a_hang_fails_at_the_deadline_naming_the_service_and_its_tasks() {
     let _guard = Guard(stack.clone());
     let yaml = sleeper(
         "x",
+        "",
         r#"    healthcheck:
       test: ["CMD", "false"]
       interval: 1s
@@ -134,7 +118,7 @@ async fn exec_reports_output_and_exit_code() {
     let swarm = swarm().await;
     let stack = stack_name("exec");
     let _guard = Guard(stack.clone());
-    deploy(&stack, &sleeper("e", ""));
+    deploy(&stack, &sleeper("e", "", ""));
     wait::wait_converged(&swarm, &stack, Deadline::after(Duration::from_secs(60)))
         .await
         .unwrap();

@@ -1,4 +1,5 @@
-//! What ccci's own tests share. Only std: it must not add to any build.
+//! What ccci's own tests share. It adds nothing to any build but ccci-core, which every
+//! test already builds, and proptest for the property tests (feature `proptest`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,10 +18,11 @@ pub const UPSTREAM: &[(&str, &str)] = &[
 /// How long asking the upstream whether it answers may take.
 const UPSTREAM_ANSWERS: Duration = Duration::from_secs(20);
 
-/// The directory of recipe bundles: `CCCI_RECIPES`, default `../shared/recipes` beside the
+/// The directory of recipe bundles: [`RECIPES`](ccci_core::vars::RECIPES), default
+/// `../shared/recipes` beside the
 /// repository.
 pub fn recipes_dir() -> PathBuf {
-    std::env::var_os("CCCI_RECIPES")
+    std::env::var_os(ccci_core::vars::RECIPES)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recipes"))
@@ -44,8 +46,9 @@ pub fn recipe_repository(name: &str) -> String {
     match answers(upstream) {
         Ok(()) => upstream.to_string(),
         Err(why) => panic!(
-            "the real recipe {name} cannot be had: no bundle at {} (set CCCI_RECIPES to the directory of recipe bundles), and its upstream {upstream} {why}",
-            bundle.display()
+            "the real recipe {name} cannot be had: no bundle at {} (set {} to the directory of recipe bundles), and its upstream {upstream} {why}",
+            bundle.display(),
+            ccci_core::vars::RECIPES
         ),
     }
 }
@@ -134,4 +137,21 @@ pub fn docker(args: &[&str]) -> String {
 /// Like [`docker`], for cleanups that may find nothing to remove: failures are ignored.
 pub fn docker_quietly(args: &[&str]) {
     let _ = std::panic::catch_unwind(|| docker(args));
+}
+
+/// The property tests' configuration: 256 cases from a fixed seed, so CI is repeatable;
+/// `PROPTEST_RNG_SEED=<n>` explores other inputs (a failure prints the minimal one).
+#[cfg(feature = "proptest")]
+pub fn proptest_config() -> proptest::test_runner::Config {
+    let default = proptest::test_runner::Config::default();
+    let rng_seed = match std::env::var_os("PROPTEST_RNG_SEED") {
+        Some(_) => default.rng_seed,
+        None => proptest::test_runner::RngSeed::Fixed(20261123),
+    };
+    proptest::test_runner::Config {
+        cases: 256,
+        failure_persistence: None,
+        rng_seed,
+        ..default
+    }
 }

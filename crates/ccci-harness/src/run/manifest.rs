@@ -2,7 +2,7 @@
 
 use crate::plan::Hooks;
 use crate::settings::Settings;
-use ccci_core::RecipeMeta;
+use ccci_core::{vars, RecipeMeta};
 
 /// How a run is customised, one line each, for the manifest in results.json: settings that
 /// differ from the defaults (values of secret-looking names redacted), the command line's
@@ -34,29 +34,33 @@ pub(super) fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hook
     }
     let overrides = [
         (
-            "recipe repository (CCCI_RECIPE_GIT)",
+            "recipe repository",
+            vars::RECIPE_GIT,
             settings.recipe_git.clone(),
         ),
-        ("ref (CCCI_REF)", settings.reference.clone()),
-        ("domain (CCCI_DOMAIN)", settings.domain.clone()),
+        ("ref", vars::REF, settings.reference.clone()),
+        ("domain", vars::DOMAIN, settings.domain.clone()),
         (
-            "routing forced (CCCI_ROUTING)",
+            "routing forced",
+            vars::ROUTING,
             settings.routing.map(|r| r.as_str().to_string()),
         ),
         (
-            "pull (CCCI_PULL)",
+            "pull",
+            vars::PULL,
             settings.pull.map(|p| p.as_str().to_string()),
         ),
     ];
-    for (what, v) in overrides {
+    for (what, var, v) in overrides {
         if let Some(v) = v {
-            m.push(format!("{what} = {v}"));
+            m.push(format!("{what} ({var}) = {v}"));
         }
     }
     if let Some(ipvs) = settings.ipvs {
         m.push(format!(
-            "IPVS said to be {} (CCCI_IPVS)",
-            if ipvs { "present" } else { "absent" }
+            "IPVS said to be {} ({})",
+            if ipvs { "present" } else { "absent" },
+            vars::IPVS
         ));
     }
     let (l, f, v) = (
@@ -99,7 +103,7 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("routing forced (CCCI_ROUTING) = host-port"),
+            m.contains(&format!("routing forced ({}) = host-port", vars::ROUTING)),
             "{m}"
         );
         assert!(!m.contains("health_ok"), "defaults are not listed: {m}");

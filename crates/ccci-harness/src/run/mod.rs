@@ -108,7 +108,8 @@ impl Run {
         };
         if let Some(e) = no_registry {
             record.warn(&format!(
-                "no run registry ({e}): if this run is killed, `cargo ccci janitor` cannot find what it deployed; set CCCI_REGISTRY_DIR to a writable directory"
+                "no run registry ({e}): if this run is killed, `cargo ccci janitor` cannot find what it deployed; set {} to a writable directory",
+                ccci_core::vars::REGISTRY_DIR
             ));
         }
         Ok(Run {

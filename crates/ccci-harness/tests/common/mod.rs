@@ -1,6 +1,6 @@
 //! What the harness's Swarm tests share.
 
-use ccci::core::Results;
+use ccci::core::{Results, Rung, RungOutcome};
 use std::path::{Path, PathBuf};
 
 /// Where a test binary's runs go: `<target tmp>/<name>`.
@@ -25,5 +25,16 @@ pub fn assert_clean(res: &Results) {
         res.teardown.clean,
         "teardown left {:?}",
         res.teardown.leftovers
+    );
+}
+
+/// `rung` passed; otherwise the run's tests are shown.
+#[allow(dead_code)]
+pub fn assert_passed(res: &Results, rung: Rung) {
+    assert_eq!(
+        res.rungs[&rung],
+        RungOutcome::Pass,
+        "{rung}: {:#?}",
+        res.tests
     );
 }

@@ -75,3 +75,24 @@ pub async fn swarm() -> Swarm {
         .await
         .expect("these tests need the local Swarm: run scripts/local-swarm")
 }
+
+/// A one-service stack of busybox sleeping, its environment marked with `mark` (a new mark is
+/// a new spec, so an update); `update` is added to its `update_config` (`, monitor: 1s`),
+/// `extra` to the service (a healthcheck).
+#[allow(dead_code)]
+pub fn sleeper(mark: &str, update: &str, extra: &str) -> String {
+    format!(
+        r#"version: "3.8"
+services:
+  app:
+    image: local/busybox:1.35
+    command: ["sleep", "3600"]
+    init: true
+    environment: {{ MARK: "{mark}" }}
+    deploy:
+      endpoint_mode: dnsrr
+      update_config: {{ order: stop-first{update} }}
+{extra}
+"#
+    )
+}

@@ -1,0 +1,59 @@
+//! Every environment variable ccci reads, by name: the one place they are spelled. They are
+//! read once, typed, by `ccci::Settings::from_env` (the harness) and by the commands that
+//! own them; everything else names them through these constants, in messages and docs alike.
+//!
+//! | variable | what it says | read by |
+//! |---|---|---|
+//! | [`RUNS_DIR`] | where run directories go | every run |
+//! | [`RECIPE_GIT`] | a recipe repository to test instead of the crate's source | every run |
+//! | [`REF`] | the ref to test | every run |
+//! | [`DOMAIN`] | the app's domain | every run |
+//! | [`RESULTS_FILE`] | also write results.json here | every run |
+//! | [`ROUTING`] | `traefik` or `host-port` | every run |
+//! | [`PULL`] | `missing`, `always` or `never` | every run |
+//! | [`CA_CERT`] | a certificate authority to trust for apps behind Traefik | every run |
+//! | [`IPVS`] | whether the Swarm's host has IPVS (`yes`/`no`) | every run |
+//! | [`SCREENSHOT`] | whether to take the app's screenshot (`yes`/`no`) | every run |
+//! | [`REGISTRY_DIR`] | the run registry's directory | runs, the janitor |
+//! | [`KEEP`] | keep a red run's stack up this long | every run |
+//! | [`IMAGE_BUILDER`] | the local image builder | every run |
+//! | [`SET`] | settings on top of `ccci.yml`, one `key=value` a line | a test crate's run |
+//! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run, the store |
+//! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | the store's commands |
+//! | [`RECIPES`] | the directory of real recipe repositories (git bundles) | ccci's own tests |
+
+/// Where run directories go.
+pub const RUNS_DIR: &str = "CCCI_RUNS_DIR";
+/// A recipe repository (URL or path) to test instead of the test crate's source.
+pub const RECIPE_GIT: &str = "CCCI_RECIPE_GIT";
+/// The ref to test: a tag, branch or commit.
+pub const REF: &str = "CCCI_REF";
+/// The app's domain.
+pub const DOMAIN: &str = "CCCI_DOMAIN";
+/// Another path to write results.json to.
+pub const RESULTS_FILE: &str = "CCCI_RESULTS_FILE";
+/// How apps are reached: `traefik` or `host-port`.
+pub const ROUTING: &str = "CCCI_ROUTING";
+/// When images are pulled: `missing`, `always` or `never`.
+pub const PULL: &str = "CCCI_PULL";
+/// A certificate authority (PEM file) to trust for apps behind Traefik.
+pub const CA_CERT: &str = "CCCI_CA_CERT";
+/// Whether the Swarm's host has IPVS: `yes` or `no`.
+pub const IPVS: &str = "CCCI_IPVS";
+/// Whether a run takes the app's screenshot before teardown: `yes` or `no`.
+pub const SCREENSHOT: &str = "CCCI_SCREENSHOT";
+/// The run registry's directory.
+pub const REGISTRY_DIR: &str = "CCCI_REGISTRY_DIR";
+/// How long a red run's stack is kept up for debugging (a duration like `1h`).
+pub const KEEP: &str = "CCCI_KEEP";
+/// The local image builder, an executable.
+pub const IMAGE_BUILDER: &str = "CCCI_IMAGE_BUILDER";
+/// Settings on top of a test crate's `ccci.yml`, one `key=value` a line (`--set`).
+pub const SET: &str = "CCCI_SET";
+/// The run journal's directory: where every run notes that it started and ended, for the run
+/// store to take in.
+pub const JOURNAL_DIR: &str = "CCCI_JOURNAL_DIR";
+/// The run store: a SQLite file (or `sqlite://` URL) or a `postgres://` URL.
+pub const DATABASE: &str = "CCCI_DATABASE";
+/// The directory of real recipe repositories (git bundles) ccci's own tests run.
+pub const RECIPES: &str = "CCCI_RECIPES";

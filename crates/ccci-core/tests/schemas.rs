@@ -1,0 +1,39 @@
+//! Every results.json schema ccci has written reads as today's `Results`, keeping the schema it
+//! was written in: what `cargo ccci import` and the run store rely on. The fixtures are the
+//! schema snapshots of `ccci.results/1` to `/3` as each version of ccci-core wrote them.
+
+use ccci_core::results::{Lane, SCHEMAS};
+use ccci_core::{Results, Verdict};
+
+fn read(n: u32) -> Results {
+    let path = format!(
+        "{}/tests/fixtures/results-{n}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn every_older_schema_reads_as_the_newest_and_keeps_its_version() {
+    for n in 1..=3u32 {
+        let r = read(n);
+        assert_eq!(r.schema, format!("ccci.results/{n}"));
+        assert!(SCHEMAS.contains(&r.schema.as_str()));
+        assert_eq!(r.recipe, "custom-html");
+        assert_eq!(
+            (r.verdict, r.level.0),
+            (Verdict::Green, 2),
+            "as written, not concluded again"
+        );
+        // What /4 added is empty, not made up.
+        assert_eq!(
+            (r.ccci.as_ref(), r.host.as_ref(), r.app_url.as_ref()),
+            (None, None, None)
+        );
+        assert_eq!(r.lane, Lane::Cold);
+    }
+    assert!(read(1).deploys.is_empty(), "/1 had no deploys");
+    assert_eq!(read(2).deploys.len(), 2);
+    assert!(read(3).routing.is_some());
+}

@@ -1,0 +1,20 @@
+//! Which ccci ran a run, and where: the facts results.json records so that two runs of one
+//! recipe ref can be told apart by their harness (an A/B comparison) and by their host.
+
+use ccci_core::results::Build;
+
+/// This build of ccci: its version, and the commit of its source when it was built from a
+/// git checkout (read by `build.rs`).
+pub(crate) fn this() -> Build {
+    Build {
+        version: env!("CARGO_PKG_VERSION").into(),
+        commit: option_env!("SOURCE_COMMIT").map(String::from),
+    }
+}
+
+/// This machine's host name, as the kernel has it.
+pub(crate) fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
