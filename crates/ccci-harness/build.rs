@@ -9,12 +9,17 @@ fn main() {
     let Some((git_dir, common)) = manifest.ancestors().find_map(git_dirs) else {
         return;
     };
-    // Rebuilt when HEAD moves: a checkout, a commit, a fetch that repacks refs.
-    for watched in [
-        git_dir.join("HEAD"),
-        common.join("refs/heads"),
-        common.join("packed-refs"),
-    ] {
+    // Rebuilt when HEAD moves: a checkout, a commit, a fetch that repacks refs. Only files
+    // that exist are watched: cargo reruns a build script at every build for a missing one.
+    let head = git_dir.join("HEAD");
+    let named = std::fs::read_to_string(&head)
+        .ok()
+        .and_then(|h| Some(common.join(h.trim().strip_prefix("ref:")?.trim())));
+    for watched in [Some(head), named, Some(common.join("packed-refs"))]
+        .into_iter()
+        .flatten()
+        .filter(|p| p.exists())
+    {
         println!("cargo:rerun-if-changed={}", watched.display());
     }
     if let Some(commit) = head_commit(&git_dir, &common) {

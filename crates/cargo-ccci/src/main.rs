@@ -10,7 +10,15 @@
 //! cargo ccci results <results.json> [--json]
 //! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
 //! cargo ccci janitor [--dry-run] [--kept]
+//! cargo ccci history [RECIPE] [--lane cold|quick] [--ref REF] [--limit N] [--json]
+//! cargo ccci import DIR…
+//! cargo ccci compare RUN RUN
+//! cargo ccci dashboard [--listen ADDR]
 //! ```
+//!
+//! Every run is kept in the run store (`--database`, default runs.db in ccci's state
+//! directory): `history` lists runs, `import` records existing run directories, `compare`
+//! sets two runs side by side and `dashboard` serves all of it as web pages.
 //!
 //! `run RECIPE` builds `recipe-<RECIPE>`'s test binary (`cargo test --no-run`, at most 30 min)
 //! and runs it (the recipe's ccci tests, a full lifecycle on the Swarm) under `--timeout`: at
@@ -40,6 +48,7 @@ macro_rules! say {
 }
 
 mod report;
+mod service;
 
 /// Building a recipe's test binary: a cold build takes about two minutes on two cores.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -115,6 +124,31 @@ enum Cmd {
         #[arg(long)]
         kept: bool,
     },
+    /// List runs from the run store, newest first: when, recipe, ref, commit, level,
+    /// verdict, lane and the ccci that ran each (`cargo ccci history --help`).
+    #[command(disable_help_flag = true)]
+    History(Passed),
+    /// Record existing run directories in the run store, from results.json of any schema
+    /// ccci has written (`cargo ccci import --help`).
+    #[command(disable_help_flag = true)]
+    Import(Passed),
+    /// Set two finished runs side by side, to tell a change in ccci from a change in the
+    /// world (`cargo ccci compare --help`).
+    #[command(disable_help_flag = true)]
+    Compare(Passed),
+    /// Serve the dashboard of the run store: every recipe's level, each recipe's history,
+    /// each run with its card and artefacts, two runs side by side
+    /// (`cargo ccci dashboard --help`).
+    #[command(disable_help_flag = true)]
+    Dashboard(Passed),
+}
+
+/// A run store command's arguments, handed to `ccci-service` as they are (it says what they
+/// are, with `--help`).
+#[derive(clap::Args)]
+struct Passed {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
 }
 
 /// Which recipe, at which ref, under which domain and settings: what `run` and `lint` share.
@@ -196,7 +230,7 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some("ccci") {
         args.remove(1);
     }
-    let cli = Cli::parse_from(args);
+    let cli = Cli::parse_from(&args);
     let result = match cli.command {
         Cmd::Run(a) => run(a),
         Cmd::Lint(a) => lint(a),
@@ -209,6 +243,9 @@ fn main() -> ExitCode {
             artifact_url,
         } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
         Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
+        Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) => {
+            service::hand_over(&args[1..])
+        }
     };
     result.unwrap_or_else(|e| {
         eprintln!("cargo ccci: {e}");
@@ -279,6 +316,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     // status.
     let results = read(&results_file)?;
     report::write_all(&results, junit.as_deref(), artifacts.as_deref())?;
+    service::record(&results.run_id);
     let code = verdict_line(
         &results,
         &PathBuf::from(&results.run_dir).join("results.json"),
@@ -294,27 +332,53 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
 /// Builds `recipe-<recipe>`'s test binary under [`BUILD_TIMEOUT`], showing the build's
 /// progress, and returns its path.
 fn build_test_binary(recipe: &str) -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let package = format!("recipe-{recipe}");
-    let args = [
-        "test",
+    cargo_built(&["test", "-p", &package, "--test", "recipe", "--no-run"], "recipe")
+        .ok_or_else(|| format!("cargo built no test binary named `recipe` for {package}: its Cargo.toml needs [[test]] name = \"recipe\", harness = false"))?
+}
+
+/// Builds binary `bin` of `package` in the workspace of `manifest` under [`BUILD_TIMEOUT`],
+/// showing the build's progress unless `quiet`, and returns its path.
+pub(crate) fn build_binary(
+    manifest: &Path,
+    package: &str,
+    bin: &str,
+    quiet: bool,
+) -> Result<PathBuf, String> {
+    let manifest = manifest.display().to_string();
+    let mut args = vec![
+        "build",
+        "--manifest-path",
+        &manifest,
         "-p",
-        &package,
-        "--test",
-        "recipe",
-        "--no-run",
-        "--message-format=json-render-diagnostics",
+        package,
+        "--bin",
+        bin,
     ];
+    if quiet {
+        args.push("--quiet");
+    }
+    cargo_built(&args, bin)
+        .ok_or_else(|| format!("cargo built no binary {bin} of {package} ({manifest})"))?
+}
+
+/// Runs cargo with `args` (a build) and returns the path of the executable it made for the
+/// target named `target`: `None` when it made none, an error when the build failed.
+fn cargo_built(args: &[&str], target: &str) -> Option<Result<PathBuf, String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(&cargo);
-    cmd.args(args);
+    cmd.args(args)
+        .arg("--message-format=json-render-diagnostics");
     let shown = format!("cargo {}", args.join(" "));
-    let out = ccci_abra::process::run_showing_stderr(cmd, shown, Deadline::after(BUILD_TIMEOUT))
-        .map_err(|e| e.to_string())?;
+    let out =
+        match ccci_abra::process::run_showing_stderr(cmd, shown, Deadline::after(BUILD_TIMEOUT)) {
+            Ok(out) => out,
+            Err(e) => return Some(Err(e.to_string())),
+        };
     out.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "recipe")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| format!("cargo built no test binary named `recipe` for {package}: its Cargo.toml needs [[test]] name = \"recipe\", harness = false"))
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == target)
+        .find_map(|m| m["executable"].as_str().map(|p| Ok(PathBuf::from(p))))
 }
 
 /// Ctrl-C no longer ends this process: the run it started hears it too and tears down, and
@@ -418,8 +482,9 @@ fn run_repository(
 ) -> Result<ExitCode, String> {
     let report = ccci::run_repository(run).map_err(|e| e.to_string())?;
     if let Some(e) = &report.results.bad_input {
-        // Said once, as every error that stops a run before it starts is.
+        // Said once, as every error that stops a run before it starts is, and last.
         report::write_all(&report.results, junit, artifacts)?;
+        service::record(&report.results.run_id);
         eprintln!("cargo ccci: {e}");
         return Ok(verdict_line(&report.results, &report.path));
     }
@@ -428,6 +493,7 @@ fn run_repository(
         ccci::summary_styled(&report.results, &report.path, ccci::colour_stdout())
     );
     report::write_all(&report.results, junit, artifacts)?;
+    service::record(&report.results.run_id);
     let code = verdict_line(&report.results, &report.path);
     Ok(if report.interrupted {
         ExitCode::from(130)
@@ -440,9 +506,9 @@ fn read(path: &Path) -> Result<Results, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let results: Results = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a ccci results.json: {e}", path.display()))?;
-    if results.schema != ccci::core::results::SCHEMA {
+    if !ccci::core::results::SCHEMAS.contains(&results.schema.as_str()) {
         return Err(format!(
-            "{}: schema {} is not the {} this cargo-ccci reads",
+            "{}: schema {} is not one this cargo-ccci reads (up to {}): upgrade ccci",
             path.display(),
             results.schema,
             ccci::core::results::SCHEMA
@@ -557,8 +623,8 @@ fn write_report(
 ) -> Result<ExitCode, String> {
     let results = read(path)?;
     let text = match format {
-        Format::Markdown => report::markdown(&results, artifacts),
-        Format::Junit => report::junit(&results)?,
+        Format::Markdown => ccci_report::markdown(&results, artifacts),
+        Format::Junit => ccci_report::junit(&results)?,
     };
     match out {
         Some(o) => std::fs::write(o, text).map_err(|e| format!("{}: {e}", o.display()))?,

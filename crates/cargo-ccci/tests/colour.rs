@@ -4,7 +4,10 @@
 
 use std::process::Command;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/results.json");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../ccci-report/tests/fixtures/results.json"
+);
 const ESC: &str = "\x1b[";
 
 /// `cargo ccci results FIXTURE`, its stdout a terminal: what the terminal showed.

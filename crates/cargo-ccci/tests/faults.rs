@@ -11,7 +11,10 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/results.json");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../ccci-report/tests/fixtures/results.json"
+);
 
 /// A pipe whose reading end is already closed: the first write to it fails with EPIPE.
 fn closed_pipe() -> OwnedFd {

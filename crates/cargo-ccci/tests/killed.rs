@@ -1,7 +1,8 @@
 //! A run killed with SIGKILL cannot tear down: what it deployed stays on the Swarm until the
 //! janitor, which finds the run in the run registry with its process gone, removes it. Run on
 //! real recipe repositories (../shared/recipes) on the local Swarm: killed mid-install, and
-//! killed mid-backup (volumes, a marker in them, a snapshot half taken).
+//! killed mid-backup (volumes, a marker in them, a snapshot half taken). The run store, taking
+//! in the run's journal entry, records the killed run as lost, not as running for ever.
 
 mod common;
 
@@ -15,9 +16,11 @@ fn the_janitor_removes_what_a_run_killed_mid_install_left() {
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("killed-install-{}", std::process::id()));
     let registry = scratch.join("registry");
+    let (journal, database) = (scratch.join("journal"), scratch.join("runs.db"));
     let (child, _rest) = common::run_caught_deploying(&[
         ("CCCI_RUNS_DIR", &scratch.join("runs")),
         ("CCCI_REGISTRY_DIR", &registry),
+        ("CCCI_JOURNAL_DIR", &journal),
     ]);
     // Killed once something of the stack exists: what the janitor must remove.
     let started = std::time::Instant::now();
@@ -36,6 +39,23 @@ fn the_janitor_removes_what_a_run_killed_mid_install_left() {
         std::thread::sleep(Duration::from_millis(200));
     }
     kill_then_reap(child, &registry);
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
+        .args(["ccci", "history", "--json"])
+        .env("CCCI_JOURNAL_DIR", &journal)
+        .env("CCCI_DATABASE", &database)
+        .output()
+        .unwrap();
+    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["state"], "lost", "{runs:#?}");
+    assert!(
+        runs[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("it was killed"),
+        "{runs:#?}"
+    );
     let _ = std::fs::remove_dir_all(scratch);
 }
 

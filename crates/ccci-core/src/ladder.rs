@@ -95,6 +95,18 @@ impl RungOutcome {
             RungOutcome::NotRun { .. } => "not run",
         }
     }
+
+    /// Why it is not a pass (the failure, the skip's reason, what was not verified, what it
+    /// needed); `None` for a pass.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            RungOutcome::Pass => None,
+            RungOutcome::Fail { reason }
+            | RungOutcome::Skipped { reason, .. }
+            | RungOutcome::Unverified { reason } => Some(reason),
+            RungOutcome::NotRun { because } => Some(because),
+        }
+    }
 }
 
 /// The overall verdict of a run.

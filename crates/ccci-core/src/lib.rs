@@ -7,6 +7,8 @@
 //! | [`meta`] | a recipe's typed settings ([`RecipeMeta`]) and how `ccci.yml` is read |
 //! | [`ctx`] | the one context every hook and test receives ([`HookCtx`]) |
 //! | [`op`] | the lifecycle operations a run performs ([`Op`]) |
+//! | [`host`] | where ccci keeps its state, the machine's name, whether a process lives (the machine's facts every part decides on alike) |
+//! | [`journal`] | how a run notes its start and end for the run store ([`journal::Entry`]) |
 //! | [`ladder`] | rungs, their outcomes and the level L0–L4 ([`Ladder`]) |
 //! | [`results`] | the versioned results.json schema ([`Results`]) |
 //! | [`version`] | recipe release versions like `1.2.0+3.3.1` ([`Version`]) |
@@ -17,6 +19,8 @@
 
 pub mod chaos;
 pub mod ctx;
+pub mod host;
+pub mod journal;
 pub mod ladder;
 pub mod meta;
 pub mod op;

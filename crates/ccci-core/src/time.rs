@@ -32,6 +32,41 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Reads `YYYY-MM-DDTHH:MM:SS[.frac]Z` (UTC, as [`rfc3339`] and the Docker Engine write it)
+/// as whole Unix seconds; `None` for anything else.
+///
+/// ```
+/// assert_eq!(ccci_core::time::parse_rfc3339("2026-11-22T00:00:00Z"), Some(1_795_305_600));
+/// assert_eq!(ccci_core::time::parse_rfc3339("2026-11-22T00:00:01.5Z"), Some(1_795_305_601));
+/// assert_eq!(ccci_core::time::parse_rfc3339("yesterday"), None);
+/// ```
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let (date, time) = s.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let hms = time.split_once('.').map_or(time, |(hms, _)| hms);
+    let mut t = hms.splitn(3, ':').map(|x| x.parse::<u64>().ok());
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, m as u32, day as u32);
+    u64::try_from(days * 86_400)
+        .ok()?
+        .checked_add(hh * 3600 + mm * 60 + ss)
+}
+
+/// Howard Hinnant's civil-to-days algorithm, [`civil_from_days`]' inverse.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Whole seconds since the Unix epoch at `t` (0 for a time before it).
 pub fn unix_secs(t: std::time::SystemTime) -> u64 {
     t.duration_since(std::time::UNIX_EPOCH)
@@ -44,5 +79,12 @@ mod tests {
     fn leap_days_and_year_ends() {
         assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(super::rfc3339(1_704_067_199), "2023-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn parsing_inverts_formatting() {
+        for secs in [0, 951_782_400, 1_704_067_199, 1_795_305_600, 4_102_444_800] {
+            assert_eq!(super::parse_rfc3339(&super::rfc3339(secs)), Some(secs));
+        }
     }
 }

@@ -18,9 +18,10 @@
 //! | [`KEEP`] | keep a red run's stack up this long | every run |
 //! | [`IMAGE_BUILDER`] | the local image builder | every run |
 //! | [`SET`] | settings on top of `ccci.yml`, one `key=value` a line | a test crate's run |
-//! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run, the store |
-//! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | the store's commands |
+//! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run (writing), ccci-service (taking in) |
+//! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | ccci-service |
 //! | [`RECIPES`] | the directory of real recipe repositories (git bundles) | ccci's own tests |
+//! | [`TEST_POSTGRES`] | a PostgreSQL server the store's tests make databases in | ccci's own tests |
 
 /// Where run directories go.
 pub const RUNS_DIR: &str = "CCCI_RUNS_DIR";
@@ -57,3 +58,6 @@ pub const JOURNAL_DIR: &str = "CCCI_JOURNAL_DIR";
 pub const DATABASE: &str = "CCCI_DATABASE";
 /// The directory of real recipe repositories (git bundles) ccci's own tests run.
 pub const RECIPES: &str = "CCCI_RECIPES";
+/// A PostgreSQL server (an admin URL, of a role allowed to create databases) where ccci's own
+/// tests of the run store make their databases.
+pub const TEST_POSTGRES: &str = "CCCI_TEST_POSTGRES";

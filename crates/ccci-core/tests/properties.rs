@@ -85,7 +85,7 @@ proptest! {
     #[test]
     fn results_never_panic_and_round_trip(text in texty(), reason in any::<String>(), secs in 0.0f64..1e6) {
         let _ = serde_json::from_str::<Results>(&text);
-        let mut r: Results = serde_json::from_str(include_str!("../../cargo-ccci/tests/fixtures/results.json")).unwrap();
+        let mut r: Results = serde_json::from_str(include_str!("../../ccci-report/tests/fixtures/results.json")).unwrap();
         r.verdict_reasons.push(reason.clone());
         r.facts.recipe = reason;
         r.facts.duration_secs = (secs * 1000.0).round() / 1000.0;

@@ -12,9 +12,4 @@ pub(crate) fn this() -> Build {
     }
 }
 
-/// This machine's host name, as the kernel has it.
-pub(crate) fn host_name() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
-    let name = name.trim();
-    (!name.is_empty()).then(|| name.to_string())
-}
+pub(crate) use ccci_core::host::host_name;

@@ -42,6 +42,7 @@ mod checkout;
 mod deployment;
 mod error;
 mod fixture;
+mod journal;
 mod lint;
 mod names;
 mod nextest;
@@ -77,7 +78,8 @@ pub use run::{run_recipe, Report};
 pub use run_dir::RunDir;
 pub use runner::{run_main, run_test_crate};
 pub use settings::{
-    default_runs_dir, load_meta, sets_env, sets_of, state_dir, Overrides, Settings,
+    default_journal_dir, default_runs_dir, load_meta, sets_env, sets_of, state_dir, Overrides,
+    Settings,
 };
 
 /// The `main` of a recipe's test binary (`harness = false`).

@@ -155,32 +155,15 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// This process as the registry records it.
-pub(crate) fn this_process() -> (u32, Option<u64>) {
-    let pid = std::process::id();
-    (pid, start_time(pid))
-}
-
-/// A process's start time, from field 22 of `/proc/<pid>/stat` (after the command name,
-/// which is in parentheses and may hold spaces).
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split(' ').nth(19)?.parse().ok()
-}
+pub(crate) use ccci_core::host::this_process;
 
 /// Whether the process a registry entry names still runs.
 pub fn alive(run: &ActiveRun) -> bool {
-    process_alive(run.pid, run.pid_start)
+    ccci_core::host::process_alive(run.pid, run.pid_start)
 }
 
 /// Whether process `pid` runs and, when `pid_start` is known, is the one that started then.
-pub(crate) fn process_alive(pid: u32, pid_start: Option<u64>) -> bool {
-    match (start_time(pid), pid_start) {
-        (None, _) => false,
-        (Some(now), Some(then)) => now == then,
-        (Some(_), None) => true,
-    }
-}
+pub use ccci_core::host::process_alive;
 
 /// The janitor: for every registered run on `swarm`'s daemon whose process is gone, removes
 /// its stack and all its data, and forgets it once nothing is left. A stack kept for

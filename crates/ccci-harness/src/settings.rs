@@ -53,6 +53,11 @@ pub struct Settings {
     /// [`ccci_abra::images`]): images it declares are built on first use instead of pulled.
     /// Default: `images/build` of the ccci source tree this was built from, when it exists.
     pub image_builder: Option<PathBuf>,
+    /// The run journal's directory ([`vars::JOURNAL_DIR`]; `off` for none): where the run
+    /// notes that it started and ended, for the run store to take in
+    /// ([`ccci_core::journal`]). Default [`default_journal_dir`] for a test crate and `cargo
+    /// ccci`; none for [`Settings::new`] (a tool embedding ccci says where, if anywhere).
+    pub journal_dir: Option<PathBuf>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
@@ -78,14 +83,11 @@ pub fn default_runs_dir(dir: &Path) -> PathBuf {
     }
 }
 
-/// ccci's state directory: `$XDG_STATE_HOME/ccci`, default `~/.local/state/ccci`.
-pub fn state_dir() -> PathBuf {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    match (var("XDG_STATE_HOME"), var("HOME")) {
-        (Some(state), _) => PathBuf::from(state).join("ccci"),
-        (None, Some(home)) => PathBuf::from(home).join(".local/state/ccci"),
-        (None, None) => PathBuf::from("/var/lib/ccci"),
-    }
+pub use ccci_core::host::state_dir;
+
+/// Where runs note their start and end when nothing says: `journal` in [`state_dir`].
+pub fn default_journal_dir() -> PathBuf {
+    state_dir().join("journal")
 }
 
 impl Settings {
@@ -141,6 +143,11 @@ impl Settings {
             image_builder: var(vars::IMAGE_BUILDER)
                 .map(PathBuf::from)
                 .or_else(own_image_builder),
+            journal_dir: match var(vars::JOURNAL_DIR).as_deref() {
+                Some("off") => None,
+                Some(dir) => Some(dir.into()),
+                None => Some(default_journal_dir()),
+            },
             watch_signals: true,
         })
     }
@@ -163,6 +170,7 @@ impl Settings {
             registry_dir: None,
             keep: None,
             image_builder: own_image_builder(),
+            journal_dir: None,
             watch_signals: false,
         }
     }

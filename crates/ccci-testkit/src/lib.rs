@@ -155,3 +155,106 @@ pub fn proptest_config() -> proptest::test_runner::Config {
         ..default
     }
 }
+
+/// A run's results as ccci concludes them (through [`ccci_core::Results::conclude`]), for
+/// tests and benchmarks of what reads results: a full ladder of four passing steps, each rung
+/// backed as a real run backs it, or with its functional step failing when `green` is false
+/// (then level 3, red). `started` is Unix seconds; the run took 40 s.
+pub fn sample_results(
+    run_id: &str,
+    recipe: &str,
+    reference: &str,
+    started: u64,
+    green: bool,
+) -> ccci_core::Results {
+    use ccci_core::ladder::{Rung, TestStatus};
+    use ccci_core::results::{
+        Build, DeployRecord, Facts, Lane, RefInfo, RestoreProof, Routing, Teardown, TestRecord,
+    };
+    let commit = format!("{:0>40}", format!("{:x}", started));
+    let step = |name: &str, rung: Rung, status: TestStatus| TestRecord {
+        name: name.into(),
+        rung,
+        status,
+        duration_ms: 1200,
+        forensics: None,
+    };
+    let functional = match green {
+        true => TestStatus::Pass,
+        false => TestStatus::Fail {
+            message: "GET / answered 500".into(),
+        },
+    };
+    let domain = format!("{}-0a1b2c.ccci.test", &recipe[..recipe.len().min(4)]);
+    let facts = Facts {
+        run_id: run_id.into(),
+        recipe: recipe.into(),
+        head: RefInfo {
+            reference: reference.into(),
+            commit: commit.clone(),
+            version: Some("1.1.0+1.22.1".into()),
+        },
+        upgrade_base: None,
+        stack: domain.replace('.', "_"),
+        domain: domain.clone(),
+        deployer: "builtin".into(),
+        started_at: ccci_core::time::rfc3339(started),
+        finished_at: ccci_core::time::rfc3339(started + 40),
+        duration_secs: 40.0,
+        tests: vec![
+            step(
+                "install::deploys_and_becomes_healthy",
+                Rung::Install,
+                TestStatus::Pass,
+            ),
+            step(
+                "upgrade::upgrades_in_place_to_head",
+                Rung::Upgrade,
+                TestStatus::Pass,
+            ),
+            step(
+                "backup::takes_a_verified_snapshot",
+                Rung::BackupRestore,
+                TestStatus::Pass,
+            ),
+            step(
+                "restore::restores_the_snapshot",
+                Rung::BackupRestore,
+                TestStatus::Pass,
+            ),
+            step("functional::front_page", Rung::Functional, functional),
+        ],
+        snapshots: vec![],
+        teardown: Teardown {
+            clean: true,
+            ..Teardown::default()
+        },
+        run_dir: format!("/nonexistent/runs/{recipe}-{run_id}"),
+        deploys: vec![DeployRecord {
+            step: "upgrade".into(),
+            version: None,
+            commit,
+            chaos_version: None,
+            compose_files: vec!["compose.yml".into()],
+            healthy: true,
+        }],
+        dependencies: vec![],
+        restore_proof: Some(RestoreProof::Markers {
+            paths: vec!["app:/data".into()],
+        }),
+        warnings: vec![],
+        routing: Some(Routing::Traefik),
+        app_url: Some(format!("https://{domain}")),
+        changes: vec![],
+        manifest: vec![],
+        screenshot: None,
+        bad_input: None,
+        ccci: Some(Build {
+            version: "0.1.0".into(),
+            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        }),
+        host: Some("ci-1".into()),
+        lane: Lane::Cold,
+    };
+    ccci_core::Results::conclude(facts, &Default::default())
+}

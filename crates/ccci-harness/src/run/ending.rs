@@ -59,6 +59,9 @@ impl Run {
             }
             Err(e) => eprintln!("ccci: cannot serialise the results: {e}"),
         }
+        if let Some(journal) = lock(&self.journal).as_mut() {
+            journal.end();
+        }
         let summary = crate::report::summary(&results, &path);
         if let Err(e) = std::fs::write(self.shared.dir.summary(), format!("{summary}\n")) {
             eprintln!(

@@ -73,6 +73,8 @@ pub(crate) struct Run {
     steps: Vec<Step>,
     interrupt: tokio::sync::watch::Sender<bool>,
     deployment: Mutex<Option<Deployment>>,
+    /// The run's entry in the run journal, noted again when the run ends.
+    journal: Mutex<Option<crate::journal::Journal>>,
 }
 
 impl Run {
@@ -106,6 +108,17 @@ impl Run {
             manifest: manifest::customisation(&settings, &meta, &hooks),
             ..Record::default()
         };
+        let journal = settings.journal_dir.as_deref().and_then(|journal| {
+            let reference = settings.reference.as_deref();
+            crate::journal::Journal::start(journal, &run_id, &meta.recipe, reference, dir.path())
+                .map_err(|e| {
+                    record.warn(&format!(
+                        "no run journal ({e}): this run will not reach the run store; set {} to a writable directory",
+                        ccci_core::vars::JOURNAL_DIR
+                    ))
+                })
+                .ok()
+        });
         if let Some(e) = no_registry {
             record.warn(&format!(
                 "no run registry ({e}): if this run is killed, `cargo ccci janitor` cannot find what it deployed; set {} to a writable directory",
@@ -129,6 +142,7 @@ impl Run {
             started,
             interrupt: tokio::sync::watch::Sender::new(false),
             deployment: Mutex::new(None),
+            journal: Mutex::new(journal),
         })
     }
 

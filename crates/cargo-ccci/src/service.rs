@@ -1,0 +1,71 @@
+//! The run store's commands live in `ccci-service`, a binary of its own, so that a database
+//! and a web server are built only where the store is kept: never into `cargo ccci run`'s
+//! build, never into a recipe's test crate (a shared dependency with other features would
+//! make cargo build it twice). `cargo ccci history|import|compare|dashboard` become that
+//! binary, with their arguments as given; after a run, `cargo ccci run` asks it to take the
+//! run in.
+
+use ccci::Deadline;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// How long taking a run in may take: the store's own wait, and starting the binary.
+const TAKE_IN: Duration = Duration::from_secs(90);
+
+/// The service binary: built from the ccci source tree this cargo-ccci was built from when
+/// that is still here (as a recipe's test binary is, at most [`crate::BUILD_TIMEOUT`]), else
+/// the one installed beside cargo-ccci, else one on PATH.
+fn binary() -> Result<PathBuf, String> {
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if tree.join("crates/ccci-service/Cargo.toml").is_file() {
+        // Its first build is shown (it takes a minute or two); later ones only when they fail.
+        let quiet = installed().is_some();
+        return crate::build_binary(
+            &tree.join("Cargo.toml"),
+            "ccci-service",
+            "ccci-service",
+            quiet,
+        );
+    }
+    installed().ok_or_else(|| {
+        "the run store's commands are in ccci-service, which is not installed: `cargo install --path crates/ccci-service` from ccci's source (beside cargo-ccci)".to_string()
+    })
+}
+
+/// `ccci-service` beside this executable, or on PATH.
+fn installed() -> Option<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("ccci-service")))
+        .filter(|p| p.is_file());
+    beside.or_else(|| which::which("ccci-service").ok())
+}
+
+/// Becomes `ccci-service` with `args` (a store command and its arguments, `ccci` first as
+/// cargo gives them): it answers, and exits, in this process's place.
+pub fn hand_over(args: &[String]) -> Result<std::process::ExitCode, String> {
+    let binary = binary()?;
+    use std::os::unix::process::CommandExt as _;
+    let e = Command::new(&binary).args(args).exec();
+    Err(format!("cannot run {}: {e}", binary.display()))
+}
+
+/// After a run: takes this host's run journal into the store and says whether the run is
+/// recorded. Never fails the run: without a built service, or with the store away, the run
+/// stays in the journal, for the next store command to record, and that is said once.
+pub fn record(run_id: &str) {
+    let Some(binary) = installed() else {
+        say!("  recorded:       noted in the run journal; `cargo ccci history` takes it into the run store");
+        return;
+    };
+    let mut cmd = Command::new(&binary);
+    cmd.args(["take-in", run_id]);
+    let shown = format!("{} take-in {run_id}", binary.display());
+    match ccci_abra::process::run(cmd, shown, Deadline::after(TAKE_IN), "") {
+        Ok(out) => say!("  recorded:       {}", out.trim()),
+        Err(e) => eprintln!(
+            "cargo ccci: the run is kept in the run journal, not yet in the run store: {e}"
+        ),
+    }
+}

@@ -1,0 +1,51 @@
+//! The run's entry in the run journal ([`ccci_core::journal`]): written when the run starts
+//! and again when it ends, so the run store, kept by whatever has a database, learns of every
+//! run even though a recipe's test binary carries none.
+
+use crate::registry::{this_process, unix_now, write_json};
+use ccci_core::journal::Entry;
+use std::path::{Path, PathBuf};
+
+/// This run's journal entry, where it was written.
+pub(crate) struct Journal {
+    path: PathBuf,
+    entry: Entry,
+}
+
+impl Journal {
+    /// Notes the run's start in `dir`; the error says why it could not (the run goes on
+    /// without, and says so once).
+    pub(crate) fn start(
+        dir: &Path,
+        run_id: &str,
+        recipe: &str,
+        reference: Option<&str>,
+        run_dir: &Path,
+    ) -> Result<Journal, String> {
+        let (pid, pid_start) = this_process();
+        let entry = Entry {
+            run_id: run_id.into(),
+            recipe: recipe.into(),
+            reference: reference.map(String::from),
+            run_dir: run_dir.display().to_string(),
+            pid,
+            pid_start,
+            host: crate::build::host_name(),
+            started: unix_now(),
+            ended: None,
+            lane: ccci_core::results::Lane::Cold,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join(Entry::file_name(run_id));
+        write_json(&path, &entry).map_err(|e| e.to_string())?;
+        Ok(Journal { path, entry })
+    }
+
+    /// Notes that the run ended (its results.json is written, or could not be).
+    pub(crate) fn end(&mut self) {
+        self.entry.ended = Some(unix_now());
+        if let Err(e) = write_json(&self.path, &self.entry) {
+            eprintln!("ccci: cannot note the run's end in the run journal: {e}");
+        }
+    }
+}

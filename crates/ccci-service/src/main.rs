@@ -1,0 +1,125 @@
+//! `ccci-service`: the run store's commands, run by `cargo ccci history|import|compare|
+//! dashboard` (which build or find this binary and hand it their arguments) or on its own.
+//!
+//! ```text
+//! ccci-service history [RECIPE] [--lane cold|quick] [--ref REF] [--limit N] [--json]
+//! ccci-service import DIR…
+//! ccci-service compare RUN RUN
+//! ccci-service dashboard [--listen ADDR]
+//! ccci-service take-in [RUN]
+//!   every one: [--database URL] [--journal DIR]
+//! ```
+//!
+//! A binary of its own so that the database and the web server are built only where the
+//! store is kept: never into `cargo ccci run`, never into a recipe's test crate. Exit status:
+//! 0 done, 2 could not (the store unreachable or refused, bad arguments).
+
+/// `println!` that a closed stdout (`| head`) does not turn into a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::print_out(&format!($($arg)*))
+    };
+}
+
+mod commands;
+
+use clap::builder::TypedValueParser as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The run store's commands: every ccci run kept in a real database, its history, two runs
+/// side by side, and the dashboard.
+#[derive(Parser)]
+#[command(name = "cargo ccci", bin_name = "cargo ccci", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    #[command(flatten)]
+    store: commands::StoreArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List runs from the run store, newest first: when, recipe, ref, commit, level,
+    /// verdict, lane and the ccci that ran each.
+    History {
+        /// Only this recipe's runs.
+        recipe: Option<String>,
+        /// Only runs of this lane.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["cold", "quick"]).try_map(|v| v.parse::<ccci_core::results::Lane>()))]
+        lane: Option<ccci_core::results::Lane>,
+        /// Only runs of this ref.
+        #[arg(long = "ref", value_name = "REF")]
+        reference: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record existing run directories (a run's, or a directory of them) in the run store,
+    /// from results.json of any schema ccci has written.
+    Import {
+        /// Run directories, or directories of them (like target/ccci/runs).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Set two finished runs side by side: rung by rung and step by step, with both ccci
+    /// builds and recipe commits, to tell a change in ccci from a change in the world.
+    Compare {
+        /// Run A (its id, or the start or end of it).
+        a: String,
+        /// Run B.
+        b: String,
+    },
+    /// Serve the dashboard: every recipe's level, each recipe's history, each run with its
+    /// card and artefacts, and two runs side by side. This host's journal is taken in every
+    /// two seconds, so a run started here shows within them.
+    Dashboard {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8420", value_name = "ADDR")]
+        listen: String,
+    },
+    /// Take this host's run journal into the store; with RUN, say whether that run is
+    /// recorded.
+    TakeIn {
+        /// A run's id.
+        run: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().collect();
+    // `cargo ccci history …` hands its arguments on as they were, `ccci` first.
+    if args.get(1).map(String::as_str) == Some("ccci") {
+        args.remove(1);
+    }
+    let cli = Cli::parse_from(args);
+    let store = &cli.store;
+    let result = match cli.command {
+        Cmd::History {
+            recipe,
+            lane,
+            reference,
+            limit,
+            json,
+        } => commands::history(store, recipe, lane, reference, limit, json),
+        Cmd::Import { dirs } => commands::import(store, &dirs),
+        Cmd::Compare { a, b } => commands::compare(store, &a, &b),
+        Cmd::Dashboard { listen } => commands::dashboard(store, &listen),
+        Cmd::TakeIn { run } => commands::take_in(store, run.as_deref()),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("cargo ccci: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Prints `text` and a newline to stdout; a reader that stopped reading is not an error.
+pub(crate) fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
+}
