@@ -88,6 +88,11 @@ pub(crate) enum Db {
 pub(crate) type Stmt = (&'static str, Vec<Val>);
 
 impl Db {
+    /// Whether this is PostgreSQL (for the few statements the two write differently).
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
     /// Runs a statement; returns how many rows it changed.
     pub(crate) fn exec(&self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
         match self {

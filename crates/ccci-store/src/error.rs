@@ -63,3 +63,19 @@ pub enum StoreError {
         count: usize,
     },
 }
+
+impl StoreError {
+    /// Whether the database refused a row because another holds its unique key (a second
+    /// run of one recipe at a time, say): a decision of the store, not a failure.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::ConstraintViolation
+            }
+            StoreError::Postgres(e) => {
+                e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! | `record` | how a run is written: started, finished, lost |
 //! | `journal` | taking in the run journal ([`ccci_core::journal`]): which runs finished, run, or were lost |
 //! | `import` | recording existing run directories, of any results schema |
+//! | `queue` | the forge's CI: deliveries (replays refused), the queue of runs (one per head, one per recipe at a time, one host each), forge calls still to make |
 //! | `query` | a recipe's history, the catalogue, one run, its previous run of a ref |
 //!
 //! ```no_run
@@ -33,12 +34,14 @@ mod location;
 mod model;
 mod open;
 mod query;
+mod queue;
 mod record;
 
 pub use error::StoreError;
 pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
 pub use open::STORE_WAIT;
+pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing};
 
 /// How many of a recipe's latest cold runs the catalogue draws.
 pub const SPARK: usize = 30;

@@ -1,0 +1,16 @@
+//! ccci and a Gitea/Forgejo forge.
+//!
+//! | module | what it decides |
+//! |---|---|
+//! | [`hook`] | whether a webhook delivery is genuine (its signature) and what it asks (`!testme`) |
+//! | [`client`] | the REST calls ccci makes of the forge, each with a deadline, and which failures are worth a retry |
+//!
+//! Written against Gitea's OpenAPI description (1.27; Forgejo's API is the same for these
+//! calls) and tested with every request validated against it by Prism: the forge's requests,
+//! not a forge's behaviour.
+
+pub mod client;
+pub mod hook;
+
+pub use client::{Forge, ForgeError, Permission, PullRequest, StatusState};
+pub use hook::{Delivery, HookError, IssueComment, Testme};

@@ -1,0 +1,449 @@
+//! The forge's CI in the store: webhook deliveries (a replay refused, an accepted one kept until
+//! acted on), the queue of runs (one per pull request head, one per recipe at a time, taken by
+//! one host only), the forge calls still to make, and ccci's comment on each pull request.
+//! Every decision that several processes or hosts could race on is the database's: a primary
+//! key, a partial unique index, or a row PostgreSQL locks and skips (`FOR UPDATE SKIP LOCKED`).
+
+use crate::db::{Row, Val};
+use crate::{Store, StoreError};
+use ccci_core::results::Lane;
+
+/// A run asked for, before it is queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// `owner/name` on the forge.
+    pub repo: String,
+    /// The pull request's index.
+    pub pr: u64,
+    /// Its head's commit, pinned when it was asked for.
+    pub head_sha: String,
+    /// Where the repository is cloned from.
+    pub clone_url: String,
+    /// The recipe.
+    pub recipe: String,
+    /// A test crate of the serving workspace, or `None` for the generic tiers.
+    pub test_crate: Option<String>,
+    /// The lane.
+    pub lane: Lane,
+    /// Who asked.
+    pub requested_by: String,
+    /// The comment that asked.
+    pub trigger_comment: Option<u64>,
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for a host.
+    Queued,
+    /// A host runs it.
+    Running,
+    /// It ran to a verdict (green or red).
+    Done,
+    /// It could not run, or was lost twice.
+    Error,
+}
+
+impl JobState {
+    /// `queued`, `running`, `done` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Error => "error",
+        }
+    }
+
+    fn parse(s: &str) -> Option<JobState> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Error,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
+    }
+}
+
+/// A queued (or run) job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Its id.
+    pub id: String,
+    /// What was asked.
+    pub asked: NewJob,
+    /// Where it stands.
+    pub state: JobState,
+    /// How many times a host took it.
+    pub attempts: u32,
+    /// The host that runs (or ran) it.
+    pub host: Option<String>,
+    /// The process that runs it, and its start time.
+    pub pid: Option<(u32, Option<u64>)>,
+    /// The run it became.
+    pub run_id: Option<String>,
+    /// When it was asked for, taken, and ended (Unix seconds).
+    pub created_at: i64,
+    /// When a host took it.
+    pub started_at: Option<i64>,
+    /// When it ended.
+    pub finished_at: Option<i64>,
+    /// What happened, in a line.
+    pub note: Option<String>,
+}
+
+/// What queueing a job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job, with its id.
+    New(String),
+    /// The same head is already queued or running: that job's id.
+    Existing(String),
+}
+
+/// A delivery accepted and not yet acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The delivery's id.
+    pub id: String,
+    /// What it asks (the service's JSON).
+    pub request: String,
+    /// How many times acting on it failed.
+    pub attempts: u32,
+}
+
+/// A forge call still to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Its id.
+    pub id: String,
+    /// The job it is about.
+    pub job_id: Option<String>,
+    /// `react`, `status`, `report` or `reply`.
+    pub kind: String,
+    /// The call (the service's JSON).
+    pub call: String,
+    /// How many times it failed.
+    pub attempts: u32,
+}
+
+const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, attempts, requested_by, trigger_comment, host, pid, pid_start, run_id, created_at, started_at, finished_at, note";
+
+/// The partial unique index's predicate, written as the index writes it (PostgreSQL matches a
+/// conflict target to an index by it).
+const ACTIVE: &str = "state = 'queued' OR state = 'running'";
+
+impl Store {
+    /// Records delivery `id`; `request` is what it asks (then it waits to be acted on), `None`
+    /// for one that asks nothing. Returns `false` for a replay: a delivery id already seen.
+    pub fn accept_delivery(
+        &self,
+        id: &str,
+        repo: Option<&str>,
+        request: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let state = if request.is_some() {
+            "accepted"
+        } else {
+            "ignored"
+        };
+        let n = self.db.exec(
+            "INSERT INTO deliveries (id, received_at, repo, state, request, next_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            &[id.into(), Val::Int(now), repo.into(), state.into(), request.into(), Val::Int(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Accepted deliveries due to be acted on at `now`, oldest first.
+    pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<Accepted>, StoreError> {
+        let rows = self.db.query(
+            "SELECT id, request, attempts FROM deliveries WHERE state = 'accepted' AND next_at <= ? ORDER BY received_at, id LIMIT ?",
+            &[Val::Int(now), Val::Int(limit.into())],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Accepted {
+                id: r.text(0).unwrap_or_default(),
+                request: r.text(1).unwrap_or_default(),
+                attempts: r.int(2).unwrap_or(0) as u32,
+            })
+            .collect())
+    }
+
+    /// Delivery `id` was acted on (`note` says how).
+    pub fn delivery_done(&self, id: &str, note: &str) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE deliveries SET state = 'done', note = ? WHERE id = ?",
+            &[note.into(), id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Acting on delivery `id` failed (`why`): try again at `next_at`.
+    pub fn delivery_retry(&self, id: &str, next_at: i64, why: &str) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, note = ? WHERE id = ?",
+            &[Val::Int(next_at), why.into(), id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Queues `job`, unless the same head (repo, commit, lane) is queued or running already.
+    pub fn enqueue(&self, job: &NewJob, now: i64) -> Result<Enqueued, StoreError> {
+        for _ in 0..3 {
+            let id = new_id();
+            let n = self.db.exec(
+                &format!("INSERT INTO jobs (id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, requested_by, trigger_comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (repo, head_sha, lane) WHERE {ACTIVE} DO NOTHING"),
+                &[
+                    id.as_str().into(),
+                    job.repo.as_str().into(),
+                    Val::Int(job.pr as i64),
+                    job.head_sha.as_str().into(),
+                    job.clone_url.as_str().into(),
+                    job.recipe.as_str().into(),
+                    job.test_crate.clone().into(),
+                    job.lane.as_str().into(),
+                    job.requested_by.as_str().into(),
+                    job.trigger_comment.map(|c| c as i64).into(),
+                    Val::Int(now),
+                ],
+            )?;
+            if n == 1 {
+                return Ok(Enqueued::New(id));
+            }
+            let existing = self.db.query(
+                &format!("SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND lane = ? AND ({ACTIVE})"),
+                &[job.repo.as_str().into(), job.head_sha.as_str().into(), job.lane.as_str().into()],
+            )?;
+            // Gone between the two statements (it ended): queue it anew.
+            if let Some(id) = existing.first().and_then(|r| r.text(0)) {
+                return Ok(Enqueued::Existing(id));
+            }
+        }
+        Err(StoreError::Schema(
+            "a job kept ending while it was queued again".into(),
+        ))
+    }
+
+    /// Takes the oldest queued job whose recipe no host is running, for `host`: at most one
+    /// host ever takes a job, and one recipe runs at a time across every host.
+    pub fn claim(&self, host: &str, now: i64) -> Result<Option<Job>, StoreError> {
+        let lock = if self.db.is_postgres() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', host = ?, started_at = ?, attempts = attempts + 1, pid = NULL, pid_start = NULL WHERE id = (SELECT id FROM jobs AS q WHERE q.state = 'queued' AND NOT EXISTS (SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.recipe = q.recipe) ORDER BY q.created_at, q.id LIMIT 1{lock}) RETURNING {JOB}"
+        );
+        match self.db.query(&sql, &[host.into(), Val::Int(now)]) {
+            Ok(rows) => rows.first().map(job).transpose(),
+            // Another host took a job of the same recipe in the same moment.
+            Err(e) if e.is_conflict() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Notes the process running job `id`.
+    pub fn job_process(
+        &self,
+        id: &str,
+        pid: u32,
+        pid_start: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE jobs SET pid = ?, pid_start = ? WHERE id = ?",
+            &[
+                Val::Int(pid.into()),
+                pid_start.map(|s| s as i64).into(),
+                id.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Job `id` ended (`Done` or `Error`), as run `run_id` when it became one.
+    pub fn finish_job(
+        &self,
+        id: &str,
+        state: JobState,
+        run_id: Option<&str>,
+        note: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE jobs SET state = ?, run_id = COALESCE(?, run_id), note = ?, finished_at = ? WHERE id = ?",
+            &[state.as_str().into(), run_id.into(), note.into(), Val::Int(now), id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Puts running job `id` back in the queue (its host lost it), saying why.
+    pub fn requeue(&self, id: &str, why: &str) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE jobs SET state = 'queued', host = NULL, pid = NULL, pid_start = NULL, note = ? WHERE id = ? AND state = 'running'",
+            &[why.into(), id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// The jobs `host` is running.
+    pub fn running_on(&self, host: &str) -> Result<Vec<Job>, StoreError> {
+        let rows = self.db.query(
+            &format!(
+                "SELECT {JOB} FROM jobs WHERE state = 'running' AND host = ? ORDER BY started_at"
+            ),
+            &[host.into()],
+        )?;
+        rows.iter().map(job).collect()
+    }
+
+    /// Job `id`.
+    pub fn job(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        let rows = self.db.query(
+            &format!("SELECT {JOB} FROM jobs WHERE id = ?"),
+            &[id.into()],
+        )?;
+        rows.first().map(job).transpose()
+    }
+
+    /// The newest jobs, of any state.
+    pub fn jobs(&self, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let rows = self.db.query(
+            &format!("SELECT {JOB} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?"),
+            &[Val::Int(limit.into())],
+        )?;
+        rows.iter().map(job).collect()
+    }
+
+    /// Adds a forge call to make (about `job_id`, after every earlier call about it).
+    pub fn outbox_push(
+        &self,
+        job_id: Option<&str>,
+        kind: &str,
+        call: &str,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        let seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        self.db.exec(
+            "INSERT INTO outbox (id, job_id, kind, call, state, seq, next_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+            &[id.as_str().into(), job_id.into(), kind.into(), call.into(), Val::Int(seq), Val::Int(now)],
+        )?;
+        Ok(id)
+    }
+
+    /// Forge calls due at `now`, oldest first: of a job's calls, only the first still pending
+    /// (the next waits for it).
+    pub fn outbox_due(&self, now: i64, limit: u32) -> Result<Vec<Outgoing>, StoreError> {
+        let rows = self.db.query(
+            "SELECT id, job_id, kind, call, attempts FROM outbox AS o WHERE state = 'pending' AND next_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.state = 'pending' AND e.job_id = o.job_id AND e.seq < o.seq) ORDER BY seq, id LIMIT ?",
+            &[Val::Int(now), Val::Int(limit.into())],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Outgoing {
+                id: r.text(0).unwrap_or_default(),
+                job_id: r.text(1),
+                kind: r.text(2).unwrap_or_default(),
+                call: r.text(3).unwrap_or_default(),
+                attempts: r.int(4).unwrap_or(0) as u32,
+            })
+            .collect())
+    }
+
+    /// Forge call `id` was made (`sent`), failed for good (`failed`), or is tried again at
+    /// `next_at` (`pending`), with `error`.
+    pub fn outbox_mark(
+        &self,
+        id: &str,
+        state: &str,
+        next_at: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
+            &[state.into(), Val::Int(next_at), error.into(), id.into()],
+        )?;
+        Ok(())
+    }
+
+    /// How many forge calls are pending (for a service's health).
+    pub fn outbox_pending(&self) -> Result<i64, StoreError> {
+        let rows = self
+            .db
+            .query("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", &[])?;
+        Ok(rows.first().and_then(|r| r.int(0)).unwrap_or(0))
+    }
+
+    /// ccci's report comment on pull request `pr` of `repo`, if it made one.
+    pub fn pr_comment(&self, repo: &str, pr: u64) -> Result<Option<u64>, StoreError> {
+        let rows = self.db.query(
+            "SELECT comment_id FROM pr_comments WHERE repo = ? AND pr = ?",
+            &[repo.into(), Val::Int(pr as i64)],
+        )?;
+        Ok(rows.first().and_then(|r| r.int(0)).map(|c| c as u64))
+    }
+
+    /// Notes ccci's report comment on pull request `pr` of `repo`.
+    pub fn set_pr_comment(&self, repo: &str, pr: u64, comment_id: u64) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO pr_comments (repo, pr, comment_id) VALUES (?, ?, ?) ON CONFLICT (repo, pr) DO UPDATE SET comment_id = excluded.comment_id",
+            &[repo.into(), Val::Int(pr as i64), Val::Int(comment_id as i64)],
+        )?;
+        Ok(())
+    }
+}
+
+/// A new random id: 16 hex digits.
+fn new_id() -> String {
+    let mut b = [0u8; 8];
+    // The kernel's randomness; were it unreadable, the time keeps ids apart.
+    if ccci_core::random_fill(&mut b).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        b = t.to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn job(r: &Row) -> Result<Job, StoreError> {
+    let bad = |what: &str| StoreError::Schema(format!("a job row with {what}"));
+    Ok(Job {
+        id: r.text(0).ok_or_else(|| bad("no id"))?,
+        asked: NewJob {
+            repo: r.text(1).unwrap_or_default(),
+            pr: r.int(2).unwrap_or(0) as u64,
+            head_sha: r.text(3).unwrap_or_default(),
+            clone_url: r.text(4).unwrap_or_default(),
+            recipe: r.text(5).unwrap_or_default(),
+            test_crate: r.text(6),
+            lane: r
+                .text(7)
+                .and_then(|l| l.parse().ok())
+                .ok_or_else(|| bad("an unknown lane"))?,
+            requested_by: r.text(10).unwrap_or_default(),
+            trigger_comment: r.int(11).map(|c| c as u64),
+        },
+        state: r
+            .text(8)
+            .as_deref()
+            .and_then(JobState::parse)
+            .ok_or_else(|| bad("an unknown state"))?,
+        attempts: r.int(9).unwrap_or(0) as u32,
+        host: r.text(12),
+        pid: r.int(13).map(|p| (p as u32, r.int(14).map(|s| s as u64))),
+        run_id: r.text(15),
+        created_at: r.int(16).unwrap_or(0),
+        started_at: r.int(17),
+        finished_at: r.int(18),
+        note: r.text(19),
+    })
+}

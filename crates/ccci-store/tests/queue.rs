@@ -1,0 +1,172 @@
+//! The forge's CI in the store, on SQLite and a real PostgreSQL: a replayed delivery is
+//! refused; a second `!testme` for a head is the same job; one recipe runs at a time; many
+//! takers, each with a connection of its own as another process or host would have, take
+//! every job exactly once; a job's forge calls go out in order.
+
+mod common;
+
+use ccci_core::results::Lane;
+use ccci_store::{Enqueued, JobState, NewJob, Store};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+fn job(repo: &str, recipe: &str, sha: &str) -> NewJob {
+    NewJob {
+        repo: repo.into(),
+        pr: 7,
+        head_sha: sha.into(),
+        clone_url: format!("git://127.0.0.1/{repo}.git"),
+        recipe: recipe.into(),
+        test_crate: None,
+        lane: Lane::Cold,
+        requested_by: "alice".into(),
+        trigger_comment: Some(11),
+    }
+}
+
+#[test]
+fn a_replayed_delivery_is_refused_and_an_accepted_one_waits_until_acted_on() {
+    for t in common::both() {
+        let s = t.open();
+        assert!(s
+            .accept_delivery("d1", Some("o/r"), Some("{}"), 100)
+            .unwrap());
+        assert!(
+            !s.accept_delivery("d1", Some("o/r"), Some("{}"), 101)
+                .unwrap(),
+            "{}",
+            t.kind
+        );
+        assert!(s.accept_delivery("d2", None, None, 102).unwrap());
+        let due = s.due_deliveries(200, 10).unwrap();
+        assert_eq!(due.len(), 1, "an ignored delivery waits for nothing");
+        s.delivery_retry("d1", 300, "the forge is away").unwrap();
+        assert!(s.due_deliveries(200, 10).unwrap().is_empty());
+        assert_eq!(s.due_deliveries(300, 10).unwrap()[0].attempts, 1);
+        s.delivery_done("d1", "queued").unwrap();
+        assert!(s.due_deliveries(999, 10).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_head_is_queued_once_and_a_recipe_runs_one_at_a_time() {
+    for t in common::both() {
+        let s = t.open();
+        let Enqueued::New(a) = s.enqueue(&job("o/r", "r", "aaa"), 1).unwrap() else {
+            panic!("new")
+        };
+        assert_eq!(
+            s.enqueue(&job("o/r", "r", "aaa"), 2).unwrap(),
+            Enqueued::Existing(a.clone()),
+            "{}",
+            t.kind
+        );
+        let Enqueued::New(b) = s.enqueue(&job("o/r", "r", "bbb"), 3).unwrap() else {
+            panic!("another head is another job")
+        };
+        let taken = s.claim("h1", 10).unwrap().expect("the oldest job");
+        assert_eq!(
+            (taken.id.as_str(), taken.state, taken.attempts),
+            (a.as_str(), JobState::Running, 1)
+        );
+        assert!(
+            s.claim("h2", 11).unwrap().is_none(),
+            "{}: r is running",
+            t.kind
+        );
+        // The same head while it runs is still the same job.
+        assert_eq!(
+            s.enqueue(&job("o/r", "r", "aaa"), 12).unwrap(),
+            Enqueued::Existing(a.clone())
+        );
+        s.finish_job(&a, JobState::Done, Some("run-1"), "L4 green", 20)
+            .unwrap();
+        let next = s.claim("h2", 21).unwrap().expect("r is free again");
+        assert_eq!((next.id, next.host.as_deref()), (b.clone(), Some("h2")));
+        // Lost, it goes back to the queue.
+        s.requeue(&b, "h2 stopped").unwrap();
+        let again = s.claim("h1", 30).unwrap().unwrap();
+        assert_eq!((again.id, again.attempts), (b, 2));
+        let done = s.job(&a).unwrap().unwrap();
+        assert_eq!(
+            (done.state, done.run_id.as_deref()),
+            (JobState::Done, Some("run-1"))
+        );
+        // After it ended, the head may be asked for again: a new job.
+        assert!(matches!(
+            s.enqueue(&job("o/r", "r", "aaa"), 40).unwrap(),
+            Enqueued::New(_)
+        ));
+    }
+}
+
+#[test]
+fn many_takers_take_every_job_exactly_once() {
+    for t in common::both() {
+        let s = t.open();
+        for i in 0..40 {
+            s.enqueue(&job("o/r", &format!("recipe-{i}"), &format!("{i:040}")), i)
+                .unwrap();
+        }
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let takers: Vec<_> = (0..6)
+            .map(|n| {
+                // A connection of its own, as a serve process on another host has.
+                let store = Store::open(&t.location).unwrap();
+                let taken = taken.clone();
+                std::thread::spawn(move || {
+                    while let Some(j) = store.claim(&format!("host-{n}"), 50).unwrap() {
+                        store
+                            .finish_job(&j.id, JobState::Done, None, "", 60)
+                            .unwrap();
+                        taken.lock().unwrap().push(j.id);
+                    }
+                })
+            })
+            .collect();
+        for t in takers {
+            t.join().unwrap();
+        }
+        let taken = taken.lock().unwrap();
+        let once: BTreeSet<&String> = taken.iter().collect();
+        assert_eq!(
+            (taken.len(), once.len()),
+            (40, 40),
+            "{}: every job, each once",
+            t.kind
+        );
+    }
+}
+
+#[test]
+fn a_jobs_forge_calls_go_out_in_order_and_a_failed_one_holds_the_next() {
+    for t in common::both() {
+        let s = t.open();
+        let first = s.outbox_push(Some("j1"), "status", "pending", 0).unwrap();
+        let second = s.outbox_push(Some("j1"), "status", "success", 0).unwrap();
+        let other = s.outbox_push(Some("j2"), "react", "eyes", 0).unwrap();
+        let due: Vec<String> = s
+            .outbox_due(10, 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(due, [first.clone(), other.clone()], "{}", t.kind);
+        // The first failed: tried again later, and the second waits for it.
+        s.outbox_mark(&first, "pending", 100, Some("the forge is away"))
+            .unwrap();
+        s.outbox_mark(&other, "sent", 10, None).unwrap();
+        assert!(s.outbox_due(10, 10).unwrap().is_empty());
+        let due = s.outbox_due(100, 10).unwrap();
+        assert_eq!(
+            (due.len(), due[0].id.as_str(), due[0].attempts),
+            (1, first.as_str(), 1)
+        );
+        s.outbox_mark(&first, "sent", 100, None).unwrap();
+        assert_eq!(s.outbox_due(100, 10).unwrap()[0].id, second);
+        assert_eq!(s.outbox_pending().unwrap(), 1);
+        s.set_pr_comment("o/r", 7, 99).unwrap();
+        s.set_pr_comment("o/r", 7, 100).unwrap();
+        assert_eq!(s.pr_comment("o/r", 7).unwrap(), Some(100));
+    }
+}
