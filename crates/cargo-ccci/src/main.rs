@@ -9,11 +9,13 @@
 //! cargo ccci list [--json]
 //! cargo ccci results <results.json> [--json]
 //! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
+//! cargo ccci report <results.json> --post --forge API --repo OWNER/NAME --pr N [--sha SHA]
 //! cargo ccci janitor [--dry-run] [--kept]
 //! cargo ccci history [RECIPE] [--lane cold|quick] [--ref REF] [--limit N] [--json]
 //! cargo ccci import DIR…
 //! cargo ccci compare RUN RUN
 //! cargo ccci dashboard [--listen ADDR]
+//! cargo ccci serve --config FILE
 //! ```
 //!
 //! Every run is kept in the run store (`--database`, default runs.db in ccci's state
@@ -110,6 +112,12 @@ enum Cmd {
         /// Where the run directory's files are served: the Markdown links them under it.
         #[arg(long, value_name = "BASE")]
         artifact_url: Option<String>,
+        /// Post the run's commit status and report to its pull request instead (a CI
+        /// engine's step), with the token in the forge token variable (CCCI_FORGE_TOKEN).
+        #[arg(long, requires_all = ["forge", "repo", "pr"])]
+        post: bool,
+        #[command(flatten)]
+        pull_request: PullRequestArgs,
     },
     /// Remove what runs killed before their teardown left on the Swarm (DOCKER_HOST).
     ///
@@ -141,6 +149,56 @@ enum Cmd {
     /// (`cargo ccci dashboard --help`).
     #[command(disable_help_flag = true)]
     Dashboard(Passed),
+    /// The forge's CI: serve the dashboard and a Gitea/Forgejo webhook, take `!testme` from
+    /// pull requests, queue and run them, and tell each its verdict (`cargo ccci serve
+    /// --help`, docs/serve.md).
+    #[command(disable_help_flag = true)]
+    Serve(Passed),
+}
+
+/// Where `report --post` posts.
+#[derive(clap::Args)]
+struct PullRequestArgs {
+    /// With --post: the forge's API (`https://git.coopcloud.tech/api/v1`).
+    #[arg(long, value_name = "URL")]
+    forge: Option<String>,
+    /// With --post: the repository, `owner/name`.
+    #[arg(long)]
+    repo: Option<String>,
+    /// With --post: the pull request.
+    #[arg(long)]
+    pr: Option<i64>,
+    /// With --post: the commit to set the status of (default: the commit the run tested).
+    #[arg(long)]
+    sha: Option<String>,
+    /// With --post: the status's context (default `ccci`).
+    #[arg(long)]
+    context: Option<String>,
+    /// With --post: where the status links (the CI engine's page of the job).
+    #[arg(long, value_name = "URL")]
+    target_url: Option<String>,
+}
+
+impl PullRequestArgs {
+    /// `ccci-service post-report`'s arguments for `path`, `artifact_url` and these.
+    fn service_args(self, path: &Path, artifact_url: Option<String>) -> Vec<String> {
+        let mut args = vec!["post-report".to_string(), path.display().to_string()];
+        let pairs = [
+            ("--forge", self.forge),
+            ("--repo", self.repo),
+            ("--pr", self.pr.map(|p| p.to_string())),
+            ("--sha", self.sha),
+            ("--context", self.context),
+            ("--target-url", self.target_url),
+            ("--artifact-url", artifact_url),
+        ];
+        for (flag, value) in pairs {
+            if let Some(v) = value {
+                args.extend([flag.to_string(), v]);
+            }
+        }
+        args
+    }
 }
 
 /// A run store command's arguments, handed to `ccci-service` as they are (it says what they
@@ -238,12 +296,20 @@ fn main() -> ExitCode {
         Cmd::Results { path, json } => show(&path, json),
         Cmd::Report {
             path,
+            post: true,
+            pull_request,
+            artifact_url,
+            ..
+        } => service::hand_over(&pull_request.service_args(&path, artifact_url)),
+        Cmd::Report {
+            path,
             format,
             out,
             artifact_url,
+            ..
         } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
         Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
-        Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) => {
+        Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) | Cmd::Serve(_) => {
             service::hand_over(&args[1..])
         }
     };
@@ -289,6 +355,9 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     let recipe = test_crate(recipe, &names, "run")?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let results_file = dir.path().join("results.json");
+    // This process reads the run's results from its own copy; a copy the caller asked for
+    // (the results-file variable) is made from it at the end.
+    let asked_copy = from_env.results_copy.clone();
     overrides.results_copy = Some(results_file.clone());
     let binary = build_test_binary(&recipe)?;
     let mut cmd = Command::new(&binary);
@@ -315,6 +384,10 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     // The run printed its summary; end with its reports and the verdict that sets the exit
     // status.
     let results = read(&results_file)?;
+    if let Some(copy) = &asked_copy {
+        std::fs::copy(&results_file, copy)
+            .map_err(|e| format!("cannot copy the results to {}: {e}", copy.display()))?;
+    }
     report::write_all(&results, junit.as_deref(), artifacts.as_deref())?;
     service::record(&results.run_id);
     let code = verdict_line(

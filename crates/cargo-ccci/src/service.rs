@@ -1,7 +1,8 @@
-//! The run store's commands live in `ccci-service`, a binary of its own, so that a database
+//! The run store's commands and the forge's CI (`serve`, `report --post`) live in
+//! `ccci-service`, a binary of its own, so that a database
 //! and a web server are built only where the store is kept: never into `cargo ccci run`'s
 //! build, never into a recipe's test crate (a shared dependency with other features would
-//! make cargo build it twice). `cargo ccci history|import|compare|dashboard` become that
+//! make cargo build it twice). `cargo ccci history|import|compare|dashboard|serve` become that
 //! binary, with their arguments as given; after a run, `cargo ccci run` asks it to take the
 //! run in.
 

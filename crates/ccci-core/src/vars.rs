@@ -20,7 +20,9 @@
 //! | [`SET`] | settings on top of `ccci.yml`, one `key=value` a line | a test crate's run |
 //! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run (writing), ccci-service (taking in) |
 //! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | ccci-service |
+//! | [`FORGE_TOKEN`] | the forge account's token, for posting a run's status and report from a CI engine | ccci-service (`report --post`) |
 //! | [`RECIPES`] | the directory of real recipe repositories (git bundles) | ccci's own tests |
+//! | [`PRISM`] | the Prism CLI that serves the forge's OpenAPI description in the forge tests | ccci's own tests |
 //! | [`TEST_POSTGRES`] | a PostgreSQL server the store's tests make databases in | ccci's own tests |
 
 /// Where run directories go.
@@ -61,3 +63,8 @@ pub const RECIPES: &str = "CCCI_RECIPES";
 /// A PostgreSQL server (an admin URL, of a role allowed to create databases) where ccci's own
 /// tests of the run store make their databases.
 pub const TEST_POSTGRES: &str = "CCCI_TEST_POSTGRES";
+/// The Prism CLI (`prism`) that serves Gitea's OpenAPI description in ccci's forge tests,
+/// validating every request against it.
+pub const PRISM: &str = "CCCI_PRISM";
+/// The forge account's token `cargo ccci report --post` posts with (a CI engine's secret).
+pub const FORGE_TOKEN: &str = "CCCI_FORGE_TOKEN";

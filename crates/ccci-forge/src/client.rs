@@ -87,7 +87,7 @@ pub enum Permission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequest {
     /// Its index.
-    pub number: u64,
+    pub number: i64,
     /// The head's commit, pinned when the run is queued.
     pub head_sha: String,
     /// The head's branch name.
@@ -103,7 +103,7 @@ struct PermissionBody {
 
 #[derive(Deserialize)]
 struct PullBody {
-    number: u64,
+    number: i64,
     state: String,
     head: Branch,
 }
@@ -117,14 +117,14 @@ struct Branch {
 
 #[derive(Deserialize)]
 struct CommentBody {
-    id: u64,
+    id: i64,
 }
 
 /// One comment of an issue, as ccci looks for its own.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IssueCommentItem {
     /// Its id.
-    pub id: u64,
+    pub id: i64,
     /// Its text.
     #[serde(default)]
     pub body: String,
@@ -166,7 +166,7 @@ impl Forge {
     }
 
     /// Pull request `number` of `repo`, with its head's commit.
-    pub async fn pull(&self, repo: &str, number: u64) -> Result<PullRequest, ForgeError> {
+    pub async fn pull(&self, repo: &str, number: i64) -> Result<PullRequest, ForgeError> {
         let call = format!("GET /repos/{repo}/pulls/{number}");
         let body: PullBody = self
             .send(
@@ -184,7 +184,7 @@ impl Forge {
     }
 
     /// Reacts to comment `id` of `repo` with `reaction` (`eyes`).
-    pub async fn react(&self, repo: &str, id: u64, reaction: &str) -> Result<(), ForgeError> {
+    pub async fn react(&self, repo: &str, id: i64, reaction: &str) -> Result<(), ForgeError> {
         let call = format!("POST /repos/{repo}/issues/comments/{id}/reactions");
         let req = self
             .http
@@ -219,7 +219,7 @@ impl Forge {
     }
 
     /// Comments `body` on issue (or pull request) `number` of `repo`; returns the comment's id.
-    pub async fn comment(&self, repo: &str, number: u64, body: &str) -> Result<u64, ForgeError> {
+    pub async fn comment(&self, repo: &str, number: i64, body: &str) -> Result<i64, ForgeError> {
         let call = format!("POST /repos/{repo}/issues/{number}/comments");
         let req = self
             .http
@@ -229,7 +229,7 @@ impl Forge {
     }
 
     /// Replaces comment `id`'s text in `repo` with `body`.
-    pub async fn edit_comment(&self, repo: &str, id: u64, body: &str) -> Result<(), ForgeError> {
+    pub async fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<(), ForgeError> {
         let call = format!("PATCH /repos/{repo}/issues/comments/{id}");
         let req = self
             .http
@@ -242,7 +242,7 @@ impl Forge {
     pub async fn comments(
         &self,
         repo: &str,
-        number: u64,
+        number: i64,
     ) -> Result<Vec<IssueCommentItem>, ForgeError> {
         let call = format!("GET /repos/{repo}/issues/{number}/comments");
         self.send(

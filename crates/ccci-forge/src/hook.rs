@@ -105,7 +105,7 @@ pub struct IssueComment {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Issue {
     /// Its number (a pull request's index).
-    pub number: u64,
+    pub number: i64,
     /// Set when the issue is a pull request.
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
@@ -115,7 +115,7 @@ pub struct Issue {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Comment {
     /// Its id.
-    pub id: u64,
+    pub id: i64,
     /// Its text.
     #[serde(default)]
     pub body: String,

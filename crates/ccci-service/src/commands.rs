@@ -73,6 +73,23 @@ fn open(args: &StoreArgs) -> Result<Opened, String> {
     Ok(Opened { store, journal })
 }
 
+/// `serve --config FILE`.
+pub fn serve(args: &StoreArgs, config: &std::path::Path) -> Result<ExitCode, String> {
+    let config = crate::serve::config::Config::read(config)?;
+    let mut args = args.clone();
+    if config.database.is_some() {
+        args.database.clone_from(&config.database);
+    }
+    let location = location(&args)?;
+    let store = Store::open(&location).map_err(|e| e.to_string())?;
+    let database = match &location {
+        Location::Sqlite(p) => p.display().to_string(),
+        Location::Postgres(url) => url.clone(),
+    };
+    crate::serve::serve(config, store, database, journal(&args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `take-in`: takes the journal in and, given a run, says whether that run is recorded (what
 /// `cargo ccci run` says after a run). Exit 1 when the store cannot be reached.
 pub fn take_in(args: &StoreArgs, run_id: Option<&str>) -> Result<ExitCode, String> {

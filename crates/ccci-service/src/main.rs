@@ -22,6 +22,9 @@ macro_rules! say {
 }
 
 mod commands;
+mod post;
+mod serve;
+mod tell;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
@@ -82,6 +85,17 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8420", value_name = "ADDR")]
         listen: String,
     },
+    /// The forge's CI: serve the dashboard and a webhook for Gitea/Forgejo, take `!testme`
+    /// from pull requests, queue and run them, and tell each pull request its verdict
+    /// (docs/serve.md).
+    Serve {
+        /// The service's configuration (YAML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Post a run's commit status and report to its pull request (a CI engine's step;
+    /// `cargo ccci report RESULTS --post`).
+    PostReport(post::PostArgs),
     /// Take this host's run journal into the store; with RUN, say whether that run is
     /// recorded.
     TakeIn {
@@ -110,6 +124,8 @@ fn main() -> ExitCode {
         Cmd::Compare { a, b } => commands::compare(store, &a, &b),
         Cmd::Dashboard { listen } => commands::dashboard(store, &listen),
         Cmd::TakeIn { run } => commands::take_in(store, run.as_deref()),
+        Cmd::Serve { config } => commands::serve(store, &config),
+        Cmd::PostReport(a) => post::post(a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cargo ccci: {e}");

@@ -7,7 +7,7 @@ CREATE TABLE deliveries (
     id TEXT PRIMARY KEY,
     received_at BIGINT NOT NULL,
     repo TEXT,
-    -- accepted | done | ignored
+    -- accepted | taken (a process acts on it) | done | ignored
     state TEXT NOT NULL,
     -- What it asks, when accepted: JSON of the service's own intake.
     request TEXT,
@@ -60,7 +60,7 @@ CREATE TABLE outbox (
     kind TEXT NOT NULL,
     -- JSON of the call.
     call TEXT NOT NULL,
-    -- pending | sent | failed
+    -- pending | taken (a process makes it) | sent | failed
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     seq BIGINT NOT NULL,

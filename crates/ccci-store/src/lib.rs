@@ -41,7 +41,7 @@ pub use error::StoreError;
 pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
 pub use open::STORE_WAIT;
-pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing};
+pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing, ABANDONED};
 
 /// How many of a recipe's latest cold runs the catalogue draws.
 pub const SPARK: usize = 30;

@@ -14,7 +14,7 @@ pub struct NewJob {
     /// `owner/name` on the forge.
     pub repo: String,
     /// The pull request's index.
-    pub pr: u64,
+    pub pr: i64,
     /// Its head's commit, pinned when it was asked for.
     pub head_sha: String,
     /// Where the repository is cloned from.
@@ -28,7 +28,7 @@ pub struct NewJob {
     /// Who asked.
     pub requested_by: String,
     /// The comment that asked.
-    pub trigger_comment: Option<u64>,
+    pub trigger_comment: Option<i64>,
 }
 
 /// Where a job stands.
@@ -112,6 +112,8 @@ pub struct Accepted {
     pub request: String,
     /// How many times acting on it failed.
     pub attempts: u32,
+    /// When it came (Unix seconds).
+    pub received_at: i64,
 }
 
 /// A forge call still to make.
@@ -128,6 +130,10 @@ pub struct Outgoing {
     /// How many times it failed.
     pub attempts: u32,
 }
+
+/// Seconds after which a delivery or forge call a process took and never finished (it died)
+/// is free for another to take.
+pub const ABANDONED: i64 = 300;
 
 const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, attempts, requested_by, trigger_comment, host, pid, pid_start, run_id, created_at, started_at, finished_at, note";
 
@@ -160,8 +166,8 @@ impl Store {
     /// Accepted deliveries due to be acted on at `now`, oldest first.
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<Accepted>, StoreError> {
         let rows = self.db.query(
-            "SELECT id, request, attempts FROM deliveries WHERE state = 'accepted' AND next_at <= ? ORDER BY received_at, id LIMIT ?",
-            &[Val::Int(now), Val::Int(limit.into())],
+            "SELECT id, request, attempts, received_at FROM deliveries WHERE (state = 'accepted' AND next_at <= ?) OR (state = 'taken' AND next_at < ?) ORDER BY received_at, id LIMIT ?",
+            &[Val::Int(now), Val::Int(now - ABANDONED), Val::Int(limit.into())],
         )?;
         Ok(rows
             .iter()
@@ -169,8 +175,20 @@ impl Store {
                 id: r.text(0).unwrap_or_default(),
                 request: r.text(1).unwrap_or_default(),
                 attempts: r.int(2).unwrap_or(0) as u32,
+                received_at: r.int(3).unwrap_or(0),
             })
             .collect())
+    }
+
+    /// Takes accepted delivery `id` to act on it: `false` when another process took it first
+    /// (several hosts may serve one store). One taken and not acted on within
+    /// [`ABANDONED`] seconds is free again.
+    pub fn take_delivery(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let n = self.db.exec(
+            "UPDATE deliveries SET state = 'taken', next_at = ? WHERE id = ? AND (state = 'accepted' OR (state = 'taken' AND next_at < ?))",
+            &[Val::Int(now), id.into(), Val::Int(now - ABANDONED)],
+        )?;
+        Ok(n == 1)
     }
 
     /// Delivery `id` was acted on (`note` says how).
@@ -185,14 +203,29 @@ impl Store {
     /// Acting on delivery `id` failed (`why`): try again at `next_at`.
     pub fn delivery_retry(&self, id: &str, next_at: i64, why: &str) -> Result<(), StoreError> {
         self.db.exec(
-            "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, note = ? WHERE id = ?",
+            "UPDATE deliveries SET state = 'accepted', attempts = attempts + 1, next_at = ?, note = ? WHERE id = ?",
             &[Val::Int(next_at), why.into(), id.into()],
         )?;
         Ok(())
     }
 
-    /// Queues `job`, unless the same head (repo, commit, lane) is queued or running already.
-    pub fn enqueue(&self, job: &NewJob, now: i64) -> Result<Enqueued, StoreError> {
+    /// Queues `job`, asked for at `asked` (when its delivery came), unless the same head
+    /// (repo, commit, lane) was queued or running then: a `!testme` that came while a run of
+    /// its head was going is that run, even when it is acted on after the run ended.
+    pub fn enqueue(&self, job: &NewJob, asked: i64, now: i64) -> Result<Enqueued, StoreError> {
+        let then = self.db.query(
+            "SELECT id FROM jobs WHERE repo = ? AND head_sha = ? AND lane = ? AND created_at <= ? AND (finished_at IS NULL OR finished_at >= ?) ORDER BY created_at DESC LIMIT 1",
+            &[
+                job.repo.as_str().into(),
+                job.head_sha.as_str().into(),
+                job.lane.as_str().into(),
+                Val::Int(asked),
+                Val::Int(asked),
+            ],
+        )?;
+        if let Some(id) = then.first().and_then(|r| r.text(0)) {
+            return Ok(Enqueued::Existing(id));
+        }
         for _ in 0..3 {
             let id = new_id();
             let n = self.db.exec(
@@ -200,14 +233,14 @@ impl Store {
                 &[
                     id.as_str().into(),
                     job.repo.as_str().into(),
-                    Val::Int(job.pr as i64),
+                    Val::Int(job.pr),
                     job.head_sha.as_str().into(),
                     job.clone_url.as_str().into(),
                     job.recipe.as_str().into(),
                     job.test_crate.clone().into(),
                     job.lane.as_str().into(),
                     job.requested_by.as_str().into(),
-                    job.trigger_comment.map(|c| c as i64).into(),
+                    job.trigger_comment.into(),
                     Val::Int(now),
                 ],
             )?;
@@ -338,12 +371,22 @@ impl Store {
         Ok(id)
     }
 
+    /// Takes forge call `id` to make it: `false` when another process took it first. One
+    /// taken and not marked within [`ABANDONED`] seconds is free again.
+    pub fn take_outgoing(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let n = self.db.exec(
+            "UPDATE outbox SET state = 'taken', next_at = ? WHERE id = ? AND (state = 'pending' OR (state = 'taken' AND next_at < ?))",
+            &[Val::Int(now), id.into(), Val::Int(now - ABANDONED)],
+        )?;
+        Ok(n == 1)
+    }
+
     /// Forge calls due at `now`, oldest first: of a job's calls, only the first still pending
     /// (the next waits for it).
     pub fn outbox_due(&self, now: i64, limit: u32) -> Result<Vec<Outgoing>, StoreError> {
         let rows = self.db.query(
-            "SELECT id, job_id, kind, call, attempts FROM outbox AS o WHERE state = 'pending' AND next_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.state = 'pending' AND e.job_id = o.job_id AND e.seq < o.seq) ORDER BY seq, id LIMIT ?",
-            &[Val::Int(now), Val::Int(limit.into())],
+            "SELECT id, job_id, kind, call, attempts FROM outbox AS o WHERE ((state = 'pending' AND next_at <= ?) OR (state = 'taken' AND next_at < ?)) AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE (e.state = 'pending' OR e.state = 'taken') AND e.job_id = o.job_id AND e.seq < o.seq) ORDER BY seq, id LIMIT ?",
+            &[Val::Int(now), Val::Int(now - ABANDONED), Val::Int(limit.into())],
         )?;
         Ok(rows
             .iter()
@@ -382,19 +425,19 @@ impl Store {
     }
 
     /// ccci's report comment on pull request `pr` of `repo`, if it made one.
-    pub fn pr_comment(&self, repo: &str, pr: u64) -> Result<Option<u64>, StoreError> {
+    pub fn pr_comment(&self, repo: &str, pr: i64) -> Result<Option<i64>, StoreError> {
         let rows = self.db.query(
             "SELECT comment_id FROM pr_comments WHERE repo = ? AND pr = ?",
-            &[repo.into(), Val::Int(pr as i64)],
+            &[repo.into(), Val::Int(pr)],
         )?;
-        Ok(rows.first().and_then(|r| r.int(0)).map(|c| c as u64))
+        Ok(rows.first().and_then(|r| r.int(0)))
     }
 
     /// Notes ccci's report comment on pull request `pr` of `repo`.
-    pub fn set_pr_comment(&self, repo: &str, pr: u64, comment_id: u64) -> Result<(), StoreError> {
+    pub fn set_pr_comment(&self, repo: &str, pr: i64, comment_id: i64) -> Result<(), StoreError> {
         self.db.exec(
             "INSERT INTO pr_comments (repo, pr, comment_id) VALUES (?, ?, ?) ON CONFLICT (repo, pr) DO UPDATE SET comment_id = excluded.comment_id",
-            &[repo.into(), Val::Int(pr as i64), Val::Int(comment_id as i64)],
+            &[repo.into(), Val::Int(pr), Val::Int(comment_id)],
         )?;
         Ok(())
     }
@@ -420,7 +463,7 @@ fn job(r: &Row) -> Result<Job, StoreError> {
         id: r.text(0).ok_or_else(|| bad("no id"))?,
         asked: NewJob {
             repo: r.text(1).unwrap_or_default(),
-            pr: r.int(2).unwrap_or(0) as u64,
+            pr: r.int(2).unwrap_or(0),
             head_sha: r.text(3).unwrap_or_default(),
             clone_url: r.text(4).unwrap_or_default(),
             recipe: r.text(5).unwrap_or_default(),
@@ -430,7 +473,7 @@ fn job(r: &Row) -> Result<Job, StoreError> {
                 .and_then(|l| l.parse().ok())
                 .ok_or_else(|| bad("an unknown lane"))?,
             requested_by: r.text(10).unwrap_or_default(),
-            trigger_comment: r.int(11).map(|c| c as u64),
+            trigger_comment: r.int(11),
         },
         state: r
             .text(8)

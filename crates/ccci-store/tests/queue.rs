@@ -52,16 +52,16 @@ fn a_replayed_delivery_is_refused_and_an_accepted_one_waits_until_acted_on() {
 fn a_head_is_queued_once_and_a_recipe_runs_one_at_a_time() {
     for t in common::both() {
         let s = t.open();
-        let Enqueued::New(a) = s.enqueue(&job("o/r", "r", "aaa"), 1).unwrap() else {
+        let Enqueued::New(a) = s.enqueue(&job("o/r", "r", "aaa"), 1, 1).unwrap() else {
             panic!("new")
         };
         assert_eq!(
-            s.enqueue(&job("o/r", "r", "aaa"), 2).unwrap(),
+            s.enqueue(&job("o/r", "r", "aaa"), 2, 2).unwrap(),
             Enqueued::Existing(a.clone()),
             "{}",
             t.kind
         );
-        let Enqueued::New(b) = s.enqueue(&job("o/r", "r", "bbb"), 3).unwrap() else {
+        let Enqueued::New(b) = s.enqueue(&job("o/r", "r", "bbb"), 3, 3).unwrap() else {
             panic!("another head is another job")
         };
         let taken = s.claim("h1", 10).unwrap().expect("the oldest job");
@@ -76,7 +76,7 @@ fn a_head_is_queued_once_and_a_recipe_runs_one_at_a_time() {
         );
         // The same head while it runs is still the same job.
         assert_eq!(
-            s.enqueue(&job("o/r", "r", "aaa"), 12).unwrap(),
+            s.enqueue(&job("o/r", "r", "aaa"), 12, 12).unwrap(),
             Enqueued::Existing(a.clone())
         );
         s.finish_job(&a, JobState::Done, Some("run-1"), "L4 green", 20)
@@ -92,9 +92,14 @@ fn a_head_is_queued_once_and_a_recipe_runs_one_at_a_time() {
             (done.state, done.run_id.as_deref()),
             (JobState::Done, Some("run-1"))
         );
-        // After it ended, the head may be asked for again: a new job.
+        // Asked for while it ran (at 15; it ended at 20), acted on after: that run.
+        assert_eq!(
+            s.enqueue(&job("o/r", "r", "aaa"), 15, 40).unwrap(),
+            Enqueued::Existing(a.clone())
+        );
+        // Asked for after it ended: a new job.
         assert!(matches!(
-            s.enqueue(&job("o/r", "r", "aaa"), 40).unwrap(),
+            s.enqueue(&job("o/r", "r", "aaa"), 40, 40).unwrap(),
             Enqueued::New(_)
         ));
     }
@@ -105,8 +110,12 @@ fn many_takers_take_every_job_exactly_once() {
     for t in common::both() {
         let s = t.open();
         for i in 0..40 {
-            s.enqueue(&job("o/r", &format!("recipe-{i}"), &format!("{i:040}")), i)
-                .unwrap();
+            s.enqueue(
+                &job("o/r", &format!("recipe-{i}"), &format!("{i:040}")),
+                i,
+                i,
+            )
+            .unwrap();
         }
         let taken = Arc::new(Mutex::new(Vec::new()));
         let takers: Vec<_> = (0..6)
@@ -168,5 +177,35 @@ fn a_jobs_forge_calls_go_out_in_order_and_a_failed_one_holds_the_next() {
         s.set_pr_comment("o/r", 7, 99).unwrap();
         s.set_pr_comment("o/r", 7, 100).unwrap();
         assert_eq!(s.pr_comment("o/r", 7).unwrap(), Some(100));
+    }
+}
+
+#[test]
+fn a_delivery_or_forge_call_is_taken_by_one_process_and_freed_if_it_dies() {
+    for t in common::both() {
+        let (a, b) = (t.open(), t.open());
+        assert!(a.accept_delivery("d", None, Some("{}"), 0).unwrap());
+        assert!(a.take_delivery("d", 10).unwrap(), "{}", t.kind);
+        assert!(!b.take_delivery("d", 11).unwrap(), "taken once");
+        assert!(
+            b.due_deliveries(11, 10).unwrap().is_empty(),
+            "not due while taken"
+        );
+        // Its taker died: free again after a while.
+        let later = 10 + ccci_store::ABANDONED + 1;
+        assert_eq!(b.due_deliveries(later, 10).unwrap().len(), 1);
+        assert!(b.take_delivery("d", later).unwrap());
+        let call = a.outbox_push(Some("j"), "react", "{}", 0).unwrap();
+        assert!(a.take_outgoing(&call, 10).unwrap());
+        assert!(
+            !b.take_outgoing(&call, 11).unwrap(),
+            "{}: made once",
+            t.kind
+        );
+        a.outbox_mark(&call, "sent", 12, None).unwrap();
+        assert!(
+            !b.take_outgoing(&call, later + 100).unwrap(),
+            "a sent call stays sent"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! What ccci's own tests share. It adds nothing to any build but ccci-core, which every
 //! test already builds, and proptest for the property tests (feature `proptest`).
 
+pub mod prism;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -257,4 +259,77 @@ pub fn sample_results(
         lane: Lane::Cold,
     };
     ccci_core::Results::conclude(facts, &Default::default())
+}
+
+/// Runs git in `dir` with a fixed identity, failing the test on an error; its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=ccci", "-c", "user.email=ccci@example.org"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_ADVICE", "0")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A recipe repository at `work`, built from a fixture test crate's releases
+/// (`recipes/<recipe>/recipe/<version>/` of this workspace) as a maintainer makes one: a commit
+/// per release with its annotated tag, then one more commit (a pull request's change to the
+/// README) on top. Returns that commit.
+pub fn release_repository(recipe: &str, work: &Path) -> String {
+    std::fs::create_dir_all(work).expect("the work tree");
+    git(work, &["init", "--quiet"]);
+    let releases = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../recipes")
+        .join(recipe)
+        .join("recipe");
+    let mut versions: Vec<String> = std::fs::read_dir(&releases)
+        .unwrap_or_else(|e| panic!("{}: {e}", releases.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    for v in &versions {
+        for e in std::fs::read_dir(work).unwrap().flatten() {
+            if e.file_name() != ".git" {
+                let p = e.path();
+                let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+            }
+        }
+        copy_tree(&releases.join(v), work);
+        let message = format!("chore: publish {v} release");
+        git(work, &["add", "-A"]);
+        git(work, &["commit", "--quiet", "-m", &message]);
+        git(work, &["tag", "-a", v, "-m", &message]);
+    }
+    let readme = work.join("README.md");
+    let text = std::fs::read_to_string(&readme).unwrap_or_default();
+    std::fs::write(&readme, format!("{text}\nA pull request's change.\n")).unwrap();
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "--quiet", "-m", "a pull request"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //! | `/runs/{id}/card.svg` | its report card, drawn from its results |
 //! | `/runs/{id}/files/{path}` | a report or piece of evidence of its run directory ([`files`](crate::files): never the app's env, data or secrets) |
 //! | `/compare?a=…&b=…` | two runs side by side: rung by rung, step by step, both ccci builds and recipe commits |
+//! | `/queue`, `/jobs/{id}` | the forge's CI: every run asked for, where it stands, which host took it |
 //!
 //! [`router`] is an axum `Router` the forge service mounts as it is; `cargo ccci dashboard`
 //! serves it alone. Handlers only fetch from the store (on a blocking thread, under the
@@ -81,6 +82,8 @@ pub fn router(dashboard: Dashboard) -> Router {
         .route("/runs/{id}/card.svg", get(card))
         .route("/runs/{id}/files/{*path}", get(file))
         .route("/compare", get(compare))
+        .route("/queue", get(queue))
+        .route("/jobs/{id}", get(job))
         .fallback(|| async { Failure::not_found("no such page".into()) })
         .with_state(dashboard)
 }
@@ -178,6 +181,21 @@ async fn file(
         )
     })?;
     Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
+}
+
+async fn queue(State(d): State<Dashboard>) -> Result<Markup, Failure> {
+    let jobs = d.ask(|s| s.jobs(200)).await?;
+    Ok(pages::queue::page(&d.urls, &jobs))
+}
+
+async fn job(State(d): State<Dashboard>, Path(id): Path<String>) -> Result<Markup, Failure> {
+    let asked = id.clone();
+    let job = d.ask(move |s| s.job(&asked)).await?.ok_or_else(|| {
+        Failure::not_found(format!(
+            "no job `{id}` in the run store (the queue lists them)"
+        ))
+    })?;
+    Ok(pages::queue::job(&d.urls, &job))
 }
 
 /// `?a=&b=`: the two runs to compare.

@@ -48,6 +48,16 @@ impl Urls {
         format!("{}/files", self.run(run_id))
     }
 
+    /// A queued run (a job of the forge's CI): where it stands, and its run once it has one.
+    pub fn job(&self, id: &str) -> String {
+        format!("{}/jobs/{}", self.base, escape(id))
+    }
+
+    /// The queue: the newest jobs, where each stands and which host runs it.
+    pub fn queue(&self) -> String {
+        format!("{}/queue", self.base)
+    }
+
     /// Runs `a` and `b` side by side.
     pub fn compare(&self, a: &str, b: &str) -> String {
         format!("{}?a={}&b={}", self.compare_form(), escape(a), escape(b))

@@ -1,0 +1,183 @@
+//! `cargo ccci serve --config FILE`: the service's configuration, read once, every problem
+//! named with its key and the fix.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The configuration file, as written (YAML).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<String>,
+    public_url: String,
+    database: Option<String>,
+    host: Option<String>,
+    capacity: Option<usize>,
+    run_timeout: Option<String>,
+    workspace: Option<PathBuf>,
+    cargo_ccci: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+    forge: ForgeFile,
+    repositories: BTreeMap<String, RepoFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForgeFile {
+    api: String,
+    token_file: PathBuf,
+    webhook_secret_file: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoFile {
+    recipe: Option<String>,
+    test_crate: Option<String>,
+    #[serde(default)]
+    set: Vec<String>,
+}
+
+/// The service's configuration, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it listens (default `127.0.0.1:8430`).
+    pub listen: String,
+    /// Where people reach it from the forge: a run's status and report link here.
+    pub public_url: String,
+    /// The run store (default: the run store variable, else `runs.db` in the state
+    /// directory).
+    pub database: Option<String>,
+    /// This host's name in the queue (default: the machine's).
+    pub host: String,
+    /// Runs at once on this host (default 2); 0 for a host that only takes deliveries and
+    /// serves the dashboard, while other hosts sharing the store run the queue.
+    pub capacity: usize,
+    /// A run's deadline (default 2h); it is then asked to stop and tear down.
+    pub run_timeout: Duration,
+    /// The ccci workspace whose `recipes/` test crates run (default: the current directory).
+    pub workspace: PathBuf,
+    /// The `cargo-ccci` that runs them (default: beside this binary, else on PATH).
+    pub cargo_ccci: Option<PathBuf>,
+    /// Where the service keeps its clones of the recipes' repositories and each job's files
+    /// (default `serve/` in ccci's state directory).
+    pub state_dir: PathBuf,
+    /// The forge's API base (`https://git.coopcloud.tech/api/v1`).
+    pub api: String,
+    /// The forge account's token.
+    pub token: String,
+    /// The webhooks' secret.
+    pub webhook_secret: Vec<u8>,
+    /// The repositories it serves, by `owner/name`.
+    pub repositories: BTreeMap<String, Repository>,
+}
+
+/// What the service runs for one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    /// The recipe (default: the repository's name).
+    pub recipe: String,
+    /// A test crate of the workspace (default: `recipes/<recipe>` when it exists), else the
+    /// generic tiers.
+    pub test_crate: Option<String>,
+    /// Settings on top of the recipe's `ccci.yml` (`--set`).
+    pub set: Vec<String>,
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    ///
+    /// # Errors
+    /// One line naming the file, the key and the fix.
+    pub fn read(path: &Path) -> Result<Config, String> {
+        let at = |what: String| format!("{}: {what}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot be read: {e}")))?;
+        let f: File = serde_yaml_ng::from_str(&text).map_err(|e| at(e.to_string()))?;
+        let secret = |key: &str, file: &Path| -> Result<String, String> {
+            let v = std::fs::read_to_string(file).map_err(|e| {
+                at(format!(
+                    "forge.{key}: {} cannot be read ({e}): write the value into that file",
+                    file.display()
+                ))
+            })?;
+            let v = v.trim().to_string();
+            if v.is_empty() {
+                return Err(at(format!("forge.{key}: {} is empty", file.display())));
+            }
+            Ok(v)
+        };
+        if !(f.public_url.starts_with("http://") || f.public_url.starts_with("https://")) {
+            return Err(at(format!(
+                "public_url `{}` is not an http(s) URL: say where people reach this service",
+                f.public_url
+            )));
+        }
+        let run_timeout = match f.run_timeout.as_deref() {
+            None => Duration::from_secs(2 * 3600),
+            Some(t) => ccci_core::meta::duration(t).ok_or_else(|| {
+                at(format!(
+                    "run_timeout `{t}` is not a duration: write it like `90m` or `2h`"
+                ))
+            })?,
+        };
+        let capacity = f.capacity.unwrap_or(2);
+        let workspace = f.workspace.unwrap_or_else(|| PathBuf::from("."));
+        let mut repositories = BTreeMap::new();
+        for (name, r) in f.repositories {
+            let Some((_, short)) = name
+                .split_once('/')
+                .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+            else {
+                return Err(at(format!(
+                    "repositories: `{name}` is not `owner/name` as the forge names it"
+                )));
+            };
+            let recipe = r.recipe.unwrap_or_else(|| short.to_string());
+            let crate_at = |c: &str| workspace.join("recipes").join(c).join("ccci.yml");
+            let test_crate = match r.test_crate {
+                Some(c) if !crate_at(&c).is_file() => {
+                    return Err(at(format!(
+                        "repositories.{name}.test_crate: no recipes/{c}/ccci.yml in the workspace {}",
+                        workspace.display()
+                    )));
+                }
+                Some(c) => Some(c),
+                None => crate_at(&recipe).is_file().then(|| recipe.clone()),
+            };
+            repositories.insert(
+                name,
+                Repository {
+                    recipe,
+                    test_crate,
+                    set: r.set,
+                },
+            );
+        }
+        if repositories.is_empty() {
+            return Err(at("repositories: none is named, so every delivery would be refused: name the forge's `owner/name` of each recipe repository".into()));
+        }
+        Ok(Config {
+            listen: f.listen.unwrap_or_else(|| "127.0.0.1:8430".into()),
+            public_url: f.public_url.trim_end_matches('/').into(),
+            database: f.database,
+            host: f
+                .host
+                .or_else(ccci_core::host::host_name)
+                .unwrap_or_else(|| "localhost".into()),
+            capacity,
+            run_timeout,
+            workspace,
+            cargo_ccci: f.cargo_ccci,
+            state_dir: f
+                .state_dir
+                .unwrap_or_else(|| ccci_core::host::state_dir().join("serve")),
+            api: f.forge.api.trim_end_matches('/').into(),
+            token: secret("token_file", &f.forge.token_file)?,
+            webhook_secret: secret("webhook_secret_file", &f.forge.webhook_secret_file)?
+                .into_bytes(),
+            repositories,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! What an accepted `!testme` becomes. The commenter's permission is asked of the forge
+//! (write, admin or owner may start runs; anyone else gets a reply saying so); the comment
+//! gets a reaction; the pull request's head is pinned from git itself (`refs/pull/N/head`, the
+//! commit that will run); the run is queued (a second `!testme` for a head already queued or
+//! running is that run) and the head's status set to `pending`. A forge or git that cannot be
+//! reached is asked again later: the delivery waits in the store until it is acted on.
+
+use super::hook::Intake;
+use super::outbox::Call;
+use super::{backoff, now, proc, Service};
+use ccci_forge::{Permission, StatusState};
+use ccci_store::{Enqueued, NewJob};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long pinning a head may take (`git ls-remote`).
+const PIN: Duration = Duration::from_secs(60);
+
+/// A delivery retried this many times is given up, and the pull request told.
+const GIVE_UP_AFTER: u32 = 12;
+
+/// Acts on accepted deliveries as they come, and on those waiting for a retry when due.
+pub async fn work(svc: Arc<Service>) {
+    loop {
+        let due = svc.ask(|s| s.due_deliveries(now(), 32)).await;
+        match due {
+            Ok(due) if !due.is_empty() => {
+                for d in due {
+                    act(&svc, &d).await;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("cargo ccci serve: intake: {e}"),
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), svc.intake.notified()).await;
+    }
+}
+
+/// What became of one delivery.
+enum Acted {
+    /// Done: with what.
+    Done(String),
+    /// Try again later: why now not.
+    Later(String),
+}
+
+async fn act(svc: &Arc<Service>, d: &ccci_store::Accepted) {
+    let (id, attempts) = (d.id.as_str(), d.attempts);
+    let taken = {
+        let id = id.to_string();
+        svc.ask(move |s| s.take_delivery(&id, now())).await
+    };
+    match taken {
+        Ok(true) => {}
+        // Another host of the store acts on it.
+        Ok(false) => return,
+        Err(e) => return eprintln!("cargo ccci serve: intake: {e}"),
+    }
+    let acted = match serde_json::from_str::<Intake>(&d.request) {
+        Ok(intake) => intake_one(svc, &intake, d.received_at).await,
+        Err(e) => Acted::Done(format!("not an intake this service wrote: {e}")),
+    };
+    let (id, now) = (id.to_string(), now());
+    let result = match acted {
+        Acted::Done(note) => svc.ask(move |s| s.delivery_done(&id, &note)).await,
+        Acted::Later(why) if attempts >= GIVE_UP_AFTER => {
+            eprintln!("cargo ccci serve: gave up delivery {id} after {attempts} tries: {why}");
+            svc.ask(move |s| s.delivery_done(&id, &format!("given up: {why}")))
+                .await
+        }
+        Acted::Later(why) => {
+            let at = now + backoff(attempts);
+            svc.ask(move |s| s.delivery_retry(&id, at, &why)).await
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("cargo ccci serve: intake: {e}");
+    }
+}
+
+async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
+    let Some(repo) = svc.config.repositories.get(&i.repo) else {
+        return Acted::Done(format!("{} is no longer configured", i.repo));
+    };
+    match svc.forge.permission(&i.repo, &i.user).await {
+        Ok(Permission::Write) => {}
+        Ok(Permission::Read) => {
+            let body = format!(
+                "@{}: ccci runs start only for collaborators with write access to {} (or its admins): ask one of them to comment `!testme`.",
+                i.user, i.repo
+            );
+            return told(
+                svc,
+                None,
+                &Call::Reply {
+                    repo: i.repo.clone(),
+                    pr: i.pr,
+                    body,
+                },
+                "refused: no write access",
+            )
+            .await;
+        }
+        Err(e) if e.retryable() => return Acted::Later(e.to_string()),
+        Err(e) => return Acted::Done(format!("the commenter's permission could not be had: {e}")),
+    }
+    if i.quick {
+        let body = "`!testme quick` runs on a warm canonical deployment of the recipe, which this ccci does not keep yet: comment `!testme` for a cold run.".to_string();
+        return told(
+            svc,
+            None,
+            &Call::Reply {
+                repo: i.repo.clone(),
+                pr: i.pr,
+                body,
+            },
+            "quick lane not offered",
+        )
+        .await;
+    }
+    if let Err(e) = svc
+        .tell(
+            None,
+            &Call::React {
+                repo: i.repo.clone(),
+                comment_id: i.comment_id,
+                content: "eyes".into(),
+            },
+        )
+        .await
+    {
+        return Acted::Later(e);
+    }
+    let pull_ref = format!("refs/pull/{}/head", i.pr);
+    let head = match proc::run("git", &["ls-remote", &i.clone_url, &pull_ref], None, PIN).await {
+        Ok(out) => out.split_whitespace().next().map(String::from),
+        Err(e) => return Acted::Later(format!("the pull request's head could not be read: {e}")),
+    };
+    let Some(head_sha) = head else {
+        let body = format!(
+            "ccci found no `{pull_ref}` at {}: is this a pull request of {}?",
+            i.clone_url, i.repo
+        );
+        return told(
+            svc,
+            None,
+            &Call::Reply {
+                repo: i.repo.clone(),
+                pr: i.pr,
+                body,
+            },
+            "no such head",
+        )
+        .await;
+    };
+    let job = NewJob {
+        repo: i.repo.clone(),
+        pr: i.pr,
+        head_sha: head_sha.clone(),
+        clone_url: i.clone_url.clone(),
+        recipe: repo.recipe.clone(),
+        test_crate: repo.test_crate.clone(),
+        lane: ccci_core::results::Lane::Cold,
+        requested_by: i.user.clone(),
+        trigger_comment: Some(i.comment_id),
+    };
+    let queued = match svc.ask(move |s| s.enqueue(&job, asked, now())).await {
+        Ok(q) => q,
+        Err(e) => return Acted::Later(e),
+    };
+    match queued {
+        Enqueued::New(id) => {
+            let pending = Call::Status {
+                repo: i.repo.clone(),
+                sha: head_sha.clone(),
+                state: StatusState::Pending,
+                description: format!(
+                    "queued: {} at {}",
+                    repo.recipe,
+                    ccci_core::short_commit(&head_sha)
+                ),
+                target_url: svc.public.job(&id),
+            };
+            if let Err(e) = svc.tell(Some(&id), &pending).await {
+                eprintln!("cargo ccci serve: cannot queue the pending status of job {id}: {e}");
+            }
+            svc.runners.notify_waiters();
+            Acted::Done(format!(
+                "queued job {id} for {}",
+                ccci_core::short_commit(&head_sha)
+            ))
+        }
+        Enqueued::Existing(id) => {
+            Acted::Done(format!("the same head is job {id}, queued or running"))
+        }
+    }
+}
+
+/// Queues `call` and calls the delivery done with `note`, or later if the store is away.
+async fn told(svc: &Arc<Service>, job: Option<&str>, call: &Call, note: &str) -> Acted {
+    match svc.tell(job, call).await {
+        Ok(()) => Acted::Done(note.into()),
+        Err(e) => Acted::Later(e),
+    }
+}

@@ -1,0 +1,215 @@
+//! `cargo ccci serve --config FILE`: the forge's CI. One process that serves the dashboard
+//! and a webhook for Gitea/Forgejo, takes `!testme` from pull requests, queues runs in the run
+//! store, runs them (at most `capacity` at once, one per recipe across every host sharing the
+//! store), and tells the pull request: a reaction, a `pending` commit status, then `success`,
+//! `failure` or `error` and the report as a comment (edited, not repeated, by later runs).
+//!
+//! | module | what it decides |
+//! |---|---|
+//! | `config` | the configuration file, checked |
+//! | `hook` | whether a delivery is taken: signature, replay, size, repository, what it asks |
+//! | `intake` | what an accepted delivery becomes: a reply, or a queued run with its head pinned |
+//! | `runner` | running a queued job: the pull request's head fetched, `cargo ccci run`, the verdict told |
+//! | `outbox` | the forge calls, made in order per job and retried with backoff until taken |
+//! | `recover` | at start: the runs this host lost (killed) stopped, reaped, queued again once |
+//! | `proc` | subprocesses with deadlines |
+//!
+//! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
+
+pub mod config;
+mod hook;
+mod intake;
+mod outbox;
+mod proc;
+mod recover;
+mod runner;
+
+use ccci_store::{Store, StoreError};
+use config::Config;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// The commit status context ccci sets.
+pub const CONTEXT: &str = "ccci/testme";
+
+pub use crate::tell::MARKER;
+
+/// What every part of the service shares.
+pub struct Service {
+    /// The configuration.
+    pub config: Config,
+    /// The run store, with the queue.
+    pub store: Arc<Store>,
+    /// The forge's API.
+    pub forge: ccci_forge::Forge,
+    /// The dashboard's URLs as people reach them.
+    pub public: ccci_web::Urls,
+    /// This host's run journal.
+    pub journal: Option<PathBuf>,
+    /// Where the store is, for the runs it starts (they record themselves in it).
+    pub database: String,
+    /// Wakes the intake: a delivery was accepted.
+    pub intake: Notify,
+    /// Wakes the outbox: a forge call was queued.
+    pub outbox: Notify,
+    /// Wakes the runners: a job was queued or one ended.
+    pub runners: Notify,
+    /// The process groups of the runs going now.
+    pub running: std::sync::Mutex<Vec<u32>>,
+    /// Set when the service stops: a run it stops is not reported (it is queued again at the
+    /// next start).
+    pub stopping: std::sync::atomic::AtomicBool,
+}
+
+impl Service {
+    /// Runs `ask` on the store on a blocking thread.
+    pub async fn ask<T: Send + 'static>(
+        &self,
+        ask: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, String> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || ask(&store))
+            .await
+            .map_err(|e| format!("the store's thread failed: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Queues forge call `call` about `job` and wakes the outbox.
+    pub async fn tell(&self, job: Option<&str>, call: &outbox::Call) -> Result<(), String> {
+        let (kind, json) = (
+            call.kind(),
+            serde_json::to_string(call).map_err(|e| e.to_string())?,
+        );
+        let job = job.map(String::from);
+        self.ask(move |s| s.outbox_push(job.as_deref(), kind, &json, now()))
+            .await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    ccci_core::time::unix_secs(std::time::SystemTime::now()) as i64
+}
+
+/// How long to wait before the `attempts`-th retry: 1 s, doubling, at most 5 min.
+pub fn backoff(attempts: u32) -> i64 {
+    (1i64 << attempts.min(9)).min(300)
+}
+
+/// Serves until Ctrl-C or SIGTERM: the dashboard and the webhook on `config.listen`, the
+/// intake, `config.capacity` runners, the outbox, and this host's journal taken in.
+///
+/// # Errors
+/// The store, the forge client or the listening address cannot be had.
+pub fn serve(
+    config: Config,
+    store: Store,
+    database: String,
+    journal: Option<PathBuf>,
+) -> Result<(), String> {
+    let forge = ccci_forge::Forge::new(&config.api, &config.token)?;
+    std::fs::create_dir_all(&config.state_dir)
+        .map_err(|e| format!("{}: {e}", config.state_dir.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let svc = Arc::new(Service {
+        public: ccci_web::Urls::new(&config.public_url),
+        config,
+        store: Arc::new(store),
+        forge,
+        journal,
+        database,
+        intake: Notify::new(),
+        outbox: Notify::new(),
+        runners: Notify::new(),
+        running: std::sync::Mutex::new(Vec::new()),
+        stopping: std::sync::atomic::AtomicBool::new(false),
+    });
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&svc.config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", svc.config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        recover::lost_runs(&svc).await;
+        tokio::spawn(intake::work(svc.clone()));
+        tokio::spawn(outbox::work(svc.clone()));
+        for n in 0..svc.config.capacity {
+            tokio::spawn(runner::work(svc.clone(), n));
+        }
+        tokio::spawn(take_in(svc.clone()));
+        say!(
+            "cargo ccci serve: {} on {} at http://{addr}/ (webhook: /hooks/forge; store {}; {} run(s) at once)",
+            svc.config.public_url,
+            svc.config.host,
+            svc.store.location(),
+            svc.config.capacity
+        );
+        let app = ccci_web::router(ccci_web::Dashboard::new(svc.store.clone()))
+            .merge(hook::router(svc.clone()));
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped())
+            .await
+            .map_err(|e| format!("the service stopped: {e}"));
+        stop_runs(&svc).await;
+        served
+    })
+}
+
+/// Stops the runs going now (each tears down); their jobs stay running in the store, so the
+/// next start of this host queues them again and tells their pull requests.
+async fn stop_runs(svc: &Service) {
+    svc.stopping
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let groups: Vec<u32> = svc
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if !groups.is_empty() {
+        say!(
+            "cargo ccci serve: stopping {} run(s); they are queued again at the next start",
+            groups.len()
+        );
+    }
+    let stops: Vec<_> = groups
+        .into_iter()
+        .map(|g| tokio::spawn(proc::stop_group(g, runner::STOP_GRACE)))
+        .collect();
+    for s in stops {
+        let _ = s.await;
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stopped() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Takes this host's journal in every two seconds, so runs made here outside the service show.
+async fn take_in(svc: Arc<Service>) {
+    let Some(journal) = svc.journal.clone() else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let j = journal.clone();
+        let alive =
+            |e: &ccci_core::journal::Entry| ccci_core::host::process_alive(e.pid, e.pid_start);
+        if let Err(e) = svc.ask(move |s| s.take_in(&j, &alive)).await {
+            eprintln!("cargo ccci serve: cannot take in the run journal: {e}");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The forge calls the service makes, from the store's outbox: each job's in the order they
+//! were asked for (a late `pending` never overwrites a final status), each retried with
+//! backoff while the forge is away or failing, so a run's verdict reaches its pull request
+//! however long the forge was down. A call the forge refuses for good (a 4xx) is marked
+//! failed with the forge's words, and the next goes on.
+
+use super::{backoff, now, Service, CONTEXT, MARKER};
+use ccci_forge::StatusState;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A forge call, as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Call {
+    /// A reaction to a comment.
+    React {
+        /// `owner/name`.
+        repo: String,
+        /// The comment.
+        comment_id: i64,
+        /// `eyes`.
+        content: String,
+    },
+    /// A commit status (context [`CONTEXT`]).
+    Status {
+        /// `owner/name`.
+        repo: String,
+        /// The commit.
+        sha: String,
+        /// Its state.
+        state: StatusState,
+        /// What it says.
+        description: String,
+        /// Where it links.
+        target_url: String,
+    },
+    /// ccci's report on a pull request: its earlier comment edited, else a new one.
+    Report {
+        /// `owner/name`.
+        repo: String,
+        /// The pull request.
+        pr: i64,
+        /// The report (Markdown).
+        body: String,
+    },
+    /// A new comment on a pull request.
+    Reply {
+        /// `owner/name`.
+        repo: String,
+        /// The pull request.
+        pr: i64,
+        /// What it says.
+        body: String,
+    },
+}
+
+impl Call {
+    /// Its kind, as the outbox lists it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Call::React { .. } => "react",
+            Call::Status { .. } => "status",
+            Call::Report { .. } => "report",
+            Call::Reply { .. } => "reply",
+        }
+    }
+}
+
+/// Makes the forge calls as they come, and those waiting for a retry when due.
+pub async fn work(svc: Arc<Service>) {
+    loop {
+        match svc.ask(|s| s.outbox_due(now(), 32)).await {
+            Ok(due) if !due.is_empty() => {
+                for item in due {
+                    send(&svc, &item.id, &item.call, item.attempts).await;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("cargo ccci serve: outbox: {e}"),
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), svc.outbox.notified()).await;
+    }
+}
+
+async fn send(svc: &Arc<Service>, id: &str, call: &str, attempts: u32) {
+    let taken = {
+        let id = id.to_string();
+        svc.ask(move |s| s.take_outgoing(&id, now())).await
+    };
+    match taken {
+        Ok(true) => {}
+        // Another host of the store makes it.
+        Ok(false) => return,
+        Err(e) => return eprintln!("cargo ccci serve: outbox: {e}"),
+    }
+    let outcome = match serde_json::from_str::<Call>(call) {
+        Ok(call) => make(svc, &call).await,
+        Err(e) => Err((false, format!("not a call this service wrote: {e}"))),
+    };
+    let id = id.to_string();
+    let (state, next_at, error) = match outcome {
+        Ok(()) => ("sent", now(), None),
+        Err((true, why)) => ("pending", now() + backoff(attempts), Some(why)),
+        Err((false, why)) => {
+            eprintln!("cargo ccci serve: the forge refused a call for good: {why}");
+            ("failed", now(), Some(why))
+        }
+    };
+    if let Err(e) = svc
+        .ask(move |s| s.outbox_mark(&id, state, next_at, error.as_deref()))
+        .await
+    {
+        eprintln!("cargo ccci serve: outbox: {e}");
+    }
+}
+
+/// Makes `call`; the error says whether a retry may help.
+async fn make(svc: &Arc<Service>, call: &Call) -> Result<(), (bool, String)> {
+    let failed = |e: ccci_forge::ForgeError| (e.retryable(), e.to_string());
+    let f = &svc.forge;
+    match call {
+        Call::React {
+            repo,
+            comment_id,
+            content,
+        } => f.react(repo, *comment_id, content).await.map_err(failed),
+        Call::Status {
+            repo,
+            sha,
+            state,
+            description,
+            target_url,
+        } => f
+            .status(repo, sha, *state, CONTEXT, description, target_url)
+            .await
+            .map_err(failed),
+        Call::Reply { repo, pr, body } => {
+            f.comment(repo, *pr, body).await.map(drop).map_err(failed)
+        }
+        Call::Report { repo, pr, body } => report(svc, repo, *pr, body).await,
+    }
+}
+
+/// Edits ccci's earlier report on the pull request (the store remembers it; else it is found
+/// by its marker), or comments anew and remembers that.
+async fn report(svc: &Arc<Service>, repo: &str, pr: i64, body: &str) -> Result<(), (bool, String)> {
+    let failed = |e: ccci_forge::ForgeError| (e.retryable(), e.to_string());
+    let (r, known) = (
+        repo.to_string(),
+        svc.ask({
+            let repo = repo.to_string();
+            move |s| s.pr_comment(&repo, pr)
+        })
+        .await
+        .map_err(|e| (true, e))?,
+    );
+    let earlier = match known {
+        Some(id) => Some(id),
+        None => svc
+            .forge
+            .comments(repo, pr)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .find(|c| c.body.contains(MARKER))
+            .map(|c| c.id),
+    };
+    let id = match earlier {
+        Some(id) => match svc.forge.edit_comment(repo, id, body).await {
+            Ok(()) => id,
+            // Deleted on the forge meanwhile: a new one.
+            Err(ccci_forge::ForgeError::Status { status: 404, .. }) => {
+                svc.forge.comment(repo, pr, body).await.map_err(failed)?
+            }
+            Err(e) => return Err(failed(e)),
+        },
+        None => svc.forge.comment(repo, pr, body).await.map_err(failed)?,
+    };
+    svc.ask(move |s| s.set_pr_comment(&r, pr, id))
+        .await
+        .map_err(|e| (true, e))
+}

@@ -1,0 +1,105 @@
+//! At start: the jobs this host was running when it stopped without ending them (a `kill -9`,
+//! a crash, the machine down). A run still going is stopped (it tears down); the janitor removes
+//! what a dead run left on the Swarm; the job is queued once more, and a second loss is an
+//! error. The pull request is told either way.
+
+use super::outbox::Call;
+use super::runner::STOP_GRACE;
+use super::{now, proc, Service};
+use ccci_forge::StatusState;
+use ccci_store::JobState;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long the janitor may take.
+const JANITOR: Duration = Duration::from_secs(10 * 60);
+
+/// Recovers this host's lost jobs, before it takes new ones.
+pub async fn lost_runs(svc: &Arc<Service>) {
+    let host = svc.config.host.clone();
+    let lost = match svc.ask(move |s| s.running_on(&host)).await {
+        Ok(l) => l,
+        Err(e) => return eprintln!("cargo ccci serve: cannot list this host's runs: {e}"),
+    };
+    if lost.is_empty() {
+        return;
+    }
+    for job in &lost {
+        if let Some((pid, start)) = job.pid {
+            if ccci_core::host::process_alive(pid, start) {
+                say!("cargo ccci serve: job {}'s run (process {pid}) outlived the service that started it: stopping it", job.id);
+                proc::stop_group(pid, STOP_GRACE).await;
+            }
+        }
+    }
+    let cargo_ccci = super::runner::cargo_ccci(svc);
+    let program = cargo_ccci.to_string_lossy();
+    match proc::run(
+        &program,
+        &["ccci", "janitor"],
+        Some(&svc.config.workspace),
+        JANITOR,
+    )
+    .await
+    {
+        Ok(out) => say!("{out}"),
+        Err(e) => eprintln!("cargo ccci serve: the janitor: {e}"),
+    }
+    for job in lost {
+        let a = &job.asked;
+        let again = job.attempts < 2;
+        let why = format!(
+            "the service on {} stopped while this run was going",
+            svc.config.host
+        );
+        let (calls, result) = if again {
+            let (id, w) = (job.id.clone(), why.clone());
+            let body = format!(
+                "ccci: {why}; running `{}` again.",
+                ccci_core::short_commit(&a.head_sha)
+            );
+            (
+                vec![Call::Reply {
+                    repo: a.repo.clone(),
+                    pr: a.pr,
+                    body,
+                }],
+                svc.ask(move |s| s.requeue(&id, &w)).await,
+            )
+        } else {
+            let (id, w) = (job.id.clone(), why.clone());
+            let body = format!(
+                "ccci: {why}, a second time; giving up on `{}`: comment `!testme` to try again.",
+                ccci_core::short_commit(&a.head_sha)
+            );
+            let status = Call::Status {
+                repo: a.repo.clone(),
+                sha: a.head_sha.clone(),
+                state: StatusState::Error,
+                description: format!("lost twice: {why}"),
+                target_url: svc.public.job(&job.id),
+            };
+            (
+                vec![
+                    status,
+                    Call::Reply {
+                        repo: a.repo.clone(),
+                        pr: a.pr,
+                        body,
+                    },
+                ],
+                svc.ask(move |s| s.finish_job(&id, JobState::Error, None, &w, now()))
+                    .await,
+            )
+        };
+        if let Err(e) = result {
+            eprintln!("cargo ccci serve: job {}: {e}", job.id);
+        }
+        for call in &calls {
+            if let Err(e) = svc.tell(Some(&job.id), call).await {
+                eprintln!("cargo ccci serve: job {}: {e}", job.id);
+            }
+        }
+    }
+    svc.runners.notify_waiters();
+}

@@ -1,0 +1,282 @@
+//! Running a queued job: the pull request's head fetched into the service's own clone of the
+//! repository (with its tags, for the upgrade's base), `cargo ccci run` on it in a process
+//! group of its own (a test crate of the workspace, or the generic tiers), then the verdict
+//! told: the commit status and the report, linked to the run's dashboard page.
+
+use super::outbox::Call;
+use super::{now, proc, Service, MARKER};
+use ccci_core::results::Results;
+use ccci_forge::StatusState;
+use ccci_store::{Job, JobState};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long fetching a pull request's head may take.
+const FETCH: Duration = Duration::from_secs(10 * 60);
+
+/// How long a run asked to stop (its deadline passed, the service stopped) has to tear down.
+pub const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// Takes queued jobs and runs them, one at a time (the service starts `capacity` of these).
+pub async fn work(svc: Arc<Service>, n: usize) {
+    // Started one after another, so that the first job goes to the first runner.
+    tokio::time::sleep(Duration::from_millis(50 * n as u64)).await;
+    loop {
+        let host = svc.config.host.clone();
+        match svc.ask(move |s| s.claim(&host, now())).await {
+            Ok(Some(job)) => {
+                run(&svc, job).await;
+                svc.runners.notify_waiters();
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("cargo ccci serve: runner {n}: {e}"),
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), svc.runners.notified()).await;
+    }
+}
+
+async fn run(svc: &Arc<Service>, job: Job) {
+    let dir = svc.config.state_dir.join("jobs").join(&job.id);
+    let outcome = match prepare(svc, &job, &dir).await {
+        Ok(clone) => execute(svc, &job, &clone, &dir).await,
+        Err(why) => Outcome::CouldNotRun(why),
+    };
+    // Stopped with the service: not a verdict; the next start queues it again.
+    if svc.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    tell(svc, &job, outcome).await;
+}
+
+/// How a job ended.
+enum Outcome {
+    /// It ran to a verdict.
+    Ran(Box<Results>),
+    /// It did not: why.
+    CouldNotRun(String),
+}
+
+/// The service's clone of the job's repository, with the pull request's head fetched.
+async fn prepare(svc: &Service, job: &Job, dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let name = job.asked.repo.replace('/', "__");
+    let clone = svc
+        .config
+        .state_dir
+        .join("repos")
+        .join(format!("{name}.git"));
+    if !clone.join("HEAD").is_file() {
+        let c = clone.display().to_string();
+        proc::run("git", &["init", "--quiet", "--bare", &c], None, FETCH).await?;
+    }
+    let pr = format!("+refs/pull/{0}/head:refs/heads/ccci/pr-{0}", job.asked.pr);
+    let fetch = [
+        "fetch",
+        "--quiet",
+        "--force",
+        "--tags",
+        &job.asked.clone_url,
+        "+refs/heads/*:refs/heads/*",
+        &pr,
+    ];
+    proc::run("git", &fetch, Some(&clone), FETCH).await?;
+    // A clone of the service's copy checks out the pull request's branch, whatever the
+    // forge's default branch is called.
+    let branch = format!("refs/heads/ccci/pr-{}", job.asked.pr);
+    proc::run(
+        "git",
+        &["symbolic-ref", "HEAD", &branch],
+        Some(&clone),
+        FETCH,
+    )
+    .await?;
+    let pinned = format!("{}^{{commit}}", job.asked.head_sha);
+    proc::run("git", &["cat-file", "-e", &pinned], Some(&clone), FETCH)
+        .await
+        .map_err(|_| {
+            format!(
+                "the pinned head {} is no longer in {} (force-pushed?): comment `!testme` again",
+                job.asked.head_sha, job.asked.clone_url
+            )
+        })?;
+    Ok(clone)
+}
+
+/// `cargo ccci run` of the job, under the run's deadline.
+async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome {
+    let results = dir.join("results.json");
+    let _ = std::fs::remove_file(&results);
+    let log = match std::fs::File::create(dir.join("run.log")) {
+        Ok(f) => f,
+        Err(e) => return Outcome::CouldNotRun(format!("{}: {e}", dir.display())),
+    };
+    let cargo_ccci = cargo_ccci(svc);
+    let mut cmd = tokio::process::Command::new(&cargo_ccci);
+    cmd.args(["ccci", "run"]);
+    if let Some(c) = &job.asked.test_crate {
+        cmd.arg(c);
+    }
+    cmd.arg("--recipe-git")
+        .arg(clone)
+        .args(["--ref", &job.asked.head_sha]);
+    if let Some(repo) = svc.config.repositories.get(&job.asked.repo) {
+        for set in &repo.set {
+            cmd.args(["--set", set]);
+        }
+    }
+    cmd.current_dir(&svc.config.workspace)
+        .env(ccci_core::vars::RESULTS_FILE, &results)
+        .env(ccci_core::vars::DATABASE, &svc.database)
+        .stdin(std::process::Stdio::null())
+        .stdout(
+            log.try_clone()
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
+        .stderr(std::process::Stdio::from(log))
+        .process_group(0);
+    if let Some(j) = &svc.journal {
+        cmd.env(ccci_core::vars::JOURNAL_DIR, j);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::CouldNotRun(format!("{} cannot start: {e}", cargo_ccci.display()))
+        }
+    };
+    let pid = child.id();
+    if let Some(pid) = pid {
+        svc.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pid);
+        let (id, start) = (job.id.clone(), ccci_core::host::process_start(pid));
+        if let Err(e) = svc.ask(move |s| s.job_process(&id, pid, start)).await {
+            eprintln!("cargo ccci serve: {e}");
+        }
+    }
+    let ended = tokio::time::timeout(svc.config.run_timeout, child.wait()).await;
+    if let Some(pid) = pid {
+        svc.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != pid);
+    }
+    if ended.is_err() {
+        if let Some(pid) = child.id() {
+            proc::stop_group(pid, STOP_GRACE).await;
+        }
+        let _ = child.wait().await;
+    }
+    // The run recorded itself in the store's journal; take it in now, for its page.
+    if let Some(j) = svc.journal.clone() {
+        let alive =
+            |e: &ccci_core::journal::Entry| ccci_core::host::process_alive(e.pid, e.pid_start);
+        let _ = svc.ask(move |s| s.take_in(&j, &alive)).await;
+    }
+    match std::fs::read_to_string(&results)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Results>(&t).ok())
+    {
+        Some(r) => Outcome::Ran(Box::new(r)),
+        None => Outcome::CouldNotRun(format!(
+            "the run wrote no results ({}); its log, on {}: {}",
+            match ended {
+                Err(_) => format!(
+                    "stopped at its deadline of {} s",
+                    svc.config.run_timeout.as_secs()
+                ),
+                Ok(Ok(s)) => format!("it exited {s}"),
+                Ok(Err(e)) => format!("waiting for it failed: {e}"),
+            },
+            svc.config.host,
+            last_lines(&dir.join("run.log"), 3)
+        )),
+    }
+}
+
+/// The `cargo-ccci` that runs jobs: the configured one, else beside this binary, else on PATH.
+pub fn cargo_ccci(svc: &Service) -> PathBuf {
+    if let Some(c) = &svc.config.cargo_ccci {
+        return c.clone();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.join("cargo-ccci")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("cargo-ccci"))
+}
+
+fn last_lines(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" / ")
+}
+
+/// Tells the pull request how the job ended and records it: status, report, job state.
+async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
+    let a = &job.asked;
+    let (state, description, body, run_id, job_state) = match &outcome {
+        Outcome::Ran(r) => {
+            let (state, verdict) = crate::tell::status_of(r);
+            let footer = format!(
+                "[This run on the dashboard]({}) · `!testme` by @{} on `{}` · ran on {}",
+                svc.public.run(&r.run_id),
+                a.requested_by,
+                ccci_core::short_commit(&a.head_sha),
+                svc.config.host
+            );
+            let body = crate::tell::report_body(r, Some(&svc.public.files(&r.run_id)), &footer);
+            (state, verdict, body, Some(r.run_id.clone()), JobState::Done)
+        }
+        Outcome::CouldNotRun(why) => {
+            let body = format!(
+                "{MARKER}\n### ⚠️ ccci could not run {} at `{}`\n\n{why}\n\n[The job on the dashboard]({})\n",
+                a.recipe,
+                ccci_core::short_commit(&a.head_sha),
+                svc.public.job(&job.id)
+            );
+            (
+                StatusState::Error,
+                format!("could not run: {why}"),
+                body,
+                None,
+                JobState::Error,
+            )
+        }
+    };
+    let target = run_id
+        .as_deref()
+        .map_or_else(|| svc.public.job(&job.id), |r| svc.public.run(r));
+    let calls = [
+        Call::Status {
+            repo: a.repo.clone(),
+            sha: a.head_sha.clone(),
+            state,
+            description: description.clone(),
+            target_url: target,
+        },
+        Call::Report {
+            repo: a.repo.clone(),
+            pr: a.pr,
+            body,
+        },
+    ];
+    for call in &calls {
+        if let Err(e) = svc.tell(Some(&job.id), call).await {
+            eprintln!(
+                "cargo ccci serve: cannot queue the verdict of job {}: {e}",
+                job.id
+            );
+        }
+    }
+    let (id, note) = (job.id.clone(), description);
+    if let Err(e) = svc
+        .ask(move |s| s.finish_job(&id, job_state, run_id.as_deref(), &note, now()))
+        .await
+    {
+        eprintln!("cargo ccci serve: {e}");
+    }
+}

@@ -1,0 +1,36 @@
+//! What a pull request is told of a run: its commit status (state and a line) and ccci's
+//! report comment, found again by its marker so that a later run edits it. `serve` and
+//! `report --post` (a CI engine's step) tell it alike.
+
+use ccci_core::results::Results;
+use ccci_core::Verdict;
+use ccci_forge::StatusState;
+
+/// The marker that finds ccci's own report comment among a pull request's comments.
+pub const MARKER: &str = "<!-- ccci:testme -->";
+
+/// The commit status of a run: green `success`, red `failure`, refused for bad input `error`;
+/// and its line (`L4 GREEN`, `L3 RED: <first reason>`).
+pub fn status_of(r: &Results) -> (StatusState, String) {
+    match (r.verdict, &r.bad_input) {
+        (_, Some(e)) => (StatusState::Error, format!("could not run: bad input: {e}")),
+        (Verdict::Green, None) => (StatusState::Success, format!("{} GREEN", r.level)),
+        (Verdict::Red, None) => (
+            StatusState::Failure,
+            format!(
+                "{} RED: {}",
+                r.level,
+                r.verdict_reasons.first().map_or("", String::as_str)
+            ),
+        ),
+    }
+}
+
+/// The report comment of a run: the marker, the Markdown report (its artefacts linked under
+/// `files`, when they are served) and `footer` (where the run is, who asked).
+pub fn report_body(r: &Results, files: Option<&str>, footer: &str) -> String {
+    format!(
+        "{MARKER}\n{}\n---\n{footer}\n",
+        ccci_report::markdown(r, files)
+    )
+}

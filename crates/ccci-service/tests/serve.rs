@@ -1,0 +1,558 @@
+//! `cargo ccci serve` end to end, on the local Swarm. A signed `!testme` as Gitea delivers it
+//! becomes a real run of custom-html on a pull request's head served by real git, and the pull
+//! request is told through the forge's API: a reaction, `pending`, then `success` and the
+//! report. Every request the service sends passes Prism serving Gitea's OpenAPI description
+//! on the way to a forge double (the one part that cannot be had here). Bad deliveries are
+//! refused with the status that says why, a flood of them is one run, the forge going away
+//! during a run loses nothing, and a `kill -9` of the service loses no run.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const REPO: &str = "coop-cloud/custom-html";
+
+#[test]
+fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = forge(&[("alice", "write"), ("mallory", "read")]);
+    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let head = pull_head(&git.bare);
+    let s = setup(
+        &tmp.path().join("svc"),
+        &forge.prism.url,
+        &[(REPO, "custom-html")],
+        2,
+        "ci-1",
+        None,
+    );
+    let serving = start(&s);
+    let log = s.dir.join("serve.log");
+    let payload =
+        |id: i64, user: &str, body: &str| comment_payload(REPO, &git.clone_url, id, user, body);
+    let secret = Some(s.secret.as_str());
+
+    // Refused, each with the status that says why, and nothing queued.
+    let good = payload(50, "alice", "!testme");
+    let answered = |(code, said): (u16, String)| format!("{code}: {said}");
+    insta::assert_snapshot!(
+        "serve_unsigned",
+        answered(deliver(&serving.url, "u-1", "issue_comment", &good, None))
+    );
+    insta::assert_snapshot!(
+        "serve_bad_signature",
+        answered(deliver(
+            &serving.url,
+            "u-2",
+            "issue_comment",
+            &good,
+            Some("not-the-secret")
+        ))
+    );
+    let elsewhere = comment_payload("someone/else", &git.clone_url, 51, "alice", "!testme");
+    insta::assert_snapshot!(
+        "serve_unknown_repository",
+        answered(deliver(
+            &serving.url,
+            "u-3",
+            "issue_comment",
+            &elsewhere,
+            secret
+        ))
+    );
+    insta::assert_snapshot!(
+        "serve_malformed_json",
+        answered(deliver(
+            &serving.url,
+            "u-4",
+            "issue_comment",
+            b"{not json",
+            secret
+        ))
+    );
+    insta::assert_snapshot!(
+        "serve_10_mib_body",
+        format!(
+            "{}: refused before it was read",
+            announce(&serving.url, 10 << 20)
+        )
+    );
+    let (code, said) = deliver(&serving.url, "u-6", "push", b"{}", secret);
+    assert_eq!(
+        code, 200,
+        "an event ccci does not act on is taken and said so: {said}"
+    );
+
+    // A commenter without write access is told who may start runs.
+    assert_eq!(
+        deliver(
+            &serving.url,
+            "m-1",
+            "issue_comment",
+            &payload(60, "mallory", "!testme"),
+            secret
+        )
+        .0,
+        202
+    );
+    let reply = wait_for(
+        &forge.state,
+        "a reply to mallory",
+        Duration::from_secs(60),
+        |r| {
+            r.iter()
+                .find(|x| {
+                    x.method == "POST"
+                        && x.path.ends_with("/issues/1/comments")
+                        && x.body["body"]
+                            .as_str()
+                            .unwrap_or("")
+                            .contains("write access")
+                })
+                .cloned()
+        },
+        &log,
+    );
+    insta::assert_snapshot!(
+        "serve_commenter_without_permission",
+        format!(
+            "202, then a reply: {}",
+            reply.body["body"].as_str().unwrap()
+        )
+    );
+
+    // 100 deliveries of `!testme` in one second: every one answered, one run.
+    let started = std::time::Instant::now();
+    let answers: Vec<u16> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..100)
+            .map(|i| {
+                let (url, body) = (serving.url.clone(), payload(100 + i, "alice", "!testme"));
+                sc.spawn(move || {
+                    deliver(
+                        &url,
+                        &format!("a-{i}"),
+                        "issue_comment",
+                        &body,
+                        Some("hook-s3cret-4f9a"),
+                    )
+                    .0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        answers.iter().all(|a| *a == 202),
+        "every delivery answered 202: {answers:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        get(&format!("{}/", serving.url)).0,
+        200,
+        "the dashboard still answers"
+    );
+    // A replay of one of them is refused.
+    insta::assert_snapshot!(
+        "serve_replay",
+        answered(deliver(
+            &serving.url,
+            "a-7",
+            "issue_comment",
+            &payload(107, "alice", "!testme"),
+            secret
+        ))
+    );
+
+    let pending = wait_for(
+        &forge.state,
+        "a pending status",
+        Duration::from_secs(60),
+        |r| statuses(r).into_iter().find(|(s, _)| s == "pending"),
+        &log,
+    );
+    assert!(pending.1.contains("queued: custom-html"), "{pending:?}");
+    let reactions = forge
+        .state
+        .received()
+        .iter()
+        .filter(|x| x.path.ends_with("/reactions"))
+        .count();
+    assert!(reactions >= 1, "the comment got its reaction");
+    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
+    let jobs = store.jobs(1000).unwrap();
+    assert_eq!(jobs.len(), 1, "one run for one head: {jobs:#?}");
+    assert_eq!(
+        jobs[0].asked.head_sha, head,
+        "the head pinned from refs/pull/1/head"
+    );
+    insta::assert_snapshot!("serve_100_deliveries_in_a_second", format!(
+        "{} of 100 answered 202 within 10 s, the dashboard answering meanwhile; {} run queued for the head",
+        answers.iter().filter(|a| **a == 202).count(),
+        jobs.len()
+    ));
+
+    // The forge goes away while the run goes on: its verdict waits, and is not lost.
+    forge
+        .state
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let job_id = jobs[0].id.clone();
+    let done = std::time::Instant::now();
+    loop {
+        let job = store.job(&job_id).unwrap().unwrap();
+        if job.state != ccci_store::JobState::Queued && job.state != ccci_store::JobState::Running {
+            break;
+        }
+        assert!(
+            done.elapsed() < Duration::from_secs(600),
+            "the run did not end within 10 min: {job:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let failed_tries = forge
+        .state
+        .received()
+        .iter()
+        .filter(|x| x.path.contains("/statuses/"))
+        .count();
+    assert!(
+        failed_tries >= 2,
+        "the verdict was tried while the forge was away"
+    );
+    forge
+        .state
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let success = wait_for(
+        &forge.state,
+        "the success status",
+        Duration::from_secs(120),
+        |r| statuses(r).into_iter().find(|(s, _)| s == "success"),
+        &log,
+    );
+    assert_eq!(success.1, "L4 GREEN");
+    insta::assert_snapshot!("serve_forge_down_during_a_run", format!(
+        "the verdict was tried while the forge answered 503 and reached it once it was back: {}, {}",
+        success.0, success.1
+    ));
+    let report = wait_for(
+        &forge.state,
+        "the report",
+        Duration::from_secs(60),
+        |r| {
+            r.iter()
+                .find(|x| {
+                    x.method == "POST"
+                        && x.path.ends_with("/issues/1/comments")
+                        && x.body["body"]
+                            .as_str()
+                            .unwrap_or("")
+                            .contains("<!-- ccci:testme -->")
+                })
+                .cloned()
+        },
+        &log,
+    );
+    let text = report.body["body"].as_str().unwrap().to_string();
+    assert!(
+        text.contains("reached **L4**") && text.contains(&format!("{}/runs/", serving.url)),
+        "{text}"
+    );
+    let order: Vec<String> = statuses(&forge.state.received())
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(
+        order.first().map(String::as_str),
+        Some("pending"),
+        "{order:?}"
+    );
+    assert_eq!(
+        order.last().map(String::as_str),
+        Some("success"),
+        "{order:?}"
+    );
+
+    // The run is in the store, and its dashboard page renders.
+    let job = store.job(&job_id).unwrap().unwrap();
+    let run_id = job.run_id.clone().expect("the job became a run");
+    let (code, page) = get(&format!("{}/runs/{run_id}", serving.url));
+    assert!(code == 200 && page.contains("L4 GREEN"), "{code}: {page}");
+    assert_eq!(get(&format!("{}/jobs/{job_id}", serving.url)).0, 200);
+
+    // A second `!testme` once it ended is a new run, whose report edits the first.
+    assert_eq!(
+        deliver(
+            &serving.url,
+            "b-1",
+            "issue_comment",
+            &payload(200, "alice", "!testme"),
+            secret
+        )
+        .0,
+        202
+    );
+    let edited = wait_for(
+        &forge.state,
+        "the report edited",
+        Duration::from_secs(600),
+        |r| {
+            r.iter()
+                .find(|x| x.method == "PATCH" && x.path.contains("/issues/comments/"))
+                .cloned()
+        },
+        &log,
+    );
+    let text = edited.body["body"].as_str().unwrap_or("");
+    assert!(
+        text.contains("reached **L4**"),
+        "the second run's report: {text}"
+    );
+    let posted = forge
+        .state
+        .received()
+        .iter()
+        .filter(|x| {
+            x.method == "POST"
+                && x.body["body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("<!-- ccci:testme -->")
+        })
+        .count();
+    assert_eq!(posted, 1, "one report comment, edited");
+}
+
+#[test]
+fn a_kill_9_of_the_service_mid_run_loses_no_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = forge(&[("alice", "admin")]);
+    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let s = setup(
+        &tmp.path().join("svc"),
+        &forge.prism.url,
+        &[(REPO, "custom-html")],
+        1,
+        "ci-k",
+        None,
+    );
+    let log = s.dir.join("serve.log");
+    let mut serving = start(&s);
+    let body = comment_payload(REPO, &git.clone_url, 70, "alice", "!testme");
+    assert_eq!(
+        deliver(&serving.url, "k-1", "issue_comment", &body, Some(&s.secret)).0,
+        202
+    );
+    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
+    let running = wait_job(
+        &store,
+        "running with its process",
+        Duration::from_secs(120),
+        |j| j.state == ccci_store::JobState::Running && j.pid.is_some(),
+    );
+    // Well into its run: the run has started deploying.
+    std::thread::sleep(Duration::from_secs(8));
+    serving.child.kill().unwrap();
+    serving.child.wait().unwrap();
+    let (pid, start_time) = running.pid.unwrap();
+    assert!(
+        ccci_core::host::process_alive(pid, start_time),
+        "the run outlived its service (else this test proves nothing)"
+    );
+
+    let again = start(&s);
+    wait_for(
+        &forge.state,
+        "the pull request told the run goes again",
+        Duration::from_secs(900),
+        |r| {
+            r.iter()
+                .find(|x| {
+                    x.method == "POST"
+                        && x.body["body"]
+                            .as_str()
+                            .unwrap_or("")
+                            .contains("stopped while this run was going; running")
+                })
+                .cloned()
+        },
+        &log,
+    );
+    assert!(
+        !ccci_core::host::process_alive(pid, start_time),
+        "the orphaned run was stopped"
+    );
+    let told = forge
+        .state
+        .received()
+        .into_iter()
+        .find(|x| x.body["body"].as_str().unwrap_or("").contains("running `"))
+        .unwrap();
+    let told = told.body["body"]
+        .as_str()
+        .unwrap()
+        .replace(ccci_core::short_commit(&running.asked.head_sha), "<head>");
+    let success = wait_for(
+        &forge.state,
+        "the success status",
+        Duration::from_secs(900),
+        |r| statuses(r).into_iter().find(|(s, _)| s == "success"),
+        &log,
+    );
+    assert_eq!(success.1, "L4 GREEN");
+    let job = store.job(&running.id).unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.attempts),
+        (ccci_store::JobState::Done, 2),
+        "{job:#?}"
+    );
+    insta::assert_snapshot!(
+        "serve_kill_9_mid_run",
+        format!(
+        "the run stopped and queued again; the pull request told \"{told}\"; the second try {}: {}",
+        success.0, success.1
+    )
+    );
+    drop(again);
+}
+
+#[test]
+fn two_services_on_one_postgres_store_take_every_job_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = forge(&[("alice", "write")]);
+    let html = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let mumble = git_server(tmp.path(), "coop-cloud", "mumble");
+    let db = postgres_database();
+    let repos = [(REPO, "custom-html"), ("coop-cloud/mumble", "mumble")];
+    let a = setup(
+        &tmp.path().join("a"),
+        &forge.prism.url,
+        &repos,
+        1,
+        "host-a",
+        Some(&db.url),
+    );
+    let b = setup(
+        &tmp.path().join("b"),
+        &forge.prism.url,
+        &repos,
+        1,
+        "host-b",
+        Some(&db.url),
+    );
+    let (sa, _sb) = (start(&a), start(&b));
+    for (n, (repo, url)) in [
+        (REPO, &html.clone_url),
+        ("coop-cloud/mumble", &mumble.clone_url),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = comment_payload(repo, url, 80 + n as i64, "alice", "!testme");
+        assert_eq!(
+            deliver(
+                &sa.url,
+                &format!("t-{n}"),
+                "issue_comment",
+                &body,
+                Some(&a.secret)
+            )
+            .0,
+            202
+        );
+    }
+    let store = ccci_store::Store::open(&db.url.parse().unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    let jobs = loop {
+        let jobs = store.jobs(100).unwrap();
+        if jobs.len() == 2 && jobs.iter().all(|j| j.state == ccci_store::JobState::Done) {
+            break jobs;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "both runs did not end: {jobs:#?}\n{}",
+            std::fs::read_to_string(a.dir.join("serve.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    for j in &jobs {
+        assert_eq!(j.attempts, 1, "each job taken once: {j:#?}");
+        assert!(
+            matches!(j.host.as_deref(), Some("host-a" | "host-b")),
+            "{j:#?}"
+        );
+    }
+    // Each job's verdict reached its pull request once (green or red: what is proven here is
+    // that each ran once, on one host).
+    let verdicts = wait_for(
+        &forge.state,
+        "both verdicts",
+        Duration::from_secs(120),
+        |r| {
+            let s: Vec<_> = statuses(r)
+                .into_iter()
+                .filter(|(s, _)| s == "success" || s == "failure")
+                .collect();
+            (s.len() == 2).then_some(s)
+        },
+        &a.dir.join("serve.log"),
+    );
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    // The dashboard shows which host ran each.
+    for j in &jobs {
+        let run = store.run(j.run_id.as_deref().unwrap()).unwrap().unwrap();
+        assert_eq!(
+            run.row.host.as_deref(),
+            ccci_core::host::host_name().as_deref(),
+            "the machine that ran it"
+        );
+        let (_, page) = get(&format!("{}/jobs/{}", sa.url, j.id));
+        assert!(page.contains(j.host.as_deref().unwrap()), "{page}");
+    }
+}
+
+/// A PostgreSQL database for one test, on the server `scripts/local-swarm all` starts;
+/// dropped after.
+struct Database {
+    url: String,
+    name: String,
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&admin(), postgres::NoTls) {
+            let _ = c.execute(
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+                &[],
+            );
+        }
+    }
+}
+
+fn admin() -> String {
+    std::env::var(ccci_core::vars::TEST_POSTGRES)
+        .unwrap_or_else(|_| "postgres://ccci:ccci@127.0.0.1:5432/postgres".into())
+}
+
+fn postgres_database() -> Database {
+    let admin = admin();
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "no PostgreSQL at {admin} ({e}): run scripts/local-swarm all, or set {}",
+            ccci_core::vars::TEST_POSTGRES
+        )
+    });
+    let name = format!("ccci_serve_{}", std::process::id());
+    c.execute(&format!("CREATE DATABASE {name}"), &[]).unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Database {
+        url: format!("{base}/{name}"),
+        name,
+    }
+}

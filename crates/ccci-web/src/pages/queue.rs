@@ -1,0 +1,68 @@
+//! The forge's CI: the queue (every job, where it stands, which host took it) and one job's
+//! page (what asked for it, and its run once it has one).
+
+use super::{layout, short, when};
+use crate::Urls;
+use ccci_store::{Job, JobState};
+use maud::{html, Markup};
+
+fn state(s: JobState) -> Markup {
+    let class = match s {
+        JobState::Queued | JobState::Running => "grey",
+        JobState::Done => "green",
+        JobState::Error => "red",
+    };
+    html! { span.badge class=(class) { (s.as_str()) } }
+}
+
+/// The queue page.
+pub(crate) fn page(urls: &Urls, jobs: &[Job]) -> Markup {
+    let body = html! {
+        h1 { "Queue" }
+        @if jobs.is_empty() {
+            p { "No run was asked for yet: comment " code { "!testme" } " on a pull request of a repository the service runs." }
+        } @else {
+            table {
+                tr { th { "asked" } th { "repository" } th { "head" } th { "recipe" } th { "state" } th { "host" } th { "run" } }
+                @for j in jobs {
+                    tr {
+                        td { a href=(urls.job(&j.id)) { (when(j.created_at)) } }
+                        td { (j.asked.repo) "#" (j.asked.pr) }
+                        td { code { (short(Some(&j.asked.head_sha))) } }
+                        td { (j.asked.recipe) }
+                        td { (state(j.state)) @if j.attempts > 1 { " (try " (j.attempts) ")" } }
+                        td { (j.host.as_deref().unwrap_or("")) }
+                        td { @if let Some(r) = &j.run_id { a href=(urls.run(r)) { (r) } } }
+                    }
+                }
+            }
+        }
+    };
+    layout(urls, "Queue", body)
+}
+
+/// A job's page.
+pub(crate) fn job(urls: &Urls, j: &Job) -> Markup {
+    let a = &j.asked;
+    let body = html! {
+        h1 { (a.repo) "#" (a.pr) " " (state(j.state)) }
+        p.meta {
+            "job " code { (j.id) } " · head " code { (a.head_sha) } " · recipe "
+            a href=(urls.recipe(&a.recipe)) { (a.recipe) }
+            " · " (a.test_crate.as_deref().map_or("the generic tiers".to_string(), |c| format!("test crate {c}")))
+            " · asked by " (a.requested_by) " at " (when(j.created_at))
+            @if let Some(h) = &j.host { " · taken by " (h) }
+            @if j.attempts > 1 { " · try " (j.attempts) }
+        }
+        p {
+            @match j.state {
+                JobState::Queued => { "Queued: it runs when a host is free and no other run of " (a.recipe) " is going." }
+                JobState::Running => { "Running on " (j.host.as_deref().unwrap_or("?")) @if let Some(t) = j.started_at { " since " (when(t)) } "." }
+                _ => { (j.note.as_deref().unwrap_or("")) }
+            }
+        }
+        @if let Some(r) = &j.run_id { p { "Its run: " a href=(urls.run(r)) { (r) } } }
+        p { a href=(urls.queue()) { "the queue" } }
+    };
+    layout(urls, &format!("job {}", j.id), body)
+}
