@@ -292,6 +292,56 @@ const FAULTS: &[(&str, &str, &str)] = &[
         "standard output closed early (`| head`)",
         "cargo test -p cargo-ccci --test faults closed_stdout",
     ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_unsigned.snap",
+        "`cargo ccci serve`: a delivery without a signature",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_bad_signature.snap",
+        "`cargo ccci serve`: a delivery signed with another secret",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_replay.snap",
+        "`cargo ccci serve`: a delivery replayed (its id seen before)",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_unknown_repository.snap",
+        "`cargo ccci serve`: a delivery for a repository the configuration does not name",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_malformed_json.snap",
+        "`cargo ccci serve`: a signed delivery that is not JSON",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_10_mib_body.snap",
+        "`cargo ccci serve`: a 10 MiB delivery",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_commenter_without_permission.snap",
+        "`cargo ccci serve`: `!testme` by a commenter with read access only",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_100_deliveries_in_a_second.snap",
+        "`cargo ccci serve`: 100 `!testme` deliveries for one head in one second",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_forge_down_during_a_run.snap",
+        "`cargo ccci serve`: the forge answering 503 while a run goes on",
+        "cargo test -p ccci-service --test serve a_testme",
+    ),
+    (
+        "crates/ccci-service/tests/snapshots/serve__serve_kill_9_mid_run.snap",
+        "`cargo ccci serve` killed (SIGKILL) in the middle of a run, then started again",
+        "cargo test -p ccci-service --test serve a_kill_9",
+    ),
 ];
 
 /// A snapshot's content: what follows its `---` header.

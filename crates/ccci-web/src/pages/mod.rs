@@ -23,8 +23,8 @@ pub(crate) fn layout(urls: &crate::Urls, title: &str, body: Markup) -> Markup {
             body {
                 header {
                     a.home href=(urls.catalogue()) { "ccci" }
-                    a.nav href=(urls.queue()) { "queue" }
                     span.tag { "Co-op Cloud recipes, proven on a real Swarm" }
+                    a.nav href=(urls.queue()) { "queue" }
                 }
                 main { (body) }
                 footer { "ccci " (env!("CARGO_PKG_VERSION")) }
@@ -80,7 +80,7 @@ body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 0; color: #1f232
 header { background: #1f2328; color: #fff; padding: 10px 24px; }
 header a.home { color: #fff; font-weight: bold; font-size: 20px; text-decoration: none; margin-right: 16px; }
 header .tag { color: #d0d7de; font-size: 14px; }
-header a.nav { color: #d0d7de; margin-right: 16px; font-size: 14px; }
+header a.nav { color: #d0d7de; margin-left: 24px; font-size: 14px; }
 main { padding: 16px 24px; max-width: 1200px; }
 footer { color: #59636e; font-size: 12px; padding: 16px 24px; }
 h1 { font-size: 24px; margin: 8px 0; }

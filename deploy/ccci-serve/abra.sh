@@ -1,0 +1,1 @@
+export SERVE_YML_VERSION=v1
