@@ -113,7 +113,8 @@ enum Cmd {
         #[arg(long, value_name = "BASE")]
         artifact_url: Option<String>,
         /// Post the run's commit status and report to its pull request instead (a CI
-        /// engine's step), with the token in the forge token variable (CCCI_FORGE_TOKEN).
+        /// engine's step), with the forge account's token from the environment
+        /// (`cargo ccci report --post` names the variable when it is missing).
         #[arg(long, requires_all = ["forge", "repo", "pr"])]
         post: bool,
         #[command(flatten)]

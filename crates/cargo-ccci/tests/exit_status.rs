@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::said;
+
 use ccci::core::ladder::TestStatus;
 use ccci::core::Results;
 use std::io::{BufRead, BufReader};
@@ -59,15 +61,6 @@ fn results(runs: &Path) -> Results {
     assert_eq!(dirs.len(), 1, "one run under {}", runs.display());
     let text = std::fs::read_to_string(dirs[0].path().join("results.json")).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Every step passed, yet the verdict is red: the run must fail, and say why in the

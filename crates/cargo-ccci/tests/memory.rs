@@ -4,6 +4,9 @@
 //! an A/B of a green and a red run of one recipe shows the rung that broke; this
 //! repository's own run directories import. Each test has a store and a journal of its own.
 
+mod common;
+
+use common::said;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -75,15 +78,6 @@ fn workspace() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// GET `url`: its status and body.

@@ -37,7 +37,7 @@ pub struct PostArgs {
     artifact_url: Option<String>,
     /// The forge account's token.
     #[arg(long, env = ccci_core::vars::FORGE_TOKEN, hide_env_values = true)]
-    token: String,
+    token: Option<String>,
 }
 
 /// How many times a call is tried while the forge is away.
@@ -56,7 +56,13 @@ pub fn post(a: PostArgs) -> Result<ExitCode, String> {
             a.results.display()
         ));
     }
-    let forge = Forge::new(&a.forge, &a.token)?;
+    let token = a.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {
+        format!(
+            "no forge token: set {} to the forge account's token (write:repository, write:issue), or give --token",
+            ccci_core::vars::FORGE_TOKEN
+        )
+    })?;
+    let forge = Forge::new(&a.forge, token)?;
     let (state, line) = tell::status_of(&r);
     let footer = format!("ccci {} · run `{}`", env!("CARGO_PKG_VERSION"), r.run_id);
     let body = tell::report_body(&r, a.artifact_url.as_deref(), &footer);

@@ -99,3 +99,14 @@ pub fn install_failure(results: &ccci::core::Results) -> String {
         other => panic!("install did not fail: {other:?}"),
     }
 }
+
+/// What a command said, for a failed assertion: its status, stdout and stderr.
+#[allow(dead_code)] // each test binary compiles this module; not every one uses it
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

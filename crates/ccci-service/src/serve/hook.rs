@@ -8,6 +8,7 @@
 //! | a signature that is not the body's under the service's secret | 403 |
 //! | a signed body that is not JSON of the event it names | 400 |
 //! | a repository the configuration does not name | 403 |
+//! | a `clone_url` that is not an http(s), git or ssh URL (ccci fetches it) | 400 |
 //! | a delivery id already seen (a replay) | 409 |
 //! | an event, action or comment ccci does not act on | 200, and what it is |
 //! | `!testme` on a pull request, by anyone | 202: accepted, acted on by the intake |
@@ -141,6 +142,16 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
             format!("ignored: {what}"),
         )
         .await;
+    }
+    let clone_url = &comment.repository.clone_url;
+    let fetchable = ["https://", "http://", "git://", "ssh://"]
+        .iter()
+        .any(|s| clone_url.starts_with(s));
+    if !fetchable {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("the repository's clone_url `{clone_url}` is not an http(s), git or ssh URL ccci fetches"),
+        ));
     }
     let intake = Intake {
         repo: repo.clone(),

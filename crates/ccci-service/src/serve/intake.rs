@@ -19,15 +19,25 @@ const PIN: Duration = Duration::from_secs(60);
 /// A delivery retried this many times is given up, and the pull request told.
 const GIVE_UP_AFTER: u32 = 12;
 
-/// Acts on accepted deliveries as they come, and on those waiting for a retry when due.
+/// How many deliveries are acted on at once: each waits mostly on the forge and git.
+const AT_ONCE: usize = 8;
+
+/// Acts on accepted deliveries as they come, and on those waiting for a retry when due,
+/// [`AT_ONCE`] at a time (each is taken by one actor only).
 pub async fn work(svc: Arc<Service>) {
     loop {
         let due = svc.ask(|s| s.due_deliveries(now(), 32)).await;
         match due {
             Ok(due) if !due.is_empty() => {
+                let mut acting = tokio::task::JoinSet::new();
                 for d in due {
-                    act(&svc, &d).await;
+                    if acting.len() >= AT_ONCE {
+                        acting.join_next().await;
+                    }
+                    let svc = svc.clone();
+                    acting.spawn(async move { act(&svc, &d).await });
                 }
+                while acting.join_next().await.is_some() {}
                 continue;
             }
             Ok(_) => {}
@@ -90,34 +100,14 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
                 "@{}: ccci runs start only for collaborators with write access to {} (or its admins): ask one of them to comment `!testme`.",
                 i.user, i.repo
             );
-            return told(
-                svc,
-                None,
-                &Call::Reply {
-                    repo: i.repo.clone(),
-                    pr: i.pr,
-                    body,
-                },
-                "refused: no write access",
-            )
-            .await;
+            return reply(svc, i, body, "refused: no write access").await;
         }
         Err(e) if e.retryable() => return Acted::Later(e.to_string()),
         Err(e) => return Acted::Done(format!("the commenter's permission could not be had: {e}")),
     }
     if i.quick {
         let body = "`!testme quick` runs on a warm canonical deployment of the recipe, which this ccci does not keep yet: comment `!testme` for a cold run.".to_string();
-        return told(
-            svc,
-            None,
-            &Call::Reply {
-                repo: i.repo.clone(),
-                pr: i.pr,
-                body,
-            },
-            "quick lane not offered",
-        )
-        .await;
+        return reply(svc, i, body, "quick lane not offered").await;
     }
     if let Err(e) = svc
         .tell(
@@ -142,17 +132,7 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
             "ccci found no `{pull_ref}` at {}: is this a pull request of {}?",
             i.clone_url, i.repo
         );
-        return told(
-            svc,
-            None,
-            &Call::Reply {
-                repo: i.repo.clone(),
-                pr: i.pr,
-                body,
-            },
-            "no such head",
-        )
-        .await;
+        return reply(svc, i, body, "no such head").await;
     };
     let job = NewJob {
         repo: i.repo.clone(),
@@ -197,9 +177,15 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
     }
 }
 
-/// Queues `call` and calls the delivery done with `note`, or later if the store is away.
-async fn told(svc: &Arc<Service>, job: Option<&str>, call: &Call, note: &str) -> Acted {
-    match svc.tell(job, call).await {
+/// Replies `body` on the intake's pull request and calls the delivery done with `note`, or
+/// later if the store is away.
+async fn reply(svc: &Arc<Service>, i: &Intake, body: String, note: &str) -> Acted {
+    let call = Call::Reply {
+        repo: i.repo.clone(),
+        pr: i.pr,
+        body,
+    };
+    match svc.tell(None, &call).await {
         Ok(()) => Acted::Done(note.into()),
         Err(e) => Acted::Later(e),
     }
