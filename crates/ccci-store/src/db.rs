@@ -81,7 +81,28 @@ impl Row {
 /// A connection to the store's database. One at a time uses it.
 pub(crate) enum Db {
     Sqlite(Mutex<rusqlite::Connection>),
-    Postgres(Mutex<postgres::Client>),
+    Postgres(Mutex<postgres::Client>, postgres::Config),
+}
+
+/// Runs `call` on the PostgreSQL connection, connecting again when the server closed it
+/// (restarted, or a network cut) and running it once more: a service keeps its store across
+/// the database's restarts. A batch that failed that way was rolled back by the server.
+fn on_postgres<T>(
+    client: &Mutex<postgres::Client>,
+    config: &postgres::Config,
+    call: impl Fn(&mut postgres::Client) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut c = lock(client);
+    if c.is_closed() {
+        *c = config.connect(postgres::NoTls)?;
+    }
+    match call(&mut c) {
+        Err(_) if c.is_closed() => {
+            *c = config.connect(postgres::NoTls)?;
+            call(&mut c)
+        }
+        done => done,
+    }
 }
 
 /// A statement and its values, for [`Db::batch`].
@@ -90,7 +111,7 @@ pub(crate) type Stmt = (&'static str, Vec<Val>);
 impl Db {
     /// Whether this is PostgreSQL (for the few statements the two write differently).
     pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self, Db::Postgres(_))
+        matches!(self, Db::Postgres(..))
     }
 
     /// Runs a statement; returns how many rows it changed.
@@ -101,7 +122,9 @@ impl Db {
                 let mut stmt = c.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(args.iter()))? as u64)
             }
-            Db::Postgres(c) => Ok(lock(c).execute(&numbered(sql), &refs(args))?),
+            Db::Postgres(c, config) => {
+                on_postgres(c, config, |c| Ok(c.execute(&numbered(sql), &refs(args))?))
+            }
         }
     }
 
@@ -121,11 +144,12 @@ impl Db {
                     .map(Row)
                     .collect())
             }
-            Db::Postgres(c) => lock(c)
-                .query(&numbered(sql), &refs(args))?
-                .iter()
-                .map(|r| from_postgres(r).map(Row))
-                .collect(),
+            Db::Postgres(c, config) => on_postgres(c, config, |c| {
+                c.query(&numbered(sql), &refs(args))?
+                    .iter()
+                    .map(|r| from_postgres(r).map(Row))
+                    .collect()
+            }),
         }
     }
 
@@ -141,14 +165,13 @@ impl Db {
                 }
                 Ok(tx.commit()?)
             }
-            Db::Postgres(c) => {
-                let mut c = lock(c);
+            Db::Postgres(c, config) => on_postgres(c, config, |c| {
                 let mut tx = c.transaction()?;
                 for (sql, args) in stmts {
                     tx.execute(&numbered(sql), &refs(args))?;
                 }
                 Ok(tx.commit()?)
-            }
+            }),
         }
     }
 }

@@ -55,7 +55,7 @@ impl Store {
                 let client = config
                     .connect(postgres::NoTls)
                     .map_err(|e| unavailable(e.to_string()))?;
-                Db::Postgres(Mutex::new(client))
+                Db::Postgres(Mutex::new(client), config)
             }
         };
         let store = Store {
@@ -115,7 +115,7 @@ impl Store {
                 let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
                 runner.run(&mut *c).map_err(failed)?;
             }
-            Db::Postgres(c) => {
+            Db::Postgres(c, _) => {
                 let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
                 runner.run(&mut *c).map_err(failed)?;
             }
@@ -127,7 +127,7 @@ impl Store {
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let exists = match self.db {
             Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
-            Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'refinery_schema_history'",
+            Db::Postgres(..) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'refinery_schema_history'",
         };
         let found = self.db.query(exists, &[])?;
         if found.first().and_then(|r| r.int(0)).unwrap_or(0) == 0 {

@@ -327,3 +327,32 @@ fn processes_opening_a_new_store_at_once_all_get_it() {
         }
     }
 }
+
+/// A PostgreSQL store outlives its connection: the server closing it (a restart, a network
+/// cut) costs the next statement a new connection, not an error.
+#[test]
+fn a_postgres_store_connects_again_when_its_connection_is_closed() {
+    let t = common::postgres();
+    let store = t.open();
+    store
+        .record_finished(&sample_results(
+            "p1",
+            "custom-html",
+            "HEAD",
+            1_795_305_600,
+            true,
+        ))
+        .unwrap();
+    let Location::Postgres(url) = &t.location else {
+        unreachable!()
+    };
+    let db = url.rsplit('/').next().unwrap();
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let killed = admin
+        .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[&db])
+        .unwrap();
+    assert!(killed >= 1, "the store's connection was closed");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let runs = store.history(&HistoryQuery::default()).unwrap();
+    assert_eq!(runs.len(), 1, "read again after connecting again");
+}
