@@ -81,7 +81,7 @@ impl Row {
 /// A connection to the store's database. One at a time uses it.
 pub(crate) enum Db {
     Sqlite(Mutex<rusqlite::Connection>),
-    Postgres(Mutex<postgres::Client>, postgres::Config),
+    Postgres(Mutex<postgres::Client>, Box<postgres::Config>),
 }
 
 /// Runs `call` on the PostgreSQL connection, connecting again when the server closed it

@@ -55,7 +55,7 @@ impl Store {
                 let client = config
                     .connect(postgres::NoTls)
                     .map_err(|e| unavailable(e.to_string()))?;
-                Db::Postgres(Mutex::new(client), config)
+                Db::Postgres(Mutex::new(client), Box::new(config))
             }
         };
         let store = Store {
