@@ -296,13 +296,11 @@ pub fn git_server(root: &Path, owner: &str, recipe: &str) -> GitServer {
         ],
     );
     let port = ccci_testkit::prism::free_port();
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--listen=127.0.0.1",
-        ])
+    // git-daemon itself, not `git daemon`: git runs the daemon as its child, and killing git
+    // would leave the daemon listening after the test.
+    let exec_path = git(root, &["--exec-path"]);
+    let child = Command::new(Path::new(&exec_path).join("git-daemon"))
+        .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
         .arg(format!("--port={port}"))
         .arg(format!("--base-path={}", root.join("srv").display()))
         .arg(root.join("srv"))
