@@ -11,6 +11,7 @@
 //! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
 //! cargo ccci report <results.json> --post --forge API --repo OWNER/NAME --pr N [--sha SHA]
 //! cargo ccci janitor [--dry-run] [--kept]
+//! cargo ccci deps status|upgrade|remove [--domain D] [--to VERSION] [--releases DIR] [--force]
 //! cargo ccci history [RECIPE] [--lane cold|quick] [--ref REF] [--limit N] [--json]
 //! cargo ccci import DIR…
 //! cargo ccci compare RUN RUN
@@ -49,6 +50,7 @@ macro_rules! say {
     };
 }
 
+mod deps;
 mod report;
 mod service;
 
@@ -132,6 +134,12 @@ enum Cmd {
         /// Also remove stacks kept for debugging (`run --keep`) before their time is up.
         #[arg(long)]
         kept: bool,
+    },
+    /// The warm OIDC provider runs with an SSO dependency share: its status, a safe upgrade
+    /// (snapshot, upgrade, health check, roll back), its removal.
+    Deps {
+        #[command(subcommand)]
+        cmd: deps::DepsCmd,
     },
     /// List runs from the run store, newest first: when, recipe, ref, commit, level,
     /// verdict, lane and the ccci that ran each (`cargo ccci history --help`).
@@ -310,6 +318,7 @@ fn main() -> ExitCode {
             ..
         } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
         Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
+        Cmd::Deps { cmd } => deps::deps(cmd),
         Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) | Cmd::Serve(_) => {
             service::hand_over(&args[1..])
         }

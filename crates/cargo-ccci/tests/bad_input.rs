@@ -283,6 +283,16 @@ const FAULTS: &[(&str, &str, &str)] = &[
         "cargo test -p ccci-harness --test faults the_app",
     ),
     (
+        "crates/cargo-ccci/tests/snapshots/deps__fault_provider_down_at_start.snap",
+        "the OIDC provider a recipe depends on is down when the run starts",
+        "cargo test -p cargo-ccci --test deps a_provider_down",
+    ),
+    (
+        "crates/cargo-ccci/tests/snapshots/deps__fault_provider_lost_mid_run.snap",
+        "the OIDC provider stopped while a run uses it",
+        "cargo test -p cargo-ccci --test deps a_provider_lost",
+    ),
+    (
         "crates/cargo-ccci/tests/snapshots/faults__fault_run_dir_unwritable.snap",
         "the run directory cannot be written",
         "cargo test -p cargo-ccci --test faults unwritable",

@@ -108,6 +108,9 @@ pub struct BuiltinEngine {
     /// The host port the app is published on (host-port reach), chosen free at the first
     /// deploy and kept for every later one, as a server keeps an app's address.
     published: std::sync::Arc<std::sync::Mutex<Option<u16>>>,
+    /// Values for the app's own secrets, by the secret's name (`SECRET_<NAME>_VERSION`,
+    /// lower case), instead of generated ones.
+    secret_values: BTreeMap<String, String>,
 }
 
 impl BuiltinEngine {
@@ -136,6 +139,7 @@ impl BuiltinEngine {
             pull: Pull::Missing,
             local_images: None,
             published: Default::default(),
+            secret_values: BTreeMap::new(),
             docker_provider_as: None,
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
@@ -158,6 +162,14 @@ impl BuiltinEngine {
     /// `<name>@<provider>` when it routes through Traefik (see [`RenderInput`]).
     pub fn with_docker_provider_as(mut self, provider: Option<String>) -> Self {
         self.docker_provider_as = provider;
+        self
+    }
+
+    /// The same engine, creating the app's secrets named in `values` (by the name
+    /// `SECRET_<NAME>_VERSION` gives them, lower case) with those values instead of
+    /// generated ones: credentials a dependency provided, say.
+    pub fn with_secret_values(mut self, values: BTreeMap<String, String>) -> Self {
+        self.secret_values = values;
         self
     }
 
@@ -343,11 +355,19 @@ impl BuiltinEngine {
                     app.stack
                 )));
             }
-            to_create.push((name.clone(), secret_spec(app, name)?));
+            let given = secret_name(app, name).and_then(|n| self.secret_values.get(&n));
+            let value = match given {
+                Some(v) => v.clone(),
+                None => {
+                    let (len, charset) = secret_spec(app, name)?;
+                    random_secret(len, charset)?
+                }
+            };
+            to_create.push((name.clone(), value));
         }
-        for (name, (len, charset)) in to_create {
+        for (name, value) in to_create {
             self.swarm
-                .create_secret(&app.stack, &name, random_secret(len, charset)?.as_bytes())
+                .create_secret(&app.stack, &name, value.as_bytes())
                 .await?;
         }
         Ok(())
@@ -405,6 +425,7 @@ impl BuiltinEngine {
                 };
                 let via = Via {
                     resolve: Some((app.domain.clone(), addr)),
+                    also: Vec::new(),
                     ca_pem: proxy.ca_pem.clone(),
                 };
                 (Some(format!("https://{}{port}", app.domain)), via)
@@ -619,18 +640,34 @@ impl Deployer for BuiltinEngine {
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
 
-/// How to generate the secret `swarm_name`, from the hints on the `SECRET_<NAME>_VERSION`
-/// line that names it: `# length=N` (abra's generated-secret length) and `charset=hex|alnum` (seen
-/// in third-party recipes only). Without hints: 32 alphanumeric characters.
-fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), AbraError> {
-    let Some(entry) = app.env.entries().iter().rev().find(|e| {
+/// The name (`<name>` of `SECRET_<NAME>_VERSION`, lower case) of the app's secret whose Swarm
+/// name is `swarm_name`.
+fn secret_name(app: &App, swarm_name: &str) -> Option<String> {
+    secret_entry(app, swarm_name).and_then(|e| {
+        e.key
+            .strip_prefix("SECRET_")?
+            .strip_suffix("_VERSION")
+            .map(str::to_lowercase)
+    })
+}
+
+/// The `SECRET_<NAME>_VERSION` line of the app's env that names `swarm_name`.
+fn secret_entry<'a>(app: &'a App, swarm_name: &str) -> Option<&'a crate::env::Entry> {
+    app.env.entries().iter().rev().find(|e| {
         let name = e
             .key
             .strip_prefix("SECRET_")
             .and_then(|k| k.strip_suffix("_VERSION"))
             .map(str::to_lowercase);
         name.is_some_and(|n| format!("{}_{n}_{}", app.stack, e.value) == swarm_name)
-    }) else {
+    })
+}
+
+/// How to generate the secret `swarm_name`, from the hints on the `SECRET_<NAME>_VERSION`
+/// line that names it: `# length=N` (abra's generated-secret length) and `charset=hex|alnum` (seen
+/// in third-party recipes only). Without hints: 32 alphanumeric characters.
+fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), AbraError> {
+    let Some(entry) = secret_entry(app, swarm_name) else {
         return Ok((DEFAULT_SECRET_LENGTH, ALNUM));
     };
     let bad = |hint: &str, v: &str, fix: &str| {

@@ -19,6 +19,7 @@
 
 pub mod chaos;
 pub mod ctx;
+pub mod deps;
 pub mod host;
 pub mod journal;
 pub mod ladder;

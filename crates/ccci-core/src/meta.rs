@@ -56,6 +56,130 @@ pub enum Probe {
     },
 }
 
+/// A dependency the recipe declares: its name (what the recipe calls it, e.g. `keycloak`;
+/// [`crate::deps::Kind::of`] says what ccci provides for it) and what the provider needs to
+/// know about the app.
+///
+/// ```yaml
+/// deps: [oidc]                                          # or, with options:
+/// deps: {oidc: {redirect_paths: [/oauth2/callback]}}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dep {
+    /// The name, as `deps` writes it and `ctx.deps` and `{deps.<name>.<key>}` use it.
+    pub name: String,
+    /// Paths on the app's base URL the provider may send a signed-in user back to (an OIDC
+    /// client's redirect URIs); default `/`.
+    pub redirect_paths: Vec<String>,
+}
+
+impl Dep {
+    /// A dependency with default options.
+    pub fn named(name: impl Into<String>) -> Dep {
+        Dep {
+            name: name.into(),
+            redirect_paths: vec!["/".into()],
+        }
+    }
+}
+
+/// `deps` as written: a list of names (`[oidc]`, items may be one-key maps with options), or
+/// a map of name to options (`{oidc: {redirect_paths: [/cb]}}`).
+fn parse_deps(v: &serde_yaml_ng::Value) -> Result<Vec<Dep>, String> {
+    use serde_yaml_ng::Value;
+    let shape =
+        "write `deps: [oidc]`, or with options `deps: {oidc: {redirect_paths: [/callback]}}`";
+    let one = |name: &Value, options: Option<&Value>| -> Result<Dep, String> {
+        let name = name
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("a dependency's name must be a word: {shape}"))?;
+        let mut dep = Dep::named(name);
+        let Some(options) = options.filter(|o| !o.is_null()) else {
+            return Ok(dep);
+        };
+        let map = options
+            .as_mapping()
+            .ok_or_else(|| format!("`{name}`: its options must be a map: {shape}"))?;
+        for (k, v) in map {
+            match k.as_str() {
+                Some("redirect_paths") => {
+                    let paths: Vec<String> = serde_yaml_ng::from_value(v.clone()).map_err(|_| format!("`{name}`: redirect_paths must be a list of paths, e.g. [/callback]"))?;
+                    if let Some(p) = paths.iter().find(|p| !p.starts_with('/')) {
+                        return Err(format!("`{name}`: redirect path `{p}` must start with `/`"));
+                    }
+                    if paths.is_empty() {
+                        return Err(format!(
+                            "`{name}`: redirect_paths must name at least one path"
+                        ));
+                    }
+                    dep.redirect_paths = paths;
+                }
+                other => {
+                    return Err(format!(
+                        "`{name}`: unknown option `{}` (options: redirect_paths)",
+                        other.unwrap_or("?")
+                    ))
+                }
+            }
+        }
+        Ok(dep)
+    };
+    let deps = match v {
+        Value::Null => Vec::new(),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Mapping(m) if m.len() == 1 => {
+                    let (name, options) = m.iter().next().expect("one entry");
+                    one(name, Some(options))
+                }
+                other => one(other, None),
+            })
+            .collect::<Result<_, _>>()?,
+        Value::Mapping(m) => m
+            .iter()
+            .map(|(k, v)| one(k, Some(v)))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(shape.into()),
+    };
+    for (i, d) in deps.iter().enumerate() {
+        if deps[..i].iter().any(|e| e.name == d.name) {
+            return Err(format!("`{}` is declared twice", d.name));
+        }
+    }
+    Ok(deps)
+}
+
+/// Every `{deps.<name>.<key>}` in `value` names a declared dependency and, for a kind ccci
+/// provides, one of its keys.
+fn check_references(deps: &[Dep], value: &str) -> Result<(), String> {
+    for r in crate::deps::references(value) {
+        if !deps.iter().any(|d| d.name == r.name) {
+            return Err(format!(
+                "`{{deps.{}.{}}}` reads a dependency `deps` does not declare: add `{}` to deps",
+                r.name, r.key, r.name
+            ));
+        }
+        if let Some(kind) = crate::deps::Kind::of(&r.name) {
+            if !kind.keys().contains(&r.key.as_str()) {
+                let hint = did_you_mean(&r.key, kind.keys().iter().copied())
+                    .map(|s| format!(" — did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "`{{deps.{}.{}}}`: {} gives no `{}`{hint} (keys: {})",
+                    r.name,
+                    r.key,
+                    r.name,
+                    r.key,
+                    kind.keys().join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 // serde_yaml_ng reads enums only from YAML tags (`!git x`); settings files are friendlier as
 // one-key maps (`{git: x}`), so these are read as structs with exactly one field set.
 #[derive(Deserialize)]
@@ -117,9 +241,14 @@ pub struct RecipeMeta {
     pub backup_capable: Option<bool>,
     /// Rungs that do not apply to this recipe, with the reason (`EXPECTED_NA`).
     pub expected_na: BTreeMap<Rung, String>,
-    /// Dependencies the recipe's tests need, e.g. an SSO provider (`DEPS`). ccci provisions
-    /// none yet, so a run that declares any is refused before it deploys.
-    pub deps: Vec<String>,
+    /// Dependencies the recipe needs, e.g. an SSO provider (`DEPS`): ccci provides each
+    /// whose kind it knows ([`crate::deps::Kind`]) to the run, and refuses the run before it
+    /// deploys when one is of a kind it cannot provide.
+    pub deps: Vec<Dep>,
+    /// Values for the app's own secrets instead of generated ones, by the secret's name in
+    /// the compose file (`SECRET_<NAME>_VERSION`), e.g. `oidc_client_secret:
+    /// "{deps.oidc.client_secret}"`.
+    pub secrets: BTreeMap<String, String>,
     /// Deadline of each recipe function (functional test or lifecycle hook): one that has not
     /// finished by then fails, and the run goes on to teardown.
     #[serde(with = "secs")]
@@ -148,6 +277,7 @@ impl RecipeMeta {
             backup_capable: None,
             expected_na: BTreeMap::new(),
             deps: Vec::new(),
+            secrets: BTreeMap::new(),
             test_timeout: Duration::from_secs(300),
             rename_docker_provider: true,
         }
@@ -168,6 +298,7 @@ impl RecipeMeta {
         "backup_capable",
         "expected_na",
         "deps",
+        "secrets",
         "test_timeout",
         "rename_docker_provider",
     ];
@@ -298,10 +429,17 @@ impl Layer {
             file: origin.into(),
             message: e.to_string(),
         })?;
-        serde_yaml_ng::from_str::<RawMeta>(&text).map_err(|e| MetaError::Yaml {
+        let raw = serde_yaml_ng::from_str::<RawMeta>(&text).map_err(|e| MetaError::Yaml {
             file: origin.into(),
             message: e.to_string(),
         })?;
+        if let Some(deps) = &raw.deps {
+            parse_deps(deps).map_err(|message| MetaError::Invalid {
+                file: origin.into(),
+                key: "deps".into(),
+                message,
+            })?;
+        }
         Ok(Layer {
             origin: origin.into(),
             map,
@@ -368,8 +506,9 @@ struct RawMeta {
     backup_capable: Option<bool>,
     #[serde(default)]
     expected_na: BTreeMap<String, String>,
+    deps: Option<serde_yaml_ng::Value>,
     #[serde(default)]
-    deps: Vec<String>,
+    secrets: BTreeMap<String, String>,
     test_timeout: Option<serde_yaml_ng::Value>,
     rename_docker_provider: Option<bool>,
 }
@@ -427,8 +566,6 @@ impl RawMeta {
         if let Some(t) = self.deploy_timeout {
             m.deploy_timeout = parse_duration(&t).map_err(|msg| invalid("deploy_timeout", msg))?;
         }
-        m.extra_env = self.extra_env;
-        m.upgrade_extra_env = self.upgrade_extra_env;
         if let Some(v) = self.upgrade_base_version {
             m.upgrade_base_version = Some(
                 v.parse()
@@ -469,7 +606,9 @@ impl RawMeta {
             }
             m.expected_na.insert(r, reason);
         }
-        m.deps = self.deps;
+        m.extra_env = self.extra_env;
+        m.upgrade_extra_env = self.upgrade_extra_env;
+        set_dependencies(&mut m, self.deps.as_ref(), self.secrets, &invalid)?;
         if let Some(r) = self.rename_docker_provider {
             m.rename_docker_provider = r;
         }
@@ -489,6 +628,37 @@ impl RawMeta {
         }
         Ok(m)
     }
+}
+
+/// `deps` and `secrets` into `m`, once every template in `m`'s env and secrets
+/// (`{deps.<name>.<key>}`) names a declared dependency and one of its keys.
+fn set_dependencies(
+    m: &mut RecipeMeta,
+    deps: Option<&serde_yaml_ng::Value>,
+    secrets: BTreeMap<String, String>,
+    invalid: &dyn Fn(&str, String) -> MetaError,
+) -> Result<(), MetaError> {
+    if let Some(deps) = deps {
+        m.deps = parse_deps(deps).map_err(|msg| invalid("deps", msg))?;
+    }
+    let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    if let Some(name) = secrets
+        .keys()
+        .find(|n| n.is_empty() || !n.chars().all(lower))
+    {
+        return Err(invalid("secrets", format!("`{name}` is not a secret's name: give the name the compose file and `SECRET_<NAME>_VERSION` use, lower case (e.g. `oidc_client_secret`)")));
+    }
+    m.secrets = secrets;
+    for (key, map) in [
+        ("extra_env", &m.extra_env),
+        ("upgrade_extra_env", &m.upgrade_extra_env),
+        ("secrets", &m.secrets),
+    ] {
+        for (k, v) in map {
+            check_references(&m.deps, v).map_err(|msg| invalid(key, format!("{k}: {msg}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// Seconds as an integer, or a number with `s`, `m` or `h`.
@@ -587,7 +757,55 @@ mod tests {
         );
         assert_eq!(m.expected_na[&Rung::BackupRestore], "stateless");
         assert_eq!(m.backup_capable, Some(false));
-        assert_eq!(m.deps, ["keycloak"]);
+        assert_eq!(m.deps, [Dep::named("keycloak")]);
+    }
+
+    #[test]
+    fn deps_are_names_or_names_with_options() {
+        let m = parse("deps: [oidc]\n").unwrap();
+        assert_eq!(m.deps, [Dep::named("oidc")]);
+        assert_eq!(m.deps[0].redirect_paths, ["/"]);
+        for form in [
+            "deps: {oidc: {redirect_paths: [/cb]}}\n",
+            "deps: [{oidc: {redirect_paths: [/cb]}}]\n",
+        ] {
+            let m = parse(form).unwrap();
+            assert_eq!(m.deps[0].redirect_paths, ["/cb"], "{form}");
+        }
+        for (bad, says) in [
+            ("deps: nope\n", "write `deps: [oidc]`"),
+            ("deps: [oidc, oidc]\n", "declared twice"),
+            (
+                "deps: {oidc: {redirect_paths: [cb]}}\n",
+                "must start with `/`",
+            ),
+            ("deps: {oidc: {scopes: [x]}}\n", "unknown option `scopes`"),
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("`deps`") && e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn templates_read_only_declared_dependencies_and_their_keys() {
+        let m = parse(
+            "deps: [keycloak]\nextra_env: {ISSUER: '{deps.keycloak.issuer}'}\nsecrets: {client_secret: '{deps.keycloak.client_secret}'}\n",
+        )
+        .unwrap();
+        assert_eq!(m.secrets["client_secret"], "{deps.keycloak.client_secret}");
+        let e = parse("extra_env: {ISSUER: '{deps.oidc.issuer}'}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("extra_env") && e.contains("add `oidc` to deps"),
+            "{e}"
+        );
+        let e = parse("deps: [oidc]\nupgrade_extra_env: {X: '{deps.oidc.isuer}'}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `issuer`"), "{e}");
+        let e = parse("secrets: {Bad-Name: x}\n").unwrap_err().to_string();
+        assert!(e.contains("`secrets`") && e.contains("lower case"), "{e}");
     }
 
     #[test]

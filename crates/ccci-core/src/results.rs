@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema identifier written into every results.json.
-pub const SCHEMA: &str = "ccci.results/4";
+pub const SCHEMA: &str = "ccci.results/5";
 
 /// Every schema ccci has written, oldest first. Each one only added fields to the one before
 /// (with defaults), so a results.json of any of them reads as [`Results`]; a store keeps the
@@ -22,8 +22,16 @@ pub const SCHEMA: &str = "ccci.results/4";
 /// - `/3`: routing and the changes made to the stack; later, additively, the manifest, the
 ///   screenshot and bad input;
 /// - `/4`: which ccci ran it (`ccci`), on which host, in which lane, and where the app
-///   answered (`app_url`).
-pub const SCHEMAS: [&str; 4] = ["ccci.results/1", "ccci.results/2", "ccci.results/3", SCHEMA];
+///   answered (`app_url`);
+/// - `/5`: what provided each dependency and with what (`dependencies[]`: `kind`,
+///   `provider`, `values`, `problem`).
+pub const SCHEMAS: [&str; 5] = [
+    "ccci.results/1",
+    "ccci.results/2",
+    "ccci.results/3",
+    "ccci.results/4",
+    SCHEMA,
+];
 
 /// The outcome of one run: its [`Facts`] (read through `Deref`: `results.recipe`) and what
 /// [`Results::conclude`] concluded from them.
@@ -272,13 +280,41 @@ pub struct DeployRecord {
     pub healthy: bool,
 }
 
-/// A dependency the recipe declared.
+/// A dependency the recipe declared, and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DependencyRecord {
     /// Its name, as in `deps`.
     pub name: String,
+    /// The kind ccci provides for that name (`oidc`), or `None` when it knows none.
+    #[serde(default)]
+    pub kind: Option<String>,
     /// Whether ccci provided it to the run.
     pub provided: bool,
+    /// What provided it, e.g. `glewlwyd 1.0.0+2.7.5 at https://ccci-oidc.ccci.test`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// What the run was given (`ctx.deps[name]`), credentials shown as `<redacted>` and
+    /// certificates left out.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Why it was not provided, or how it was lost while the run used it: either makes the
+    /// run red.
+    #[serde(default)]
+    pub problem: Option<String>,
+}
+
+impl DependencyRecord {
+    /// A declared dependency, not (yet) provided: its kind is the one ccci knows for `name`.
+    pub fn declared(name: &str) -> DependencyRecord {
+        DependencyRecord {
+            name: name.into(),
+            kind: crate::deps::Kind::of(name).map(|k| k.as_str().to_string()),
+            provided: false,
+            provider: None,
+            values: BTreeMap::new(),
+            problem: None,
+        }
+    }
 }
 
 /// What showed that a restore brought the data back.
@@ -443,11 +479,23 @@ fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
         return (Verdict::Red, reasons);
     }
     let mut reasons = ladder.red_reasons();
-    for d in f.dependencies.iter().filter(|d| !d.provided) {
-        reasons.push(format!(
-            "dependency `{}` (declared in deps) was not provided to the run",
-            d.name
-        ));
+    for d in &f.dependencies {
+        let why = d
+            .problem
+            .as_deref()
+            .map(|p| format!(": {p}"))
+            .unwrap_or_default();
+        match d.provided {
+            false => reasons.push(format!(
+                "dependency `{}` (declared in deps) was not provided to the run{why}",
+                d.name
+            )),
+            true if d.problem.is_some() => reasons.push(format!(
+                "dependency `{}` was lost while the run used it{why}",
+                d.name
+            )),
+            true => {}
+        }
     }
     let head_ran = f
         .deploys
@@ -573,7 +621,21 @@ mod tests {
                     healthy: true,
                 },
             ],
-            dependencies: vec![],
+            dependencies: vec![DependencyRecord {
+                name: "sso".into(),
+                kind: Some("oidc".into()),
+                provided: true,
+                provider: Some("glewlwyd 1.0.0+2.7.5 at https://ccci-oidc.ccci.test".into()),
+                values: BTreeMap::from([
+                    ("client_id".into(), "ccci-cust-1a2b3c".into()),
+                    ("client_secret".into(), "<redacted>".into()),
+                    (
+                        "issuer".into(),
+                        "https://ccci-oidc.ccci.test/api/oidc-ccci-cust-1a2b3c".into(),
+                    ),
+                ]),
+                problem: None,
+            }],
             restore_proof: None,
             warnings: vec![],
             routing: Some(Routing::Traefik),
@@ -624,16 +686,37 @@ mod tests {
         r.restore_proof = Some(RestoreProof::RecipeHooks {
             hooks: vec!["marker_is_back".into()],
         });
-        r.dependencies = vec![DependencyRecord {
-            name: "keycloak".into(),
-            provided: false,
-        }];
+        r.dependencies = vec![DependencyRecord::declared("keycloak")];
+        assert_eq!(r.dependencies[0].kind.as_deref(), Some("oidc"));
         let r = Results::conclude_on(r, all_pass());
         assert_eq!(r.verdict, Verdict::Red);
         assert!(
             r.verdict_reasons[0].contains("`keycloak`"),
             "{:?}",
             r.verdict_reasons
+        );
+    }
+
+    #[test]
+    fn a_dependency_lost_during_the_run_is_red_and_named() {
+        let mut r = facts();
+        r.restore_proof = Some(RestoreProof::RecipeHooks {
+            hooks: vec!["marker_is_back".into()],
+        });
+        let mut dep = DependencyRecord::declared("oidc");
+        dep.provided = true;
+        r.dependencies = vec![dep.clone()];
+        assert_eq!(
+            Results::conclude_on(r.clone(), all_pass()).verdict,
+            Verdict::Green
+        );
+        dep.problem = Some("its realm's discovery answered 502".into());
+        r.dependencies = vec![dep];
+        let r = Results::conclude_on(r, all_pass());
+        assert_eq!(r.verdict, Verdict::Red);
+        assert_eq!(
+            r.verdict_reasons,
+            ["dependency `oidc` was lost while the run used it: its realm's discovery answered 502"]
         );
     }
 

@@ -17,6 +17,8 @@
 //! | [`REGISTRY_DIR`] | the run registry's directory | runs, the janitor |
 //! | [`KEEP`] | keep a red run's stack up this long | every run |
 //! | [`IMAGE_BUILDER`] | the local image builder | every run |
+//! | [`WITHHOLD`] | dependencies not to provide (comma-separated names) | every run |
+//! | [`OIDC_DOMAIN`] | the warm OIDC provider's domain | every run, `cargo ccci deps` |
 //! | [`SET`] | settings on top of `ccci.yml`, one `key=value` a line | a test crate's run |
 //! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run (writing), ccci-service (taking in) |
 //! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | ccci-service |
@@ -51,6 +53,13 @@ pub const REGISTRY_DIR: &str = "CCCI_REGISTRY_DIR";
 pub const KEEP: &str = "CCCI_KEEP";
 /// The local image builder, an executable.
 pub const IMAGE_BUILDER: &str = "CCCI_IMAGE_BUILDER";
+/// Dependencies a run does not provide though the recipe declares them (comma-separated
+/// names as `deps` writes them): the run goes on without them and is red, naming each. For
+/// proving that a recipe's tests notice.
+pub const WITHHOLD: &str = "CCCI_WITHHOLD";
+/// The domain of the warm OIDC provider runs use; default `ccci-oidc.` and the parent of the
+/// app's domain.
+pub const OIDC_DOMAIN: &str = "CCCI_OIDC_DOMAIN";
 /// Settings on top of a test crate's `ccci.yml`, one `key=value` a line (`--set`).
 pub const SET: &str = "CCCI_SET";
 /// The run journal's directory: where every run notes that it started and ended, for the run

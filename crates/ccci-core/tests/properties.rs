@@ -65,7 +65,7 @@ proptest! {
         key in prop::sample::select(vec![
             "recipe", "source", "service", "health_path", "health_ok", "deploy_timeout",
             "extra_env", "upgrade_extra_env", "upgrade_base_version", "ready_probe",
-            "backup_capable", "expected_na", "deps", "test_timeout",
+            "backup_capable", "expected_na", "deps", "secrets", "test_timeout",
         ]),
         value in prop_oneof![
             "[ -~]{0,20}",

@@ -114,6 +114,7 @@ impl Checkout {
             &meta.service,
             deadline,
         )?;
+        crate::deps::check_secrets(meta, &app)?;
         if overlay.is_some() {
             let files = app.compose_files();
             if !files.iter().any(|f| f == CI_OVERLAY) {

@@ -51,6 +51,8 @@ pub(crate) struct Deployment {
     pub stop_grace: Duration,
     /// What an accepted backup left for the restore.
     pub backup: Option<Backup>,
+    /// The dependencies provided to the run (see [`crate::deps`]).
+    pub deps: crate::deps::Provided,
 }
 
 /// An accepted backup and ccci's markers in the live app, until the restore checked them.
@@ -126,6 +128,7 @@ impl Deployment {
                 domain: app.domain.clone(),
                 docker_host: swarm.host().to_string(),
                 keep_until: None,
+                realms: Vec::new(),
             })?;
         }
         Ok(Deployment {
@@ -141,6 +144,7 @@ impl Deployment {
             on_swarm: false,
             stop_grace: Duration::from_secs(10),
             backup: None,
+            deps: Default::default(),
         })
     }
 
@@ -196,17 +200,20 @@ impl Deployment {
                 r.app_url.clone_from(&deployed.base_url);
             }
         });
+        // The tests' client reaches the app's dependencies too, behind the same Traefik.
+        let mut via = deployed.via;
+        via.also = self.deps.domains();
         self.http = deployed
             .base_url
             .as_deref()
-            .map(|url| Http::new(url, &deployed.via))
+            .map(|url| Http::new(url, &via))
             .transpose()
             .map_err(|e| HarnessError::HttpClient {
                 base_url: deployed.base_url.clone().unwrap_or_default(),
                 reason: e.to_string(),
             })?;
         self.base_url = deployed.base_url;
-        self.via = deployed.via;
+        self.via = via;
         Ok(())
     }
 
@@ -347,7 +354,7 @@ impl Deployment {
                 domain: self.app.domain.clone(),
                 base_url: self.base_url.clone().unwrap_or_default(),
                 meta: shared.meta.clone(),
-                deps: Default::default(),
+                deps: self.deps.values.clone(),
                 op,
                 routing: self.engine.reach().routing(),
             },

@@ -88,10 +88,35 @@ pub enum HarnessError {
         why: &'static str,
     },
     /// `deps` names something ccci cannot provide.
-    #[error("dependency `{dep}` (deps in ccci.yml) cannot be provided: ccci does not provision dependencies yet, and a test that needs one would otherwise run without it; remove it from deps, or test this recipe where {dep} is provided")]
+    #[error("dependency `{dep}` (deps in ccci.yml) cannot be provided: ccci provides an OIDC provider, under the names {}, and nothing else, and a test that needs `{dep}` would otherwise run without it; remove it from deps, or test this recipe where {dep} is provided", ccci_core::deps::NAMES.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", "))]
     Unprovidable {
         /// The dependency.
         dep: String,
+    },
+    /// A dependency's provider failed: down, unreachable, or refusing to make the run's realm.
+    #[error("dependency `{dep}`: {source}")]
+    Dependency {
+        /// The dependency, as `deps` names it.
+        dep: String,
+        /// What went wrong (boxed: the provider's errors are large, and every step returns
+        /// this type).
+        #[source]
+        source: Box<ccci_deps::DepsError>,
+    },
+    /// An app with a dependency is reached on a host port, where its redirect URIs are not
+    /// known before it is deployed.
+    #[error("dependency `{dep}`: an app that signs its users in through ccci's OIDC provider is reached through Traefik, as the provider is: drop {}=host-port (or --routing host-port)", vars::ROUTING)]
+    DepsNeedTraefik {
+        /// The dependency.
+        dep: String,
+    },
+    /// `secrets` in the settings names a secret the recipe does not have.
+    #[error("`secrets` in ccci.yml gives a value for `{name}`, but the recipe's .env.sample has no SECRET_{}_VERSION (its secrets: {known}): use one of those names, or remove `{name}` from `secrets`", name.to_uppercase())]
+    NoSuchSecret {
+        /// The name given.
+        name: String,
+        /// The recipe's secrets.
+        known: String,
     },
     /// After the upgrade, the main service carries no chaos-version label.
     #[error("after the upgrade, service {stack}_{service} has no {label} label: the running stack is not a chaos deploy of the head")]
@@ -330,7 +355,9 @@ impl HarnessError {
             | HarnessError::BadRouting(_)
             | HarnessError::BadKeep(_)
             | HarnessError::BadPull(_)
-            | HarnessError::BadSwitch { .. } => true,
+            | HarnessError::BadSwitch { .. }
+            | HarnessError::DepsNeedTraefik { .. }
+            | HarnessError::NoSuchSecret { .. } => true,
             HarnessError::Abra(e) => matches!(
                 e,
                 AbraError::Recipe(_)

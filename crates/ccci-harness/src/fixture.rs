@@ -112,6 +112,7 @@ impl Stack {
 pub struct Http {
     client: reqwest::Client,
     base_url: String,
+    via: ccci_swarm::Via,
 }
 
 /// A response, read whole.
@@ -149,7 +150,14 @@ impl Http {
         Ok(Http {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
+            via: via.clone(),
         })
+    }
+
+    /// Another client on the same route with cookies of its own (a clone shares them): a
+    /// second user, or one with no session anywhere yet.
+    pub fn fresh(&self) -> crate::outcome::Result<Http> {
+        Http::new(&self.base_url, &self.via)
     }
 
     /// The absolute URL of `path`.
@@ -194,33 +202,57 @@ impl Http {
             .send()
             .await
             .map_err(|e| format!("{method} {}: {e}", self.url(path)))?;
-        let status = r.status().as_u16();
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let headers = r
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = r.bytes().await?.to_vec();
-        Ok(Page {
-            status,
-            body,
-            content_type,
-            headers,
-        })
+        read(r).await
     }
 
-    /// The underlying client (cookies shared), for other methods.
+    /// The underlying client (cookies shared), for other methods and other hosts: it also
+    /// reaches the run's dependencies (an OIDC provider's issuer URL) behind the same Traefik.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
+
+    /// Sends a request made with [`Http::client`] (to any URL it reaches), redirects not
+    /// followed, and reads the answer whole.
+    ///
+    /// ```no_run
+    /// # async fn f(http: &ccci::Http) -> ccci::Result {
+    /// let page = http.request(http.client().get("https://sso.ccci.test/api/r/.well-known/openid-configuration")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn request(&self, req: reqwest::RequestBuilder) -> crate::outcome::Result<Page> {
+        let shown = req
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .map(|r| format!("{} {}", r.method(), r.url()))
+            .unwrap_or_else(|| "a request".into());
+        let r = req.send().await.map_err(|e| format!("{shown}: {e}"))?;
+        read(r).await
+    }
+}
+
+/// A response, read whole.
+async fn read(r: reqwest::Response) -> crate::outcome::Result<Page> {
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = r.bytes().await?.to_vec();
+    Ok(Page {
+        status,
+        body,
+        content_type,
+        headers,
+    })
 }

@@ -54,6 +54,8 @@ pub(crate) struct Record {
     /// The run's input is wrong, and it was refused before deploying (see
     /// `Results::bad_input`).
     pub bad_input: Option<String>,
+    /// Every dependency the recipe declares, and what became of it.
+    pub dependencies: Vec<DependencyRecord>,
 }
 
 impl Record {
@@ -144,15 +146,7 @@ impl Record {
             teardown,
             run_dir: run.run_dir.into(),
             deploys: self.deploys.clone(),
-            dependencies: run
-                .meta
-                .deps
-                .iter()
-                .map(|d| DependencyRecord {
-                    name: d.clone(),
-                    provided: false,
-                })
-                .collect(),
+            dependencies: self.dependencies.clone(),
             restore_proof: self.restore_proof.clone(),
             warnings: self.warnings.clone(),
             routing: self.routing,

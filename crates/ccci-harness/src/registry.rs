@@ -36,6 +36,18 @@ pub struct ActiveRun {
     /// since the Unix epoch. The janitor leaves the stack alone until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_until: Option<u64>,
+    /// Realms the run holds in dependency providers (recorded before each is made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub realms: Vec<HeldRealm>,
+}
+
+/// A realm a run holds: which provider, which realm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRealm {
+    /// The provider's domain.
+    pub domain: String,
+    /// The realm's name.
+    pub realm: String,
 }
 
 impl ActiveRun {
@@ -110,14 +122,37 @@ impl Registry {
     /// Marks `run_id`'s stack as kept for debugging until `until` (seconds since the Unix
     /// epoch): the janitor leaves it alone until then.
     pub fn keep(&self, run_id: &str, until: u64) -> Result<(), HarnessError> {
-        let path = self.path(run_id);
-        let text = std::fs::read(&path).map_err(io(&path))?;
-        let mut run: ActiveRun = serde_json::from_slice(&text).map_err(|e| HarnessError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
+        let mut run = self.read(run_id)?;
         run.keep_until = Some(until);
         self.register(&run)
+    }
+
+    /// Records that `run_id` holds (or is about to make) `realm` at the provider `domain`.
+    pub fn hold_realm(&self, run_id: &str, domain: &str, realm: &str) -> Result<(), HarnessError> {
+        let mut run = self.read(run_id)?;
+        run.realms.push(HeldRealm {
+            domain: domain.into(),
+            realm: realm.into(),
+        });
+        self.register(&run)
+    }
+
+    /// Records that `run_id` no longer holds `realm` (best effort: the janitor retries what
+    /// stays recorded).
+    pub fn release_realm(&self, run_id: &str, realm: &str) {
+        if let Ok(mut run) = self.read(run_id) {
+            run.realms.retain(|h| h.realm != realm);
+            let _ = self.register(&run);
+        }
+    }
+
+    fn read(&self, run_id: &str) -> Result<ActiveRun, HarnessError> {
+        let path = self.path(run_id);
+        let text = std::fs::read(&path).map_err(io(&path))?;
+        serde_json::from_slice(&text).map_err(|e| HarnessError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
     }
 
     /// Forgets `run_id`: its teardown left nothing.
@@ -166,7 +201,8 @@ pub fn alive(run: &ActiveRun) -> bool {
 pub use ccci_core::host::process_alive;
 
 /// The janitor: for every registered run on `swarm`'s daemon whose process is gone, removes
-/// its stack and all its data, and forgets it once nothing is left. A stack kept for
+/// its stack and all its data and its realms in dependency providers, and forgets it once
+/// nothing is left. A stack kept for
 /// debugging is left alone until its time is up, unless `sweep.kept`. With `sweep.dry_run`
 /// it only says what it would remove. Live runs and other daemons' runs are left alone.
 pub async fn reap(
@@ -187,10 +223,13 @@ pub async fn reap(
                 .await
                 .unwrap_or_else(|e| vec![format!("cannot list: {e}")]),
             false => {
-                match ccci_abra::remove_stack(swarm, &run.stack, Deadline::after(budget)).await {
+                let deadline = Deadline::after(budget);
+                let mut left = match ccci_abra::remove_stack(swarm, &run.stack, deadline).await {
                     Ok(left) => left,
                     Err(e) => vec![format!("removal failed: {e}")],
-                }
+                };
+                left.extend(crate::deps::reap_realms(swarm, &run, deadline).await);
+                left
             }
         };
         if !dry_run && left.is_empty() {
@@ -215,6 +254,7 @@ mod tests {
             domain: "d.ccci.test".into(),
             docker_host: "unix:///var/run/docker.sock".into(),
             keep_until: None,
+            realms: Vec::new(),
         }
     }
 

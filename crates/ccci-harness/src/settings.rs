@@ -58,6 +58,12 @@ pub struct Settings {
     /// ([`ccci_core::journal`]). Default [`default_journal_dir`] for a test crate and `cargo
     /// ccci`; none for [`Settings::new`] (a tool embedding ccci says where, if anywhere).
     pub journal_dir: Option<PathBuf>,
+    /// Dependencies not to provide though the recipe declares them ([`vars::WITHHOLD`]): the run
+    /// goes on without them and is red, naming each.
+    pub withhold: Vec<String>,
+    /// The warm OIDC provider's domain ([`vars::OIDC_DOMAIN`]); default
+    /// [`ccci_deps::oidc_domain`] of the app's domain.
+    pub oidc_domain: Option<String>,
     /// Whether Ctrl-C and SIGTERM end the running step and tear down before the process
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
@@ -148,6 +154,15 @@ impl Settings {
                 Some(dir) => Some(dir.into()),
                 None => Some(default_journal_dir()),
             },
+            withhold: var(vars::WITHHOLD)
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            oidc_domain: var(vars::OIDC_DOMAIN),
             watch_signals: true,
         })
     }
@@ -171,6 +186,8 @@ impl Settings {
             keep: None,
             image_builder: own_image_builder(),
             journal_dir: None,
+            withhold: Vec::new(),
+            oidc_domain: None,
             watch_signals: false,
         }
     }

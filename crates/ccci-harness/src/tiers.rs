@@ -17,8 +17,8 @@ use ccci_swarm::{wait, Deadline};
 /// caught mid-write is worth a second try, a recipe that never produces a good one is not.
 const BACKUP_ATTEMPTS: u32 = 3;
 
-/// Install: refuse dependencies ccci cannot provide, set up the run's recipe tree and app,
-/// deploy, and wait until converged, healthy and ready. The upgrade base is deployed when
+/// Install: set up the run's recipe tree and app, provide its dependencies (or refuse those
+/// ccci cannot provide), deploy, and wait until converged, healthy and ready. The upgrade base is deployed when
 /// the upgrade will run; otherwise the head itself, so the head is always deployed and must
 /// become healthy.
 pub(crate) async fn install(
@@ -26,10 +26,8 @@ pub(crate) async fn install(
     slot: &mut Option<Deployment>,
     deadline: Deadline,
 ) -> Result<(), StepError> {
-    if let Some(dep) = shared.meta.deps.first() {
-        return Err(HarnessError::Unprovidable { dep: dep.clone() }.into());
-    }
     let d = slot.insert(Deployment::prepare(shared, deadline).await?);
+    crate::deps::provide(shared, d, deadline).await?;
     let upgrade_runs = !shared.meta.expected_na.contains_key(&Rung::Upgrade);
     let target = match (upgrade_runs, &d.refs.base) {
         (true, Some(base)) => Some(base.clone()),
@@ -70,8 +68,11 @@ pub(crate) async fn upgrade(
         }
         .into());
     };
+    let values = crate::deps::template_values(shared, d);
     for (k, v) in &shared.meta.upgrade_extra_env {
-        d.app.env.set(k, v);
+        d.app
+            .env
+            .set(k, &crate::deps::expand(v, &values, "upgrade_extra_env")?);
     }
     d.app.save()?;
     eprintln!(

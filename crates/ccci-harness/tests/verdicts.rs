@@ -4,7 +4,7 @@
 mod common;
 
 use ccci::core::ladder::{Level, Rung, RungOutcome, TestStatus};
-use ccci::core::meta::Source;
+use ccci::core::meta::{Dep, Source};
 use ccci::core::{RecipeMeta, Verdict};
 use ccci::{run_recipe, Hooks, Report, Snapshot};
 use std::path::Path;
@@ -196,7 +196,7 @@ fn a_broken_head_with_upgrade_not_applicable_is_red() {
 fn an_unprovided_dependency_is_refused_before_deploying() {
     let r = run(
         "truncated-dump",
-        |m| m.deps = vec!["keycloak".into()],
+        |m| m.deps = vec![Dep::named("mailserver")],
         functional(&["passes"]),
     );
     let res = &r.results;
@@ -206,7 +206,7 @@ fn an_unprovided_dependency_is_refused_before_deploying() {
         res.deploys
     );
     assert!(
-        matches!(status(&r, "install::deploys_and_becomes_healthy"), TestStatus::Fail { message } if message.contains("dependency `keycloak`")),
+        matches!(status(&r, "install::deploys_and_becomes_healthy"), TestStatus::Fail { message } if message.contains("dependency `mailserver`")),
         "{:#?}",
         res.tests
     );
@@ -217,7 +217,9 @@ fn an_unprovided_dependency_is_refused_before_deploying() {
     );
     assert_eq!(res.verdict, Verdict::Red);
     assert!(
-        res.verdict_reasons.iter().any(|v| v.contains("`keycloak`")),
+        res.verdict_reasons
+            .iter()
+            .any(|v| v.contains("`mailserver`")),
         "{:?}",
         res.verdict_reasons
     );

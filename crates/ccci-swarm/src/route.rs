@@ -34,6 +34,9 @@ pub struct Via {
     /// Resolve this host name to this address instead of asking DNS (the test domain to
     /// Traefik's address).
     pub resolve: Option<(String, SocketAddr)>,
+    /// Other host names served at the same address: a dependency the app signs its users
+    /// in through, behind the same Traefik.
+    pub also: Vec<String>,
     /// A certificate authority to trust besides the system's (PEM).
     pub ca_pem: Option<Vec<u8>>,
 }
@@ -53,6 +56,9 @@ impl Via {
             .timeout(Duration::from_secs(30));
         if let Some((host, addr)) = &self.resolve {
             b = b.resolve(host, *addr);
+            for other in &self.also {
+                b = b.resolve(other, *addr);
+            }
         }
         if let Some(pem) = &self.ca_pem {
             let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {

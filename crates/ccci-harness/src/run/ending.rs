@@ -15,6 +15,9 @@ impl Run {
     pub(crate) fn finish(&self) -> Report {
         self.take_screenshot();
         self.persist_op_state();
+        if !self.interrupted() {
+            self.check_dependencies();
+        }
         let run_dir = self.shared.dir.path().display().to_string();
         let facts = RunFacts {
             meta: &self.shared.meta,
@@ -170,17 +173,43 @@ impl Run {
         })
     }
 
-    /// Removes the app and everything it created, under teardown's own deadline: whatever
-    /// happened before, this runs to its end.
+    /// Removes the app and everything it created, and the realms its dependencies were given,
+    /// under teardown's own deadline: whatever happened before, this runs to its end.
     pub(super) fn teardown(&self) -> Teardown {
-        let Some(d) = lock(&self.deployment).take().filter(|d| d.on_swarm) else {
+        let Some(d) = lock(&self.deployment).take() else {
             return Teardown {
                 clean: true,
                 ..Teardown::default()
             };
         };
-        let started = Instant::now();
         let deadline = Budgets::teardown(d.stop_grace);
+        let mut teardown = self.remove_stack(&d, deadline);
+        let realms_left = self.rt.block_on(crate::deps::remove(&d.deps, deadline));
+        if !d.deps.realms.is_empty() {
+            eprintln!(
+                "ccci: removed {} of {} realm(s)",
+                d.deps.realms.len() - realms_left.len(),
+                d.deps.realms.len()
+            );
+        }
+        teardown.clean &= realms_left.is_empty();
+        teardown.leftovers.extend(realms_left);
+        teardown
+    }
+
+    /// Removes the app's stack and all its data, when anything of it may be on the Swarm.
+    fn remove_stack(
+        &self,
+        d: &crate::deployment::Deployment,
+        deadline: ccci_swarm::Deadline,
+    ) -> Teardown {
+        if !d.on_swarm {
+            return Teardown {
+                clean: true,
+                ..Teardown::default()
+            };
+        }
+        let started = Instant::now();
         // A daemon that is restarting comes back within the budget: wait for it rather than
         // leave the stack for the janitor.
         if let Err(e) = self.rt.block_on(d.swarm.wait_reachable(deadline)) {

@@ -8,30 +8,7 @@ use ccci_core::{vars, RecipeMeta};
 /// differ from the defaults (values of secret-looking names redacted), the command line's
 /// overrides, and the recipe's own functions.
 pub(super) fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hooks) -> Vec<String> {
-    use ccci_core::results::looks_secret;
-    let shown = |name: &str, v: &serde_json::Value| match looks_secret(name) {
-        true => "<redacted>".to_string(),
-        false => v.to_string(),
-    };
-    let mut m = Vec::new();
-    let defaults = RecipeMeta::new(meta.recipe.clone(), meta.source.clone());
-    if let (Ok(serde_json::Value::Object(set)), Ok(serde_json::Value::Object(default))) =
-        (serde_json::to_value(meta), serde_json::to_value(&defaults))
-    {
-        for (key, value) in set.iter().filter(|(k, _)| *k != "recipe" && *k != "source") {
-            if default.get(key) == Some(value) {
-                continue;
-            }
-            match value.as_object() {
-                Some(map) if key.ends_with("_env") => {
-                    for (name, v) in map {
-                        m.push(format!("setting {key}.{name} = {}", shown(name, v)));
-                    }
-                }
-                _ => m.push(format!("setting {key} = {}", shown(key, value))),
-            }
-        }
-    }
+    let mut m = changed_settings(meta);
     let overrides = [
         (
             "recipe repository",
@@ -40,6 +17,16 @@ pub(super) fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hook
         ),
         ("ref", vars::REF, settings.reference.clone()),
         ("domain", vars::DOMAIN, settings.domain.clone()),
+        (
+            "dependencies withheld",
+            vars::WITHHOLD,
+            (!settings.withhold.is_empty()).then(|| settings.withhold.join(", ")),
+        ),
+        (
+            "OIDC provider",
+            vars::OIDC_DOMAIN,
+            settings.oidc_domain.clone(),
+        ),
         (
             "routing forced",
             vars::ROUTING,
@@ -76,6 +63,63 @@ pub(super) fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hook
     m
 }
 
+/// A line for every setting that differs from its default (`recipe` and `source` aside), one
+/// per entry of a map; values of secret-looking names, and of `secrets` that are more than
+/// templates reading a dependency's values (`{deps.oidc.x}`), redacted.
+fn changed_settings(meta: &RecipeMeta) -> Vec<String> {
+    use ccci_core::results::looks_secret;
+    let shown = |name: &str, v: &serde_json::Value| match looks_secret(name) {
+        true => "<redacted>".to_string(),
+        false => v.to_string(),
+    };
+    let mut m = Vec::new();
+    let defaults = RecipeMeta::new(meta.recipe.clone(), meta.source.clone());
+    let (Ok(serde_json::Value::Object(set)), Ok(serde_json::Value::Object(default))) =
+        (serde_json::to_value(meta), serde_json::to_value(&defaults))
+    else {
+        return m;
+    };
+    for (key, value) in set.iter().filter(|(k, _)| *k != "recipe" && *k != "source") {
+        if default.get(key) == Some(value) {
+            continue;
+        }
+        match value.as_object() {
+            Some(map) if key.ends_with("_env") => {
+                for (name, v) in map {
+                    m.push(format!("setting {key}.{name} = {}", shown(name, v)));
+                }
+            }
+            Some(map) if key == "secrets" => {
+                for (name, v) in map {
+                    let text = v.as_str().unwrap_or_default();
+                    let only_templates = !ccci_core::deps::references(text).is_empty()
+                        && ccci_core::deps::expand(text, &template_blanks(text))
+                            .is_ok_and(|t| t.is_empty());
+                    let v = match only_templates {
+                        true => v.to_string(),
+                        false => "<redacted>".into(),
+                    };
+                    m.push(format!("setting secrets.{name} = {v}"));
+                }
+            }
+            _ => m.push(format!("setting {key} = {}", shown(key, value))),
+        }
+    }
+    m
+}
+
+/// Every dependency value `text` reads, as empty: what is left of it is its literal text.
+fn template_blanks(text: &str) -> ccci_core::Deps {
+    let mut blanks = ccci_core::Deps::new();
+    for r in ccci_core::deps::references(text) {
+        blanks
+            .entry(r.name)
+            .or_default()
+            .insert(r.key, String::new());
+    }
+    blanks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +133,10 @@ mod tests {
             .insert("DB_PASSWORD".into(), "hunter2".into());
         meta.extra_env
             .insert("KEYCLOAK_URL".into(), "https://kc".into());
+        meta.secrets
+            .insert("client_secret".into(), "{deps.sso.client_secret}".into());
+        meta.secrets
+            .insert("api_key".into(), "s3cr3t-{deps.sso.realm}".into());
         let mut settings = Settings::new(Path::new("."), Path::new("."));
         settings.routing = Some(ccci_core::results::Routing::HostPort);
         let m = customisation(&settings, &meta, &Hooks::none()).join("\n");
@@ -107,5 +155,13 @@ mod tests {
             "{m}"
         );
         assert!(!m.contains("health_ok"), "defaults are not listed: {m}");
+        assert!(
+            m.contains(r#"setting secrets.client_secret = "{deps.sso.client_secret}""#),
+            "{m}"
+        );
+        assert!(
+            m.contains("setting secrets.api_key = <redacted>") && !m.contains("s3cr3t"),
+            "{m}"
+        );
     }
 }

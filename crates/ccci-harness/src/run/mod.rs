@@ -106,6 +106,11 @@ impl Run {
             };
         let mut record = Record {
             manifest: manifest::customisation(&settings, &meta, &hooks),
+            dependencies: meta
+                .deps
+                .iter()
+                .map(|d| ccci_core::results::DependencyRecord::declared(&d.name))
+                .collect(),
             ..Record::default()
         };
         let journal = settings.journal_dir.as_deref().and_then(|journal| {
@@ -271,6 +276,8 @@ impl Run {
             ),
             Err(e) => {
                 let message = e.to_string();
+                // A dependency that went away is the likeliest cause: say so if it did.
+                self.check_dependencies();
                 let kept = self.forensics(step, &message);
                 (TestStatus::Fail { message }, kept)
             }
@@ -314,6 +321,14 @@ impl Run {
         };
         self.shared.record(|r| r.tiers.insert(op, outcome));
         result
+    }
+
+    /// Records each provided dependency that no longer answers (see [`crate::deps::check`]).
+    pub(super) fn check_dependencies(&self) {
+        let lent = Lent::take(&self.deployment);
+        if let Some(d) = lent.0.as_ref().filter(|d| !d.deps.realms.is_empty()) {
+            self.rt.block_on(crate::deps::check(&self.shared, d));
+        }
     }
 
     /// Runs `fut` to its end, or until Ctrl-C or SIGTERM ends the step.

@@ -1,5 +1,7 @@
 //! What the harness's Swarm tests share.
 
+pub mod oidc;
+
 use ccci::core::{Results, Rung, RungOutcome};
 use std::path::{Path, PathBuf};
 
