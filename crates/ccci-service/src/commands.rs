@@ -69,6 +69,12 @@ fn open(args: &StoreArgs) -> Result<Opened, String> {
                 "ccci-service: the run journal holds what is not a run's entry, left alone: {u}"
             );
         }
+        if let Some((_, schema)) = taken.newer.first() {
+            eprintln!(
+                "ccci-service: {} run(s) in the run journal were written by a newer ccci ({schema}): they stay there until a ccci that reads them takes them in (upgrade ccci-service)",
+                taken.newer.len()
+            );
+        }
     }
     Ok(Opened { store, journal })
 }

@@ -4,7 +4,7 @@
 //! is away.
 
 use crate::model::TakenIn;
-use crate::record::read_results;
+use crate::record::{read_results, Unread};
 use crate::{Store, StoreError};
 use ccci_core::journal::Entry;
 use std::path::Path;
@@ -46,6 +46,10 @@ impl Store {
                     continue;
                 }
                 Took::Lost => taken.lost.push(entry.run_id),
+                Took::Newer(schema) => {
+                    taken.newer.push((entry.run_id, schema));
+                    continue;
+                }
             }
             let _ = std::fs::remove_file(&path);
         }
@@ -53,7 +57,8 @@ impl Store {
     }
 
     /// One entry: finished when it ended and its results read; running while its process
-    /// lives (its results are not read then: they may be half written); else lost.
+    /// lives (its results are not read then: they may be half written); left for a newer ccci
+    /// when a newer one wrote its results; else lost.
     fn take_in_one(&self, e: &Entry, alive: Alive<'_>) -> Result<Took, StoreError> {
         let now = ccci_core::time::unix_secs(std::time::SystemTime::now());
         if e.ended.is_none() && alive(e) {
@@ -68,6 +73,10 @@ impl Store {
                     return Ok(Took::Finished);
                 }
                 Ok(r) => format!("{} holds run {}, not this one", results.display(), r.run_id),
+                // A newer ccci ran it: its results are fine, this store cannot judge them.
+                // The entry stays for a ccci that reads them; recorded lost, they would be
+                // lost for good.
+                Err(Unread::Newer(schema)) => return Ok(Took::Newer(schema)),
                 Err(why) => format!("its results.json cannot be read: {why}"),
             },
             Err(_) if e.ended.is_some() => {
@@ -84,4 +93,6 @@ enum Took {
     Finished,
     Running,
     Lost,
+    /// Finished, in a results schema newer than this ccci's (named).
+    Newer(String),
 }

@@ -137,6 +137,9 @@ pub struct TakenIn {
     pub lost: Vec<String>,
     /// Entries that could not be read, and why (left in place).
     pub unreadable: Vec<String>,
+    /// Runs whose results a newer ccci wrote, with their schema (entries left in place for a
+    /// ccci that reads them).
+    pub newer: Vec<(String, String)>,
 }
 
 /// What an import did.

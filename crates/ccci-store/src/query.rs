@@ -97,7 +97,10 @@ impl Store {
             &[run_id.into()],
         )?;
         let results = match json.first().and_then(|j| j.text(0)) {
-            Some(text) => Some(crate::record::read_results(&text).map_err(StoreError::Schema)?),
+            Some(text) => Some(
+                crate::record::read_results(&text)
+                    .map_err(|e| StoreError::Schema(e.to_string()))?,
+            ),
             None => None,
         };
         let row = self.with_rungs(vec![row(r)?])?.remove(0);

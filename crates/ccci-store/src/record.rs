@@ -61,7 +61,7 @@ impl Store {
     /// # Errors
     /// The text is not a results.json ccci reads (named in the error), or the store failed.
     pub fn record_results_json(&self, text: &str) -> Result<Results, String> {
-        let r = read_results(text)?;
+        let r = read_results(text).map_err(|e| e.to_string())?;
         self.record(&r, text.to_string())
             .map_err(|e| e.to_string())?;
         Ok(r)
@@ -124,20 +124,39 @@ impl Store {
 }
 
 /// `text` read as results.json of a schema ccci has written; the error says why not.
-pub(crate) fn read_results(text: &str) -> Result<Results, String> {
+pub(crate) fn read_results(text: &str) -> Result<Results, Unread> {
     let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_str(text).map_err(|e| Unread::Bad(format!("not JSON: {e}")))?;
     let schema = value["schema"].as_str().unwrap_or_default().to_string();
     if !SCHEMAS.contains(&schema.as_str()) {
         return Err(match schema.strip_prefix("ccci.results/") {
-            Some(n) => format!(
-                "results schema ccci.results/{n} is not one this ccci reads (up to {SCHEMA}): upgrade ccci"
-            ),
-            None => "not a ccci results.json (no `schema: ccci.results/N`)".to_string(),
+            Some(_) => Unread::Newer(schema),
+            None => Unread::Bad("not a ccci results.json (no `schema: ccci.results/N`)".into()),
         });
     }
     serde_json::from_value(value)
-        .map_err(|e| format!("a {schema} results.json that does not read: {e}"))
+        .map_err(|e| Unread::Bad(format!("a {schema} results.json that does not read: {e}")))
+}
+
+/// Why a results.json was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// It names a schema this ccci does not know (`ccci.results/N`): a newer ccci wrote it.
+    Newer(String),
+    /// It is not a results.json ccci ever wrote, or does not read as its schema says.
+    Bad(String),
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::Newer(schema) => write!(
+                f,
+                "results schema {schema} is not one this ccci reads (up to {SCHEMA}): upgrade ccci"
+            ),
+            Unread::Bad(why) => f.write_str(why),
+        }
+    }
 }
 
 /// A step's status as the store writes it, and its message or reason.

@@ -101,6 +101,20 @@ fn the_journal_makes_runs_finished_running_or_lost_and_keeps_what_still_runs() {
         );
         // Not an entry at all: named, and left for a person to look at.
         std::fs::write(journal.join("garbage.json"), b"{").unwrap();
+        // Ended, its results written by a newer ccci: not this store's to judge.
+        let newer = tmp.path().join("runs/custom-html-newer");
+        std::fs::create_dir_all(&newer).unwrap();
+        let mut v = serde_json::to_value(sample_results(
+            "newer",
+            "custom-html",
+            "1.1.0+1.22.1",
+            1_795_305_600,
+            true,
+        ))
+        .unwrap();
+        v["schema"] = "ccci.results/99".into();
+        std::fs::write(newer.join("results.json"), v.to_string()).unwrap();
+        write_entry(&journal, &entry("newer", "custom-html", &newer, true));
 
         let alive = |e: &Entry| e.run_id == "live";
         let taken = store.take_in(&journal, &alive).unwrap();
@@ -108,14 +122,22 @@ fn the_journal_makes_runs_finished_running_or_lost_and_keeps_what_still_runs() {
         assert_eq!(taken.running, ["live"]);
         assert_eq!(taken.lost, ["killed"]);
         assert_eq!(taken.unreadable.len(), 1, "{:?}", taken.unreadable);
+        assert_eq!(
+            taken.newer,
+            [("newer".to_string(), "ccci.results/99".to_string())]
+        );
+        assert!(
+            store.run("newer").unwrap().is_none(),
+            "a newer ccci's run is not recorded lost"
+        );
         let left: Vec<String> = std::fs::read_dir(&journal)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(
             left.len(),
-            2,
-            "the live run's entry and the garbage stay: {left:?}"
+            3,
+            "the live run's entry, the newer ccci's and the garbage stay: {left:?}"
         );
 
         let killed = store.run("killed").unwrap().unwrap().row;
@@ -152,7 +174,7 @@ fn every_schema_ccci_wrote_imports_with_its_version_and_anything_else_is_named()
     for t in common::both() {
         let store = t.open();
         let tmp = tempfile::tempdir().unwrap();
-        for n in 1..=3 {
+        for n in 1..=4 {
             let dir = tmp.path().join(format!("runs/old-{n}"));
             std::fs::create_dir_all(&dir).unwrap();
             let text = std::fs::read_to_string(fixtures.join(format!("results-{n}.json"))).unwrap();
@@ -176,7 +198,12 @@ fn every_schema_ccci_wrote_imports_with_its_version_and_anything_else_is_named()
         schemas.sort();
         assert_eq!(
             schemas,
-            ["ccci.results/1", "ccci.results/2", "ccci.results/3"],
+            [
+                "ccci.results/1",
+                "ccci.results/2",
+                "ccci.results/3",
+                "ccci.results/4"
+            ],
             "{}",
             t.kind
         );
