@@ -3,9 +3,10 @@
 //! (`cargo test -p recipe-apache-oidc`): withheld, the run is red naming it; its provider down
 //! when the run starts, the run stops with that error before the app is deployed; its
 //! provider stopped in the middle of a run, the run is red naming the dependency, and the next
-//! run brings the provider back, removes the realm the red run could not, and is green.
+//! run brings the provider back, removes the realm the red run could not, and is green; a run
+//! killed after its realm was made leaves it to the janitor, which removes it.
 //!
-//! The last two break a provider of their own (`CCCI_OIDC_DOMAIN`), never the warm one
+//! The provider faults break a provider of their own (`CCCI_OIDC_DOMAIN`), never the warm one
 //! other runs use, and remove it afterwards.
 
 mod common;
@@ -205,16 +206,10 @@ fn a_provider_lost_mid_run_makes_it_red_and_the_next_run_recovers_it() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
     // Once the app is up on the realm the run was given, the provider stops.
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let installed = line.contains("install: ") && line.contains("healthy and ready");
-        seen.push(line);
-        if installed {
-            break;
-        }
-    }
+    let mut seen = common::read_until(&mut lines, |l| {
+        l.contains("install: ") && l.contains("healthy and ready")
+    });
     assert!(
         seen.iter().any(|l| l.contains("healthy and ready")),
         "the run never became healthy:\n{}",
@@ -284,4 +279,64 @@ fn a_provider_lost_mid_run_makes_it_red_and_the_next_run_recovers_it() {
         !text.contains(&realm) && text.contains("realms:     0"),
         "no run's realm remains: {text}"
     );
+}
+
+#[test]
+fn the_janitor_removes_the_realm_of_a_killed_run() {
+    let scratch = scratch("killed");
+    let registry = scratch.join("registry");
+    let mut child = recipe_tests(&scratch, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let seen = common::read_until(&mut lines, |l| l.contains("dependency `oidc`: realm"));
+    let runs = ccci::registry::Registry::at(&registry).unwrap().runs();
+    assert_eq!(
+        runs.len(),
+        1,
+        "the run registered itself:\n{}",
+        seen.join("\n")
+    );
+    let run = runs[0].clone();
+    let realm = run
+        .realms
+        .first()
+        .expect("its realm is registered")
+        .realm
+        .clone();
+    // SIGKILL to the test binary that runs the recipe (cargo is only its parent): it cannot
+    // tear down.
+    // SAFETY: kill(2) on the pid the run registered, which this test started.
+    assert_eq!(unsafe { libc::kill(run.pid as i32, libc::SIGKILL) }, 0);
+    let _ = child.kill();
+    let _ = child.wait();
+    let gone = std::time::Instant::now();
+    while ccci::registry::alive(&run) {
+        assert!(gone.elapsed().as_secs() < 30, "the killed run still lives");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let domain = "ccci-oidc.ccci.test";
+    let before = deps(&["status"], domain);
+    assert!(
+        String::from_utf8_lossy(&before.stdout).contains(&realm),
+        "the killed run left its realm (else this test proves nothing): {}",
+        said(&before)
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
+        .args(["ccci", "janitor"])
+        .env("CCCI_REGISTRY_DIR", &registry)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", said(&out));
+    let after = deps(&["status"], domain);
+    assert!(
+        !String::from_utf8_lossy(&after.stdout).contains(&realm),
+        "the janitor removed the realm: {}",
+        said(&after)
+    );
+    assert!(common::objects_of(&run.stack).is_empty());
+    common::assert_forgotten(&registry);
 }

@@ -282,15 +282,9 @@ fn the_first_interrupt_tears_down_while_a_function_blocks_its_thread() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let blocking = line.contains("verdict-fixture: blocking the thread");
-        seen.push(line);
-        if blocking {
-            break;
-        }
-    }
+    let seen = common::read_until(&mut lines, |l| {
+        l.contains("verdict-fixture: blocking the thread")
+    });
     assert!(
         seen.last()
             .is_some_and(|l| l.contains("blocking the thread")),

@@ -107,12 +107,6 @@ fn a_red_run_kept_for_debugging_is_left_up_until_its_time_then_reaped() {
         "{said}"
     );
     assert_eq!(objects_of(&stack), Vec::<String>::new(), "nothing is left");
-    assert!(
-        ccci::registry::Registry::at(&registry)
-            .unwrap()
-            .runs()
-            .is_empty(),
-        "a reaped run is forgotten"
-    );
+    common::assert_forgotten(&registry);
     let _ = std::fs::remove_dir_all(scratch);
 }

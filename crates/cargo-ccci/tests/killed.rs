@@ -124,11 +124,5 @@ fn kill_then_reap(mut child: std::process::Child, registry: &Path) {
         Vec::<String>::new(),
         "nothing of the killed run is left"
     );
-    assert!(
-        ccci::registry::Registry::at(registry)
-            .unwrap()
-            .runs()
-            .is_empty(),
-        "a reaped run is forgotten"
-    );
+    common::assert_forgotten(registry);
 }

@@ -26,6 +26,7 @@
 //! | [`RECIPES`] | the directory of real recipe repositories (git bundles) | ccci's own tests |
 //! | [`PRISM`] | the Prism CLI that serves the forge's OpenAPI description in the forge tests | ccci's own tests |
 //! | [`TEST_POSTGRES`] | a PostgreSQL server the store's tests make databases in | ccci's own tests |
+//! | [`FLOOR`] | the floor script the floor benchmark compares a run with | `cargo bench --bench floor` |
 
 /// Where run directories go.
 pub const RUNS_DIR: &str = "CCCI_RUNS_DIR";
@@ -75,5 +76,8 @@ pub const TEST_POSTGRES: &str = "CCCI_TEST_POSTGRES";
 /// The Prism CLI (`prism`) that serves Gitea's OpenAPI description in ccci's forge tests,
 /// validating every request against it.
 pub const PRISM: &str = "CCCI_PRISM";
+/// The floor script (`../shared/bench/floor-custom-html`): the least a run of custom-html
+/// could do, which `cargo bench -p ccci-harness --bench floor` compares ccci's run with.
+pub const FLOOR: &str = "CCCI_FLOOR";
 /// The forge account's token `cargo ccci report --post` posts with (a CI engine's secret).
 pub const FORGE_TOKEN: &str = "CCCI_FORGE_TOKEN";

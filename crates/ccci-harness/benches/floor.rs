@@ -10,6 +10,7 @@
 //!
 //! `CCCI_FLOOR` names the floor script when it is not at `../shared/bench/floor-custom-html`.
 
+use ccci::core::vars;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -22,13 +23,14 @@ fn workspace() -> PathBuf {
 
 /// The floor script, or why there is none.
 fn floor_script() -> PathBuf {
-    let path = std::env::var_os("CCCI_FLOOR")
+    let path = std::env::var_os(vars::FLOOR)
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("../shared/bench/floor-custom-html"));
     assert!(
         path.is_file(),
-        "no floor script at {}: set CCCI_FLOOR to ../shared/bench/floor-custom-html of the shared test data",
-        path.display()
+        "no floor script at {}: set {} to ../shared/bench/floor-custom-html of the shared test data",
+        path.display(),
+        vars::FLOOR
     );
     path
 }
@@ -67,9 +69,9 @@ fn ccci_run(binary: &Path, runs: &Path) -> (Duration, PathBuf) {
     let started = Instant::now();
     let out = Command::new(binary)
         .current_dir(workspace().join("recipes/custom-html"))
-        .env("CCCI_ROUTING", "host-port")
-        .env("CCCI_RUNS_DIR", runs)
-        .env("CCCI_RESULTS_FILE", &results)
+        .env(vars::ROUTING, "host-port")
+        .env(vars::RUNS_DIR, runs)
+        .env(vars::RESULTS_FILE, &results)
         .env("NO_COLOR", "1")
         .output()
         .expect("the recipe test binary runs");

@@ -85,33 +85,17 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     );
 
     // A commenter without write access is told who may start runs.
-    assert_eq!(
-        deliver(
-            &serving.url,
-            "m-1",
-            "issue_comment",
-            &payload(60, "mallory", "!testme"),
-            secret
-        )
-        .0,
-        202
+    comment_accepted(
+        &serving.url,
+        "m-1",
+        &payload(60, "mallory", "!testme"),
+        secret,
     );
-    let reply = wait_for(
+    let reply = comment_posted(
         &forge.state,
         "a reply to mallory",
         Duration::from_secs(60),
-        |r| {
-            r.iter()
-                .find(|x| {
-                    x.method == "POST"
-                        && x.path.ends_with("/issues/1/comments")
-                        && x.body["body"]
-                            .as_str()
-                            .unwrap_or("")
-                            .contains("write access")
-                })
-                .cloned()
-        },
+        "write access",
         &log,
     );
     insta::assert_snapshot!(
@@ -168,13 +152,7 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
         ))
     );
 
-    let pending = wait_for(
-        &forge.state,
-        "a pending status",
-        Duration::from_secs(60),
-        |r| statuses(r).into_iter().find(|(s, _)| s == "pending"),
-        &log,
-    );
+    let pending = status_reached(&forge.state, "pending", Duration::from_secs(60), &log);
     assert!(pending.1.contains("queued: custom-html"), "{pending:?}");
     let reactions = forge
         .state
@@ -229,34 +207,17 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
         .state
         .failing
         .store(false, std::sync::atomic::Ordering::SeqCst);
-    let success = wait_for(
-        &forge.state,
-        "the success status",
-        Duration::from_secs(120),
-        |r| statuses(r).into_iter().find(|(s, _)| s == "success"),
-        &log,
-    );
+    let success = status_reached(&forge.state, "success", Duration::from_secs(120), &log);
     assert_eq!(success.1, "L4 GREEN");
     insta::assert_snapshot!("serve_forge_down_during_a_run", format!(
         "the verdict was tried while the forge answered 503 and reached it once it was back: {}, {}",
         success.0, success.1
     ));
-    let report = wait_for(
+    let report = comment_posted(
         &forge.state,
         "the report",
         Duration::from_secs(60),
-        |r| {
-            r.iter()
-                .find(|x| {
-                    x.method == "POST"
-                        && x.path.ends_with("/issues/1/comments")
-                        && x.body["body"]
-                            .as_str()
-                            .unwrap_or("")
-                            .contains("<!-- ccci:testme -->")
-                })
-                .cloned()
-        },
+        "<!-- ccci:testme -->",
         &log,
     );
     let text = report.body["body"].as_str().unwrap().to_string();
@@ -287,16 +248,11 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     assert_eq!(get(&format!("{}/jobs/{job_id}", serving.url)).0, 200);
 
     // A second `!testme` once it ended is a new run, whose report edits the first.
-    assert_eq!(
-        deliver(
-            &serving.url,
-            "b-1",
-            "issue_comment",
-            &payload(200, "alice", "!testme"),
-            secret
-        )
-        .0,
-        202
+    comment_accepted(
+        &serving.url,
+        "b-1",
+        &payload(200, "alice", "!testme"),
+        secret,
     );
     let edited = wait_for(
         &forge.state,
@@ -367,21 +323,11 @@ fn a_kill_9_of_the_service_mid_run_loses_no_run() {
     );
 
     let again = start(&s);
-    wait_for(
+    comment_posted(
         &forge.state,
         "the pull request told the run goes again",
         Duration::from_secs(900),
-        |r| {
-            r.iter()
-                .find(|x| {
-                    x.method == "POST"
-                        && x.body["body"]
-                            .as_str()
-                            .unwrap_or("")
-                            .contains("stopped while this run was going; running")
-                })
-                .cloned()
-        },
+        "stopped while this run was going; running",
         &log,
     );
     assert!(
@@ -398,13 +344,7 @@ fn a_kill_9_of_the_service_mid_run_loses_no_run() {
         .as_str()
         .unwrap()
         .replace(ccci_core::short_commit(&running.asked.head_sha), "<head>");
-    let success = wait_for(
-        &forge.state,
-        "the success status",
-        Duration::from_secs(900),
-        |r| statuses(r).into_iter().find(|(s, _)| s == "success"),
-        &log,
-    );
+    let success = status_reached(&forge.state, "success", Duration::from_secs(900), &log);
     assert_eq!(success.1, "L4 GREEN");
     let job = store.job(&running.id).unwrap().unwrap();
     assert_eq!(
@@ -555,4 +495,10 @@ fn postgres_database() -> Database {
         url: format!("{base}/{name}"),
         name,
     }
+}
+
+/// Delivers an `issue_comment` event, which the service must accept (202).
+fn comment_accepted(url: &str, delivery: &str, payload: &[u8], secret: Option<&str>) {
+    let (status, body) = deliver(url, delivery, "issue_comment", payload, secret);
+    assert_eq!(status, 202, "delivery {delivery}: {body}");
 }

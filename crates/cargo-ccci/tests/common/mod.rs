@@ -45,18 +45,29 @@ pub fn run_caught(
     }
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut said = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let reached = line.contains(when);
-        said.push(line);
-        if reached {
-            return (child, lines);
-        }
+    let said = read_until(&mut lines, |l| l.contains(when));
+    if said.last().is_some_and(|l| l.contains(when)) {
+        return (child, lines);
     }
     let _ = child.kill();
     let _ = child.wait();
     panic!("the run never said `{when}`:\n{}", said.join("\n"));
+}
+
+/// The lines of `lines` up to and including the first that `until` accepts (all of them when
+/// none does).
+#[allow(dead_code)] // each test binary compiles this module; not every one reads a child's lines
+pub fn read_until<R: BufRead>(lines: &mut Lines<R>, until: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let reached = until(&line);
+        seen.push(line);
+        if reached {
+            break;
+        }
+    }
+    seen
 }
 
 /// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
@@ -109,4 +120,11 @@ pub fn said(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// The run registry at `registry` holds no run: every run it held was reaped and forgotten.
+#[allow(dead_code)] // each test binary compiles this module; not every one reaps
+pub fn assert_forgotten(registry: &Path) {
+    let left = ccci::registry::Registry::at(registry).unwrap().runs();
+    assert!(left.is_empty(), "a reaped run is forgotten: {left:#?}");
 }

@@ -151,6 +151,13 @@ fn read(body: &Bytes) -> Value {
     serde_json::from_slice(body).unwrap_or(Value::Null)
 }
 
+/// A comment's request noted (or refused, as the forge is told to), and the comment's text.
+fn comment_text(f: &Forge, method: &Method, uri: &Uri, body: &Bytes) -> Result<String, StatusCode> {
+    let body = read(body);
+    f.note(method, uri, body.clone())?;
+    Ok(body["body"].as_str().unwrap_or_default().to_string())
+}
+
 async fn permission(
     State(f): State<Arc<Forge>>,
     method: Method,
@@ -194,10 +201,8 @@ async fn new_comment(
     UrlPath((_, _, n)): UrlPath<(String, String, i64)>,
     body: Bytes,
 ) -> Answer {
-    let body = read(&body);
-    f.note(&method, &uri, body.clone())?;
+    let text = comment_text(&f, &method, &uri, &body)?;
     let id = f.next_id.fetch_add(1, Ordering::SeqCst);
-    let text = body["body"].as_str().unwrap_or_default().to_string();
     f.comments.lock().unwrap().push((n, id, text.clone()));
     answer(StatusCode::CREATED, json!({"id": id, "body": text}))
 }
@@ -227,9 +232,7 @@ async fn edit_comment(
     UrlPath((_, _, id)): UrlPath<(String, String, i64)>,
     body: Bytes,
 ) -> Answer {
-    let body = read(&body);
-    f.note(&method, &uri, body.clone())?;
-    let text = body["body"].as_str().unwrap_or_default().to_string();
+    let text = comment_text(&f, &method, &uri, &body)?;
     for c in f.comments.lock().unwrap().iter_mut().filter(|c| c.1 == id) {
         c.2 = text.clone();
     }
@@ -605,6 +608,49 @@ pub fn wait_for<T>(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The first comment posted to the forge whose text holds `text`, waited for as [`wait_for`]
+/// does.
+pub fn comment_posted(
+    forge: &Forge,
+    what: &str,
+    within: Duration,
+    text: &str,
+    log: &Path,
+) -> Received {
+    wait_for(
+        forge,
+        what,
+        within,
+        |r| {
+            r.iter()
+                .find(|x| {
+                    x.method == "POST"
+                        && x.path.ends_with("/comments")
+                        && x.body["body"].as_str().unwrap_or("").contains(text)
+                })
+                .cloned()
+        },
+        log,
+    )
+}
+
+/// The first commit status `state` the forge received: (state, description), waited for as
+/// [`wait_for`] does.
+pub fn status_reached(
+    forge: &Forge,
+    state: &str,
+    within: Duration,
+    log: &Path,
+) -> (String, String) {
+    wait_for(
+        forge,
+        &format!("a {state} status"),
+        within,
+        |r| statuses(r).into_iter().find(|(s, _)| s == state),
+        log,
+    )
 }
 
 /// The statuses the forge received, in order: (state, description).
