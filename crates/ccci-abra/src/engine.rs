@@ -643,23 +643,14 @@ const HEX: &[u8] = b"0123456789abcdef";
 /// The name (`<name>` of `SECRET_<NAME>_VERSION`, lower case) of the app's secret whose Swarm
 /// name is `swarm_name`.
 fn secret_name(app: &App, swarm_name: &str) -> Option<String> {
-    secret_entry(app, swarm_name).and_then(|e| {
-        e.key
-            .strip_prefix("SECRET_")?
-            .strip_suffix("_VERSION")
-            .map(str::to_lowercase)
-    })
+    secret_entry(app, swarm_name).and_then(crate::env::Entry::secret_name)
 }
 
 /// The `SECRET_<NAME>_VERSION` line of the app's env that names `swarm_name`.
 fn secret_entry<'a>(app: &'a App, swarm_name: &str) -> Option<&'a crate::env::Entry> {
     app.env.entries().iter().rev().find(|e| {
-        let name = e
-            .key
-            .strip_prefix("SECRET_")
-            .and_then(|k| k.strip_suffix("_VERSION"))
-            .map(str::to_lowercase);
-        name.is_some_and(|n| format!("{}_{n}_{}", app.stack, e.value) == swarm_name)
+        e.secret_name()
+            .is_some_and(|n| format!("{}_{n}_{}", app.stack, e.value) == swarm_name)
     })
 }
 
@@ -700,21 +691,7 @@ fn secret_spec(app: &App, swarm_name: &str) -> Result<(usize, &'static [u8]), Ab
 
 /// `len` random characters of `set` from the kernel's CSPRNG.
 fn random_secret(len: usize, set: &[u8]) -> Result<String, AbraError> {
-    // Rejecting bytes at or above the largest multiple of the set's size keeps every
-    // character equally likely.
-    let limit = 256 - 256 % set.len();
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        ccci_core::random_fill(&mut buf).map_err(io("/dev/urandom"))?;
-        out.extend(
-            buf.iter()
-                .filter(|b| usize::from(**b) < limit)
-                .map(|b| set[usize::from(*b) % set.len()] as char)
-                .take(len - out.len()),
-        );
-    }
-    Ok(out)
+    ccci_core::random_chars(len, set).map_err(io("/dev/urandom"))
 }
 
 /// A port nothing listens on right now.

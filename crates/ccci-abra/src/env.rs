@@ -34,6 +34,21 @@ impl Entry {
             .split_whitespace()
             .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
     }
+
+    /// The secret this line versions, as the recipe names it: `<name>` (lower case) of a
+    /// `SECRET_<NAME>_VERSION` line; `None` for any other line.
+    ///
+    /// ```
+    /// let e = ccci_abra::env::EnvFile::parse("SECRET_DB_PASSWORD_VERSION=v1\nDOMAIN=x").unwrap();
+    /// assert_eq!(e.entry("SECRET_DB_PASSWORD_VERSION").unwrap().secret_name().as_deref(), Some("db_password"));
+    /// assert_eq!(e.entry("DOMAIN").unwrap().secret_name(), None);
+    /// ```
+    pub fn secret_name(&self) -> Option<String> {
+        self.key
+            .strip_prefix("SECRET_")?
+            .strip_suffix("_VERSION")
+            .map(str::to_lowercase)
+    }
 }
 
 /// Why a `.env` file cannot be read: the line and what is wrong there.

@@ -97,6 +97,23 @@ pub fn references(value: &str) -> Vec<Reference> {
         .collect()
 }
 
+/// Whether `value` is nothing but `{deps.<name>.<key>}` references (at least one): it holds
+/// no text of its own, so showing it shows no secret.
+///
+/// ```
+/// use ccci_core::deps::only_references;
+/// assert!(only_references("{deps.sso.client_secret}"));
+/// assert!(!only_references("s3cr3t-{deps.sso.realm}"));
+/// assert!(!only_references(""));
+/// ```
+pub fn only_references(value: &str) -> bool {
+    let pieces = pieces(value);
+    pieces.iter().any(|p| matches!(p, Piece::Ref(_)))
+        && pieces
+            .iter()
+            .all(|p| !matches!(p, Piece::Text(t) if !t.is_empty()))
+}
+
 /// `value` with every `{deps.<name>.<key>}` replaced by the provided value.
 ///
 /// # Errors

@@ -57,3 +57,29 @@ pub fn random_fill(buf: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read as _;
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }
+
+/// `len` random characters of `set` (ASCII) from the kernel's CSPRNG: generated secrets and
+/// passwords.
+///
+/// ```
+/// let s = ccci_core::random_chars(40, b"ab").unwrap();
+/// assert_eq!(s.len(), 40);
+/// assert!(s.chars().all(|c| c == 'a' || c == 'b'));
+/// ```
+pub fn random_chars(len: usize, set: &[u8]) -> std::io::Result<String> {
+    // Rejecting bytes at or above the largest multiple of the set's size keeps every
+    // character equally likely.
+    let limit = 256 - 256 % set.len();
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        random_fill(&mut buf)?;
+        out.extend(
+            buf.iter()
+                .filter(|b| usize::from(**b) < limit)
+                .map(|b| char::from(set[usize::from(*b) % set.len()]))
+                .take(len - out.len()),
+        );
+    }
+    Ok(out)
+}

@@ -261,20 +261,8 @@ impl Admin {
 /// `len` random letters and digits, from the kernel's CSPRNG.
 fn secret(len: usize) -> Result<String, DepsError> {
     const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        let mut buf = [0u8; 64];
-        ccci_core::random_fill(&mut buf)
-            .map_err(crate::error::io(std::path::Path::new("/dev/urandom")))?;
-        // Only bytes below the largest multiple of 62 keep every character equally likely.
-        out.extend(
-            buf.iter()
-                .filter(|b| usize::from(**b) < 256 - 256 % ALNUM.len())
-                .map(|b| char::from(ALNUM[usize::from(*b) % ALNUM.len()])),
-        );
-    }
-    out.truncate(len);
-    Ok(out)
+    ccci_core::random_chars(len, ALNUM)
+        .map_err(crate::error::io(std::path::Path::new("/dev/urandom")))
 }
 
 #[cfg(test)]

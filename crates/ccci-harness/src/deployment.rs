@@ -369,15 +369,19 @@ impl Deployment {
     }
 }
 
+/// Whether `swarm`'s host has IPVS: as the settings say, else a local daemon's kernel is
+/// asked, and a remote one (which cannot be seen from here) is taken to have it.
+pub(crate) fn ipvs(settings: &crate::settings::Settings, swarm: &Swarm) -> bool {
+    settings
+        .ipvs
+        .unwrap_or_else(|| !swarm.host().starts_with("unix://") || ccci_swarm::route::local_ipvs())
+}
+
 /// The engine that deploys the app on `swarm`: how it reaches the app (recorded), whether
 /// the host has IPVS, when it pulls, which images it builds here, how it reads `@docker`.
 async fn engine(shared: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, HarnessError> {
     let reach = reach(shared, swarm).await?;
-    let local = swarm.host().starts_with("unix://");
-    let ipvs = shared
-        .settings
-        .ipvs
-        .unwrap_or_else(|| !local || ccci_swarm::route::local_ipvs());
+    let ipvs = ipvs(&shared.settings, swarm);
     if let Reach::Traefik(p) = &reach {
         eprintln!(
             "ccci: routing through Traefik ({}, https port {})",

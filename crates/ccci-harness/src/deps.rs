@@ -77,7 +77,7 @@ pub async fn oidc_provider(
     let place = place(
         domain,
         settings.image_builder.as_deref(),
-        ipvs(settings, swarm),
+        crate::deployment::ipvs(settings, swarm),
     );
     Provider::open(swarm, place).await
 }
@@ -204,13 +204,6 @@ fn shown(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Whether the Swarm's host has IPVS, as the app's engine decides it.
-fn ipvs(settings: &Settings, swarm: &Swarm) -> bool {
-    settings
-        .ipvs
-        .unwrap_or_else(|| !swarm.host().starts_with("unix://") || ccci_swarm::route::local_ipvs())
-}
-
 /// Whether every secret `secrets` gives a value for is one of the recipe's own
 /// (`SECRET_<NAME>_VERSION` in `app`'s env, named in lower case): checked when the recipe is
 /// read, before anything is deployed.
@@ -219,8 +212,7 @@ pub(crate) fn check_secrets(meta: &RecipeMeta, app: &App) -> Result<(), HarnessE
         .env
         .entries()
         .iter()
-        .filter_map(|e| e.key.strip_prefix("SECRET_")?.strip_suffix("_VERSION"))
-        .map(str::to_lowercase)
+        .filter_map(ccci_abra::env::Entry::secret_name)
         .collect();
     match meta.secrets.keys().find(|n| !known.contains(n)) {
         Some(name) => Err(HarnessError::NoSuchSecret {

@@ -77,6 +77,15 @@ async fn start_sign_in(http: &Http, issuer: &str) -> ccci::Result<String> {
     Ok(auth)
 }
 
+/// What the login page does once the provider answered the credentials: back to the
+/// authorization endpoint `auth`; returns where the provider sends the user from there.
+async fn continue_sign_in(http: &Http, auth: &str, what: &str) -> ccci::Result<String> {
+    let page = http
+        .request(http.client().get(format!("{auth}&g_continue")))
+        .await?;
+    redirect(&page, what)
+}
+
 /// The login page's request: the user's credentials to the provider's login API.
 async fn post_credentials(
     http: &Http,
@@ -128,12 +137,7 @@ async fn a_user_signs_in_through_the_provider_and_the_page_names_them(
         "the consent was refused: {}",
         consent.status
     );
-    let back = redirect(
-        &http
-            .request(http.client().get(format!("{auth}&g_continue")))
-            .await?,
-        "the authorization endpoint, signed in",
-    )?;
+    let back = continue_sign_in(http, &auth, "the authorization endpoint, signed in").await?;
     ccci::ensure!(
         back.starts_with(&ctx.url("/private/redirect_uri?")) && back.contains("code="),
         "the provider sent the user to {back}, not back to the app with a code"
@@ -176,12 +180,12 @@ async fn a_wrong_password_does_not_get_in(ctx: &HookCtx, http: &Http) -> ccci::R
         "the provider answered {} to a wrong password",
         refused.status
     );
-    let again = redirect(
-        &fresh
-            .request(fresh.client().get(format!("{auth}&g_continue")))
-            .await?,
+    let again = continue_sign_in(
+        &fresh,
+        &auth,
         "the authorization endpoint after a wrong password",
-    )?;
+    )
+    .await?;
     ccci::ensure!(
         !again.starts_with(&ctx.url("/")),
         "after a wrong password the provider sent the user back to the app: {again}"

@@ -92,10 +92,7 @@ fn changed_settings(meta: &RecipeMeta) -> Vec<String> {
             Some(map) if key == "secrets" => {
                 for (name, v) in map {
                     let text = v.as_str().unwrap_or_default();
-                    let only_templates = !ccci_core::deps::references(text).is_empty()
-                        && ccci_core::deps::expand(text, &template_blanks(text))
-                            .is_ok_and(|t| t.is_empty());
-                    let v = match only_templates {
+                    let v = match ccci_core::deps::only_references(text) {
                         true => v.to_string(),
                         false => "<redacted>".into(),
                     };
@@ -106,18 +103,6 @@ fn changed_settings(meta: &RecipeMeta) -> Vec<String> {
         }
     }
     m
-}
-
-/// Every dependency value `text` reads, as empty: what is left of it is its literal text.
-fn template_blanks(text: &str) -> ccci_core::Deps {
-    let mut blanks = ccci_core::Deps::new();
-    for r in ccci_core::deps::references(text) {
-        blanks
-            .entry(r.name)
-            .or_default()
-            .insert(r.key, String::new());
-    }
-    blanks
 }
 
 #[cfg(test)]
