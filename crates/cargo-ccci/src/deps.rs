@@ -91,6 +91,60 @@ pub(crate) fn deps(cmd: DepsCmd) -> Result<ExitCode, String> {
     })
 }
 
+/// The sweep's first step: the warm provider, when one runs on this Swarm, upgraded safely
+/// to its newest release; what happened, in a line.
+pub(crate) fn roll() -> String {
+    let rolled = (|| -> Result<String, String> {
+        let here = std::env::current_dir().map_err(|e| e.to_string())?;
+        let settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+            .map_err(|e| e.to_string())?;
+        let domain = ccci::oidc_domain(&settings, None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let swarm = ccci_swarm::Swarm::connect()
+                .await
+                .map_err(|e| e.to_string())?;
+            let p = ccci::oidc_provider(&settings, &swarm, &domain)
+                .await
+                .map_err(|e| e.to_string())?;
+            let s = p
+                .status(Deadline::after(SHORT))
+                .await
+                .map_err(|e| e.to_string())?;
+            if s.deployed.is_none() {
+                return Ok(format!(
+                    "no OIDC provider runs at {} (the first run that needs one deploys it)",
+                    p.url()
+                ));
+            }
+            let outcome = p
+                .upgrade(None, None, Deadline::after(UPGRADE))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(match outcome {
+                Upgrade::AlreadyAt(v) => {
+                    format!("OIDC provider at its newest release, glewlwyd {v}, healthy")
+                }
+                Upgrade::Upgraded { from, to } => format!(
+                    "OIDC provider upgraded from {} to {to}, every realm answering",
+                    from.map_or("nothing".to_string(), |v| v.to_string())
+                ),
+                Upgrade::RolledBack {
+                    attempted,
+                    last_good,
+                    why,
+                } => format!(
+                    "OIDC provider ROLLED BACK: {attempted} failed ({why}); {last_good} runs again"
+                ),
+            })
+        })
+    })();
+    rolled.unwrap_or_else(|e| format!("the OIDC provider could not be rolled: {e}"))
+}
+
 /// Who holds a realm, as this host's run registry says.
 enum Owner {
     /// A run whose process runs: `<run id> (<recipe>)`.

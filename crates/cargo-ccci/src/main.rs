@@ -5,6 +5,7 @@
 //! cargo ccci run [RECIPE] [--ref REF] [--recipe-git URL] [--domain D] [--set K=V]…
 //!                [--routing traefik|host-port] [--pull missing|always|never]
 //!                [--timeout 2h] [--junit PATH] [--keep [--keep-for 1h]]
+//!                [--quick] [--upgrade-from N]
 //! cargo ccci lint [RECIPE] [--recipe-git URL] [--ref REF] [--domain D] [--set K=V]…
 //! cargo ccci list [--json]
 //! cargo ccci results <results.json> [--json]
@@ -12,6 +13,8 @@
 //! cargo ccci report <results.json> --post --forge API --repo OWNER/NAME --pr N [--sha SHA]
 //! cargo ccci janitor [--dry-run] [--kept]
 //! cargo ccci deps status|upgrade|remove [--domain D] [--to VERSION] [--releases DIR] [--force]
+//! cargo ccci canonical up RECIPE | status [--json] | down RECIPE
+//! cargo ccci sweep [RECIPE…] [--skip-deps] [--wait 2h]
 //! cargo ccci history [RECIPE] [--lane cold|quick] [--ref REF] [--limit N] [--json]
 //! cargo ccci import DIR…
 //! cargo ccci compare RUN RUN
@@ -51,6 +54,7 @@ macro_rules! say {
 }
 
 mod deps;
+mod fleet;
 mod report;
 mod service;
 
@@ -58,7 +62,7 @@ mod service;
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long a run asked to stop at its deadline has to tear down before it is killed:
 /// teardown's own budget is 2 min plus the stack's stop grace period.
-const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 
 /// Prove a Co-op Cloud recipe works on a real Docker Swarm: install, upgrade, backup/restore
 /// and its own tests, reported as a level (L0-L4) and a verdict.
@@ -67,13 +71,13 @@ const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
 /// arguments; or no Swarm), 130 interrupted.
 #[derive(Parser)]
 #[command(name = "cargo ccci", bin_name = "cargo ccci", version)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Cmd,
 }
 
 #[derive(Subcommand)]
-enum Cmd {
+pub(crate) enum Cmd {
     /// Run a recipe's whole ladder on the Swarm, tear down, and report.
     ///
     /// With RECIPE: the test crate recipes/RECIPE (its ccci.yml and its own tests). With
@@ -141,6 +145,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: deps::DepsCmd,
     },
+    /// The warm fleet's canonical deployments on this host: make or promote one at its
+    /// known-good version, see them, remove one (docs/fleet.md).
+    Canonical {
+        #[command(subcommand)]
+        cmd: fleet::CanonicalCmd,
+    },
+    /// Roll the shared dependencies, then run every enrolled recipe cold on its latest
+    /// release, one at a time, promote the greens' canonicals, and report the drift since the
+    /// sweep before (docs/fleet.md). Exit 0 when every recipe is green.
+    Sweep(fleet::SweepArgs),
     /// List runs from the run store, newest first: when, recipe, ref, commit, level,
     /// verdict, lane and the ccci that ran each (`cargo ccci history --help`).
     #[command(disable_help_flag = true)]
@@ -253,7 +267,7 @@ enum Format {
 }
 
 #[derive(clap::Args)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     target: Target,
     /// How to reach the app: `traefik` (through the Traefik serving `proxy`, by the app's
@@ -283,9 +297,18 @@ struct RunArgs {
     /// How long --keep leaves a red run's stack up.
     #[arg(long, value_parser = parse_timeout, default_value = "1h", value_name = "DURATION")]
     keep_for: Duration,
+    /// The quick lane: the head on the recipe's warm canonical deployment (upgraded in
+    /// place, functional tests), which then returns to known-good. Never a cold run's level
+    /// (docs/fleet.md).
+    #[arg(long)]
+    quick: bool,
+    /// Upgrade from each of the N releases before the head, each path in a deployment of its
+    /// own (over the recipe's `upgrade_from`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
+    upgrade_from: Option<u32>,
 }
 
-fn parse_timeout(v: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(v: &str) -> Result<Duration, String> {
     ccci::core::meta::duration(v).ok_or_else(|| {
         format!("`{v}` is not a duration; write it like `90m`, `2h` or `5400` (seconds)")
     })
@@ -319,6 +342,8 @@ fn main() -> ExitCode {
         } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
         Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
         Cmd::Deps { cmd } => deps::deps(cmd),
+        Cmd::Canonical { cmd } => fleet::canonical(cmd),
+        Cmd::Sweep(a) => fleet::sweep(a),
         Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) | Cmd::Serve(_) => {
             service::hand_over(&args[1..])
         }
@@ -330,6 +355,15 @@ fn main() -> ExitCode {
 }
 
 fn run(a: RunArgs) -> Result<ExitCode, String> {
+    run_asking(a, None).map(|(code, _)| code)
+}
+
+/// `run`, asking the run to make or promote the recipe's canonical (`canonical up`, the
+/// sweep); with the results it wrote, when it wrote any.
+pub(crate) fn run_asking(
+    a: RunArgs,
+    canonical: Option<ccci::CanonicalAsk>,
+) -> Result<(ExitCode, Option<Results>), String> {
     let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
     // Every variable of ccci's (ccci::core::vars) a test crate honours, under this command line's flags.
     let from_env = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
@@ -343,6 +377,9 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         keep: a.keep.then_some(a.keep_for),
         // The report shows the app's screenshot, unless its variable (vars::SCREENSHOT) says no.
         screenshot: Some(from_env.screenshot.unwrap_or(true)),
+        lane: a.quick.then_some(ccci::core::results::Lane::Quick),
+        upgrade_from: a.upgrade_from,
+        canonical,
         ..Default::default()
     };
     let (recipe, sets, timeout, junit) = (a.target.recipe, a.target.sets, a.timeout, a.junit);
@@ -358,7 +395,8 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
                 },
                 junit.as_deref(),
                 artifacts.as_deref(),
-            );
+            )
+            .map(|code| (code, None));
         }
     }
     overrides.recipe_git = git;
@@ -405,16 +443,20 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         &PathBuf::from(&results.run_dir).join("results.json"),
     );
     // An interrupted run says so in its exit status, as a shell expects (128 + SIGINT).
-    Ok(if interrupted {
+    let code = if interrupted {
         ExitCode::from(130)
     } else {
         code
-    })
+    };
+    if results.canonical.is_some() {
+        fleet::record_canonicals();
+    }
+    Ok((code, Some(results)))
 }
 
 /// Builds `recipe-<recipe>`'s test binary under [`BUILD_TIMEOUT`], showing the build's
 /// progress, and returns its path.
-fn build_test_binary(recipe: &str) -> Result<PathBuf, String> {
+pub(crate) fn build_test_binary(recipe: &str) -> Result<PathBuf, String> {
     let package = format!("recipe-{recipe}");
     cargo_built(&["test", "-p", &package, "--test", "recipe", "--no-run"], "recipe")
         .ok_or_else(|| format!("cargo built no test binary named `recipe` for {package}: its Cargo.toml needs [[test]] name = \"recipe\", harness = false"))?
@@ -577,6 +619,9 @@ fn run_repository(
     );
     report::write_all(&report.results, junit, artifacts)?;
     service::record(&report.results.run_id);
+    if report.results.canonical.is_some() {
+        fleet::record_canonicals();
+    }
     let code = verdict_line(&report.results, &report.path);
     Ok(if report.interrupted {
         ExitCode::from(130)
@@ -727,7 +772,11 @@ pub(crate) fn print_out(text: &str) {
 /// Recipe test crates: `recipes/<name>/ccci.yml` under the current directory.
 /// The test crate `recipe` names, which must be one of `names`; `verb` is the subcommand,
 /// for the way out when there is none.
-fn test_crate(recipe: Option<String>, names: &[String], verb: &str) -> Result<String, String> {
+pub(crate) fn test_crate(
+    recipe: Option<String>,
+    names: &[String],
+    verb: &str,
+) -> Result<String, String> {
     let recipe = recipe.ok_or_else(|| {
         format!(
             "which recipe? a test crate ({}), or any recipe repository with --recipe-git URL",
@@ -743,7 +792,7 @@ fn test_crate(recipe: Option<String>, names: &[String], verb: &str) -> Result<St
     Ok(recipe)
 }
 
-fn recipe_names() -> Vec<String> {
+pub(crate) fn recipe_names() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir("recipes")
         .into_iter()
         .flatten()

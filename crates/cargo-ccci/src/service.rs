@@ -70,3 +70,13 @@ pub fn record(run_id: &str) {
         ),
     }
 }
+
+/// Runs `ccci-service` with `args` and returns its standard output: for the fleet's
+/// questions and records (`known-good`, `set-canonicals`, `record-sweep`).
+pub fn ask(args: &[&str]) -> Result<String, String> {
+    let binary = binary()?;
+    let mut cmd = Command::new(&binary);
+    cmd.args(args);
+    let shown = format!("{} {}", binary.display(), args.join(" "));
+    ccci_abra::process::run(cmd, shown, Deadline::after(TAKE_IN), "").map_err(|e| e.to_string())
+}

@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::said;
-use std::io::{BufRead, BufReader};
+use common::{get, said};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -54,22 +53,8 @@ impl Place {
     /// `cargo ccci dashboard` on a free port: the child and its address.
     fn dashboard(&self) -> (Child, String) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"));
-        cmd.args(["ccci", "dashboard", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
         self.env(&mut cmd);
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("the dashboard says where it serves: {line}"))
-            .trim_end_matches('/')
-            .to_string();
-        (child, url)
+        common::dashboard(cmd)
     }
 }
 
@@ -78,29 +63,6 @@ fn workspace() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-/// GET `url`: its status and body.
-fn get(url: &str) -> (u16, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap()
-            .get(url)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (
-            status,
-            String::from_utf8_lossy(&r.bytes().await.unwrap()).into_owned(),
-        )
-    })
 }
 
 /// The `href` and `src` values of a page.

@@ -105,6 +105,7 @@ pub struct BuiltinEngine {
     main_service: String,
     local_images: Option<crate::images::LocalImages>,
     docker_provider_as: Option<String>,
+    service_labels: Vec<(String, String)>,
     /// The host port the app is published on (host-port reach), chosen free at the first
     /// deploy and kept for every later one, as a server keeps an app's address.
     published: std::sync::Arc<std::sync::Mutex<Option<u16>>>,
@@ -141,6 +142,7 @@ impl BuiltinEngine {
             published: Default::default(),
             secret_values: BTreeMap::new(),
             docker_provider_as: None,
+            service_labels: Vec::new(),
             stacks_dir: stacks_dir.into(),
             main_service: main_service.into(),
         })
@@ -155,6 +157,13 @@ impl BuiltinEngine {
     /// (before any pull: see [`crate::images`]).
     pub fn with_local_images(mut self, local: Option<crate::images::LocalImages>) -> Self {
         self.local_images = local;
+        self
+    }
+
+    /// Stamps `labels` on every service of every deploy (`ccci.canonical=<recipe>` marks a
+    /// canonical deployment as ccci's, kept beyond any run).
+    pub fn with_service_labels(mut self, labels: Vec<(String, String)>) -> Self {
+        self.service_labels = labels;
         self
     }
 
@@ -218,6 +227,7 @@ impl BuiltinEngine {
             domain: &app.domain,
             ipvs: self.ipvs,
             docker_provider_as: self.docker_provider_as.as_deref(),
+            service_labels: &self.service_labels,
         };
         let rendered = render(&merged, &input)?;
         self.ensure_images(&rendered.images, req.deadline).await?;
@@ -403,6 +413,16 @@ impl BuiltinEngine {
         self.docker(&recipe.dir, &args, &BTreeMap::new(), deadline)
             .await?;
         Ok(())
+    }
+
+    /// Where `app`, already deployed with a web route, answers through Traefik: for a
+    /// deployment this process did not deploy (a canonical one). `None` on a host port,
+    /// whose port only the deploy knows.
+    pub fn answers_through_traefik(&self, app: &App) -> Result<(Option<String>, Via), AbraError> {
+        match self.reach {
+            Reach::Traefik(_) => self.answers_at(app, None, true),
+            Reach::HostPort => Ok((None, Via::direct())),
+        }
     }
 
     /// Where an app with a web route answers, and how a client gets there: its host port,

@@ -59,9 +59,27 @@ pub fn select_base(
     Ok(base.and_then(|v| releases.iter().find(|r| r.version == v).cloned()))
 }
 
+/// The releases before `base` an upgrade matrix also starts from: up to `count`, newest
+/// first, none at `head_commit` (a tag of the head is no base).
+pub fn older_bases(
+    releases: &[Release],
+    base: &Release,
+    head_commit: &str,
+    count: usize,
+) -> Vec<Release> {
+    let mut older: Vec<Release> = releases
+        .iter()
+        .filter(|r| r.version < base.version && r.commit != head_commit)
+        .cloned()
+        .collect();
+    older.sort_by(|a, b| b.version.cmp(&a.version));
+    older.truncate(count);
+    older
+}
+
 #[cfg(test)]
 mod tests {
-    use super::select_base;
+    use super::{older_bases, select_base};
     use crate::Release;
 
     fn rel(v: &str, commit: &str) -> Release {
@@ -71,6 +89,21 @@ mod tests {
             commit: commit.into(),
             annotated: true,
         }
+    }
+
+    #[test]
+    fn older_bases_are_the_releases_before_the_base_newest_first() {
+        let all = [
+            rel("1.0.0+1", "a"),
+            rel("1.3.0+1", "d"),
+            rel("1.2.0+1", "c"),
+            rel("1.1.0+1", "b"),
+        ];
+        let older = older_bases(&all, &all[2], "d", 5);
+        let tags: Vec<&str> = older.iter().map(|r| r.tag.as_str()).collect();
+        assert_eq!(tags, ["1.1.0+1", "1.0.0+1"]);
+        assert_eq!(older_bases(&all, &all[2], "d", 1).len(), 1);
+        assert!(older_bases(&all, &all[0], "d", 3).is_empty());
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct RenderInput<'a> {
     /// Traefik label reads as `<name>@swarm`, each change recorded; `None` keeps labels as
     /// written.
     pub docker_provider_as: Option<&'a str>,
+    /// Labels stamped on every service's `deploy.labels`, as ccci marks what it keeps on the
+    /// Swarm beyond a run (`ccci.canonical=<recipe>` on a canonical deployment).
+    pub service_labels: &'a [(String, String)],
 }
 
 /// Service keys `docker stack deploy` does not apply, with what that means for the recipe.
@@ -128,6 +131,16 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     let services = services_of(root, input)?;
     let survey = survey(services, input)?;
     stamp_labels(services, input);
+    let stamped = services
+        .values_mut()
+        .filter_map(Value::as_mapping_mut)
+        .filter(|_| !input.service_labels.is_empty());
+    for svc in stamped {
+        let labels = child(child(svc, "deploy"), "labels");
+        for (k, v) in input.service_labels {
+            labels.insert(k.clone().into(), v.clone().into());
+        }
+    }
     let web = web_service(services, input);
     let mut changes = Vec::new();
     if !input.ipvs {
@@ -615,6 +628,7 @@ secrets:
             domain: "cust.ccci.test",
             ipvs: host_port.is_none(),
             docker_provider_as: Some("swarm"),
+            service_labels: &[],
         }
     }
 

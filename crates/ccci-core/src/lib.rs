@@ -17,6 +17,7 @@
 //! | [`time`] | RFC 3339 timestamps without a clock dependency |
 //! | [`vars`] | the name of every environment variable ccci reads |
 
+pub mod canonical;
 pub mod chaos;
 pub mod ctx;
 pub mod deps;

@@ -258,6 +258,14 @@ pub struct RecipeMeta {
     /// names its Swarm provider `docker` (the default, `true`); `false` deploys the labels as
     /// written, for a server whose Traefik 3 names it `swarm`.
     pub rename_docker_provider: bool,
+    /// Whether the recipe is enrolled in the warm fleet (`CANONICAL`): a canonical deployment
+    /// kept known-good on the Swarm, which the quick lane tests pull requests on, a green cold
+    /// run of its latest release promotes, and the sweep runs (docs/fleet.md).
+    pub canonical: bool,
+    /// How many releases before the head the upgrade rung starts from (`UPGRADE_FROM`, default
+    /// 1): each path deploys its release and upgrades it to the head in a deployment of its
+    /// own, and the rung passes only when every path does.
+    pub upgrade_from: u32,
 }
 
 impl RecipeMeta {
@@ -280,6 +288,8 @@ impl RecipeMeta {
             secrets: BTreeMap::new(),
             test_timeout: Duration::from_secs(300),
             rename_docker_provider: true,
+            canonical: false,
+            upgrade_from: 1,
         }
     }
 
@@ -301,6 +311,8 @@ impl RecipeMeta {
         "secrets",
         "test_timeout",
         "rename_docker_provider",
+        "canonical",
+        "upgrade_from",
     ];
 
     /// Parses the text of a `ccci.yml`. `file` is only used in error messages.
@@ -511,6 +523,8 @@ struct RawMeta {
     secrets: BTreeMap<String, String>,
     test_timeout: Option<serde_yaml_ng::Value>,
     rename_docker_provider: Option<bool>,
+    canonical: Option<bool>,
+    upgrade_from: Option<u32>,
 }
 
 impl RawMeta {
@@ -609,6 +623,7 @@ impl RawMeta {
         m.extra_env = self.extra_env;
         m.upgrade_extra_env = self.upgrade_extra_env;
         set_dependencies(&mut m, self.deps.as_ref(), self.secrets, &invalid)?;
+        set_fleet(&mut m, self.canonical, self.upgrade_from, &invalid)?;
         if let Some(r) = self.rename_docker_provider {
             m.rename_docker_provider = r;
         }
@@ -628,6 +643,44 @@ impl RawMeta {
         }
         Ok(m)
     }
+}
+
+/// The most upgrade paths a run may take: each is a deployment of its own.
+pub const MAX_UPGRADE_FROM: u32 = 8;
+
+/// `canonical` and `upgrade_from` into `m`, once they agree with the rest of it.
+fn set_fleet(
+    m: &mut RecipeMeta,
+    canonical: Option<bool>,
+    upgrade_from: Option<u32>,
+    invalid: &dyn Fn(&str, String) -> MetaError,
+) -> Result<(), MetaError> {
+    if let Some(n) = upgrade_from {
+        if !(1..=MAX_UPGRADE_FROM).contains(&n) {
+            return Err(invalid(
+                "upgrade_from",
+                format!("{n}: give how many releases before the head to upgrade from, 1 to {MAX_UPGRADE_FROM}"),
+            ));
+        }
+        if n > 1 && m.upgrade_base_version.is_some() {
+            return Err(invalid(
+                "upgrade_from",
+                format!(
+                    "{n} paths and `upgrade_base_version` name the upgrade's base twice: keep one"
+                ),
+            ));
+        }
+        m.upgrade_from = n;
+    }
+    if canonical == Some(true) && !m.deps.is_empty() {
+        // A realm lives as long as the run that made it; a canonical outlives every run.
+        return Err(invalid(
+            "canonical",
+            "a canonical deployment outlives every run, and the realms ccci provides for `deps` end with their run: remove `canonical: true`, or `deps`".into(),
+        ));
+    }
+    m.canonical = canonical.unwrap_or(false);
+    Ok(())
 }
 
 /// `deps` and `secrets` into `m`, once every template in `m`'s env and secrets
@@ -906,6 +959,19 @@ mod tests {
             ("upgrade_base_version: latest\n", "is not a recipe version"),
             ("ready_probe: [{tcp: {port: 1, stable: 0}}]\n", "at least 1"),
             ("ready_probe: [{}]\n", "exactly one of"),
+            (
+                "upgrade_from: 0\n",
+                "`upgrade_from`: 0: give how many releases",
+            ),
+            ("upgrade_from: 9\n", "1 to 8"),
+            (
+                "upgrade_from: 2\nupgrade_base_version: 1.0.0+1\n",
+                "name the upgrade's base twice",
+            ),
+            (
+                "canonical: true\ndeps: [oidc]\n",
+                "`canonical`: a canonical deployment outlives every run",
+            ),
         ] {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(needle), "{yaml} -> {e}");

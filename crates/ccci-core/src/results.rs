@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema identifier written into every results.json.
-pub const SCHEMA: &str = "ccci.results/5";
+pub const SCHEMA: &str = "ccci.results/6";
 
 /// Every schema ccci has written, oldest first. Each one only added fields to the one before
 /// (with defaults), so a results.json of any of them reads as [`Results`]; a store keeps the
@@ -24,12 +24,15 @@ pub const SCHEMA: &str = "ccci.results/5";
 /// - `/4`: which ccci ran it (`ccci`), on which host, in which lane, and where the app
 ///   answered (`app_url`);
 /// - `/5`: what provided each dependency and with what (`dependencies[]`: `kind`,
-///   `provider`, `values`, `problem`).
-pub const SCHEMAS: [&str; 5] = [
+///   `provider`, `values`, `problem`);
+/// - `/6`: the warm fleet: what the run did with its recipe's canonical deployment
+///   (`canonical`), and every path of the upgrade rung (`upgrade_paths`).
+pub const SCHEMAS: [&str; 6] = [
     "ccci.results/1",
     "ccci.results/2",
     "ccci.results/3",
     "ccci.results/4",
+    "ccci.results/5",
     SCHEMA,
 ];
 
@@ -144,6 +147,14 @@ pub struct Facts {
     /// Which lane the run was: a cold run deploys from nothing (every run before `/4`).
     #[serde(default)]
     pub lane: Lane,
+    /// What the run did with its recipe's canonical deployment: a quick run's, a promotion's
+    /// (docs/fleet.md). Since `/6`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<crate::canonical::CanonicalOutcome>,
+    /// Every path the upgrade rung took, from each release before the head it started from
+    /// (`upgrade_from`); empty when the upgrade did not run. Since `/6`.
+    #[serde(default)]
+    pub upgrade_paths: Vec<crate::canonical::UpgradePath>,
 }
 
 /// A build of ccci: what an A/B comparison of two runs of one recipe ref sets side by side,
@@ -510,6 +521,20 @@ fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
         ));
     }
     reasons.extend(teardown_reason(&f.teardown));
+    // A quick run that could not put the canonical back leaves the fleet worse than it
+    // found it: not green, whatever the head did.
+    if let Some(c) = f
+        .canonical
+        .as_ref()
+        .filter(|c| c.action == crate::canonical::CanonicalAction::Quick && !c.known_good)
+    {
+        reasons.push(format!(
+            "the canonical {} was not returned to known-good {}: {}; the next quick run rebuilds it",
+            c.stack,
+            c.version,
+            c.problem.as_deref().unwrap_or("its data is not proven")
+        ));
+    }
     let verdict = match reasons.is_empty() {
         true => Verdict::Green,
         false => Verdict::Red,
@@ -650,6 +675,8 @@ mod tests {
             }),
             host: Some("ci-1".into()),
             lane: Lane::Cold,
+            canonical: None,
+            upgrade_paths: Vec::new(),
         }
     }
 

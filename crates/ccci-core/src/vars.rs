@@ -19,6 +19,10 @@
 //! | [`IMAGE_BUILDER`] | the local image builder | every run |
 //! | [`WITHHOLD`] | dependencies not to provide (comma-separated names) | every run |
 //! | [`OIDC_DOMAIN`] | the warm OIDC provider's domain | every run, `cargo ccci deps` |
+//! | [`LANE`] | `cold` (deploy from nothing) or `quick` (on the recipe's warm canonical) | every run |
+//! | [`CANONICAL`] | `up`: test the latest release, and make or promote the recipe's canonical when green; `promote`: only promote one; `establish`: make it at the ref, with no ladder | `cargo ccci canonical up`, `sweep` |
+//! | [`CANONICAL_DIR`] | where this host keeps its canonical deployments' records and snapshots | runs, `cargo ccci canonical` |
+//! | [`UPGRADE_FROM`] | how many releases before the head each upgrade path starts from | every run |
 //! | [`SET`] | settings on top of `ccci.yml`, one `key=value` a line | a test crate's run |
 //! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run (writing), ccci-service (taking in) |
 //! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | ccci-service |
@@ -61,6 +65,21 @@ pub const WITHHOLD: &str = "CCCI_WITHHOLD";
 /// The domain of the warm OIDC provider runs use; default `ccci-oidc.` and the parent of the
 /// app's domain.
 pub const OIDC_DOMAIN: &str = "CCCI_OIDC_DOMAIN";
+/// Which lane a run takes: `cold` (deploy from nothing, the whole ladder) or `quick` (the
+/// head on the recipe's warm canonical deployment: upgrade, functional tests, back to
+/// known-good).
+pub const LANE: &str = "CCCI_LANE";
+/// What a run does with the recipe's canonical deployment beside its ladder: `up` tests the
+/// latest release (when no ref is given) and makes or promotes the canonical when the run is
+/// green; `promote` does the same but only promotes a canonical that exists (the sweep);
+/// `establish` deploys it at the ref without a ladder (the ref's cold run was green already).
+pub const CANONICAL: &str = "CCCI_CANONICAL";
+/// Where this host keeps its canonical deployments' records and known-good snapshots; default
+/// `canonical` in ccci's state directory.
+pub const CANONICAL_DIR: &str = "CCCI_CANONICAL_DIR";
+/// How many releases before the head the upgrade rung starts from, each path in a deployment
+/// of its own (`upgrade_from` in ccci.yml).
+pub const UPGRADE_FROM: &str = "CCCI_UPGRADE_FROM";
 /// Settings on top of a test crate's `ccci.yml`, one `key=value` a line (`--set`).
 pub const SET: &str = "CCCI_SET";
 /// The run journal's directory: where every run notes that it started and ended, for the run

@@ -39,6 +39,13 @@ pub(crate) struct Refs {
     pub head_release: Option<Release>,
     /// The release the upgrade starts from.
     pub base: Option<Release>,
+    /// The releases before `base` the upgrade matrix also starts from, newest first
+    /// (`upgrade_from` − 1 of them at most).
+    pub older_bases: Vec<Release>,
+    /// The recipe's latest release.
+    pub latest: Option<Release>,
+    /// Every release, oldest first.
+    pub releases: Vec<Release>,
 }
 
 impl Refs {
@@ -84,10 +91,19 @@ impl Checkout {
             Fetch::Releases(dir) => Recipe::from_release_dirs(&meta.recipe, &dir, dest, deadline)?,
         };
         let annotated = recipe.normalize_tags(deadline)?;
-        let reference = settings.reference.clone().unwrap_or_else(|| "HEAD".into());
-        let commit = resolve_head(&recipe, &reference, settings, meta, deadline)?;
         let releases = recipe.releases(deadline)?;
         ccci_abra::release::same_version_twice(&releases)?;
+        let latest = releases
+            .iter()
+            .max_by(|a, b| a.version.cmp(&b.version))
+            .cloned();
+        // `canonical up` with no ref makes the canonical of the latest release.
+        let reference = match (&settings.reference, settings.canonical, &latest) {
+            (Some(r), _, _) => r.clone(),
+            (None, Some(_), Some(latest)) => latest.tag.clone(),
+            (None, _, _) => "HEAD".into(),
+        };
+        let commit = resolve_head(&recipe, &reference, settings, meta, deadline)?;
         let head_release = releases.iter().find(|r| r.commit == commit).cloned();
         let head = RefInfo {
             reference,
@@ -100,6 +116,11 @@ impl Checkout {
             head_release.as_ref(),
             &commit,
         )?;
+        let from = settings.upgrade_from.unwrap_or(meta.upgrade_from).max(1) as usize;
+        let older_bases = match &base {
+            Some(b) => ccci_abra::release::older_bases(&releases, b, &commit, from - 1),
+            None => Vec::new(),
+        };
         let domain = settings
             .domain
             .clone()
@@ -132,6 +153,9 @@ impl Checkout {
                 head,
                 head_release,
                 base,
+                older_bases,
+                latest,
+                releases,
             },
             overlay,
             annotated,

@@ -30,6 +30,68 @@ fn wrong_answer(e: SwarmError, routed: bool, meta: &ccci_core::RecipeMeta) -> Ha
     }
 }
 
+/// Where a deployment goes and how it is known: the run's own app, a canonical deployment,
+/// or one path of the upgrade matrix.
+pub(crate) struct Placement {
+    /// The app's domain; `None`: the settings', else a fresh one.
+    pub domain: Option<String>,
+    /// Where the recipe is cloned.
+    pub checkout: std::path::PathBuf,
+    /// Where the app's `.env` goes.
+    pub servers: std::path::PathBuf,
+    /// The name it is registered under for the janitor; `None` for what outlives the run (a
+    /// canonical deployment, which the janitor must never remove).
+    pub registered_as: Option<String>,
+    /// Labels on every service.
+    pub labels: Vec<(String, String)>,
+    /// Whether the checkout is the run's (its head, base and domain go in the record).
+    pub records: bool,
+    /// Whether its deploys go in the run's record (an upgrade path's go in its own).
+    pub records_deploys: bool,
+}
+
+impl Placement {
+    /// The run's own app: the settings' domain, the run directory, registered as the run.
+    pub(crate) fn run(shared: &Shared) -> Placement {
+        Placement {
+            domain: None,
+            checkout: shared.dir.recipe_checkout(&shared.meta.recipe),
+            servers: shared.dir.servers(),
+            registered_as: Some(shared.run_id.clone()),
+            labels: Vec::new(),
+            records: true,
+            records_deploys: true,
+        }
+    }
+}
+
+/// What the record says of the run's checkout: the annotated tags, the overlay, the head,
+/// the base, the domain and the stack.
+fn record_checkout(shared: &Shared, checkout: &Checkout) {
+    for tag in &checkout.annotated {
+        eprintln!("ccci: made lightweight tag {tag} annotated in this run's clone (abra only deploys annotated releases)");
+    }
+    if let Some(overlay) = &checkout.overlay {
+        let note = format!(
+            "CI overlay {CI_OVERLAY} (from {}) is added to COMPOSE_FILE for every deploy, \
+             so every deploy is a chaos deploy",
+            overlay.from
+        );
+        shared.record(|r| {
+            r.warn(&note);
+            r.manifest
+                .push(format!("overlay {CI_OVERLAY} from {}", overlay.from));
+        });
+    }
+    shared.record(|r| {
+        r.head = Some(checkout.refs.head.clone());
+        r.base = checkout.refs.base_ref();
+        r.domain = checkout.app.domain.clone();
+        r.stack = checkout.app.stack.clone();
+        r.latest = checkout.refs.latest.as_ref().map(|l| l.version.to_string());
+    });
+}
+
 /// The deployed app; see the module docs.
 pub(crate) struct Deployment {
     pub swarm: Swarm,
@@ -53,6 +115,12 @@ pub(crate) struct Deployment {
     pub backup: Option<Backup>,
     /// The dependencies provided to the run (see [`crate::deps`]).
     pub deps: crate::deps::Provided,
+    /// A quick run's canonical, as it was known-good before the head went on it.
+    pub canonical: Option<ccci_core::canonical::Canonical>,
+    /// Why a quick run did not trust the canonical it found, and rebuilt it.
+    pub untrusted: Option<String>,
+    /// Whether its deploys and waits go in the run's record.
+    records_deploys: bool,
 }
 
 /// An accepted backup and ccci's markers in the live app, until the restore checked them.
@@ -64,50 +132,42 @@ pub(crate) struct Backup {
 }
 
 impl Deployment {
-    /// The checkout (see [`Checkout`]: everything checked that can be without a Swarm),
-    /// then the Swarm, how the app is reached, the engine, and the run registered for the
-    /// janitor.
+    /// The run's own deployment: [`Deployment::prepare_as`] of [`Placement::run`].
     pub(crate) async fn prepare(
         shared: &Shared,
         deadline: Deadline,
     ) -> Result<Deployment, HarnessError> {
+        Deployment::prepare_as(shared, Placement::run(shared), deadline).await
+    }
+
+    /// The checkout (see [`Checkout`]: everything checked that can be without a Swarm),
+    /// then the Swarm, how the app is reached, the engine, and, when `placement` says so,
+    /// the deployment registered for the janitor.
+    pub(crate) async fn prepare_as(
+        shared: &Shared,
+        placement: Placement,
+        deadline: Deadline,
+    ) -> Result<Deployment, HarnessError> {
         let meta = &shared.meta;
+        let mut settings = shared.settings.clone();
+        if let Some(domain) = &placement.domain {
+            settings.domain = Some(domain.clone());
+        }
         // Git may wait on a network: on a thread of its own, so that an interrupt does not
         // have to wait for it.
-        let (settings, meta_owned) = (shared.settings.clone(), meta.clone());
-        let (dest, servers) = (
-            shared.dir.recipe_checkout(&meta.recipe),
-            shared.dir.servers(),
-        );
+        let meta_owned = meta.clone();
+        let (dest, servers) = (placement.checkout.clone(), placement.servers.clone());
         let checkout = tokio::task::spawn_blocking(move || {
             Checkout::read(&settings, &meta_owned, &dest, &servers, deadline)
         })
         .await
         .map_err(|e| HarnessError::Io {
-            path: shared.dir.recipe_checkout(&meta.recipe),
+            path: placement.checkout.clone(),
             source: std::io::Error::other(e.to_string()),
         })??;
-        for tag in &checkout.annotated {
-            eprintln!("ccci: made lightweight tag {tag} annotated in this run's clone (abra only deploys annotated releases)");
+        if placement.records {
+            record_checkout(shared, &checkout);
         }
-        if let Some(overlay) = &checkout.overlay {
-            let note = format!(
-                "CI overlay {CI_OVERLAY} (from {}) is added to COMPOSE_FILE for every deploy, \
-                 so every deploy is a chaos deploy",
-                overlay.from
-            );
-            shared.record(|r| {
-                r.warn(&note);
-                r.manifest
-                    .push(format!("overlay {CI_OVERLAY} from {}", overlay.from));
-            });
-        }
-        shared.record(|r| {
-            r.head = Some(checkout.refs.head.clone());
-            r.base = checkout.refs.base_ref();
-            r.domain = checkout.app.domain.clone();
-            r.stack = checkout.app.stack.clone();
-        });
         let Checkout {
             recipe,
             app,
@@ -116,11 +176,13 @@ impl Deployment {
             annotated: _,
         } = checkout;
         let swarm = Swarm::connect().await?;
-        let engine = engine(shared, &swarm).await?;
-        if let Some(registry) = &shared.registry {
+        let engine = engine(shared, &swarm)
+            .await?
+            .with_service_labels(placement.labels);
+        if let (Some(registry), Some(run_id)) = (&shared.registry, &placement.registered_as) {
             let (pid, pid_start) = crate::registry::this_process();
             registry.register(&crate::registry::ActiveRun {
-                run_id: shared.run_id.clone(),
+                run_id: run_id.clone(),
                 pid,
                 pid_start,
                 recipe: meta.recipe.clone(),
@@ -145,7 +207,28 @@ impl Deployment {
             stop_grace: Duration::from_secs(10),
             backup: None,
             deps: Default::default(),
+            canonical: None,
+            untrusted: None,
+            records_deploys: placement.records_deploys,
         })
+    }
+
+    /// Where an app this process did not deploy answers (a canonical deployment), through
+    /// Traefik, for the waits and the recipe's functions.
+    pub(crate) fn assume_deployed(&mut self) -> Result<(), HarnessError> {
+        let (base_url, mut via) = self.engine.answers_through_traefik(&self.app)?;
+        via.also = self.deps.domains();
+        self.http = base_url
+            .as_deref()
+            .map(|url| Http::new(url, &via))
+            .transpose()
+            .map_err(|e| HarnessError::HttpClient {
+                base_url: base_url.clone().unwrap_or_default(),
+                reason: e.to_string(),
+            })?;
+        self.base_url = base_url;
+        self.via = via;
+        Ok(())
     }
 
     /// Checks out `commit` (with the CI overlay, if any, put back beside it), deploys it as
@@ -179,7 +262,11 @@ impl Deployment {
             })
             .await?;
         self.stop_grace = self.stop_grace.max(deployed.stop_grace);
+        let records = self.records_deploys;
         shared.record(|r| {
+            if !records {
+                return;
+            }
             r.deploys.push(DeployRecord {
                 step: step.into(),
                 version: release.map(|r| r.version.to_string()),
@@ -270,6 +357,17 @@ impl Deployment {
             });
         }
         let refused: Vec<_> = health.iter().filter(|r| r.refused()).cloned().collect();
+        // Traefik lists only the routers of services with a running task: routers it does
+        // not list, of a service with none, were never refused.
+        if !refused.is_empty() && refused.iter().all(|r| r.status == "missing") {
+            if let Some(why) = self.nothing_runs(&meta.service).await {
+                return HarnessError::NothingRuns {
+                    what,
+                    service: format!("{}_{}", self.app.stack, meta.service),
+                    why,
+                };
+            }
+        }
         if !refused.is_empty() {
             return HarnessError::RefusedByTraefik { what, refused };
         }
@@ -284,6 +382,26 @@ impl Deployment {
             };
         }
         wrong_answer(e, true, meta)
+    }
+
+    /// Why `service` of the app has no task running now, when it has none: its update's
+    /// message, or its newest task's state and error.
+    async fn nothing_runs(&self, service: &str) -> Option<String> {
+        let full = format!("{}_{service}", self.app.stack);
+        let states = self.swarm.stack_state(&self.app.stack).await.ok()?;
+        let s = states.iter().find(|s| s.name == full)?;
+        if s.tasks
+            .iter()
+            .any(|t| t.state == "running" && t.desired_state == "running")
+        {
+            return None;
+        }
+        Some(match (&s.update_message, s.tasks.first()) {
+            (Some(m), Some(t)) => format!("{m}; its newest task: {}", t.describe()),
+            (Some(m), None) => m.clone(),
+            (None, Some(t)) => format!("its newest task: {}", t.describe()),
+            (None, None) => "it has no task".into(),
+        })
     }
 
     /// Waits until the stack has converged, the health path answers and every ready probe
@@ -339,11 +457,13 @@ impl Deployment {
             "ccci: {op}: {stack} is healthy and ready after {:.1}s",
             deadline.elapsed().as_secs_f64()
         );
-        shared.record(|r| {
-            if let Some(d) = r.deploys.last_mut() {
-                d.healthy = true;
-            }
-        });
+        if self.records_deploys {
+            shared.record(|r| {
+                if let Some(d) = r.deploys.last_mut() {
+                    d.healthy = true;
+                }
+            });
+        }
         Ok(())
     }
 

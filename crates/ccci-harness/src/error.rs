@@ -159,6 +159,18 @@ pub enum HarnessError {
         /// The routers Traefik refused.
         refused: Vec<ccci_swarm::traefik::RouterView>,
     },
+    /// The app did not answer through Traefik, and its main service has no running task:
+    /// Traefik lists no router of a service with nothing to send to, so the tasks, not the
+    /// labels, are the problem.
+    #[error("{what} through Traefik: service {service} has no running task ({why}); its forensics say why its tasks ended")]
+    NothingRuns {
+        /// What went wrong.
+        what: String,
+        /// The service.
+        service: String,
+        /// Its update's message, or its latest task's error.
+        why: String,
+    },
     /// The app did not answer through Traefik as expected, and no router of the stack sends
     /// the health URL to it.
     #[error("{what} through Traefik, and no router of the stack matches {url}: {}; set `health_path` to a path a router sends to the app, or fix the routers' rules", if rules.is_empty() { "the stack declares no router (no `traefik.http.routers.<name>.rule` label)".to_string() } else { format!("its routers' rules are {}", rules.join("; ")) })]
@@ -242,6 +254,60 @@ pub enum HarnessError {
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A variable of ccci's ([`vars`]) has a value it does not take.
+    #[error("{key}=`{value}`: it takes {takes} (or unset it for the default)")]
+    BadValue {
+        /// The variable.
+        key: &'static str,
+        /// Its value.
+        value: String,
+        /// What it takes.
+        takes: &'static str,
+    },
+    /// An upgrade path from an older release failed (`upgrade_from`).
+    #[error(
+        "the upgrade from {from} to the head failed ({failed} of {paths} paths failed): {why}"
+    )]
+    UpgradePathFailed {
+        /// The release it started from.
+        from: String,
+        /// Why it failed.
+        why: String,
+        /// How many paths failed.
+        failed: usize,
+        /// How many paths there were.
+        paths: usize,
+    },
+    /// A quick run of a recipe that is not enrolled in the warm fleet.
+    #[error("{recipe} is not enrolled in the warm fleet, so it has no canonical deployment for the quick lane: add `canonical: true` to its ccci.yml (and run `cargo ccci canonical up {recipe}`), or run it cold")]
+    NotEnrolled {
+        /// The recipe.
+        recipe: String,
+    },
+    /// A quick run, and this host keeps no canonical of the recipe.
+    #[error("this host keeps no canonical deployment of {recipe} ({} has no record): make it with `cargo ccci canonical up {recipe}`, or run it cold", dir.display())]
+    NoCanonical {
+        /// The recipe.
+        recipe: String,
+        /// Where its record would be.
+        dir: PathBuf,
+    },
+    /// The canonical is to be made at a ref that is no release.
+    #[error("a canonical deployment runs a release, and {reference} is none: give a release tag, or leave the ref unset for the latest release")]
+    CanonicalNotRelease {
+        /// The ref.
+        reference: String,
+    },
+    /// The canonical could not be made known-good.
+    #[error("the canonical {stack} could not be made known-good at {version}: {why}")]
+    CanonicalFailed {
+        /// Its stack.
+        stack: String,
+        /// The version.
+        version: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// A step that found it does not apply to this recipe, and nothing declared that: an
@@ -356,6 +422,10 @@ impl HarnessError {
             | HarnessError::BadKeep(_)
             | HarnessError::BadPull(_)
             | HarnessError::BadSwitch { .. }
+            | HarnessError::BadValue { .. }
+            | HarnessError::NotEnrolled { .. }
+            | HarnessError::NoCanonical { .. }
+            | HarnessError::CanonicalNotRelease { .. }
             | HarnessError::DepsNeedTraefik { .. }
             | HarnessError::NoSuchSecret { .. } => true,
             HarnessError::Abra(e) => matches!(

@@ -43,11 +43,13 @@ mod deployment;
 mod deps;
 mod error;
 mod fixture;
+pub mod fleet;
 mod journal;
 mod lint;
 mod names;
 mod nextest;
 mod outcome;
+mod paths;
 mod plan;
 mod recipe_fn;
 mod record;
@@ -80,8 +82,8 @@ pub use run::{run_recipe, Report};
 pub use run_dir::RunDir;
 pub use runner::{run_main, run_test_crate};
 pub use settings::{
-    default_journal_dir, default_runs_dir, load_meta, sets_env, sets_of, state_dir, Overrides,
-    Settings,
+    default_canonical_dir, default_journal_dir, default_runs_dir, load_meta, sets_env, sets_of,
+    state_dir, CanonicalAsk, Overrides, Settings,
 };
 
 /// The `main` of a recipe's test binary (`harness = false`).

@@ -12,6 +12,7 @@
 
 use crate::__private::{LifecycleDef, TestDef, VerifyDef, BACKUP_VERIFY, FUNCTIONAL, LIFECYCLE};
 use ccci_core::ladder::Rung;
+use ccci_core::results::Lane;
 use ccci_core::Op;
 use std::collections::BTreeMap;
 
@@ -99,8 +100,16 @@ pub(crate) fn rung_of(op: Op) -> Rung {
     }
 }
 
-/// The steps, in order, with `expected_na` applied.
-pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>) -> Vec<Step> {
+/// The quick lane's first step: the canonical found known-good (or rebuilt cold).
+pub(crate) const QUICK_ADOPT: &str = "quick::the_canonical_is_known_good";
+
+/// The steps, in order, with `expected_na` applied. A quick run's are the canonical made
+/// sure of, the upgrade to the head on it and the functional tests: the lifecycle functions
+/// are written for a ladder from a fresh install, and backup/restore is a cold run's.
+pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>, lane: Lane) -> Vec<Step> {
+    if lane == Lane::Quick {
+        return quick_plan(hooks);
+    }
     let mut steps = Vec::new();
     let mut push = |name: String, op: Option<Op>, rung: Rung, action: Action| {
         steps.push(Step {
@@ -153,13 +162,36 @@ pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>) -> Vec<S
     steps
 }
 
+fn quick_plan(hooks: &Hooks) -> Vec<Step> {
+    let tier = |name: &str, op: Op| Step {
+        name: name.into(),
+        rung: rung_of(op),
+        op: Some(op),
+        needs: needs(&Action::Tier(op)),
+        action: Action::Tier(op),
+        not_applicable: None,
+    };
+    let mut steps = vec![tier(QUICK_ADOPT, Op::Install), tier(UPGRADE, Op::Upgrade)];
+    for d in &hooks.functional {
+        steps.push(Step {
+            name: format!("functional::{}", d.name),
+            rung: Rung::Functional,
+            op: None,
+            needs: needs(&Action::Functional(d)),
+            action: Action::Functional(d),
+            not_applicable: None,
+        });
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn each_step_needs_the_tiers_its_meaning_rests_on() {
-        let steps = plan(&Hooks::none(), &BTreeMap::new());
+        let steps = plan(&Hooks::none(), &BTreeMap::new(), Lane::Cold);
         let needs: Vec<(&str, &[Op])> = steps
             .iter()
             .map(|s| (s.name.as_str(), s.needs.as_slice()))
@@ -172,6 +204,13 @@ mod tests {
                 (BACKUP, &[Op::Install][..]),
                 (RESTORE, &[Op::Install, Op::Backup][..]),
             ]
+        );
+        let quick = plan(&Hooks::none(), &BTreeMap::new(), Lane::Quick);
+        let names: Vec<&str> = quick.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [QUICK_ADOPT, UPGRADE],
+            "no backup or restore in the quick lane"
         );
     }
 }

@@ -56,6 +56,14 @@ pub(crate) struct Record {
     pub bad_input: Option<String>,
     /// Every dependency the recipe declares, and what became of it.
     pub dependencies: Vec<DependencyRecord>,
+    /// The run's lane.
+    pub lane: Lane,
+    /// The recipe's latest release, once the checkout knows it.
+    pub latest: Option<String>,
+    /// What the run did with its recipe's canonical deployment.
+    pub canonical: Option<ccci_core::canonical::CanonicalOutcome>,
+    /// Every upgrade path, the run's own first.
+    pub upgrade_paths: Vec<ccci_core::canonical::UpgradePath>,
 }
 
 impl Record {
@@ -157,9 +165,18 @@ impl Record {
             bad_input: self.bad_input.clone(),
             ccci: Some(crate::build::this()),
             host: crate::build::host_name(),
-            lane: Lane::Cold,
+            lane: self.lane,
+            canonical: self.canonical.clone(),
+            upgrade_paths: self.upgrade_paths.clone(),
         };
-        Results::conclude(facts, &run.meta.expected_na)
+        let mut declared = run.meta.expected_na.clone();
+        if self.lane == Lane::Quick {
+            declared.insert(
+                ccci_core::Rung::BackupRestore,
+                crate::fleet::QUICK_SKIPS_BACKUP.into(),
+            );
+        }
+        Results::conclude(facts, &declared)
     }
 }
 

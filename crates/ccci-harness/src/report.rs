@@ -70,11 +70,66 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     if let Some(e) = &r.bad_input {
         return bad_input_summary(r, e, results_path, paint);
     }
+    if r.lane == ccci_core::results::Lane::Quick {
+        let _ = writeln!(
+            s,
+            "  lane:           QUICK, on the warm canonical: its level is not a cold run's (a cold run sets the recipe's level)"
+        );
+    }
     rung_lines(&mut s, r, paint);
+    fleet_lines(&mut s, r);
     fact_lines(&mut s, r);
     ending_lines(&mut s, r);
     let _ = write!(s, "  results:        {}", results_path.display());
     s
+}
+
+/// The upgrade paths (when more than the run's own) and what the run did with the canonical.
+fn fleet_lines(s: &mut String, r: &Results) {
+    if r.upgrade_paths.len() > 1 {
+        for p in &r.upgrade_paths {
+            let how = match &p.error {
+                None => "passed".to_string(),
+                Some(e) => format!("FAILED: {e}"),
+            };
+            let _ = writeln!(s, "  upgrade from:   {} ({}): {how}", p.from, p.stack);
+        }
+    }
+    let Some(c) = &r.canonical else {
+        return;
+    };
+    use ccci_core::canonical::CanonicalAction;
+    let did = match &c.action {
+        CanonicalAction::Quick if c.known_good && c.restored => format!(
+            "{} back at known-good {}, its snapshot restored",
+            c.stack, c.version
+        ),
+        CanonicalAction::Quick if c.known_good => {
+            format!("{} back at known-good {}", c.stack, c.version)
+        }
+        CanonicalAction::Quick => format!("{} NOT back at known-good {}", c.stack, c.version),
+        CanonicalAction::Made => format!("{} made at {}", c.stack, c.version),
+        CanonicalAction::Promoted { from } if c.problem.is_none() => {
+            format!("{} promoted from {from} to {}", c.stack, c.version)
+        }
+        CanonicalAction::Promoted { from } => {
+            format!(
+                "{} NOT promoted from {from}; it is at {}",
+                c.stack, c.version
+            )
+        }
+    };
+    let _ = writeln!(s, "  canonical:      {did}");
+    if let Some(why) = &c.untrusted {
+        let _ = writeln!(
+            s,
+            "  canonical:      was not trusted ({why}), so it was rebuilt cold first"
+        );
+    }
+    if let Some(p) = &c.problem {
+        let _ = writeln!(s, "  canonical:      {p}");
+    }
+    let _ = writeln!(s, "  canonical data: {}", c.proof);
 }
 
 /// A run refused for bad input: nothing ran, so no version, domain or level to speak of.

@@ -37,7 +37,7 @@ pub fn run_main(settings: Settings) -> ExitCode {
         Err(e) if args.list => {
             // Listing never fails on settings: the run reports them.
             eprintln!("ccci: {e}");
-            let trials = plan(&hooks, &Default::default())
+            let trials = plan(&hooks, &Default::default(), settings.lane)
                 .into_iter()
                 .map(|s| Trial::test(s.name, || Ok(())))
                 .chain(std::iter::once(Trial::test(VERDICT, || Ok(()))))
@@ -49,8 +49,11 @@ pub fn run_main(settings: Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if settings.canonical == Some(crate::settings::CanonicalAsk::Establish) {
+        return establish(settings, hooks);
+    }
     if args.list {
-        let trials = plan(&hooks, &meta.expected_na)
+        let trials = plan(&hooks, &meta.expected_na, settings.lane)
             .into_iter()
             .map(|s| Trial::test(s.name, || Ok(())).with_ignored_flag(s.not_applicable.is_some()))
             .chain(std::iter::once(Trial::test(VERDICT, || Ok(()))))
@@ -63,7 +66,9 @@ pub fn run_main(settings: Settings) -> ExitCode {
     let lead = match crate::nextest::join(&settings.runs_dir, &meta.recipe, &test) {
         None => None,
         Some(Ok(Role::Leads(share))) => Some(share),
-        Some(Ok(Role::Follows(share))) => return follow(&args, &hooks, &meta, &share),
+        Some(Ok(Role::Follows(share))) => {
+            return follow(&args, &hooks, &meta, settings.lane, &share)
+        }
         Some(Err(e)) => {
             eprintln!("ccci: {e}");
             return ExitCode::from(2);
@@ -139,6 +144,37 @@ fn start(settings: Settings, hooks: Hooks) -> Result<Run, crate::HarnessError> {
     let layers = crate::settings::crate_layers(&settings.crate_dir)?;
     let meta = crate::repo::with_recipe_layer(&settings, layers, &settings.runs_dir)?;
     Run::new(settings, meta, hooks)
+}
+
+/// `canonical up` of a release a green cold run already proved: no ladder and no results,
+/// the canonical made or promoted at the ref, said in a line. Exit status: 0 known-good, 1
+/// not, 2 could not start.
+fn establish(mut settings: Settings, hooks: Hooks) -> ExitCode {
+    // Not a run of the recipe: nothing for the run store.
+    settings.journal_dir = None;
+    let run = match start(settings, hooks) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ccci: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run.establish_canonical() {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(o)) if o.known_good => ExitCode::SUCCESS,
+        Ok(Some(o)) => {
+            eprintln!(
+                "ccci: the canonical {} is not known-good: {}",
+                o.stack,
+                o.problem.unwrap_or_default()
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("ccci: {e}");
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+        }
+    }
 }
 
 /// A trial per step, then the `verdict` trial: each runs its step here, or, when this
@@ -255,9 +291,10 @@ fn follow(
     args: &Arguments,
     hooks: &Hooks,
     meta: &ccci_core::RecipeMeta,
+    lane: ccci_core::results::Lane,
     share: &Share,
 ) -> ExitCode {
-    let steps = plan(hooks, &meta.expected_na);
+    let steps = plan(hooks, &meta.expected_na, lane);
     // The most the leader's whole lifecycle may take: its every budget, end to end.
     let budget = crate::budget::PROBE
         + crate::budget::JANITOR

@@ -3,7 +3,7 @@
 
 use crate::error::HarnessError;
 use ccci_abra::Pull;
-use ccci_core::results::Routing;
+use ccci_core::results::{Lane, Routing};
 use ccci_core::{vars, Layer, RecipeMeta};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,6 +68,61 @@ pub struct Settings {
     /// exits (130). True for recipe test binaries and `cargo ccci`; a tool embedding ccci
     /// that handles signals itself leaves it false.
     pub watch_signals: bool,
+    /// The run's lane ([`vars::LANE`]): cold (the default) or quick, on the recipe's warm
+    /// canonical deployment.
+    pub lane: Lane,
+    /// What the run does with the recipe's canonical deployment beside its ladder
+    /// ([`vars::CANONICAL`]); default: promote it when it exists and the run is green on the
+    /// latest release.
+    pub canonical: Option<CanonicalAsk>,
+    /// Where this host keeps its canonical deployments ([`vars::CANONICAL_DIR`]); default
+    /// `canonical` in [`state_dir`].
+    pub canonical_dir: PathBuf,
+    /// How many releases before the head to upgrade from ([`vars::UPGRADE_FROM`]), over the
+    /// recipe's `upgrade_from`.
+    pub upgrade_from: Option<u32>,
+}
+
+/// What a run is asked to do with its recipe's canonical deployment ([`vars::CANONICAL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanonicalAsk {
+    /// `up`: the run tests the latest release (when no ref is given), and, green, makes the
+    /// canonical where there is none or promotes it.
+    Up,
+    /// `promote`: the run tests the latest release (when no ref is given), and, green,
+    /// promotes the canonical when there is one (the sweep).
+    Promote,
+    /// `establish`: no ladder; the canonical is deployed at the ref, which a green cold run
+    /// already proved.
+    Establish,
+}
+
+impl std::str::FromStr for CanonicalAsk {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "up" => Ok(CanonicalAsk::Up),
+            "promote" => Ok(CanonicalAsk::Promote),
+            "establish" => Ok(CanonicalAsk::Establish),
+            other => Err(other.to_string()),
+        }
+    }
+}
+
+impl CanonicalAsk {
+    /// As [`vars::CANONICAL`] writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CanonicalAsk::Up => "up",
+            CanonicalAsk::Promote => "promote",
+            CanonicalAsk::Establish => "establish",
+        }
+    }
+}
+
+/// Where this host keeps its canonical deployments when nothing says.
+pub fn default_canonical_dir() -> PathBuf {
+    state_dir().join("canonical")
 }
 
 /// The `images/build` of the source tree ccci was built from, if it is still there.
@@ -164,6 +219,38 @@ impl Settings {
                 .unwrap_or_default(),
             oidc_domain: var(vars::OIDC_DOMAIN),
             watch_signals: true,
+            lane: var(vars::LANE)
+                .map(|v| {
+                    v.parse().map_err(|_| HarnessError::BadValue {
+                        key: vars::LANE,
+                        value: v,
+                        takes: "`cold` or `quick`",
+                    })
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            canonical: var(vars::CANONICAL)
+                .map(|v| {
+                    v.parse().map_err(|_| HarnessError::BadValue {
+                        key: vars::CANONICAL,
+                        value: v,
+                        takes: "`up`, `promote` or `establish`",
+                    })
+                })
+                .transpose()?,
+            canonical_dir: var(vars::CANONICAL_DIR)
+                .map(PathBuf::from)
+                .unwrap_or_else(default_canonical_dir),
+            upgrade_from: var(vars::UPGRADE_FROM)
+                .map(|v| match v.parse::<u32>() {
+                    Ok(n) if (1..=ccci_core::meta::MAX_UPGRADE_FROM).contains(&n) => Ok(n),
+                    _ => Err(HarnessError::BadValue {
+                        key: vars::UPGRADE_FROM,
+                        value: v,
+                        takes: "a number of releases, 1 to 8",
+                    }),
+                })
+                .transpose()?,
         })
     }
 
@@ -189,6 +276,10 @@ impl Settings {
             withhold: Vec::new(),
             oidc_domain: None,
             watch_signals: false,
+            lane: Lane::Cold,
+            canonical: None,
+            canonical_dir: default_canonical_dir(),
+            upgrade_from: None,
         }
     }
 }
@@ -214,6 +305,12 @@ pub struct Overrides {
     pub screenshot: Option<bool>,
     /// Where else to write results.json.
     pub results_copy: Option<PathBuf>,
+    /// `--quick`.
+    pub lane: Option<Lane>,
+    /// `--upgrade-from`.
+    pub upgrade_from: Option<u32>,
+    /// What `canonical up` asks of the run.
+    pub canonical: Option<CanonicalAsk>,
 }
 
 impl Overrides {
@@ -227,6 +324,9 @@ impl Overrides {
         settings.keep = self.keep.or(settings.keep);
         settings.screenshot = self.screenshot.or(settings.screenshot);
         settings.results_copy = self.results_copy.or(settings.results_copy);
+        settings.lane = self.lane.unwrap_or(settings.lane);
+        settings.upgrade_from = self.upgrade_from.or(settings.upgrade_from);
+        settings.canonical = self.canonical.or(settings.canonical);
         settings
     }
 
@@ -246,6 +346,9 @@ impl Overrides {
                 vars::RESULTS_FILE,
                 self.results_copy.as_ref().map(|p| p.display().to_string()),
             ),
+            (vars::LANE, self.lane.map(|l| l.as_str().into())),
+            (vars::UPGRADE_FROM, self.upgrade_from.map(|n| n.to_string())),
+            (vars::CANONICAL, self.canonical.map(|c| c.as_str().into())),
         ]
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))

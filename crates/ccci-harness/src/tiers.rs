@@ -26,6 +26,9 @@ pub(crate) async fn install(
     slot: &mut Option<Deployment>,
     deadline: Deadline,
 ) -> Result<(), StepError> {
+    if shared.settings.lane == ccci_core::results::Lane::Quick {
+        return crate::fleet::adopt(shared, slot, deadline).await;
+    }
     let d = slot.insert(Deployment::prepare(shared, deadline).await?);
     crate::deps::provide(shared, d, deadline).await?;
     let upgrade_runs = !shared.meta.expected_na.contains_key(&Rung::Upgrade);
@@ -53,14 +56,15 @@ pub(crate) async fn install(
 
 /// Upgrade: redeploy the head in place as a chaos deploy with the recipe's upgrade env, prove
 /// the running stack is the head (its chaos-version label names the head commit), then wait
-/// until healthy and ready.
+/// until healthy and ready. With `upgrade_from` N, the N − 1 older releases take the same
+/// path at the same time, each in a deployment of its own ([`crate::paths`]); the rung
+/// passes only when every path does, and a failed path is named by its base release.
 pub(crate) async fn upgrade(
     shared: &Shared,
     d: &mut Deployment,
     deadline: Deadline,
 ) -> Result<(), StepError> {
     let head = d.refs.head.clone();
-    let short = ccci_core::short_commit(&head.commit);
     let Some(base) = d.refs.base.clone() else {
         return Err(NotApplicable::NoUpgradeBase {
             recipe: shared.meta.recipe.clone(),
@@ -68,6 +72,48 @@ pub(crate) async fn upgrade(
         }
         .into());
     };
+    let older = match shared.settings.lane {
+        ccci_core::results::Lane::Quick => Vec::new(),
+        ccci_core::results::Lane::Cold => d.refs.older_bases.clone(),
+    };
+    let started = std::time::Instant::now();
+    let (own, others) = tokio::join!(
+        upgrade_in_place(shared, d, &base, deadline),
+        crate::paths::run_all(shared, &older, deadline)
+    );
+    let stack = d.app.stack.clone();
+    shared.record(|r| {
+        r.upgrade_paths.push(crate::paths::path_record(
+            &base,
+            &stack,
+            own.as_ref().err().map(ToString::to_string),
+            started,
+        ));
+        r.upgrade_paths.extend(others.iter().cloned());
+    });
+    own?;
+    match others.iter().find(|p| !p.passed) {
+        Some(p) => Err(HarnessError::UpgradePathFailed {
+            from: p.from.clone(),
+            why: p.error.clone().unwrap_or_default(),
+            failed: others.iter().filter(|p| !p.passed).count(),
+            paths: others.len() + 1,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The upgrade of `d` from `base` to the head, in place: the upgrade env set, the head
+/// deployed as chaos, proven running, healthy and ready.
+pub(crate) async fn upgrade_in_place(
+    shared: &Shared,
+    d: &mut Deployment,
+    base: &ccci_abra::Release,
+    deadline: Deadline,
+) -> Result<(), HarnessError> {
+    let head = d.refs.head.clone();
+    let short = ccci_core::short_commit(&head.commit);
     let values = crate::deps::template_values(shared, d);
     for (k, v) in &shared.meta.upgrade_extra_env {
         d.app
@@ -76,8 +122,8 @@ pub(crate) async fn upgrade(
     }
     d.app.save()?;
     eprintln!(
-        "ccci: upgrade: {} {} -> head {short} (chaos)",
-        shared.meta.recipe, base.version
+        "ccci: upgrade: {} {} -> head {short} (chaos) in {}",
+        shared.meta.recipe, base.version, d.app.stack
     );
     d.deploy_at(shared, "upgrade", &head.commit, None, deadline)
         .await?;
@@ -99,8 +145,7 @@ pub(crate) async fn upgrade(
         return Err(HarnessError::UpgradeDidNotTake {
             running: found,
             head: short.to_string(),
-        }
-        .into());
+        });
     }
     d.wait_ready(shared, "upgrade", deadline).await?;
     Ok(())
@@ -127,7 +172,7 @@ async fn backup_attempt(
         Ok(snapshot) => {
             let lost = markers::missing_from(&snapshot, &placed.markers)?;
             let rejected = match lost.is_empty() {
-                true => verify(shared, d, &snapshot, deadline).await,
+                true => verify(shared, d, &snapshot, shared.op_state.clone(), deadline).await,
                 false => Some(format!(
                     "the snapshot lacks ccci's marker {}",
                     lost.join(", ")
@@ -218,14 +263,16 @@ pub(crate) async fn backup(
 
 /// Runs every verify function on `snapshot`; `None` when all accept it, else the first
 /// rejection with where the function is.
-async fn verify(
+pub(crate) async fn verify(
     shared: &Shared,
     d: &Deployment,
     snapshot: &ccci_abra::Snapshot,
+    state: std::sync::Arc<ccci_core::OpState>,
     deadline: Deadline,
 ) -> Option<String> {
     let mut fx = d.fixtures(shared, Some(Op::Backup));
     fx.snapshot = Some(snapshot.clone());
+    fx.op_state = state;
     let fx = std::sync::Arc::new(fx);
     for def in &shared.hooks.verify {
         let budget = deadline.capped(shared.budgets.recipe_fn);

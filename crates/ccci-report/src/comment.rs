@@ -34,11 +34,32 @@ pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
     }
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = ccci_core::short_commit(&r.head.commit);
+    let quick = r.lane == ccci_core::results::Lane::Quick;
+    let lane = if quick { " in the **quick lane**" } else { "" };
     let _ = writeln!(
         s,
-        "### {mark} ccci: {} {version} (`{commit}`) reached **{}**, verdict **{verdict}**\n",
+        "### {mark} ccci: {} {version} (`{commit}`){lane} reached **{}**, verdict **{verdict}**\n",
         r.recipe, r.level
     );
+    if quick {
+        let _ = writeln!(
+            s,
+            "The head ran on the recipe's warm canonical deployment (upgraded in place, its functional tests), not from nothing: this is not a cold run's level. Comment `!testme` for a cold run.\n"
+        );
+    }
+    if let Some(c) = &r.canonical {
+        let _ = writeln!(s, "{}\n", crate::canonical_line(c));
+    }
+    if r.upgrade_paths.len() > 1 {
+        for p in &r.upgrade_paths {
+            let how = match &p.error {
+                None => "✅ passed".to_string(),
+                Some(e) => format!("❌ failed: {}", one_line(e)),
+            };
+            let _ = writeln!(s, "- upgrade from **{}**: {how}", p.from);
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "| rung | outcome | |\n|---|---|---|");
     for (rung, outcome) in &r.rungs {
         let (icon, detail) = match outcome {

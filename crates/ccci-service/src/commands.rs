@@ -79,6 +79,11 @@ fn open(args: &StoreArgs) -> Result<Opened, String> {
     Ok(Opened { store, journal })
 }
 
+/// The store, with this host's journal taken in.
+pub fn open_store(args: &StoreArgs) -> Result<Store, String> {
+    Ok(open(args)?.store)
+}
+
 /// `serve --config FILE`.
 pub fn serve(args: &StoreArgs, config: &std::path::Path) -> Result<ExitCode, String> {
     let config = crate::serve::config::Config::read(config)?;

@@ -7,6 +7,9 @@
 //! ccci-service compare RUN RUN
 //! ccci-service dashboard [--listen ADDR]
 //! ccci-service take-in [RUN]
+//! ccci-service known-good RECIPE
+//! ccci-service set-canonicals --host HOST FILE
+//! ccci-service record-sweep FILE
 //!   every one: [--database URL] [--journal DIR]
 //! ```
 //!
@@ -22,6 +25,7 @@ macro_rules! say {
 }
 
 mod commands;
+mod fleet;
 mod post;
 mod serve;
 mod tell;
@@ -96,6 +100,26 @@ enum Cmd {
     /// Post a run's commit status and report to its pull request (a CI engine's step;
     /// `cargo ccci report RESULTS --post`).
     PostReport(post::PostArgs),
+    /// The version `cargo ccci canonical up` makes a recipe's canonical at: its latest green
+    /// cold run of a release, as a line of JSON (`null`: none).
+    KnownGood {
+        /// The recipe.
+        recipe: String,
+    },
+    /// Record the canonical deployments a host keeps (a JSON array of its records), in place
+    /// of those the store had for it.
+    SetCanonicals {
+        /// The host.
+        #[arg(long)]
+        host: String,
+        /// The records.
+        file: PathBuf,
+    },
+    /// Record a sweep (`cargo ccci sweep` writes the file) and print its drift report.
+    RecordSweep {
+        /// The sweep.
+        file: PathBuf,
+    },
     /// Take this host's run journal into the store; with RUN, say whether that run is
     /// recorded.
     TakeIn {
@@ -124,6 +148,9 @@ fn main() -> ExitCode {
         Cmd::Compare { a, b } => commands::compare(store, &a, &b),
         Cmd::Dashboard { listen } => commands::dashboard(store, &listen),
         Cmd::TakeIn { run } => commands::take_in(store, run.as_deref()),
+        Cmd::KnownGood { recipe } => fleet::known_good(store, &recipe),
+        Cmd::SetCanonicals { host, file } => fleet::set_canonicals(store, &host, &file),
+        Cmd::RecordSweep { file } => fleet::record_sweep(store, &file),
         Cmd::Serve { config } => commands::serve(store, &config),
         Cmd::PostReport(a) => post::post(a),
     };

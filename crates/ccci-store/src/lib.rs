@@ -15,6 +15,7 @@
 //! | `journal` | taking in the run journal ([`ccci_core::journal`]): which runs finished, run, or were lost |
 //! | `import` | recording existing run directories, of any results schema |
 //! | `queue` | the forge's CI: deliveries (replays refused), the queue of runs (one per head, one per recipe at a time, one host each), forge calls still to make |
+//! | `fleet` | the warm fleet: the version a canonical is made at, the canonicals hosts keep, sweeps and their drift |
 //! | `query` | a recipe's history, the catalogue, one run, its previous run of a ref |
 //!
 //! ```no_run
@@ -28,6 +29,7 @@
 
 mod db;
 mod error;
+mod fleet;
 mod import;
 mod journal;
 mod location;
@@ -38,6 +40,7 @@ mod queue;
 mod record;
 
 pub use error::StoreError;
+pub use fleet::{CanonicalRow, Drift, KnownGood, Sweep, SweepEntry, SweepLine};
 pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
 pub use open::STORE_WAIT;

@@ -87,6 +87,13 @@ impl Pacer {
 
     /// Sleeps until the next re-check: an event, the current interval, or the deadline.
     pub(crate) async fn next(&mut self, deadline: &Deadline) {
+        self.next_at_most(deadline, FALLBACK_INTERVAL.max(QUIET_INTERVAL))
+            .await;
+    }
+
+    /// As [`Pacer::next`], looking again after `most` at the latest: for what no event of
+    /// the stack announces (a router that learns of a healthy task on its own schedule).
+    pub(crate) async fn next_at_most(&mut self, deadline: &Deadline, most: Duration) {
         let now = Instant::now();
         let interval = if now < self.hot_until {
             HOT_INTERVAL
@@ -97,7 +104,7 @@ impl Pacer {
         };
         tokio::select! {
             _ = self.notify.notified() => self.hot_until = Instant::now() + HOT_FOR,
-            _ = tokio::time::sleep(interval.min(deadline.remaining())) => {}
+            _ = tokio::time::sleep(interval.min(most).min(deadline.remaining())) => {}
         }
     }
 }

@@ -99,6 +99,7 @@ pub async fn wait_healthy(
     loop {
         let snap = swarm.stack_state(stack).await?;
         let mut answered = None;
+        let mut converged = false;
         let last = match evaluate(&snap) {
             Convergence::Failed(f) => {
                 return Err(WaitError::Impossible {
@@ -109,6 +110,7 @@ pub async fn wait_healthy(
             }
             Convergence::Pending(p) => describe(&p),
             Convergence::Converged => {
+                converged = true;
                 let per_try = deadline
                     .remaining()
                     .clamp(Duration::from_millis(100), Duration::from_secs(5));
@@ -142,7 +144,12 @@ pub async fn wait_healthy(
             return Err(WaitError::timeout(what, &deadline, last).into());
         }
         progress.show(deadline.elapsed(), &last);
-        pacer.next(&deadline).await;
+        match converged {
+            // Converged, and the answer is not there yet: the router learns of the new task
+            // on its own schedule, which no event of the stack announces.
+            true => pacer.next_at_most(&deadline, POLL).await,
+            false => pacer.next(&deadline).await,
+        }
     }
 }
 

@@ -257,6 +257,8 @@ pub fn sample_results(
         }),
         host: Some("ci-1".into()),
         lane: Lane::Cold,
+        canonical: None,
+        upgrade_paths: Vec::new(),
     };
     ccci_core::Results::conclude(facts, &Default::default())
 }

@@ -8,6 +8,7 @@
 //! | `/runs/{id}/card.svg` | its report card, drawn from its results |
 //! | `/runs/{id}/files/{path}` | a report or piece of evidence of its run directory ([`files`](crate::files): never the app's env, data or secrets) |
 //! | `/compare?a=…&b=…` | two runs side by side: rung by rung, step by step, both ccci builds and recipe commits |
+//! | `/fleet` | the warm fleet: every canonical deployment, and the newest sweeps with each recipe's drift since the sweep before |
 //! | `/queue`, `/jobs/{id}` | the forge's CI: every run asked for, where it stands, which host took it |
 //!
 //! [`router`] is an axum `Router` the forge service mounts as it is; `cargo ccci dashboard`
@@ -82,6 +83,7 @@ pub fn router(dashboard: Dashboard) -> Router {
         .route("/runs/{id}/card.svg", get(card))
         .route("/runs/{id}/files/{*path}", get(file))
         .route("/compare", get(compare))
+        .route("/fleet", get(fleet))
         .route("/queue", get(queue))
         .route("/jobs/{id}", get(job))
         .fallback(|| async { Failure::not_found("no such page".into()) })
@@ -181,6 +183,11 @@ async fn file(
         )
     })?;
     Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
+}
+
+async fn fleet(State(d): State<Dashboard>) -> Result<Markup, Failure> {
+    let (canonicals, sweeps) = d.ask(|s| Ok((s.canonicals()?, s.sweeps(10)?))).await?;
+    Ok(pages::fleet::page(&d.urls, &canonicals, &sweeps))
 }
 
 async fn queue(State(d): State<Dashboard>) -> Result<Markup, Failure> {

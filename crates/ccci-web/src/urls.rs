@@ -53,6 +53,11 @@ impl Urls {
         format!("{}/jobs/{}", self.base, escape(id))
     }
 
+    /// The warm fleet: the canonical deployments and the newest sweeps with their drift.
+    pub fn fleet(&self) -> String {
+        format!("{}/fleet", self.base)
+    }
+
     /// The queue: the newest jobs, where each stands and which host runs it.
     pub fn queue(&self) -> String {
         format!("{}/queue", self.base)

@@ -128,3 +128,48 @@ pub fn assert_forgotten(registry: &Path) {
     let left = ccci::registry::Registry::at(registry).unwrap().runs();
     assert!(left.is_empty(), "a reaped run is forgotten: {left:#?}");
 }
+
+/// `cmd` (cargo-ccci, its environment set) serving the dashboard on a free port: the child and
+/// the address it serves at.
+#[allow(dead_code)] // each test binary compiles this module; not every one serves the dashboard
+pub fn dashboard(mut cmd: Command) -> (Child, String) {
+    cmd.args(["ccci", "dashboard", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("the dashboard says where it serves: {line}"))
+        .trim_end_matches('/')
+        .to_string();
+    (child, url)
+}
+
+/// GET `url`: its status and body.
+#[allow(dead_code)] // each test binary compiles this module; not every one fetches pages
+pub fn get(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(url)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            String::from_utf8_lossy(&r.bytes().await.unwrap()).into_owned(),
+        )
+    })
+}

@@ -6,7 +6,7 @@ use crate::budget::Budgets;
 use crate::record::RunFacts;
 use crate::shared::lock;
 use ccci_abra::Deployer;
-use ccci_core::results::Teardown;
+use ccci_core::results::{Lane, Teardown};
 use std::time::Instant;
 
 impl Run {
@@ -36,11 +36,25 @@ impl Run {
                 .record(|r| r.results(&facts, &self.steps, clean));
             results.verdict == ccci_core::Verdict::Red
         };
-        let kept = match self.shared.settings.keep {
-            Some(keep) if !self.interrupted() && red_so_far() => self.keep_stack(keep),
-            _ => None,
+        let teardown = match self.shared.settings.lane {
+            // The canonical is not the run's to remove: it goes back to known-good.
+            Lane::Quick => self.return_canonical(red_so_far()),
+            Lane::Cold => {
+                let kept = match self.shared.settings.keep {
+                    Some(keep) if !self.interrupted() && red_so_far() => self.keep_stack(keep),
+                    _ => None,
+                };
+                kept.unwrap_or_else(|| self.teardown())
+            }
         };
-        let teardown = kept.unwrap_or_else(|| self.teardown());
+        if self.shared.settings.lane == Lane::Cold && !self.interrupted() {
+            let green = self
+                .shared
+                .record(|r| r.results(&facts, &self.steps, teardown.clone()))
+                .verdict
+                == ccci_core::Verdict::Green;
+            self.promote_canonical(green);
+        }
         // A run that left something stays registered, for the janitor to retry (or, kept,
         // to remove when its time is up).
         if let (true, Some(registry)) = (teardown.clean, &self.shared.registry) {

@@ -37,6 +37,16 @@ pub(super) fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hook
             vars::PULL,
             settings.pull.map(|p| p.as_str().to_string()),
         ),
+        (
+            "upgrade paths",
+            vars::UPGRADE_FROM,
+            settings.upgrade_from.map(|n| n.to_string()),
+        ),
+        (
+            "canonical",
+            vars::CANONICAL,
+            settings.canonical.map(|c| c.as_str().to_string()),
+        ),
     ];
     for (what, var, v) in overrides {
         if let Some(v) = v {

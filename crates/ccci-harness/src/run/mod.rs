@@ -16,6 +16,7 @@
 //!
 //! [`Record`]: crate::record::Record
 
+mod canonical;
 mod ending;
 mod forensics;
 mod guards;
@@ -89,7 +90,7 @@ impl Run {
             .build()
             .map_err(HarnessError::Runtime)?;
         let started = SystemTime::now();
-        let steps = plan(&hooks, &meta.expected_na);
+        let steps = plan(&hooks, &meta.expected_na, settings.lane);
         for (i, step) in steps.iter().enumerate() {
             if steps[..i].iter().any(|s| s.name == step.name) {
                 return Err(HarnessError::DuplicateStep {
@@ -105,6 +106,7 @@ impl Run {
                 Err(e) => (None, Some(e)),
             };
         let mut record = Record {
+            lane: settings.lane,
             manifest: manifest::customisation(&settings, &meta, &hooks),
             dependencies: meta
                 .deps

@@ -19,6 +19,7 @@ struct File {
     workspace: Option<PathBuf>,
     cargo_ccci: Option<PathBuf>,
     state_dir: Option<PathBuf>,
+    sweep_every: Option<String>,
     forge: ForgeFile,
     repositories: BTreeMap<String, RepoFile>,
 }
@@ -72,6 +73,9 @@ pub struct Config {
     pub webhook_secret: Vec<u8>,
     /// The repositories it serves, by `owner/name`.
     pub repositories: BTreeMap<String, Repository>,
+    /// How often this host runs `cargo ccci sweep` (docs/fleet.md), the first one a period
+    /// after the service starts; `None` (the default): never.
+    pub sweep_every: Option<Duration>,
 }
 
 /// What the service runs for one repository.
@@ -123,6 +127,18 @@ impl Config {
             })?,
         };
         let capacity = f.capacity.unwrap_or(2);
+        let sweep_every = match f.sweep_every.as_deref() {
+            None => None,
+            Some(t) => Some(
+                ccci_core::meta::duration(t)
+                    .filter(|d| *d >= Duration::from_secs(3600))
+                    .ok_or_else(|| {
+                        at(format!(
+                            "sweep_every `{t}` is not a duration of an hour or more: write it like `24h`"
+                        ))
+                    })?,
+            ),
+        };
         let workspace = f.workspace.unwrap_or_else(|| PathBuf::from("."));
         let mut repositories = BTreeMap::new();
         for (name, r) in f.repositories {
@@ -178,6 +194,46 @@ impl Config {
             webhook_secret: secret("webhook_secret_file", &f.forge.webhook_secret_file)?
                 .into_bytes(),
             repositories,
+            sweep_every,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration with `extra` lines, its secrets beside it.
+    fn read_with(name: &str, extra: &str) -> Result<Config, String> {
+        let dir = std::env::temp_dir().join(format!("ccci-config-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), "t").unwrap();
+        std::fs::write(dir.join("secret"), "s").unwrap();
+        let path = dir.join("serve.yml");
+        std::fs::write(
+            &path,
+            format!(
+                "public_url: http://127.0.0.1:8430\n{extra}forge:\n  api: http://127.0.0.1:1/api/v1\n  token_file: {0}/token\n  webhook_secret_file: {0}/secret\nrepositories:\n  coop-cloud/custom-html: {{}}\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let read = Config::read(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        read
+    }
+
+    #[test]
+    fn a_sweep_period_is_an_hour_or_more_and_none_by_default() {
+        assert_eq!(read_with("none", "").unwrap().sweep_every, None);
+        assert_eq!(
+            read_with("day", "sweep_every: 24h\n").unwrap().sweep_every,
+            Some(Duration::from_secs(24 * 3600))
+        );
+        let e = read_with("short", "sweep_every: 5m\n").unwrap_err();
+        assert!(
+            e.contains("sweep_every `5m` is not a duration of an hour or more"),
+            "{e}"
+        );
     }
 }

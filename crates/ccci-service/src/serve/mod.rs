@@ -99,6 +99,59 @@ pub fn backoff(attempts: u32) -> i64 {
     (1i64 << attempts.min(9)).min(300)
 }
 
+/// Runs `cargo ccci sweep` every `every` (its output in `sweeps/` of the state directory),
+/// until the service stops. A sweep waits for the live runs of each recipe on this host, the
+/// service's among them.
+async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
+    let dir = svc.config.state_dir.join("sweeps");
+    loop {
+        tokio::time::sleep(every).await;
+        if svc.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let log = dir.join(format!("{}.log", now()));
+        let file = std::fs::create_dir_all(&dir).and_then(|_| std::fs::File::create(&log));
+        let Ok(file) = file else {
+            eprintln!(
+                "cargo ccci serve: no sweep: {} cannot be written",
+                log.display()
+            );
+            continue;
+        };
+        let mut cmd = tokio::process::Command::new(runner::cargo_ccci(&svc));
+        cmd.args(["ccci", "sweep"])
+            .current_dir(&svc.config.workspace)
+            .env(ccci_core::vars::DATABASE, &svc.database)
+            .stdin(std::process::Stdio::null())
+            .stdout(
+                file.try_clone()
+                    .map(std::process::Stdio::from)
+                    .unwrap_or_else(|_| std::process::Stdio::null()),
+            )
+            .stderr(std::process::Stdio::from(file))
+            .process_group(0);
+        if let Some(j) = &svc.journal {
+            cmd.env(ccci_core::vars::JOURNAL_DIR, j);
+        }
+        say!("cargo ccci serve: sweeping (its report: {})", log.display());
+        // A sweep runs each enrolled recipe's whole ladder, one after another: it may take as
+        // long as a period.
+        match cmd.spawn() {
+            Ok(mut child) => match tokio::time::timeout(every, child.wait()).await {
+                Ok(status) => say!("cargo ccci serve: the sweep ended: {status:?}"),
+                Err(_) => {
+                    if let Some(pid) = child.id() {
+                        proc::stop_group(pid, runner::STOP_GRACE).await;
+                    }
+                    let _ = child.wait().await;
+                    eprintln!("cargo ccci serve: the sweep was stopped at its period's end");
+                }
+            },
+            Err(e) => eprintln!("cargo ccci serve: the sweep cannot start: {e}"),
+        }
+    }
+}
+
 /// Serves until Ctrl-C or SIGTERM: the dashboard and the webhook on `config.listen`, the
 /// intake, `config.capacity` runners, the outbox, and this host's journal taken in.
 ///
@@ -143,6 +196,9 @@ pub fn serve(
             tokio::spawn(runner::work(svc.clone(), n));
         }
         tokio::spawn(take_in(svc.clone()));
+        if let (Some(every), true) = (svc.config.sweep_every, svc.config.capacity > 0) {
+            tokio::spawn(sweep(svc.clone(), every));
+        }
         say!(
             "cargo ccci serve: {} on {} at http://{addr}/ (webhook: /hooks/forge; store {}; {} run(s) at once)",
             svc.config.public_url,

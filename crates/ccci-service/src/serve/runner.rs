@@ -121,6 +121,9 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
     cmd.arg("--recipe-git")
         .arg(clone)
         .args(["--ref", &job.asked.head_sha]);
+    if job.asked.lane == ccci_core::results::Lane::Quick {
+        cmd.arg("--quick");
+    }
     if let Some(repo) = svc.config.repositories.get(&job.asked.repo) {
         for set in &repo.set {
             cmd.args(["--set", set]);

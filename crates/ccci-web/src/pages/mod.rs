@@ -3,6 +3,7 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod compare;
+pub(crate) mod fleet;
 pub(crate) mod queue;
 pub(crate) mod recipe;
 pub(crate) mod run;
@@ -24,6 +25,7 @@ pub(crate) fn layout(urls: &crate::Urls, title: &str, body: Markup) -> Markup {
                 header {
                     a.home href=(urls.catalogue()) { "ccci" }
                     span.tag { "Co-op Cloud recipes, proven on a real Swarm" }
+                    a.nav href=(urls.fleet()) { "fleet" }
                     a.nav href=(urls.queue()) { "queue" }
                 }
                 main { (body) }
