@@ -323,6 +323,46 @@ struct Entry {
     recipe: String,
     run_id: Option<String>,
     note: Option<String>,
+    /// Whether its run was green (not the store's: it reads the run's own verdict).
+    #[serde(skip)]
+    green: bool,
+}
+
+/// `recipe`'s cold run of its latest release in a sweep, once no live run holds it (at most
+/// `wait`), promoting its canonical when it is green.
+fn sweep_one(recipe: &str, wait: Duration) -> Entry {
+    let entry = |run_id: Option<String>, note: Option<String>, green: bool| Entry {
+        recipe: recipe.to_string(),
+        run_id,
+        note,
+        green,
+    };
+    let waited = Instant::now();
+    while let Some(run) = held(recipe) {
+        if waited.elapsed() > wait {
+            let note = format!(
+                "not run: live run {run} still held it after {} s",
+                wait.as_secs()
+            );
+            return entry(None, Some(note), false);
+        }
+        say!("cargo ccci sweep: {recipe} is held by live run {run}; waiting");
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    say!("cargo ccci sweep: {recipe}: a cold run of its latest release");
+    // Promotes the recipe's canonical when it has one and the run is green; making one is
+    // `canonical up`'s.
+    let ran = run_args(recipe, &[])
+        .and_then(|args| crate::run_asking(args, Some(ccci::CanonicalAsk::Promote)));
+    match ran {
+        Ok((_, Some(r))) => entry(
+            Some(r.run_id.clone()),
+            canonical_note(&r),
+            r.verdict == Verdict::Green,
+        ),
+        Ok((_, None)) => entry(None, Some("the run wrote no results".into()), false),
+        Err(e) => entry(None, Some(e), false),
+    }
 }
 
 /// `sweep`: the shared dependencies rolled first, so that every recipe runs against what the
@@ -352,57 +392,8 @@ pub(crate) fn sweep(a: SweepArgs) -> Result<ExitCode, String> {
             Some(note)
         }
     };
-    let mut entries = Vec::new();
-    let mut all_green = true;
-    for recipe in &recipes {
-        let waited = Instant::now();
-        while let Some(run) = held(recipe) {
-            if waited.elapsed() > a.wait {
-                break;
-            }
-            say!("cargo ccci sweep: {recipe} is held by live run {run}; waiting");
-            std::thread::sleep(Duration::from_secs(5));
-        }
-        if let Some(run) = held(recipe) {
-            all_green = false;
-            entries.push(Entry {
-                recipe: recipe.clone(),
-                run_id: None,
-                note: Some(format!(
-                    "not run: live run {run} still held it after {} s",
-                    a.wait.as_secs()
-                )),
-            });
-            continue;
-        }
-        say!("cargo ccci sweep: {recipe}: a cold run of its latest release");
-        // Promotes the recipe's canonical when it has one and the run is green; making one
-        // is `canonical up`'s.
-        let ran = run_args(recipe, &[])
-            .and_then(|args| crate::run_asking(args, Some(ccci::CanonicalAsk::Promote)));
-        let entry = match ran {
-            Ok((_, Some(r))) => {
-                all_green &= r.verdict == Verdict::Green;
-                Entry {
-                    recipe: recipe.clone(),
-                    run_id: Some(r.run_id.clone()),
-                    note: canonical_note(&r),
-                }
-            }
-            Ok((_, None)) => Entry {
-                recipe: recipe.clone(),
-                run_id: None,
-                note: Some("the run wrote no results".into()),
-            },
-            Err(e) => Entry {
-                recipe: recipe.clone(),
-                run_id: None,
-                note: Some(e),
-            },
-        };
-        all_green &= entry.run_id.is_some();
-        entries.push(entry);
-    }
+    let entries: Vec<Entry> = recipes.iter().map(|r| sweep_one(r, a.wait)).collect();
+    let all_green = entries.iter().all(|e| e.green);
     let sweep = serde_json::json!({
         "sweep_id": format!("sweep-{}", ccci::unique("s").trim_start_matches("s-")),
         "host": ccci::core::host::host_name().unwrap_or_else(|| "localhost".into()),

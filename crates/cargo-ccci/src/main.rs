@@ -407,28 +407,7 @@ pub(crate) fn run_asking(
     // (the results-file variable) is made from it at the end.
     let asked_copy = from_env.results_copy.clone();
     overrides.results_copy = Some(results_file.clone());
-    let binary = build_test_binary(&recipe)?;
-    let mut cmd = Command::new(&binary);
-    // As `cargo test` runs it: in its crate's directory, reading the overrides as it reads
-    // ccci's variables (ccci::Settings::from_env).
-    cmd.current_dir(Path::new("recipes").join(&recipe))
-        .envs(overrides.env())
-        .envs(ccci::sets_env(&sets));
-    let shown = format!("{} (the recipe-{recipe} tests)", binary.display());
-    // Ctrl-C at a terminal reaches the run as well: it ends its step and tears down, and this
-    // process waits for that to print the verdict instead of dying first.
-    ignore_interrupts();
-    let status = ccci_abra::process::supervise(cmd, shown, Deadline::after(timeout), STOP_GRACE);
-    if let Err(e) = &status {
-        eprintln!("cargo ccci: {e}");
-    }
-    let interrupted = matches!(&status, Ok(s) if s.code() == Some(130));
-    if !results_file.exists() {
-        return Err(match status {
-            Ok(s) => format!("the run wrote no results (it exited {s}); its output above says why"),
-            Err(e) => format!("the run wrote no results: {e}"),
-        });
-    }
+    let interrupted = run_test_binary(&recipe, &overrides, &sets, timeout, &results_file)?;
     // The run printed its summary; end with its reports and the verdict that sets the exit
     // status.
     let results = read(&results_file)?;
@@ -452,6 +431,40 @@ pub(crate) fn run_asking(
         fleet::record_canonicals();
     }
     Ok((code, Some(results)))
+}
+
+/// Builds `recipe-<recipe>`'s test binary and runs it with `overrides` and `sets` under
+/// `timeout`, until it wrote `results_file`; whether Ctrl-C or SIGTERM cut it short.
+fn run_test_binary(
+    recipe: &str,
+    overrides: &ccci::Overrides,
+    sets: &[String],
+    timeout: Duration,
+    results_file: &Path,
+) -> Result<bool, String> {
+    let binary = build_test_binary(recipe)?;
+    let mut cmd = Command::new(&binary);
+    // As `cargo test` runs it: in its crate's directory, reading the overrides as it reads
+    // ccci's variables (ccci::Settings::from_env).
+    cmd.current_dir(Path::new("recipes").join(recipe))
+        .envs(overrides.env())
+        .envs(ccci::sets_env(sets));
+    let shown = format!("{} (the recipe-{recipe} tests)", binary.display());
+    // Ctrl-C at a terminal reaches the run as well: it ends its step and tears down, and this
+    // process waits for that to print the verdict instead of dying first.
+    ignore_interrupts();
+    let status = ccci_abra::process::supervise(cmd, shown, Deadline::after(timeout), STOP_GRACE);
+    if let Err(e) = &status {
+        eprintln!("cargo ccci: {e}");
+    }
+    let interrupted = matches!(&status, Ok(s) if s.code() == Some(130));
+    if !results_file.exists() {
+        return Err(match status {
+            Ok(s) => format!("the run wrote no results (it exited {s}); its output above says why"),
+            Err(e) => format!("the run wrote no results: {e}"),
+        });
+    }
+    Ok(interrupted)
 }
 
 /// Builds `recipe-<recipe>`'s test binary under [`BUILD_TIMEOUT`], showing the build's

@@ -91,36 +91,8 @@ impl Checkout {
             Fetch::Releases(dir) => Recipe::from_release_dirs(&meta.recipe, &dir, dest, deadline)?,
         };
         let annotated = recipe.normalize_tags(deadline)?;
-        let releases = recipe.releases(deadline)?;
-        ccci_abra::release::same_version_twice(&releases)?;
-        let latest = releases
-            .iter()
-            .max_by(|a, b| a.version.cmp(&b.version))
-            .cloned();
-        // `canonical up` with no ref makes the canonical of the latest release.
-        let reference = match (&settings.reference, settings.canonical, &latest) {
-            (Some(r), _, _) => r.clone(),
-            (None, Some(_), Some(latest)) => latest.tag.clone(),
-            (None, _, _) => "HEAD".into(),
-        };
-        let commit = resolve_head(&recipe, &reference, settings, meta, deadline)?;
-        let head_release = releases.iter().find(|r| r.commit == commit).cloned();
-        let head = RefInfo {
-            reference,
-            commit: commit.clone(),
-            version: head_release.as_ref().map(|r| r.version.to_string()),
-        };
-        let base = ccci_abra::release::select_base(
-            &meta.upgrade_base_version,
-            &releases,
-            head_release.as_ref(),
-            &commit,
-        )?;
-        let from = settings.upgrade_from.unwrap_or(meta.upgrade_from).max(1) as usize;
-        let older_bases = match &base {
-            Some(b) => ccci_abra::release::older_bases(&releases, b, &commit, from - 1),
-            None => Vec::new(),
-        };
+        let refs = Refs::of(&recipe, settings, meta, deadline)?;
+        let commit = refs.head.commit.clone();
         let domain = settings
             .domain
             .clone()
@@ -149,16 +121,58 @@ impl Checkout {
         Ok(Checkout {
             recipe,
             app,
-            refs: Refs {
-                head,
-                head_release,
-                base,
-                older_bases,
-                latest,
-                releases,
-            },
+            refs,
             overlay,
             annotated,
+        })
+    }
+}
+
+impl Refs {
+    /// What the run deploys of `recipe`: its releases, the head the settings name (`canonical
+    /// up` with no ref: the latest release), the upgrade's base and the matrix's older bases.
+    fn of(
+        recipe: &Recipe,
+        settings: &Settings,
+        meta: &RecipeMeta,
+        deadline: Deadline,
+    ) -> Result<Refs, HarnessError> {
+        let releases = recipe.releases(deadline)?;
+        ccci_abra::release::same_version_twice(&releases)?;
+        let latest = releases
+            .iter()
+            .max_by(|a, b| a.version.cmp(&b.version))
+            .cloned();
+        let reference = match (&settings.reference, settings.canonical, &latest) {
+            (Some(r), _, _) => r.clone(),
+            (None, Some(_), Some(latest)) => latest.tag.clone(),
+            (None, _, _) => "HEAD".into(),
+        };
+        let commit = resolve_head(recipe, &reference, settings, meta, deadline)?;
+        let head_release = releases.iter().find(|r| r.commit == commit).cloned();
+        let head = RefInfo {
+            reference,
+            commit: commit.clone(),
+            version: head_release.as_ref().map(|r| r.version.to_string()),
+        };
+        let base = ccci_abra::release::select_base(
+            &meta.upgrade_base_version,
+            &releases,
+            head_release.as_ref(),
+            &commit,
+        )?;
+        let from = settings.upgrade_from.unwrap_or(meta.upgrade_from).max(1) as usize;
+        let older_bases = match &base {
+            Some(b) => ccci_abra::release::older_bases(&releases, b, &commit, from - 1),
+            None => Vec::new(),
+        };
+        Ok(Refs {
+            head,
+            head_release,
+            base,
+            older_bases,
+            latest,
+            releases,
         })
     }
 }

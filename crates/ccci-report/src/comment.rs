@@ -6,6 +6,30 @@ use ccci_core::{Results, Verdict};
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// What a quick run is and what the run did with the canonical; every upgrade path when
+/// there was more than one.
+fn fleet_lines(s: &mut String, r: &Results) {
+    if r.lane == ccci_core::results::Lane::Quick {
+        let _ = writeln!(
+            s,
+            "The head ran on the recipe's warm canonical deployment (upgraded in place, its functional tests), not from nothing: this is not a cold run's level. Comment `!testme` for a cold run.\n"
+        );
+    }
+    if let Some(c) = &r.canonical {
+        let _ = writeln!(s, "{}\n", crate::canonical_line(c));
+    }
+    if r.upgrade_paths.len() > 1 {
+        for p in &r.upgrade_paths {
+            let how = match &p.error {
+                None => "✅ passed".to_string(),
+                Some(e) => format!("❌ failed: {}", one_line(e)),
+            };
+            let _ = writeln!(s, "- upgrade from **{}**: {how}", p.from);
+        }
+        let _ = writeln!(s);
+    }
+}
+
 /// The run as a pull-request comment: the verdict and level, a rung table, why it is red,
 /// where the evidence is.
 pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
@@ -41,25 +65,7 @@ pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
         "### {mark} ccci: {} {version} (`{commit}`){lane} reached **{}**, verdict **{verdict}**\n",
         r.recipe, r.level
     );
-    if quick {
-        let _ = writeln!(
-            s,
-            "The head ran on the recipe's warm canonical deployment (upgraded in place, its functional tests), not from nothing: this is not a cold run's level. Comment `!testme` for a cold run.\n"
-        );
-    }
-    if let Some(c) = &r.canonical {
-        let _ = writeln!(s, "{}\n", crate::canonical_line(c));
-    }
-    if r.upgrade_paths.len() > 1 {
-        for p in &r.upgrade_paths {
-            let how = match &p.error {
-                None => "✅ passed".to_string(),
-                Some(e) => format!("❌ failed: {}", one_line(e)),
-            };
-            let _ = writeln!(s, "- upgrade from **{}**: {how}", p.from);
-        }
-        let _ = writeln!(s);
-    }
+    fleet_lines(&mut s, r);
     let _ = writeln!(s, "| rung | outcome | |\n|---|---|---|");
     for (rung, outcome) in &r.rungs {
         let (icon, detail) = match outcome {

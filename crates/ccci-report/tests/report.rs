@@ -104,3 +104,41 @@ fn a_comparison_marks_the_broken_rung_and_names_what_changed() {
         "{text}"
     );
 }
+
+#[test]
+fn a_quick_run_says_it_is_not_a_cold_level_in_its_comment_and_card() {
+    use ccci_core::canonical::{CanonicalAction, CanonicalOutcome, UpgradePath};
+    let mut r = ccci_testkit::sample_results("q", "notebook", "HEAD", 1_795_305_600, false);
+    r.facts.lane = ccci_core::results::Lane::Quick;
+    r.facts.canonical = Some(CanonicalOutcome {
+        action: CanonicalAction::Quick,
+        domain: "canonical-notebook.ccci.test".into(),
+        stack: "canonical-notebook_ccci_test".into(),
+        version: "1.1.0+2.0".into(),
+        untrusted: Some("its data marker is gone".into()),
+        restored: true,
+        known_good: true,
+        proof: "check marker_is_back".into(),
+        problem: None,
+    });
+    let path = |from: &str, error: Option<&str>| UpgradePath {
+        from: from.into(),
+        stack: "s".into(),
+        passed: error.is_none(),
+        error: error.map(str::to_string),
+        forensics: None,
+        duration_secs: 1.0,
+    };
+    r.facts.upgrade_paths = vec![path("1.1.0+1", None), path("1.0.0+1", Some("it crashed"))];
+    let comment = ccci_report::markdown(&r, None);
+    for said in [
+        "in the **quick lane**",
+        "this is not a cold run's level",
+        "back at known-good 1.1.0+2.0, its known-good snapshot restored",
+        "It was not trusted when found (its data marker is gone)",
+        "- upgrade from **1.0.0+1**: ❌ failed: it crashed",
+    ] {
+        assert!(comment.contains(said), "{said}\n{comment}");
+    }
+    assert!(ccci_report::card_svg(&r).contains("QUICK LANE, not a cold level"));
+}

@@ -121,48 +121,8 @@ pub(crate) async fn establish(
     )
     .await?;
     d.wait_ready(shared, "canonical", deadline).await?;
-    let capable = match shared.meta.backup_capable {
-        Some(c) => c,
-        None => ccci_abra::backup::is_backup_capable(&d.swarm.service_labels(&stack).await?),
-    };
-    let plans = match capable {
-        true => ccci_abra::backup::plans(&d.swarm, &stack, deadline).await?,
-        false => Vec::new(),
-    };
-    let token = format!("canonical-{}", shared.run_id);
-    let placed = ccci_abra::markers::place(&d.swarm, &stack, &plans, &token, deadline).await?;
-    let seeded = Arc::new(OpState::default());
-    call_hooks(
-        shared,
-        d,
-        &hooks_of(shared, Op::Backup, true),
-        Op::Backup,
-        seeded.clone(),
-        deadline,
-    )
-    .await
-    .map_err(&failed)?;
-    let records = Records::at(&shared.settings.canonical_dir);
-    let snapshot = match capable {
-        false => None,
-        true => {
-            let dir = records.new_snapshot_dir(&shared.meta.recipe)?;
-            let snap = d.engine.backup(&d.app, &dir, deadline).await?;
-            let lost = ccci_abra::markers::missing_from(&snap, &placed.markers)?;
-            if !lost.is_empty() {
-                return Err(failed(format!(
-                    "its snapshot lacks ccci's marker {}",
-                    lost.join(", ")
-                )));
-            }
-            if let Some(rejected) =
-                crate::tiers::verify(shared, d, &snap, seeded.clone(), deadline).await
-            {
-                return Err(failed(format!("its snapshot was rejected: {rejected}")));
-            }
-            Some(dir.display().to_string())
-        }
-    };
+    let seeded = seed(shared, d, &failed, deadline).await?;
+    let snapshot = take_snapshot(shared, d, &seeded, &failed, deadline).await?;
     let c = Canonical {
         recipe: shared.meta.recipe.clone(),
         version: release.version.to_string(),
@@ -173,8 +133,8 @@ pub(crate) async fn establish(
         docker_host: d.swarm.host().to_string(),
         since: crate::registry::unix_now(),
         proven_by,
-        markers: placed.markers.iter().map(data_marker).collect(),
-        seeded: seeded.values(),
+        markers: seeded.placed.markers.iter().map(data_marker).collect(),
+        seeded: seeded.state.values(),
         checks: hooks_of(shared, Op::Restore, false)
             .iter()
             .map(|h| h.name.to_string())
@@ -193,6 +153,75 @@ pub(crate) async fn establish(
         c.proof()
     );
     Ok(c)
+}
+
+/// What a canonical was seeded with: whether it backs anything up, ccci's markers, and what
+/// the recipe's seeding functions remembered.
+struct Seeded {
+    capable: bool,
+    placed: ccci_abra::markers::Placed,
+    state: Arc<OpState>,
+}
+
+/// ccci's markers in every backed-up directory, then the recipe's `before = backup`
+/// functions, as the backup tier seeds.
+async fn seed(
+    shared: &Shared,
+    d: &Deployment,
+    failed: &dyn Fn(String) -> HarnessError,
+    deadline: Deadline,
+) -> Result<Seeded, HarnessError> {
+    let stack = &d.app.stack;
+    let capable = match shared.meta.backup_capable {
+        Some(c) => c,
+        None => ccci_abra::backup::is_backup_capable(&d.swarm.service_labels(stack).await?),
+    };
+    let plans = match capable {
+        true => ccci_abra::backup::plans(&d.swarm, stack, deadline).await?,
+        false => Vec::new(),
+    };
+    let token = format!("canonical-{}", shared.run_id);
+    let placed = ccci_abra::markers::place(&d.swarm, stack, &plans, &token, deadline).await?;
+    let state = Arc::new(OpState::default());
+    let seeders = hooks_of(shared, Op::Backup, true);
+    call_hooks(shared, d, &seeders, Op::Backup, state.clone(), deadline)
+        .await
+        .map_err(failed)?;
+    Ok(Seeded {
+        capable,
+        placed,
+        state,
+    })
+}
+
+/// The known-good snapshot, when the app backs anything up: it must hold every marker and
+/// pass the recipe's `backup_verify` functions.
+async fn take_snapshot(
+    shared: &Shared,
+    d: &Deployment,
+    seeded: &Seeded,
+    failed: &dyn Fn(String) -> HarnessError,
+    deadline: Deadline,
+) -> Result<Option<String>, HarnessError> {
+    if !seeded.capable {
+        return Ok(None);
+    }
+    let records = Records::at(&shared.settings.canonical_dir);
+    let dir = records.new_snapshot_dir(&shared.meta.recipe)?;
+    let snap = d.engine.backup(&d.app, &dir, deadline).await?;
+    let lost = ccci_abra::markers::missing_from(&snap, &seeded.placed.markers)?;
+    if !lost.is_empty() {
+        return Err(failed(format!(
+            "its snapshot lacks ccci's marker {}",
+            lost.join(", ")
+        )));
+    }
+    if let Some(rejected) =
+        crate::tiers::verify(shared, d, &snap, seeded.state.clone(), deadline).await
+    {
+        return Err(failed(format!("its snapshot was rejected: {rejected}")));
+    }
+    Ok(Some(dir.display().to_string()))
 }
 
 fn data_marker(m: &Marker) -> DataMarker {
