@@ -250,32 +250,12 @@ pub(crate) async fn check_known_good(
     c: &Canonical,
     deadline: Deadline,
 ) -> Result<(), String> {
-    let labels = d
+    let services = d
         .swarm
         .service_labels(&c.stack)
         .await
         .map_err(|e| e.to_string())?;
-    let main = labels
-        .iter()
-        .find(|(n, _)| *n == shared.meta.service)
-        .map(|(_, l)| l)
-        .ok_or_else(|| {
-            format!(
-                "its stack {} has no service `{}` on the Swarm",
-                c.stack, shared.meta.service
-            )
-        })?;
-    let label = |k: &str| main.get(&format!("coop-cloud.{}.{k}", c.stack)).cloned();
-    if label("version").as_deref() != Some(c.version.as_str())
-        || label("chaos").as_deref() != Some("false")
-    {
-        return Err(format!(
-            "it runs {} (chaos: {}), not the known-good release {}",
-            label("version").unwrap_or_else(|| "no version label".into()),
-            label("chaos").unwrap_or_else(|| "?".into()),
-            c.version
-        ));
-    }
+    runs_release(&services, c)?;
     let wait = Deadline::after(TRUST_WAIT.min(deadline.remaining()));
     d.wait_ready(shared, "canonical", wait)
         .await
@@ -435,16 +415,40 @@ async fn restore_snapshot(
         .map_err(|e| format!("it is not healthy after the restore: {e}"))
 }
 
-/// Whether the last deploy of `d` was the known-good release and became healthy.
+/// Whether the canonical in `d` runs its known-good release (not a chaos deploy).
 async fn check_release_running(d: &Deployment, c: &Canonical) -> bool {
-    let Ok(labels) = d.swarm.service_labels(&c.stack).await else {
-        return false;
-    };
+    d.swarm
+        .service_labels(&c.stack)
+        .await
+        .is_ok_and(|services| runs_release(&services, c).is_ok())
+}
+
+/// Whether `services` (a stack's, with their labels) run `c`'s known-good release: the
+/// service abra's labels are stamped on carries the release's version and is no chaos
+/// deploy (a chaos deploy keeps the last release's version label, as abra does). `Err` says
+/// what runs instead.
+fn runs_release(
+    services: &[(String, std::collections::HashMap<String, String>)],
+    c: &Canonical,
+) -> Result<(), String> {
     let key = format!("coop-cloud.{}.version", c.stack);
     let chaos = format!("coop-cloud.{}.chaos", c.stack);
-    labels.iter().any(|(_, l)| {
-        l.get(&key) == Some(&c.version) && l.get(&chaos).map(String::as_str) == Some("false")
-    })
+    let Some((_, l)) = services.iter().find(|(_, l)| l.contains_key(&key)) else {
+        return Err(match services.is_empty() {
+            true => format!("its stack {} is not on the Swarm", c.stack),
+            false => "no service carries its version label".into(),
+        });
+    };
+    let (version, is_chaos) = (l.get(&key), l.get(&chaos).map(String::as_str));
+    match (version == Some(&c.version), is_chaos) {
+        (true, Some("false")) => Ok(()),
+        _ => Err(format!(
+            "it runs {} (chaos: {}), not the known-good release {}",
+            version.map_or("no version", String::as_str),
+            is_chaos.unwrap_or("?"),
+            c.version
+        )),
+    }
 }
 
 /// The release `c` records, as the recipe clone in `d` tags it (by version: a clone made
@@ -629,25 +633,7 @@ pub async fn look(c: &Canonical, deadline: Deadline) -> Seen {
     };
     let release = match swarm.service_labels(&c.stack).await {
         Err(e) => Err(e.to_string()),
-        Ok(services) if services.is_empty() => Err("its stack is not on the Swarm".into()),
-        Ok(services) => {
-            let key = format!("coop-cloud.{}.version", c.stack);
-            let chaos = format!("coop-cloud.{}.chaos", c.stack);
-            match services.iter().find(|(_, l)| l.contains_key(&key)) {
-                Some((_, l))
-                    if l.get(&key) == Some(&c.version)
-                        && l.get(&chaos).map(String::as_str) == Some("false") =>
-                {
-                    Ok(())
-                }
-                Some((_, l)) => Err(format!(
-                    "runs {} (chaos: {})",
-                    l.get(&key).cloned().unwrap_or_default(),
-                    l.get(&chaos).cloned().unwrap_or_default()
-                )),
-                None => Err("no service carries its version label".into()),
-            }
-        }
+        Ok(services) => runs_release(&services, c),
     };
     let markers: Vec<Marker> = c.markers.iter().map(marker).collect();
     let markers = match ccci_abra::markers::not_restored(&swarm, &c.stack, &markers, deadline).await
