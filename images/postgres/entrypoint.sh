@@ -1,6 +1,7 @@
 #!/bin/sh
-# Initialises an empty PGDATA the way the official postgres image does, then runs the
-# server as the postgres user.
+# Initialises an empty PGDATA the way the official postgres image does (POSTGRES_INITDB_ARGS
+# included: `--lc-collate=C` for an app such as Synapse that requires it), then runs the server
+# as the postgres user.
 set -eu
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
@@ -18,7 +19,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
   chown postgres "$pwfile"
   runuser -u postgres -- initdb --username="$POSTGRES_USER" --pwfile="$pwfile" \
-    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 \
+    ${POSTGRES_INITDB_ARGS:-} >/dev/null
   rm -f "$pwfile"
   echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"

@@ -48,6 +48,9 @@ pub struct Deployed {
     /// The longest `stop_grace_period` of the stack's services: teardown waits at least
     /// this long before it calls anything left behind.
     pub stop_grace: Duration,
+    /// What each service's tasks must run once the deploy has taken (image, env, configs,
+    /// secrets, from the stack file deployed): the proof of an upgrade is what runs.
+    pub run_specs: Vec<ccci_swarm::RunSpec>,
 }
 
 /// Does abra's job: deploys an app's stack and removes it again. A deploy applies the spec

@@ -246,6 +246,7 @@ impl BuiltinEngine {
             compose_files: files,
             ignored: rendered.ignored,
             stop_grace: rendered.stop_grace,
+            run_specs: rendered.run_specs,
         })
     }
 

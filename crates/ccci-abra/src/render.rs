@@ -116,6 +116,8 @@ pub struct Rendered {
     /// Every change made to the stack as the recipe wrote it, one line each, with why:
     /// only what this host lacks (IPVS) or the routing mode needs is changed.
     pub changes: Vec<String>,
+    /// What each service's tasks must run once the deploy has taken.
+    pub run_specs: Vec<ccci_swarm::RunSpec>,
 }
 
 /// Renders the stack; see the module docs for the four steps, one function each.
@@ -152,6 +154,7 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     if let (None, Some(provider)) = (input.host_port, input.docker_provider_as) {
         rename_docker_provider(services, provider, &mut changes);
     }
+    let run_specs = run_specs(&doc, input.stack);
     escape_dollars(&mut doc);
     let yaml = serde_yaml_ng::to_string(&doc)
         .map_err(|e| AbraError::HostFault(format!("cannot write the stack file: {e}")))?;
@@ -164,7 +167,76 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
         ignored: survey.ignored,
         stop_grace: survey.stop_grace,
         changes,
+        run_specs,
     })
+}
+
+/// What each service's tasks must run, read from the stack file as deployed (interpolated,
+/// before `$` is escaped for the docker CLI): what [`ccci_swarm::off_spec`] holds the running
+/// tasks to.
+fn run_specs(doc: &Value, stack: &str) -> Vec<ccci_swarm::RunSpec> {
+    // A top-level secret or config is named by its `name`, else by its key when external,
+    // else `<stack>_<key>` (as `docker stack deploy` names it).
+    let swarm_name = |kind: &str, key: &str| {
+        let def = doc.get(kind).and_then(|m| m.get(key));
+        let external = def
+            .and_then(|d| d.get("external"))
+            .is_some_and(|e| e.as_bool() == Some(true) || e.is_mapping());
+        match def.and_then(|d| d.get("name")).and_then(Value::as_str) {
+            Some(name) => name.to_string(),
+            None if external => key.to_string(),
+            None => format!("{stack}_{key}"),
+        }
+    };
+    let sources = |svc: &Value, kind: &str| {
+        svc.get(kind)
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| {
+                x.as_str()
+                    .or_else(|| x.get("source").and_then(Value::as_str))
+            })
+            .map(|key| swarm_name(kind, key))
+            .collect()
+    };
+    let scalar = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    let services = doc.get("services").and_then(Value::as_mapping);
+    services
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, svc)| {
+            let env = match svc.get("environment") {
+                Some(Value::Mapping(m)) => m
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v))))
+                    .collect(),
+                Some(Value::Sequence(l)) => l
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (kv.to_string(), String::new()),
+                    })
+                    .collect(),
+                _ => Default::default(),
+            };
+            Some(ccci_swarm::RunSpec {
+                service: format!("{stack}_{}", key.as_str()?),
+                image: svc.get("image").map(scalar).unwrap_or_default(),
+                env,
+                configs: sources(svc, "configs"),
+                secrets: sources(svc, "secrets"),
+            })
+        })
+        .collect()
 }
 
 /// Step 1: names Swarm would reject, found before anything is created: secret and config

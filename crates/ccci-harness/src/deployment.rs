@@ -111,6 +111,9 @@ pub(crate) struct Deployment {
     pub on_swarm: bool,
     /// The longest `stop_grace_period` deployed: teardown waits at least this long.
     pub stop_grace: Duration,
+    /// What each service's tasks must run after the last deploy: a wait that ends healthy
+    /// also proves every service runs it ([`ccci_swarm::off_spec`]).
+    pub run_specs: Vec<ccci_swarm::RunSpec>,
     /// What an accepted backup left for the restore.
     pub backup: Option<Backup>,
     /// The dependencies provided to the run (see [`crate::deps`]).
@@ -205,6 +208,7 @@ impl Deployment {
             overlay: overlay.map(|o| o.text),
             on_swarm: false,
             stop_grace: Duration::from_secs(10),
+            run_specs: Vec::new(),
             backup: None,
             deps: Default::default(),
             canonical: None,
@@ -262,6 +266,7 @@ impl Deployment {
             })
             .await?;
         self.stop_grace = self.stop_grace.max(deployed.stop_grace);
+        self.run_specs.clone_from(&deployed.run_specs);
         let records = self.records_deploys;
         shared.record(|r| {
             if !records {
@@ -452,6 +457,15 @@ impl Deployment {
                         .map_err(SwarmError::from)?;
                 }
             }
+        }
+        // Healthy is not enough: Swarm may have rolled the deploy back, or paused it with the
+        // previous task still answering. What runs must be what was deployed.
+        let off = ccci_swarm::off_spec(&self.run_specs, &self.swarm.running(stack).await?);
+        if !off.is_empty() {
+            return Err(HarnessError::OffSpec {
+                op: op.into(),
+                services: off,
+            });
         }
         eprintln!(
             "ccci: {op}: {stack} is healthy and ready after {:.1}s",

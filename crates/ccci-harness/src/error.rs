@@ -136,6 +136,15 @@ pub enum HarnessError {
         /// The head's short commit.
         head: String,
     },
+    /// The stack answers, but a service does not run what was deployed: Swarm rolled its
+    /// update back, paused it, or kept a task of the previous spec.
+    #[error("after the {op} the stack answers, but {} not run what was deployed: {}", if services.len() == 1 { "a service does" } else { "services do" }, services.iter().map(|(s, why)| format!("{s}: {why}")).collect::<Vec<_>>().join("; "))]
+    OffSpec {
+        /// The op whose deploy did not take (`install`, `upgrade`…).
+        op: String,
+        /// Each service not on its deployed spec, with how.
+        services: Vec<(String, String)>,
+    },
     /// The stack converged but the health path keeps giving the same refusal.
     #[error("the stack converged, but the health path {path} answered {status} for {}s (accepted: {ok:?}){}: set `health_path` to a path the app serves (in ccci.yml, or `--set health_path=/path`), or accept that status with `health_ok` (`--set 'health_ok=[200, {status}]'`)", held.as_secs(), if *routed { " through Traefik, where the recipe's routers decide which paths exist (a PathPrefix rule puts the app under its prefix)" } else { "" })]
     WrongAnswer {

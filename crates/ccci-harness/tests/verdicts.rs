@@ -39,6 +39,51 @@ fn status<'a>(r: &'a Report, name: &str) -> &'a TestStatus {
         .status
 }
 
+/// An upgrade Swarm does not keep is red, naming the service, though the health path answers:
+/// a head whose update Swarm rolled back (the release's task answers again), and one whose
+/// start-first update paused with the release's task still answering. The proof is what runs,
+/// not the label ccci stamped at the deploy.
+#[test]
+fn an_upgrade_swarm_rolled_back_or_paused_is_red_naming_the_service() {
+    // A start-first update keeps the release's task only where no host port is published
+    // (a host-mode port makes every update stop-first): the paused head goes through Traefik.
+    for (fixture, state, routing) in [
+        (
+            "rolled-back-head",
+            "rollback_completed",
+            ccci::Routing::HostPort,
+        ),
+        ("paused-head", "paused", ccci::Routing::Traefik),
+    ] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut settings = common::settings(&dir, &common::runs_dir("verdict-runs"));
+        settings.routing = Some(routing);
+        let mut m = RecipeMeta::new(fixture, Source::Releases(fixture.into()));
+        m.deploy_timeout = Duration::from_secs(60);
+        m.expected_na
+            .extend([(Rung::BackupRestore, "no data".into())]);
+        let r = run_recipe(settings, m, Hooks::none()).expect("the run produces results");
+        let res = &r.results;
+        assert_eq!(
+            res.rungs[&Rung::Install],
+            RungOutcome::Pass,
+            "{fixture}: {res:#?}"
+        );
+        match &res.rungs[&Rung::Upgrade] {
+            RungOutcome::Fail { reason } => assert!(
+                reason.contains("does not run what was deployed")
+                    && reason.contains("_app")
+                    && reason.contains(state)
+                    && reason.contains("env differs in RELEASE"),
+                "{fixture}: {reason}"
+            ),
+            other => panic!("{fixture}: the upgrade should fail, got {other:?}"),
+        }
+        assert_eq!(res.verdict, Verdict::Red, "{fixture}");
+        assert_eq!(res.level, Level(1), "{fixture}");
+    }
+}
+
 #[test]
 fn a_head_that_crashes_fails_the_upgrade_and_caps_the_level_at_l1() {
     let r = run(

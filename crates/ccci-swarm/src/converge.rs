@@ -14,7 +14,7 @@
 //!   completed with exit 0. A failed one-shot will never recover: that is [`Convergence::Failed`],
 //!   which lets a wait stop early instead of burning its deadline.
 
-use crate::model::ServiceState;
+use crate::model::{ServiceKind, ServiceState, TaskState};
 
 /// The verdict on a stack at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,25 +76,76 @@ fn service(s: &ServiceState) -> Result<(), Why> {
     let stalled = matches!(state, "paused" | "rollback_paused");
     let counts = |t: &&crate::model::TaskState| t.current || stalled;
 
-    if s.one_shot {
-        let current: Vec<_> = s.tasks.iter().filter(counts).collect();
-        if let Some(t) = current.iter().find(|t| {
-            t.state == "failed" || (t.state == "complete" && t.exit_code.unwrap_or(0) != 0)
-        }) {
-            return Err(Why::Failed(format!("one-shot task {}", t.describe())));
-        }
-        let done = current.iter().filter(|t| t.state == "complete").count() as u64;
-        if s.desired == 0 || done >= s.desired {
-            return Ok(());
-        }
-        let running: Vec<String> = current.iter().map(|t| t.describe()).collect();
-        return Err(Why::Pending(format!(
-            "{done}/{} one-shot tasks complete ({})",
-            s.desired,
-            list(&running)
-        )));
+    match s.kind {
+        ServiceKind::OneShot => one_shot(s, &counts),
+        ServiceKind::Periodic => periodic(s, &counts),
+        ServiceKind::LongRunning => long_running(s, &counts),
     }
+    .map_err(|why| why.of(s.kind))
+}
 
+impl Why {
+    /// The same reason, saying what kind of service ccci took it for.
+    fn of(self, kind: ServiceKind) -> Why {
+        match self {
+            Why::Pending(w) => Why::Pending(format!("({}) {w}", kind.as_str())),
+            Why::Failed(w) => Why::Failed(format!("({}) {w}", kind.as_str())),
+        }
+    }
+}
+
+/// A job meant to complete: done when its current tasks exited 0; a non-zero exit is final.
+fn one_shot(s: &ServiceState, counts: &dyn Fn(&&TaskState) -> bool) -> Result<(), Why> {
+    let current: Vec<_> = s.tasks.iter().filter(counts).collect();
+    if let Some(t) = current
+        .iter()
+        .find(|t| t.state == "failed" || (t.state == "complete" && t.exit_code.unwrap_or(0) != 0))
+    {
+        return Err(Why::Failed(format!("task {}", t.describe())));
+    }
+    let done = current.iter().filter(|t| t.state == "complete").count() as u64;
+    if s.desired == 0 || done >= s.desired {
+        return Ok(());
+    }
+    let running: Vec<String> = current.iter().map(|t| t.describe()).collect();
+    Err(Why::Pending(format!(
+        "{done}/{} tasks complete ({})",
+        s.desired,
+        list(&running)
+    )))
+}
+
+/// A job Swarm runs again after each exit 0: healthy while its newest current task runs or
+/// exited 0 (it waits out its restart delay), pending after a non-zero exit, which Swarm
+/// retries; its exits are said with their codes.
+fn periodic(s: &ServiceState, counts: &dyn Fn(&&TaskState) -> bool) -> Result<(), Why> {
+    let current: Vec<&TaskState> = s.tasks.iter().filter(counts).collect();
+    let finished = current.iter().find(|t| {
+        matches!(
+            t.state.as_str(),
+            "complete" | "failed" | "rejected" | "shutdown"
+        )
+    });
+    if current
+        .iter()
+        .any(|t| t.state == "running" && t.desired_state == "running")
+    {
+        return Ok(());
+    }
+    match finished {
+        Some(t) if t.state == "complete" && t.exit_code.unwrap_or(0) == 0 => Ok(()),
+        _ => {
+            let exits: Vec<String> = current.iter().take(3).map(|t| t.describe()).collect();
+            Err(Why::Pending(format!(
+                "its last run did not exit 0 ({})",
+                list(&exits)
+            )))
+        }
+    }
+}
+
+/// A service that runs until stopped: converged when its desired tasks run on the current spec.
+fn long_running(s: &ServiceState, counts: &dyn Fn(&&TaskState) -> bool) -> Result<(), Why> {
     let running = s
         .tasks
         .iter()
@@ -148,7 +199,11 @@ mod tests {
         ServiceState {
             name: "s_app".into(),
             desired: 1,
-            one_shot,
+            kind: if one_shot {
+                ServiceKind::OneShot
+            } else {
+                ServiceKind::LongRunning
+            },
             update_state: update.map(String::from),
             update_message: None,
             tasks,
@@ -228,11 +283,47 @@ mod tests {
         bad.err = Some("task: non-zero exit (3)".into());
         let c = evaluate(&[svc(None, true, vec![bad])]);
         assert!(
-            matches!(&c, Convergence::Failed(f) if f[0].1.contains("exit 3")),
+            matches!(&c, Convergence::Failed(f) if f[0].1.contains("exit 3") && f[0].1.starts_with("(one-shot job)")),
             "{c:?}"
         );
         assert!(
             !evaluate(&[svc(None, true, vec![task("running", "running", true)])]).is_converged()
+        );
+    }
+
+    #[test]
+    fn a_periodic_job_is_healthy_between_its_runs_and_says_its_exits() {
+        let mut done = task("complete", "shutdown", true);
+        done.exit_code = Some(0);
+        let mut s = svc(
+            None,
+            false,
+            vec![task("ready", "running", true), done.clone()],
+        );
+        s.kind = ServiceKind::Periodic;
+        // The newest task waits out the restart delay; the last run exited 0.
+        let mut waiting = s.clone();
+        waiting.tasks = vec![done.clone()];
+        assert!(evaluate(&[waiting]).is_converged());
+        let mut running = s.clone();
+        running.tasks = vec![task("running", "running", true), done];
+        assert!(evaluate(&[running]).is_converged());
+        let mut bad = task("failed", "shutdown", true);
+        bad.exit_code = Some(2);
+        s.tasks = vec![bad];
+        let c = evaluate(&[s]);
+        assert!(
+            matches!(&c, Convergence::Pending(p) if p[0].1.starts_with("(periodic job)") && p[0].1.contains("exit 2")),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn a_long_running_service_says_so_while_pending() {
+        let c = evaluate(&[svc(None, false, vec![task("starting", "running", true)])]);
+        assert!(
+            matches!(&c, Convergence::Pending(p) if p[0].1.starts_with("(long-running) 0/1 running")),
+            "{c:?}"
         );
     }
 

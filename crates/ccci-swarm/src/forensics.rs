@@ -84,6 +84,23 @@ async fn logs(swarm: &Swarm, service_id: &str, lines: usize) -> Result<Vec<Strin
     Ok(lines)
 }
 
+/// The last line `service` (its full name) logged, without its timestamp, cut to 200
+/// characters; `None` when it logged nothing yet or its logs do not answer within 3 s (a
+/// heartbeat never holds a wait up).
+pub(crate) async fn last_line(swarm: &Swarm, service: &str) -> Option<String> {
+    let lines = tokio::time::timeout(Duration::from_secs(3), logs(swarm, service, 3))
+        .await
+        .ok()?
+        .ok()?;
+    let line = lines.iter().rev().find(|l| !l.trim().is_empty())?;
+    // Each line starts with its RFC 3339 timestamp and a space.
+    let text = line
+        .split_once(' ')
+        .map_or(line.as_str(), |(_, t)| t)
+        .trim();
+    Some(text.chars().take(200).collect())
+}
+
 /// The forensics as text a person reads: per service, its tasks, then its log tail.
 pub fn render(services: &[ServiceForensics]) -> String {
     let mut s = String::new();

@@ -12,9 +12,9 @@ pub struct ServiceState {
     /// How many tasks should run: replicas for replicated services, eligible nodes for global
     /// ones (the Engine's `ServiceStatus.DesiredTasks`).
     pub desired: u64,
-    /// True when the restart policy is `none` (or the mode is a job): a task that exits 0 is
-    /// done, not down.
-    pub one_shot: bool,
+    /// What kind of service ccci takes it for, from its spec and task history: what its
+    /// convergence means.
+    pub kind: ServiceKind,
     /// `UpdateStatus.State`: `None` before any update, else `updating`, `paused`,
     /// `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`.
     pub update_state: Option<String>,
@@ -22,6 +22,33 @@ pub struct ServiceState {
     pub update_message: Option<String>,
     /// Every task the Engine still reports for the service, newest first.
     pub tasks: Vec<TaskState>,
+}
+
+/// What a service is, as real recipes shape them, decided by [`crate::Swarm::stack_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKind {
+    /// Runs until stopped: converged while its tasks run. A service that serves (a Traefik
+    /// route, a published port or a healthcheck) is one whatever its restart policy, so a web
+    /// app written with `restart_policy: {condition: none}` is waited on to run, not to exit.
+    LongRunning,
+    /// A job meant to complete: a job mode, or restart policy `none` on a service that serves
+    /// nothing. Converged once its tasks exited 0; a non-zero exit will never recover.
+    OneShot,
+    /// A job Swarm runs again after it exits 0 (restart policy `any`, and a task of its current
+    /// spec that completed with 0): healthy between its runs as while one runs.
+    Periodic,
+}
+
+impl ServiceKind {
+    /// How reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::LongRunning => "long-running",
+            ServiceKind::OneShot => "one-shot job",
+            ServiceKind::Periodic => "periodic job",
+        }
+    }
 }
 
 /// One task of a service.

@@ -121,7 +121,13 @@ pub(crate) struct Progress {
     tty: bool,
     shown: bool,
     last: String,
+    next_heartbeat: Duration,
 }
+
+/// How often a wait that runs long says, on a line of its own, what it still waits for and
+/// what the service it waits on last logged: a ten-minute first boot is not silent, on a
+/// terminal or in a CI log.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 
 impl Progress {
     pub(crate) fn new() -> Progress {
@@ -130,7 +136,32 @@ impl Progress {
             tty: std::io::stderr().is_terminal(),
             shown: false,
             last: String::new(),
+            next_heartbeat: HEARTBEAT,
         }
+    }
+
+    /// True once the wait has run a [`HEARTBEAT`] past its last heartbeat line.
+    pub(crate) fn heartbeat_due(&self, elapsed: Duration) -> bool {
+        elapsed >= self.next_heartbeat
+    }
+
+    /// Says on a line of its own what the wait still waits for (`pending`) and, when there is
+    /// one, the last line the first pending service logged.
+    pub(crate) fn heartbeat(&mut self, elapsed: Duration, pending: &str, log: Option<&str>) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+            self.last.clear();
+        }
+        let said: String = pending.chars().take(300).collect();
+        match log {
+            Some(line) => eprintln!(
+                "ccci: still waiting after {}s: {said}; it last logged: {line}",
+                elapsed.as_secs()
+            ),
+            None => eprintln!("ccci: still waiting after {}s: {said}", elapsed.as_secs()),
+        }
+        self.next_heartbeat = elapsed + HEARTBEAT;
     }
 
     /// Shows how long the wait has run and why it is not done yet: the entries name the

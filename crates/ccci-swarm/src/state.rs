@@ -2,7 +2,7 @@
 //! service's current spec (what [`crate::converge`] decides on).
 
 use crate::error::{api, SwarmError};
-use crate::model::{ServiceState, TaskState};
+use crate::model::{ServiceKind, ServiceState, TaskState};
 use crate::stack::stack_filter;
 use crate::Swarm;
 use bollard::models::{Service, Task, TaskSpecRestartPolicyConditionEnum};
@@ -126,11 +126,28 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
     let template = spec.task_template.clone();
     let mode = spec.mode.clone().unwrap_or_default();
     let job = mode.replicated_job.is_some() || mode.global_job.is_some();
-    let restart_none = template
+    let condition = template
         .as_ref()
         .and_then(|t| t.restart_policy.as_ref())
-        .and_then(|r| r.condition)
-        .is_some_and(|c| c == TaskSpecRestartPolicyConditionEnum::NONE);
+        .and_then(|r| r.condition);
+    let restart_none = condition.is_some_and(|c| c == TaskSpecRestartPolicyConditionEnum::NONE);
+    let restart_any = condition.is_none_or(|c| c == TaskSpecRestartPolicyConditionEnum::ANY);
+    // A service that serves something is meant to keep running, whatever its restart policy.
+    let serves = spec
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.get("traefik.enable").is_some_and(|v| v == "true"))
+        || spec
+            .endpoint_spec
+            .as_ref()
+            .and_then(|e| e.ports.as_ref())
+            .is_some_and(|p| !p.is_empty())
+        || template
+            .as_ref()
+            .and_then(|t| t.container_spec.as_ref())
+            .and_then(|c| c.health_check.as_ref())
+            .and_then(|h| h.test.as_ref())
+            .is_some_and(|t| t.first().is_some_and(|x| x != "NONE"));
     let desired = s
         .service_status
         .as_ref()
@@ -174,11 +191,21 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
             }
         })
         .collect();
+    let completed_ok = own
+        .iter()
+        .any(|t| t.current && t.state == "complete" && t.exit_code.unwrap_or(0) == 0);
+    let kind = if job || (restart_none && !serves) {
+        ServiceKind::OneShot
+    } else if restart_any && completed_ok {
+        ServiceKind::Periodic
+    } else {
+        ServiceKind::LongRunning
+    };
     let update = s.update_status.clone().unwrap_or_default();
     ServiceState {
         name,
         desired,
-        one_shot: job || restart_none,
+        kind,
         update_state: update
             .state
             .map(|s| s.to_string())

@@ -35,6 +35,24 @@ fn describe(entries: &[(String, String)]) -> String {
     s
 }
 
+/// Every [`crate::pace::HEARTBEAT`] of a long wait: what it waits for, with the last line the
+/// first service it waits on logged (a migration's progress, a crash's reason).
+async fn heartbeat(
+    swarm: &Swarm,
+    progress: &mut Progress,
+    elapsed: Duration,
+    pending: &[(String, String)],
+) {
+    if !progress.heartbeat_due(elapsed) {
+        return;
+    }
+    let log = match pending.first() {
+        Some((service, _)) => crate::forensics::last_line(swarm, service).await,
+        None => None,
+    };
+    progress.heartbeat(elapsed, &describe(pending), log.as_deref());
+}
+
 /// Waits until the stack has converged ([`crate::converge`]), re-checking as the Swarm's
 /// events arrive. Returns how long it took.
 pub async fn wait_converged(
@@ -60,7 +78,10 @@ pub async fn wait_converged(
                 let last_seen = describe(&p);
                 return Err(WaitError::timeout(what, &deadline, last_seen).into());
             }
-            Convergence::Pending(p) => progress.show(deadline.elapsed(), &describe(&p)),
+            Convergence::Pending(p) => {
+                heartbeat(swarm, &mut progress, deadline.elapsed(), &p).await;
+                progress.show(deadline.elapsed(), &describe(&p));
+            }
         }
         pacer.next(&deadline).await;
     }
@@ -108,7 +129,10 @@ pub async fn wait_healthy(
                 }
                 .into())
             }
-            Convergence::Pending(p) => describe(&p),
+            Convergence::Pending(p) => {
+                heartbeat(swarm, &mut progress, deadline.elapsed(), &p).await;
+                describe(&p)
+            }
             Convergence::Converged => {
                 converged = true;
                 let per_try = deadline

@@ -116,6 +116,25 @@ impl Snapshot {
         Ok(found)
     }
 
+    /// The file at `path` gunzipped (a database dump a backup hook compressed), if the
+    /// snapshot has it. A stream that is not gzip, or that ends before its trailer (a dump cut
+    /// short), is an error naming the path: only a whole stream is read back.
+    pub fn read_gz(&self, path: &str) -> Result<Option<Vec<u8>>, AbraError> {
+        let Some(gz) = self.read(path)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(gz.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                AbraError::Snapshot(format!(
+                    "{path} in the snapshot is not a whole gzip stream ({} bytes): {e}",
+                    gz.len()
+                ))
+            })?;
+        Ok(Some(out))
+    }
+
     fn each_file(
         &self,
         mut f: impl FnMut(&str, u64, &mut dyn Read) -> Result<bool, AbraError>,
@@ -167,4 +186,80 @@ fn hash_file(path: &Path) -> Result<(String, u64), AbraError> {
 
 pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    /// A snapshot of one archive holding `/var/lib/mysql/<name>` for each (name, content).
+    fn snapshot_of(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Snapshot) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, content) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, format!("mysql/{name}"), *content)
+                .unwrap();
+        }
+        let archive = tar.into_inner().unwrap();
+        std::fs::write(dir.path().join("db-01.tar"), &archive).unwrap();
+        let manifest = Manifest {
+            stack: "s".into(),
+            entries: vec![ManifestEntry {
+                service: "db".into(),
+                path: "/var/lib/mysql".into(),
+                restore_to: "/var/lib".into(),
+                file: "db-01.tar".into(),
+                sha256: hex(&Sha256::digest(&archive)),
+                bytes: archive.len() as u64,
+            }],
+        };
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            serde_json::to_string(&manifest).unwrap(),
+        )
+        .unwrap();
+        let snapshot = Snapshot::load(dir.path()).unwrap();
+        (dir, snapshot)
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn read_gz_gives_a_whole_stream_back_and_refuses_a_cut_one() {
+        let dump = b"-- MariaDB dump\nINSERT INTO posts VALUES ('marker');\n-- Dump completed\n"
+            .repeat(50);
+        let whole = gzip(&dump);
+        let cut = &whole[..whole.len() / 2];
+        let (_dir, snap) = snapshot_of(&[
+            ("backup.sql.gz", &whole),
+            ("cut.sql.gz", cut),
+            ("plain.sql", b"not gzip"),
+        ]);
+        assert_eq!(
+            snap.read_gz("/var/lib/mysql/backup.sql.gz")
+                .unwrap()
+                .unwrap(),
+            dump
+        );
+        assert_eq!(snap.read_gz("/var/lib/mysql/absent.sql.gz").unwrap(), None);
+        for bad in ["cut.sql.gz", "plain.sql"] {
+            let err = snap
+                .read_gz(&format!("/var/lib/mysql/{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(bad) && err.contains("not a whole gzip stream"),
+                "{err}"
+            );
+        }
+    }
 }
