@@ -134,6 +134,19 @@ impl Page {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The body as JSON; an error that says the status and how the body starts when it is
+    /// not JSON (an HTML error page, a proxy's answer).
+    pub fn json(&self) -> crate::outcome::Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            format!(
+                "the answer ({}) is not JSON: {e}: {}",
+                self.status,
+                self.text().chars().take(300).collect::<String>()
+            )
+            .into()
+        })
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();

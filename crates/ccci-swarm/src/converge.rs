@@ -10,9 +10,11 @@
 //! - N/N right after a redeploy is not enough: a stop-first update that Swarm has not started
 //!   yet still shows the old task 1/1 [R10]. Only tasks whose spec equals the service's
 //!   template count, so the old task does not.
-//! - A one-shot service (restart policy `none`) is converged when its current tasks all
-//!   completed with exit 0. A failed one-shot will never recover: that is [`Convergence::Failed`],
-//!   which lets a wait stop early instead of burning its deadline.
+//! - What converged means depends on the service's [`ServiceKind`]: a long-running service
+//!   when its tasks run; a one-shot job when its current tasks all completed with exit 0 (a
+//!   failed one will never recover: that is [`Convergence::Failed`], which lets a wait stop
+//!   early instead of burning its deadline); a periodic job while its last run exited 0 or one
+//!   runs. Every reason names the kind ccci took the service for.
 
 use crate::model::{ServiceKind, ServiceState, TaskState};
 
@@ -295,16 +297,14 @@ mod tests {
     fn a_periodic_job_is_healthy_between_its_runs_and_says_its_exits() {
         let mut done = task("complete", "shutdown", true);
         done.exit_code = Some(0);
+        // The newest task waits out the restart delay; the last run exited 0.
         let mut s = svc(
             None,
             false,
             vec![task("ready", "running", true), done.clone()],
         );
         s.kind = ServiceKind::Periodic;
-        // The newest task waits out the restart delay; the last run exited 0.
-        let mut waiting = s.clone();
-        waiting.tasks = vec![done.clone()];
-        assert!(evaluate(&[waiting]).is_converged());
+        assert!(evaluate(std::slice::from_ref(&s)).is_converged());
         let mut running = s.clone();
         running.tasks = vec![task("running", "running", true), done];
         assert!(evaluate(&[running]).is_converged());

@@ -225,7 +225,7 @@ async fn the_api_takes_only_tokens_the_realm_signed(ctx: &HookCtx, http: &Http) 
         token.status,
         token.text()
     );
-    let body: serde_json::Value = serde_json::from_slice(&token.body)?;
+    let body = token.json()?;
     let access = body["access_token"].as_str().context("no access_token")?;
     let call = |bearer: Option<String>| {
         let mut req = http.client().get(ctx.url("/api/whoami.shtml"));

@@ -35,16 +35,6 @@ const DUMP: &str = "/var/lib/mysql/backup.sql.gz";
 const ADMIN: &str = "/ghost/api/admin";
 const PASSWORD_CHARS: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-fn json_of(page: &ccci::Page) -> ccci::Result<Value> {
-    serde_json::from_slice(&page.body).with_context(|| {
-        format!(
-            "not JSON ({}): {}",
-            page.status,
-            page.text().chars().take(300).collect::<String>()
-        )
-    })
-}
-
 /// A request of Ghost's Admin API: JSON, with the `Origin` its CSRF check requires of a
 /// cookie session.
 async fn admin(
@@ -101,7 +91,7 @@ async fn ghost_version(http: &Http) -> ccci::Result<String> {
         page.status,
         page.text()
     );
-    json_of(&page)?["config"]["version"]
+    page.json()?["config"]["version"]
         .as_str()
         .map(String::from)
         .with_context(|| format!("{ADMIN}/config/ has no version: {}", page.text()))
@@ -132,7 +122,7 @@ async fn publish(http: &Http, tag: &str) -> ccci::Result<Post> {
         page.status,
         page.text()
     );
-    let post = &json_of(&page)?["posts"][0];
+    let post = &page.json()?["posts"][0];
     Ok(Post {
         id: post["id"]
             .as_str()
@@ -156,7 +146,7 @@ async fn admin_post(http: &Http, id: &str) -> ccci::Result<Option<Value>> {
     )
     .await?;
     match page.status {
-        200 => Ok(Some(json_of(&page)?["posts"][0].clone())),
+        200 => Ok(Some(page.json()?["posts"][0].clone())),
         404 => Ok(None),
         s => ccci::bail!("GET {ADMIN}/posts/{id}/ answered {s}: {}", page.text()),
     }
@@ -182,14 +172,14 @@ async fn public_page_holds(http: &Http, post: &Post) -> ccci::Result {
 /// setup API, as a person does in `/ghost/` on a new site.
 #[ccci::lifecycle(after = install)]
 async fn fresh_install_is_ghost_5_130_0_and_sets_up(http: &Http, state: &OpState) -> ccci::Result {
-    let site = json_of(&http.get(&format!("{ADMIN}/site/")).await?)?;
+    let site = http.get(&format!("{ADMIN}/site/")).await?.json()?;
     ccci::ensure!(
         site["site"]["version"] == "5.130",
         "expected Ghost 5.130 on the install, got {site}"
     );
     let setup = admin(http, "GET", "/authentication/setup/", None).await?;
     ccci::ensure!(
-        json_of(&setup)?["setup"][0]["status"] == false,
+        setup.json()?["setup"][0]["status"] == false,
         "a fresh install already has an owner: {}",
         setup.text()
     );
@@ -357,7 +347,7 @@ async fn content_api_answers(http: &Http, state: &OpState) -> ccci::Result {
         page.status,
         page.text()
     );
-    let keys = json_of(&page)?["integrations"][0]["api_keys"].clone();
+    let keys = page.json()?["integrations"][0]["api_keys"].clone();
     let key = keys
         .as_array()
         .and_then(|k| k.iter().find(|k| k["type"] == "content"))
@@ -374,7 +364,7 @@ async fn content_api_answers(http: &Http, state: &OpState) -> ccci::Result {
         settings.status
     );
     ccci::ensure!(
-        json_of(&settings)?["settings"]["title"] == "ccci ghost",
+        settings.json()?["settings"]["title"] == "ccci ghost",
         "the Content API's settings are not this site's: {}",
         settings.text()
     );

@@ -38,16 +38,6 @@ const MARKER: Key<Message> = Key::new("marker");
 const DUMP: &str = "/var/lib/postgresql/data/backup.sql";
 const CLIENT: &str = "/_matrix/client/v3";
 
-fn json_of(page: &ccci::Page) -> ccci::Result<Value> {
-    serde_json::from_slice(&page.body).with_context(|| {
-        format!(
-            "not JSON ({}): {}",
-            page.status,
-            page.text().chars().take(300).collect::<String>()
-        )
-    })
-}
-
 /// A path segment with everything but unreserved characters percent-encoded (room ids hold
 /// `!` and `:`).
 fn segment(s: &str) -> String {
@@ -87,7 +77,7 @@ async fn call(
             .body(body.to_string());
     }
     let page = http.request(req).await?;
-    Ok((page.status, json_of(&page)?))
+    Ok((page.status, page.json()?))
 }
 
 /// The version Synapse reports of itself.
@@ -100,17 +90,22 @@ async fn server_version(http: &Http) -> ccci::Result<String> {
         .with_context(|| format!("server_version has no version: {v}"))
 }
 
-/// Logs `user` in with their password; returns the access token.
-async fn log_in(http: &Http, user: &User) -> ccci::Result<String> {
-    let (status, v) = call(
+/// A password login of `name`: its status and answer.
+async fn password_login(http: &Http, name: &str, password: &str) -> ccci::Result<(u16, Value)> {
+    call(
         http,
         "POST",
         &format!("{CLIENT}/login"),
         None,
         Some(json!({"type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": user.name}, "password": user.password})),
+            "identifier": {"type": "m.id.user", "user": name}, "password": password})),
     )
-    .await?;
+    .await
+}
+
+/// Logs `user` in with their password; returns the access token.
+async fn log_in(http: &Http, user: &User) -> ccci::Result<String> {
+    let (status, v) = password_login(http, &user.name, &user.password).await?;
     ccci::ensure!(
         status == 200,
         "logging in as {} answered {status}: {v}",
@@ -443,15 +438,7 @@ async fn federation_off_and_bad_passwords_refused(
         federation.status
     );
     let user = state.read(USER)?;
-    let (status, v) = call(
-        http,
-        "POST",
-        &format!("{CLIENT}/login"),
-        None,
-        Some(json!({"type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": user.name}, "password": "not the password"})),
-    )
-    .await?;
+    let (status, v) = password_login(http, &user.name, "not the password").await?;
     ccci::ensure!(
         status == 403 && v["errcode"] == "M_FORBIDDEN",
         "a wrong password answered {status}: {v}"

@@ -21,10 +21,6 @@ const MARKER: Key<Seeded> = Key::new("marker");
 /// Where the db service's pre-hook leaves the dump (backupbot.backup.volumes.db-data.path).
 const DUMP: &str = "/var/lib/postgresql/data/backup.sql";
 
-fn json_of(page: &ccci::Page) -> ccci::Result<Value> {
-    serde_json::from_slice(&page.body).with_context(|| format!("not JSON: {}", page.text()))
-}
-
 async fn create(http: &Http, content_type: &str, body: String) -> ccci::Result<i64> {
     let page = http.post("/notes", content_type, body).await?;
     ccci::ensure!(
@@ -33,7 +29,7 @@ async fn create(http: &Http, content_type: &str, body: String) -> ccci::Result<i
         page.status,
         page.text()
     );
-    json_of(&page)?["id"]
+    page.json()?["id"]
         .as_i64()
         .with_context(|| format!("POST /notes returned no id: {}", page.text()))
 }
@@ -41,7 +37,7 @@ async fn create(http: &Http, content_type: &str, body: String) -> ccci::Result<i
 async fn note(http: &Http, id: i64) -> ccci::Result<Option<Value>> {
     let page = http.get(&format!("/notes/{id}")).await?;
     match page.status {
-        200 => Ok(Some(json_of(&page)?)),
+        200 => Ok(Some(page.json()?)),
         404 => Ok(None),
         s => ccci::bail!("GET /notes/{id} answered {s}: {}", page.text()),
     }
@@ -50,7 +46,7 @@ async fn note(http: &Http, id: i64) -> ccci::Result<Option<Value>> {
 async fn version(http: &Http) -> ccci::Result<Value> {
     let page = http.get("/version").await?;
     ccci::ensure!(page.status == 200, "GET /version answered {}", page.status);
-    json_of(&page)
+    page.json()
 }
 
 /// The install tier deployed the previous release: notebook 1.0 on schema 1.
@@ -186,7 +182,7 @@ async fn notes_round_trip_with_titles(http: &Http) -> ccci::Result {
         n["title"] == title.as_str() && n["body"] == body.as_str(),
         "note {id} came back as {n}"
     );
-    let list = json_of(&http.get("/notes").await?)?;
+    let list = http.get("/notes").await?.json()?;
     ccci::ensure!(
         list.as_array()
             .is_some_and(|l| l.iter().any(|x| x["id"] == id)),

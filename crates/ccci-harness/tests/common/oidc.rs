@@ -38,7 +38,7 @@ pub async fn realm_token(ctx: &HookCtx, http: &Http) -> ccci::Result<String> {
         answer.status,
         answer.text()
     );
-    let body: serde_json::Value = serde_json::from_slice(&answer.body)?;
+    let body = answer.json()?;
     Ok(body["access_token"]
         .as_str()
         .context("the token endpoint's answer has no access_token")?
