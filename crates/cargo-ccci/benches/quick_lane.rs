@@ -14,41 +14,16 @@
 //! Everything the runs keep (runs, store, canonical) is in a scratch directory of its own;
 //! the canonical is taken down at the end.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
 
 const GOAL: f64 = 0.4;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `cargo ccci <args>` in the workspace with the scratch `place`, which must exit 0; its wall
-/// time.
+/// `cargo ccci <args>` with the scratch `place`, which must exit 0; its wall time.
 fn timed(place: &Path, args: &[&str]) -> Duration {
-    let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"))
-        .arg("ccci")
-        .args(args)
-        .current_dir(workspace())
-        .env("CCCI_CANONICAL_DIR", place.join("canonical"))
-        .env("CCCI_DATABASE", place.join("runs.db"))
-        .env("CCCI_JOURNAL_DIR", place.join("journal"))
-        .env("CCCI_RUNS_DIR", place.join("runs"))
-        .env("CCCI_SCREENSHOT", "no")
-        .env_remove("CCCI_SET")
-        .env_remove("CCCI_ROUTING")
-        .output()
-        .expect("cargo ccci runs");
-    let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "cargo ccci {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
+    common::ccci(place, &place.join("runs"), args).took
 }
 
 fn main() {
@@ -58,41 +33,14 @@ fn main() {
         .unwrap_or(3);
     let place = std::env::temp_dir().join(format!("ccci-bench-quick-{}", std::process::id()));
     std::fs::create_dir_all(&place).unwrap();
-    let built = Command::new(env!("CARGO"))
-        .current_dir(workspace())
-        .args([
-            "test",
-            "-p",
-            "recipe-notebook",
-            "--test",
-            "recipe",
-            "--no-run",
-        ])
-        .status()
-        .expect("cargo test --no-run");
-    assert!(built.success());
+    common::build(&["recipe-notebook"]);
 
-    let repo = place.join("notebook");
-    ccci_testkit::release_repository("notebook", &repo);
-    let compose = repo.join("compose.yml");
-    let text = std::fs::read_to_string(&compose).unwrap();
-    let changed = text.replacen(
-        "      - DB_HOST=db\n",
-        "      - DB_HOST=db\n      - NOTEBOOK_PULL_REQUEST=1\n",
-        1,
+    let repo = common::pull_request(
+        &place,
+        "notebook",
+        "      - DB_HOST=db",
+        "      - NOTEBOOK_PULL_REQUEST=1",
     );
-    assert_ne!(text, changed, "the pull request changes the app");
-    std::fs::write(&compose, changed).unwrap();
-    ccci_testkit::git(
-        &repo,
-        &[
-            "commit",
-            "--quiet",
-            "-am",
-            "a pull request that restarts the app",
-        ],
-    );
-    let repo = repo.display().to_string();
     let head = ["run", "notebook", "--recipe-git", repo.as_str()];
 
     // The recipe's lifecycle functions check the ladder from 1.0 (schema 1) up.

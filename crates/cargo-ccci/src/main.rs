@@ -256,6 +256,8 @@ struct Target {
 struct LintArgs {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    trust: Trust,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -306,6 +308,29 @@ pub(crate) struct RunArgs {
     /// own (over the recipe's `upgrade_from`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
     upgrade_from: Option<u32>,
+    #[command(flatten)]
+    trust: Trust,
+}
+
+/// Whether the head is a stranger's.
+#[derive(clap::Args)]
+struct Trust {
+    /// Treat the head as untrusted (a stranger's pull request): every deploy's merged stack
+    /// is held to its own stack, domain and checkout before anything is created
+    /// (docs/serve.md#what-a-head-may-deploy). `cargo ccci serve` always does.
+    #[arg(long)]
+    untrusted: bool,
+    /// What an untrusted head may deploy beyond its own stack, RULE:VALUE (repeatable):
+    /// `--allow bind_mount:/var/run/docker.sock`.
+    #[arg(long, value_name = "RULE:VALUE", requires = "untrusted", value_parser = |v: &str| v.parse::<ccci::policy::Allowance>())]
+    allow: Vec<ccci::policy::Allowance>,
+}
+
+impl Trust {
+    /// As the run's settings take it: `None` for a trusted head.
+    fn allowances(self) -> Option<Vec<ccci::policy::Allowance>> {
+        self.untrusted.then_some(self.allow)
+    }
 }
 
 pub(crate) fn parse_timeout(v: &str) -> Result<Duration, String> {
@@ -380,6 +405,7 @@ pub(crate) fn run_asking(
         lane: a.quick.then_some(ccci::core::results::Lane::Quick),
         upgrade_from: a.upgrade_from,
         canonical,
+        untrusted: a.trust.allowances(),
         ..Default::default()
     };
     let (recipe, sets, timeout, junit) = (a.target.recipe, a.target.sets, a.timeout, a.junit);
@@ -559,11 +585,13 @@ fn absolute_if_path(url: String) -> String {
 
 /// `cargo ccci lint`: a test crate's recipe, or any repository's, checked as a run would
 /// before it deploys; one line either way.
-fn lint(LintArgs { target: a }: LintArgs) -> Result<ExitCode, String> {
+fn lint(LintArgs { target: a, trust }: LintArgs) -> Result<ExitCode, String> {
     let git = a.recipe_git.map(absolute_if_path);
+    let untrusted = trust.allowances();
     let overrides = ccci::Overrides {
         reference: a.reference,
         domain: a.domain,
+        untrusted: untrusted.clone(),
         ..Default::default()
     };
     let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
@@ -603,6 +631,16 @@ fn lint(LintArgs { target: a }: LintArgs) -> Result<ExitCode, String> {
         head.reference,
         linted.compose_files.join(" + "),
     );
+    if let Some(allow) = &untrusted {
+        let allowed: Vec<String> = allow.iter().map(ToString::to_string).collect();
+        say!(
+            "  untrusted: the head keeps to its own stack, domain and checkout{}",
+            match allowed.is_empty() {
+                true => String::new(),
+                false => format!(" (allowed: {})", allowed.join(", ")),
+            }
+        );
+    }
     for tag in &linted.annotated {
         say!("  note: tag {tag} is lightweight; a run makes it annotated in its own clone (abra deploys only annotated releases)");
     }

@@ -93,6 +93,30 @@ impl Reach {
     }
 }
 
+/// The head's merged stack held to what an untrusted run may deploy, before anything is
+/// created: its own stack, its domain and its subdomains, its checkout's files.
+fn refuse_untrusted(
+    merged: &str,
+    app: &App,
+    recipe: &Recipe,
+    allow: &[crate::policy::Allowance],
+) -> Result<(), AbraError> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(merged)
+        .map_err(|e| AbraError::HostFault(format!("merged compose is not YAML: {e}")))?;
+    let domains = [app.domain.clone()];
+    let own = crate::policy::Own {
+        stack: &app.stack,
+        domains: &domains,
+        checkout: &recipe.dir,
+    };
+    let refusals = crate::policy::check(&doc, &own, allow);
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(AbraError::Untrusted { refusals })
+    }
+}
+
 /// Deploys apps with the docker CLI and the Engine API. Cheap to clone.
 #[derive(Clone)]
 pub struct BuiltinEngine {
@@ -112,6 +136,12 @@ pub struct BuiltinEngine {
     /// Values for the app's own secrets, by the secret's name (`SECRET_<NAME>_VERSION`,
     /// lower case), instead of generated ones.
     secret_values: BTreeMap<String, String>,
+    /// The value of every secret this engine created, kept so that a picture of the app can
+    /// be kept free of them.
+    made: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Set for an untrusted head: what its operator allows it beyond its own stack. Every
+    /// deploy is then checked ([`crate::policy`]) before anything is created.
+    untrusted: Option<Vec<crate::policy::Allowance>>,
 }
 
 impl BuiltinEngine {
@@ -141,6 +171,8 @@ impl BuiltinEngine {
             local_images: None,
             published: Default::default(),
             secret_values: BTreeMap::new(),
+            made: Default::default(),
+            untrusted: None,
             docker_provider_as: None,
             service_labels: Vec::new(),
             stacks_dir: stacks_dir.into(),
@@ -172,6 +204,22 @@ impl BuiltinEngine {
     pub fn with_docker_provider_as(mut self, provider: Option<String>) -> Self {
         self.docker_provider_as = provider;
         self
+    }
+
+    /// The same engine, deploying an untrusted head: every deploy's merged stack is checked
+    /// against [`crate::policy`] before anything is created, less what `allow` allows.
+    pub fn untrusted(mut self, allow: Vec<crate::policy::Allowance>) -> Self {
+        self.untrusted = Some(allow);
+        self
+    }
+
+    /// The values of the secrets this engine (or a clone of it) created, for whatever must
+    /// never show them.
+    pub fn secrets_made(&self) -> Vec<String> {
+        self.made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The same engine, creating the app's secrets named in `values` (by the name
@@ -213,6 +261,9 @@ impl BuiltinEngine {
         let merged = self
             .merged_compose(app, recipe, &files, req.deadline)
             .await?;
+        if let Some(allow) = &self.untrusted {
+            refuse_untrusted(&merged, app, recipe, allow)?;
+        }
         let chaos = match (req.release, req.force_chaos) {
             (Some(_), false) => None,
             _ => Some(recipe.chaos_version(req.deadline)?),
@@ -268,8 +319,7 @@ impl BuiltinEngine {
         Ok(Some(port))
     }
 
-    /// The compose chain merged as abra merges it: `docker stack config` over the files of
-    /// `COMPOSE_FILE`, with the recipe's `abra.sh` exports, the app's env and `STACK_NAME`.
+    /// The compose chain merged as abra merges it ([`merge_invocation`]).
     async fn merged_compose(
         &self,
         app: &App,
@@ -277,16 +327,8 @@ impl BuiltinEngine {
         files: &[String],
         deadline: Deadline,
     ) -> Result<String, AbraError> {
-        let mut env = BTreeMap::new();
-        if let Ok(text) = std::fs::read_to_string(recipe.path("abra.sh")) {
-            env.extend(abra_sh_exports(&text));
-        }
-        env.extend(app.env.to_map());
-        env.insert("STACK_NAME".into(), app.stack.clone());
-        let mut args = vec!["stack", "config"];
-        for f in files {
-            args.extend(["-c", f.as_str()]);
-        }
+        let (args, env) = merge_invocation(app, recipe, files);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.docker(&recipe.dir, &args, &env, deadline).await
     }
 
@@ -380,6 +422,10 @@ impl BuiltinEngine {
             self.swarm
                 .create_secret(&app.stack, &name, value.as_bytes())
                 .await?;
+            self.made
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(value);
         }
         Ok(())
     }
@@ -551,14 +597,13 @@ fn docker_cli_path() -> Result<PathBuf, AbraError> {
     })
 }
 
-/// Runs `docker args…` in `dir` with only [`PASS_ENV`] and `env`, until `deadline`.
-async fn run_docker(
+/// `docker args…` in `dir` with only [`PASS_ENV`] and `env`, and how it is shown.
+fn docker_command(
     docker: &Path,
     dir: &Path,
     args: &[&str],
     env: &BTreeMap<String, String>,
-    deadline: Deadline,
-) -> Result<String, AbraError> {
+) -> (std::process::Command, String) {
     let mut cmd = std::process::Command::new(docker);
     cmd.args(args).current_dir(dir).env_clear();
     for k in PASS_ENV {
@@ -567,8 +612,60 @@ async fn run_docker(
         }
     }
     cmd.envs(env);
-    let shown = format!("docker {}", args.join(" "));
+    (cmd, format!("docker {}", args.join(" ")))
+}
+
+/// Runs `docker args…` in `dir` with only [`PASS_ENV`] and `env`, until `deadline`.
+async fn run_docker(
+    docker: &Path,
+    dir: &Path,
+    args: &[&str],
+    env: &BTreeMap<String, String>,
+    deadline: Deadline,
+) -> Result<String, AbraError> {
+    let (cmd, shown) = docker_command(docker, dir, args, env);
     crate::process::run_async(cmd, shown, deadline, "").await
+}
+
+/// How abra merges an app's compose chain: `docker stack config` over the files of
+/// `COMPOSE_FILE`, with the recipe's `abra.sh` exports, the app's env and `STACK_NAME`
+/// (argv and environment, run in the recipe's directory).
+fn merge_invocation(
+    app: &App,
+    recipe: &Recipe,
+    files: &[String],
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut env = BTreeMap::new();
+    if let Ok(text) = std::fs::read_to_string(recipe.path("abra.sh")) {
+        env.extend(abra_sh_exports(&text));
+    }
+    env.extend(app.env.to_map());
+    env.insert("STACK_NAME".into(), app.stack.clone());
+    let mut args = vec!["stack".to_string(), "config".to_string()];
+    for f in files {
+        args.extend(["-c".to_string(), f.clone()]);
+    }
+    (args, env)
+}
+
+/// Holds an app's compose chain at its checkout, merged, to what an untrusted head may
+/// deploy ([`crate::policy`]), with no Swarm: what `cargo ccci lint --untrusted` asks, and
+/// what every untrusted deploy checks before it creates anything.
+///
+/// # Errors
+/// [`AbraError::Untrusted`] naming every refusal; the docker CLI's error when the chain
+/// cannot be merged.
+pub fn check_untrusted(
+    app: &App,
+    recipe: &Recipe,
+    allow: &[crate::policy::Allowance],
+    deadline: Deadline,
+) -> Result<(), AbraError> {
+    let (args, env) = merge_invocation(app, recipe, &app.compose_files());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (cmd, shown) = docker_command(&docker_cli_path()?, &recipe.dir, &args, &env);
+    let merged = crate::process::run(cmd, shown, deadline, "")?;
+    refuse_untrusted(&merged, app, recipe, allow)
 }
 
 /// How long removal waits before asking `docker stack rm` again after it failed.

@@ -38,6 +38,12 @@ pub enum AbraError {
     /// bad input, for a person to fix before a run can mean anything.
     #[error("{0}")]
     Recipe(String),
+    /// An untrusted head asks for what only its operator may grant ([`crate::policy`]).
+    #[error("the head asks for what an untrusted run may not deploy (nothing was deployed):\n  {}", refusals.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Untrusted {
+        /// Each thing refused.
+        refusals: Vec<crate::policy::Refusal>,
+    },
     /// `upgrade_base_version` names no release.
     #[error("upgrade_base_version {wanted} is not a release of the recipe (releases: {}): set it to one of them, or remove it to upgrade from the release before the head", releases.join(", "))]
     UnknownBase {

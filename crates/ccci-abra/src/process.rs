@@ -215,6 +215,112 @@ pub fn supervise(
     }
 }
 
+/// A command left running while its caller talks to it (a browser a test drives): in a
+/// process group of its own, reached by [`stop_all`], and killed with everything it started
+/// when dropped. Its caller bounds each exchange with it by a deadline of its own.
+pub struct Held {
+    child: std::process::Child,
+    shown: String,
+    _entry: Running,
+}
+
+impl Held {
+    /// The command line, for messages.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// How it exited, or `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// A pipe, both ends closed on exec (hand one to a command with [`hold`]): `(read, write)`.
+pub fn pipe() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd as _;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2(2) writes two descriptors into the array it is given, or fails.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just made by pipe2 and nothing else owns them.
+    Ok(unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    })
+}
+
+/// Starts `cmd` and leaves it running (see [`Held`]), stdin closed; its stdout and stderr
+/// are as `cmd` sets them. Each `(fd, at)` of `hand` becomes the command's descriptor `at`
+/// (below 64; Chromium's DevTools pipe is 3 and 4), and is closed here once handed over.
+pub fn hold(
+    mut cmd: Command,
+    shown: String,
+    hand: Vec<(std::os::fd::OwnedFd, std::os::fd::RawFd)>,
+    hint: &str,
+) -> Result<Held, AbraError> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+    let not_started = |why: String| AbraError::Command {
+        command: shown.clone(),
+        status: "not started".into(),
+        stderr: why,
+    };
+    // Each source is first raised to 64 or above: a source that happens to be descriptor 4
+    // would otherwise be closed by the dup2 that gives another source as 4 before its turn.
+    let mut raised: Vec<(OwnedFd, std::os::fd::RawFd)> = Vec::with_capacity(hand.len());
+    for (fd, at) in hand {
+        if !(0..64).contains(&at) {
+            return Err(not_started(format!("descriptor {at} is not below 64")));
+        }
+        // SAFETY: fcntl(2) F_DUPFD_CLOEXEC on a descriptor we own returns a new one or -1.
+        let high = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 64) };
+        if high < 0 {
+            return Err(not_started(format!(
+                "no descriptor to hand over: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        // SAFETY: `high` was just made by fcntl and nothing else owns it.
+        raised.push((unsafe { OwnedFd::from_raw_fd(high) }, at));
+    }
+    let pairs: Vec<(std::os::fd::RawFd, std::os::fd::RawFd)> = raised
+        .iter()
+        .map(|(fd, at)| (fd.as_raw_fd(), *at))
+        .collect();
+    // SAFETY: the closure runs in the child between fork and exec; it only calls dup2(2),
+    // which is async-signal-safe, and reads a vector that was allocated before the fork.
+    // dup2 clears close-on-exec on the new descriptor, so exactly these pass to the command.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &(from, to) in &pairs {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.stdin(Stdio::null()).process_group(0);
+    let child = cmd.spawn().map_err(|e| not_started(format!("{e}{hint}")))?;
+    drop(raised);
+    let entry = Running::register(child.id());
+    Ok(Held {
+        child,
+        shown,
+        _entry: entry,
+    })
+}
+
 /// Runs [`run`] on a blocking thread, for async callers.
 pub(crate) async fn run_async(
     cmd: Command,

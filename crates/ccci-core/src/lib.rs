@@ -26,6 +26,7 @@ pub mod journal;
 pub mod ladder;
 pub mod meta;
 pub mod op;
+pub mod policy;
 pub mod results;
 pub mod state;
 pub mod suggest;

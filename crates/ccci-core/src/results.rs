@@ -130,7 +130,8 @@ pub struct Facts {
     /// functions, a test filter. Values of secret-looking names are redacted.
     #[serde(default)]
     pub manifest: Vec<String>,
-    /// The app's front page as the run left it, taken before teardown (best effort).
+    /// The page a recipe's test chose for the report (secrets masked), else the app's front
+    /// page as the run left it, taken before teardown (best effort).
     #[serde(default)]
     pub screenshot: Option<Picture>,
     /// Set when the run was refused before anything was deployed because its input is

@@ -14,6 +14,8 @@
 //! | [`CA_CERT`] | a certificate authority to trust for apps behind Traefik | every run |
 //! | [`IPVS`] | whether the Swarm's host has IPVS (`yes`/`no`) | every run |
 //! | [`SCREENSHOT`] | whether to take the app's screenshot (`yes`/`no`) | every run |
+//! | [`UNTRUSTED`] | whether the head is untrusted (`yes`/`no`): its stack held to its own | every run |
+//! | [`ALLOW`] | what an untrusted head may deploy beyond its own stack (`RULE:VALUE`, one a line or comma-separated) | every run |
 //! | [`REGISTRY_DIR`] | the run registry's directory | runs, the janitor |
 //! | [`KEEP`] | keep a red run's stack up this long | every run |
 //! | [`IMAGE_BUILDER`] | the local image builder | every run |
@@ -52,6 +54,13 @@ pub const CA_CERT: &str = "CCCI_CA_CERT";
 pub const IPVS: &str = "CCCI_IPVS";
 /// Whether a run takes the app's screenshot before teardown: `yes` or `no`.
 pub const SCREENSHOT: &str = "CCCI_SCREENSHOT";
+/// Whether the head is untrusted input (`yes` or `no`; default `no`, `cargo ccci serve`
+/// always `yes`): every deploy's merged stack is held to the run's own stack, domain and
+/// checkout before anything is created.
+pub const UNTRUSTED: &str = "CCCI_UNTRUSTED";
+/// What the operator allows an untrusted head beyond its own stack, `RULE:VALUE` each
+/// (`bind_mount:/var/run/docker.sock`), one a line or comma-separated.
+pub const ALLOW: &str = "CCCI_ALLOW";
 /// The run registry's directory.
 pub const REGISTRY_DIR: &str = "CCCI_REGISTRY_DIR";
 /// How long a red run's stack is kept up for debugging (a duration like `1h`).

@@ -73,7 +73,8 @@ enum Fetch {
 
 impl Checkout {
     /// Clones the recipe into `dest` and writes the app's env under `servers`, then checks
-    /// everything ccci can check without a Swarm; the first problem is the answer. Blocks on
+    /// everything ccci can check without a Swarm (for an untrusted head, what its merged
+    /// stack reaches: [`ccci_abra::policy`]); the first problem is the answer. Blocks on
     /// git: call it where blocking is allowed.
     pub(crate) fn read(
         settings: &Settings,
@@ -117,6 +118,16 @@ impl Checkout {
                 );
                 app.save()?;
             }
+        }
+        if let Some(allow) = &settings.untrusted {
+            // The head as its deploy will have it: checked out, the CI overlay beside it; a
+            // head reaching beyond its stack is refused before anything is deployed.
+            recipe.checkout(&commit, deadline)?;
+            if let Some(o) = &overlay {
+                let path = recipe.path(CI_OVERLAY);
+                std::fs::write(&path, &o.text).map_err(crate::error::io(&path))?;
+            }
+            ccci_abra::check_untrusted(&app, &recipe, allow, deadline)?;
         }
         Ok(Checkout {
             recipe,

@@ -498,6 +498,28 @@ impl Deployment {
                 name: self.app.stack.clone(),
             },
             http: self.http.clone(),
+            browser: self.base_url.as_deref().map(|base| {
+                let mut secrets = self.engine.secrets_made();
+                for values in self.deps.values.values() {
+                    for key in ccci_core::deps::SECRET_KEYS {
+                        secrets.extend(values.get(*key).cloned());
+                    }
+                }
+                secrets.retain(|s| s.len() >= crate::browser::SHORTEST_SECRET);
+                crate::Browser::new(
+                    base,
+                    self.via
+                        .resolve
+                        .as_ref()
+                        .map(|(host, addr)| (host.clone(), addr.ip().to_string())),
+                    secrets,
+                    Some(crate::browser::ReportPicture {
+                        path: shared.dir.screenshot(),
+                        taken: shared.picture_taken.clone(),
+                        wanted: shared.settings.screenshot != Some(false),
+                    }),
+                )
+            }),
             snapshot: self.backup.as_ref().map(|b| b.snapshot.clone()),
         }
     }
@@ -528,7 +550,7 @@ async fn engine(shared: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, Harness
         None => None,
     };
     let meta = &shared.meta;
-    Ok(BuiltinEngine::new(
+    let engine = BuiltinEngine::new(
         swarm.clone(),
         &shared.dir.stacks(),
         &meta.service,
@@ -538,7 +560,11 @@ async fn engine(shared: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, Harness
     .with_pull(shared.settings.pull.unwrap_or_default())
     .with_local_images(local_images)
     // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
-    .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into())))
+    .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into()));
+    Ok(match &shared.settings.untrusted {
+        Some(allow) => engine.untrusted(allow.clone()),
+        None => engine,
+    })
 }
 
 /// How the app will be reached: as the settings force it, else through the Traefik serving

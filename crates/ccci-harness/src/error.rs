@@ -440,6 +440,7 @@ impl HarnessError {
             HarnessError::Abra(e) => matches!(
                 e,
                 AbraError::Recipe(_)
+                    | AbraError::Untrusted { .. }
                     | AbraError::UnknownBase { .. }
                     | AbraError::HeadNotAfterBase { .. }
                     | AbraError::SameVersionTwice { .. }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a ccci fixture",
     label = "a ccci test cannot ask for this",
-    note = "a ccci test or hook can take `&HookCtx`, `&OpState`, `&Stack`, `&Http` and `&Snapshot`"
+    note = "a ccci test or hook can take `&HookCtx`, `&OpState`, `&Stack`, `&Http`, `&Browser` and `&Snapshot`"
 )]
 pub trait Fixture {
     /// This fixture from the run's set, or why it is not available.
@@ -23,6 +23,7 @@ pub struct Fixtures {
     pub(crate) op_state: Arc<OpState>,
     pub(crate) stack: Stack,
     pub(crate) http: Option<Http>,
+    pub(crate) browser: Option<crate::Browser>,
     pub(crate) snapshot: Option<Snapshot>,
 }
 
@@ -54,6 +55,14 @@ impl Fixture for Http {
     fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
         fx.http.as_ref().ok_or_else(|| {
             "the app has no HTTP route (its main service has no traefik loadbalancer.server.port label), so there is no `Http` fixture".into()
+        })
+    }
+}
+
+impl Fixture for crate::Browser {
+    fn get(fx: &Fixtures) -> crate::outcome::Result<&Self> {
+        fx.browser.as_ref().ok_or_else(|| {
+            "the app has no HTTP route (its main service has no traefik loadbalancer.server.port label), so there is no `Browser` fixture".into()
         })
     }
 }

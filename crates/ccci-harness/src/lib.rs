@@ -36,6 +36,7 @@
 //! Values pass from one op to a later one through [`OpState`] under typed [`Key`]s; errors
 //! are built with [`ensure!`], [`bail!`] and [`Context`].
 
+pub mod browser;
 pub mod budget;
 mod build;
 mod checkout;
@@ -64,7 +65,8 @@ mod settings;
 mod shared;
 mod tiers;
 
-pub use ccci_abra::{Pull, Snapshot};
+pub use browser::Browser;
+pub use ccci_abra::{policy, Pull, Snapshot};
 pub use ccci_core::results::Routing;
 pub use ccci_core::{self as core, HookCtx, Key, OpState, RecipeMeta};
 pub use ccci_macros::{backup_verify, functional, lifecycle};

@@ -3,7 +3,9 @@
 //! tags, the ref and the upgrade base, and the head's compose chain (files, YAML, services,
 //! images' tags, secrets, configs, name lengths): exactly [`crate::checkout::Checkout`],
 //! which every run starts from, so a recipe `lint` passes is refused by no run for any of
-//! these, and one it refuses gets the same one-line error a run would.
+//! these, and one it refuses gets the same one-line error a run would. Untrusted
+//! (`--untrusted`), the head's merged chain is also held to what an untrusted run may deploy,
+//! as its deploys will be ([`ccci_abra::policy`]).
 
 use crate::checkout::Checkout;
 use crate::error::{io, HarnessError};

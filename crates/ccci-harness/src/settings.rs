@@ -43,6 +43,10 @@ pub struct Settings {
     /// asks for it when this is unsaid (its report shows it); a bare `cargo test` takes none
     /// unless this says yes.
     pub screenshot: Option<bool>,
+    /// Whether the head is untrusted, and what its operator allows it beyond its own stack
+    /// ([`vars::UNTRUSTED`], [`vars::ALLOW`]): `None` deploys the recipe as written (a
+    /// maintainer's own machine); `Some` holds every deploy to [`ccci_abra::policy`].
+    pub untrusted: Option<Vec<ccci_abra::policy::Allowance>>,
     /// The run registry's directory ([`vars::REGISTRY_DIR`]); default
     /// [`crate::registry::Registry::open`]'s.
     pub registry_dir: Option<PathBuf>,
@@ -197,6 +201,12 @@ impl Settings {
             screenshot: var(vars::SCREENSHOT)
                 .map(|v| switch(vars::SCREENSHOT, v))
                 .transpose()?,
+            untrusted: untrusted(
+                var(vars::UNTRUSTED)
+                    .map(|v| switch(vars::UNTRUSTED, v))
+                    .transpose()?,
+                var(vars::ALLOW),
+            )?,
             registry_dir: var(vars::REGISTRY_DIR).map(PathBuf::from),
             keep: var(vars::KEEP)
                 .map(|v| ccci_core::meta::duration(&v).ok_or(HarnessError::BadKeep(v)))
@@ -269,6 +279,7 @@ impl Settings {
             ca_cert: None,
             ipvs: None,
             screenshot: None,
+            untrusted: None,
             registry_dir: None,
             keep: None,
             image_builder: own_image_builder(),
@@ -303,6 +314,8 @@ pub struct Overrides {
     pub keep: Option<Duration>,
     /// Whether to take the screenshot.
     pub screenshot: Option<bool>,
+    /// `--untrusted` with its `--allow`s.
+    pub untrusted: Option<Vec<ccci_abra::policy::Allowance>>,
     /// Where else to write results.json.
     pub results_copy: Option<PathBuf>,
     /// `--quick`.
@@ -323,6 +336,7 @@ impl Overrides {
         settings.pull = self.pull.or(settings.pull);
         settings.keep = self.keep.or(settings.keep);
         settings.screenshot = self.screenshot.or(settings.screenshot);
+        settings.untrusted = self.untrusted.or(settings.untrusted);
         settings.results_copy = self.results_copy.or(settings.results_copy);
         settings.lane = self.lane.unwrap_or(settings.lane);
         settings.upgrade_from = self.upgrade_from.or(settings.upgrade_from);
@@ -343,6 +357,19 @@ impl Overrides {
             (vars::KEEP, self.keep.map(|k| format!("{}s", k.as_secs()))),
             (vars::SCREENSHOT, self.screenshot.map(yes_no)),
             (
+                vars::UNTRUSTED,
+                self.untrusted.as_ref().map(|_| yes_no(true)),
+            ),
+            (
+                vars::ALLOW,
+                self.untrusted.as_ref().filter(|a| !a.is_empty()).map(|a| {
+                    a.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }),
+            ),
+            (
                 vars::RESULTS_FILE,
                 self.results_copy.as_ref().map(|p| p.display().to_string()),
             ),
@@ -359,6 +386,40 @@ impl Overrides {
 /// The variable that carries `--set`s to a test binary, one `key=value` a line.
 pub fn sets_env(sets: &[String]) -> Option<(&'static str, String)> {
     (!sets.is_empty()).then(|| (vars::SET, sets.join("\n")))
+}
+
+/// Whether a run is untrusted, from [`vars::UNTRUSTED`] and its allowances from
+/// [`vars::ALLOW`]; allowances without `UNTRUSTED=yes` are refused, as they would mean nothing.
+fn untrusted(
+    on: Option<bool>,
+    allow: Option<String>,
+) -> Result<Option<Vec<ccci_abra::policy::Allowance>>, HarnessError> {
+    let allow: Vec<ccci_abra::policy::Allowance> = allow
+        .unwrap_or_default()
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse().map_err(|why: String| HarnessError::BadValue {
+                key: vars::ALLOW,
+                value: why,
+                takes: "RULE:VALUE allowances (docs/serve.md#what-a-head-may-deploy)",
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    match on {
+        Some(true) => Ok(Some(allow)),
+        _ if !allow.is_empty() => Err(HarnessError::BadValue {
+            key: vars::ALLOW,
+            value: allow
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            takes: "allowances only with CCCI_UNTRUSTED=yes (a trusted run is deployed as written)",
+        }),
+        _ => Ok(None),
+    }
 }
 
 /// A yes-or-no variable's value.

@@ -25,6 +25,9 @@ pub(crate) struct Shared {
     /// Where the run registers itself before it deploys, so the janitor can reap it if it is
     /// killed; `None` when no registry directory could be written (said as a warning).
     pub registry: Option<Registry>,
+    /// The report's picture when a recipe's test took one ([`crate::Browser::picture_for_report`]):
+    /// the run's end keeps it instead of the front page.
+    pub picture_taken: Arc<Mutex<Option<std::path::PathBuf>>>,
 }
 
 impl Shared {

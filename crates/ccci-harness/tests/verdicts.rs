@@ -412,3 +412,40 @@ fn a_hung_clone_fails_the_install_at_its_deadline_and_the_run_still_reports() {
     assert_eq!(r.results.verdict, Verdict::Red);
     common::assert_clean(&r.results);
 }
+
+/// Services are judged by what they are, as real recipes shape them: a web app whose restart
+/// policy is `condition: none` (it answers on its domain) is long-running, a sync job that
+/// exits 0 and is started again after its delay is a periodic job, a migration that runs once
+/// is a one-shot job; the recipe reaches its true level (L3: no functional tests, so the
+/// ladder stops there). A head whose migration fails is red at once, the reason naming the
+/// service, the kind ccci took it for and its exit.
+#[test]
+fn services_are_judged_by_their_kind_and_a_failed_job_is_named_with_its_exit() {
+    let r = run("service-kinds", |_| {}, Hooks::none());
+    let res = &r.results;
+    for rung in [Rung::Install, Rung::Upgrade, Rung::BackupRestore] {
+        assert_eq!(res.rungs[&rung], RungOutcome::Pass, "{rung}: {res:#?}");
+    }
+    assert!(res.level >= Level(3), "{res:#?}");
+    common::assert_clean(res);
+
+    let r = run(
+        "failing-migration",
+        |m| m.deploy_timeout = Duration::from_secs(120),
+        Hooks::none(),
+    );
+    let res = &r.results;
+    assert_eq!(res.rungs[&Rung::Install], RungOutcome::Pass, "{res:#?}");
+    match &res.rungs[&Rung::Upgrade] {
+        RungOutcome::Fail { reason } => assert!(
+            reason.contains("_migrate")
+                && reason.contains("(one-shot job)")
+                && reason.contains("exit 3")
+                && reason.contains("cannot happen"),
+            "a failed job ends the wait at once, naming it: {reason}"
+        ),
+        other => panic!("the upgrade should fail on the migration, got {other:?}"),
+    }
+    assert_eq!((res.level, res.verdict), (Level(1), Verdict::Red));
+    common::assert_clean(res);
+}

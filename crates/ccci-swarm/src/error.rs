@@ -49,6 +49,16 @@ pub enum SwarmError {
         /// What went wrong.
         reason: String,
     },
+    /// An exec'd command printed more than ccci reads of one ([`crate::EXEC_OUTPUT_CAP`]).
+    #[error("exec {argv:?} in container {container} printed more than {cap_mib} MiB on stdout or stderr, which is all ccci reads of one: write large output to a file in the container and read back what the check needs")]
+    ExecOutputTooLarge {
+        /// The container.
+        container: String,
+        /// The command.
+        argv: Vec<String>,
+        /// The cap, in MiB.
+        cap_mib: usize,
+    },
     /// The container is gone or no longer running: Swarm is replacing its task. Another
     /// container of the same service may do what was asked.
     #[error(

@@ -7,6 +7,12 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::query_parameters::{DownloadFromContainerOptions, UploadToContainerOptions};
 use futures_util::StreamExt;
 
+/// The most an exec's output (stdout and stderr together) is read into memory: what a
+/// recipe's check or hook reads back is text, and a command that prints more (a head that
+/// prints a gigabyte) is stopped being read there, as an error, instead of filling the host's
+/// memory.
+pub const EXEC_OUTPUT_CAP: usize = 64 << 20;
+
 /// A volume or bind mount of a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountInfo {
@@ -79,15 +85,25 @@ impl Swarm {
         {
             StartExecResults::Attached { mut output, .. } => {
                 while let Some(chunk) = output.next().await {
-                    match chunk.map_err(|e| err(e.to_string()))? {
+                    let (to, message) = match chunk.map_err(|e| err(e.to_string()))? {
                         bollard::container::LogOutput::StdOut { message } => {
-                            out.stdout.extend_from_slice(&message)
+                            (&mut out.stdout, message)
                         }
                         bollard::container::LogOutput::StdErr { message } => {
-                            out.stderr.extend_from_slice(&message)
+                            (&mut out.stderr, message)
                         }
-                        _ => {}
+                        _ => continue,
+                    };
+                    if to.len() + message.len() > EXEC_OUTPUT_CAP {
+                        // Dropping the stream ends the attach; the command itself ends with
+                        // its container, at teardown at the latest.
+                        return Err(SwarmError::ExecOutputTooLarge {
+                            container: container.to_string(),
+                            argv: argv.iter().map(|s| s.to_string()).collect(),
+                            cap_mib: EXEC_OUTPUT_CAP >> 20,
+                        });
                     }
+                    to.extend_from_slice(&message);
                 }
             }
             StartExecResults::Detached => return Err(err("the daemon detached the exec".into())),

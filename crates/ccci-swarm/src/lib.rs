@@ -31,7 +31,7 @@ pub use client::Swarm;
 pub use converge::{evaluate, Convergence};
 pub use deadline::Deadline;
 pub use error::{SwarmError, WaitError};
-pub use exec::{ExecOutput, MountInfo};
+pub use exec::{ExecOutput, MountInfo, EXEC_OUTPUT_CAP};
 pub use inventory::DataRemoval;
 pub use model::{ServiceState, TaskState};
 pub use pull::PullFailure;

@@ -139,6 +139,17 @@ async fn exec_reports_output_and_exit_code() {
         ),
         (7, "out\n", "err\n")
     );
+    // A command that prints a gigabyte is read no further than the cap: a typed error that
+    // says so, not a host whose memory filled.
+    let big = swarm
+        .exec(&c, &["sh", "-c", "head -c 1073741824 /dev/zero"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&big, SwarmError::ExecOutputTooLarge { cap_mib: 64, .. }),
+        "{big}"
+    );
+    assert!(big.to_string().contains("more than 64 MiB"), "{big}");
     remove(&swarm, &stack).await;
 }
 

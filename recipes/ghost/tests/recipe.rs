@@ -5,9 +5,10 @@
 //! published post made through the Admin API with a cookie session is the data proof at every
 //! step. Why this pair of releases: docs/heavy-apps.md.
 
-use ccci::{Context as _, Http, Key, OpState, Snapshot};
+use ccci::{Browser, Context as _, Http, Key, OpState, Snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// The site owner made on the fresh install, signed in as by every admin call.
 #[derive(Serialize, Deserialize)]
@@ -27,6 +28,10 @@ struct Post {
 const OWNER: Key<Owner> = Key::new("owner");
 /// Published by Ghost 5.130.0, looked for after the upgrade.
 const PRE_UPGRADE: Key<Post> = Key::new("pre_upgrade");
+/// Its tag (a post is titled `ccci <tag>`).
+const PRE_UPGRADE_TAG: &str = "before the upgrade";
+/// The tag of the post the browser finds in the editor.
+const BROWSER_TAG: &str = "seen in the editor";
 /// Published before the backup, looked for in the dump and after the restore.
 const MARKER: Key<Post> = Key::new("marker");
 
@@ -79,6 +84,31 @@ async fn sign_in(http: &Http, state: &OpState) -> ccci::Result {
         page.status,
         page.text()
     );
+    Ok(())
+}
+
+/// Makes the site's owner through the setup API, as a person does in `/ghost/` on a new site,
+/// and keeps their credentials.
+async fn make_owner(http: &Http, state: &OpState) -> ccci::Result {
+    let owner = Owner {
+        email: "owner@ccci.test".into(),
+        // Ghost refuses a password holding the site's title or the email's words.
+        password: ccci::core::random_chars(24, PASSWORD_CHARS)?,
+    };
+    let page = admin(
+        http,
+        "POST",
+        "/authentication/setup/",
+        Some(json!({"setup": [{"name": "ccci", "email": owner.email, "password": owner.password, "blogTitle": "ccci ghost"}]})),
+    )
+    .await?;
+    ccci::ensure!(
+        page.status == 201,
+        "setting up the owner answered {}: {}",
+        page.status,
+        page.text()
+    );
+    state.put(OWNER, &owner)?;
     Ok(())
 }
 
@@ -183,25 +213,7 @@ async fn fresh_install_is_ghost_5_130_0_and_sets_up(http: &Http, state: &OpState
         "a fresh install already has an owner: {}",
         setup.text()
     );
-    let owner = Owner {
-        email: "owner@ccci.test".into(),
-        // Ghost refuses a password holding the site's title or the email's words.
-        password: ccci::core::random_chars(24, PASSWORD_CHARS)?,
-    };
-    let page = admin(
-        http,
-        "POST",
-        "/authentication/setup/",
-        Some(json!({"setup": [{"name": "ccci", "email": owner.email, "password": owner.password, "blogTitle": "ccci ghost"}]})),
-    )
-    .await?;
-    ccci::ensure!(
-        page.status == 201,
-        "setting up the owner answered {}: {}",
-        page.status,
-        page.text()
-    );
-    state.put(OWNER, &owner)?;
+    make_owner(http, state).await?;
     sign_in(http, state).await?;
     let version = ghost_version(http).await?;
     ccci::ensure!(
@@ -215,7 +227,7 @@ async fn fresh_install_is_ghost_5_130_0_and_sets_up(http: &Http, state: &OpState
 #[ccci::lifecycle(before = upgrade)]
 async fn publish_on_5_130_0(http: &Http, state: &OpState) -> ccci::Result {
     sign_in(http, state).await?;
-    let post = publish(http, "before the upgrade").await?;
+    let post = publish(http, PRE_UPGRADE_TAG).await?;
     public_page_holds(http, &post).await?;
     state.put(PRE_UPGRADE, &post)?;
     Ok(())
@@ -249,9 +261,14 @@ async fn upgrade_runs_5_130_6_and_kept_the_post(http: &Http, state: &OpState) ->
 }
 
 /// A unique marker post, remembered for after the restore: only data the restore brings back
-/// proves it.
+/// proves it. It also seeds a canonical deployment (docs/fleet.md), a release deployed with
+/// no ladder, whose site has no owner yet: the owner is made first, and kept for the quick
+/// lane's tests.
 #[ccci::lifecycle(before = backup)]
 async fn publish_marker(http: &Http, state: &OpState) -> ccci::Result {
+    if state.get::<Owner>(OWNER.name())?.is_none() {
+        make_owner(http, state).await?;
+    }
     sign_in(http, state).await?;
     let post = publish(http, "backup marker").await?;
     state.put(MARKER, &post)?;
@@ -399,6 +416,67 @@ async fn post_round_trips_through_the_site(http: &Http, state: &OpState) -> ccci
     sign_in(http, state).await?;
     let post = publish(http, "functional post").await?;
     public_page_holds(http, &post).await
+}
+
+/// A person's way in: the owner signs in to Ghost's admin in a real browser and finds a post
+/// in the editor, title and text. The editor is the report's picture (the password typed on
+/// the way is masked, if shown).
+#[ccci::functional]
+async fn owner_signs_in_and_edits_a_post_in_a_browser(
+    browser: &Browser,
+    http: &Http,
+    state: &OpState,
+) -> ccci::Result {
+    let owner = state.read(OWNER)?;
+    sign_in(http, state).await?;
+    let post = publish(http, BROWSER_TAG).await?;
+    browser.never_show(&owner.password);
+    browser.goto("/ghost/#/signin").await?;
+    let wait = Duration::from_secs(60);
+    browser
+        .wait_for(
+            "the sign-in form",
+            "document.querySelector('input[name=identification]') !== null",
+            wait,
+        )
+        .await?;
+    browser
+        .fill("input[name=identification]", &owner.email)
+        .await?;
+    browser
+        .fill("input[name=password]", &owner.password)
+        .await?;
+    browser.click("button[type=submit]").await?;
+    browser
+        .wait_for(
+            "the admin after signing in",
+            "!location.hash.startsWith('#/signin') && document.querySelector('.gh-nav') !== null",
+            wait,
+        )
+        .await?;
+    browser
+        .goto(&format!("/ghost/#/editor/post/{}", post.id))
+        .await?;
+    let title = json!(format!("ccci {BROWSER_TAG}"));
+    browser
+        .wait_for(
+            "the post's title in the editor",
+            &format!("document.querySelector('[data-test-editor-title-input]')?.value === {title}"),
+            wait,
+        )
+        .await?;
+    let marker = json!(post.marker);
+    browser
+        .wait_for(
+            "the post's text in the editor",
+            &format!(
+                "document.querySelector('[data-lexical-editor]')?.innerText.includes({marker})"
+            ),
+            wait,
+        )
+        .await?;
+    browser.picture_for_report().await?;
+    Ok(())
 }
 
 ccci::main!();

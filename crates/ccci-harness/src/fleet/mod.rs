@@ -255,7 +255,8 @@ pub(crate) async fn check_known_good(
         .service_labels(&c.stack)
         .await
         .map_err(|e| e.to_string())?;
-    runs_release(&services, c)?;
+    let here = release_in(d, c).ok().map(|r| r.commit);
+    runs_release(&services, c, here.as_deref())?;
     let wait = Deadline::after(TRUST_WAIT.min(deadline.remaining()));
     d.wait_ready(shared, "canonical", wait)
         .await
@@ -420,16 +421,21 @@ async fn check_release_running(d: &Deployment, c: &Canonical) -> bool {
     d.swarm
         .service_labels(&c.stack)
         .await
-        .is_ok_and(|services| runs_release(&services, c).is_ok())
+        .is_ok_and(|services| {
+            let here = release_in(d, c).ok().map(|r| r.commit);
+            runs_release(&services, c, here.as_deref()).is_ok()
+        })
 }
 
 /// Whether `services` (a stack's, with their labels) run `c`'s known-good release: the
 /// service abra's labels are stamped on carries the release's version and is no chaos
-/// deploy (a chaos deploy keeps the last release's version label, as abra does). `Err` says
-/// what runs instead.
+/// deploy (a chaos deploy keeps the last release's version label, as abra does), or one only
+/// of the release's own commit (`c`'s, or `also`, the release's in this run's clone) with
+/// the CI overlay beside it. `Err` says what runs instead.
 fn runs_release(
     services: &[(String, std::collections::HashMap<String, String>)],
     c: &Canonical,
+    also: Option<&str>,
 ) -> Result<(), String> {
     let key = format!("coop-cloud.{}.version", c.stack);
     let chaos = format!("coop-cloud.{}.chaos", c.stack);
@@ -440,8 +446,20 @@ fn runs_release(
         });
     };
     let (version, is_chaos) = (l.get(&key), l.get(&chaos).map(String::as_str));
+    let chaos_version = l.get(&format!("coop-cloud.{}.chaos-version", c.stack));
+    // The release deployed with the CI overlay beside its checkout is a chaos deploy of the
+    // release's own commit with an untracked file (`<commit>+U`), as abra stamps it; a head
+    // left behind carries another commit. The release may be tagged on another commit in
+    // this run's clone than in the one that made the canonical.
+    let own_chaos = [Some(c.commit.as_str()), also]
+        .into_iter()
+        .flatten()
+        .any(|commit| {
+            chaos_version == Some(&ccci_core::ChaosVersion::new(commit, true).to_string())
+        });
     match (version == Some(&c.version), is_chaos) {
         (true, Some("false")) => Ok(()),
+        (true, Some("true")) if own_chaos => Ok(()),
         _ => Err(format!(
             "it runs {} (chaos: {}), not the known-good release {}",
             version.map_or("no version", String::as_str),
@@ -479,7 +497,8 @@ fn release_in(d: &Deployment, c: &Canonical) -> Result<Release, HarnessError> {
 /// The quick lane's first step: the recipe's canonical, as its record says, found on the
 /// Swarm and proven known-good; one that is not (its data gone behind ccci's back, not
 /// healthy, left at another version) is rebuilt cold at its known-good release first, never
-/// trusted. The deployment is the canonical's, upgraded next by the upgrade step.
+/// trusted. The deployment is the canonical's, upgraded next by the upgrade step; the run's
+/// `OpState` starts from what the canonical's seeding remembered.
 pub(crate) async fn adopt(
     shared: &Shared,
     slot: &mut Option<Deployment>,
@@ -524,6 +543,15 @@ pub(crate) async fn adopt(
         "ccci: quick: the canonical {} is known-good at {}; the head goes on it",
         c.stack, c.version
     );
+    // The head's tests start from what the canonical's seeding remembered (an account it
+    // made, say), as a cold run's functional tests start from what its ladder stored.
+    for (k, v) in &c.seeded {
+        shared.op_state.set(k, v).map_err(|e| {
+            HarnessError::from(ccci_abra::AbraError::HostFault(format!(
+                "the canonical's seeded state: {e}"
+            )))
+        })?;
+    }
     d.untrusted = untrusted;
     d.canonical = Some(c);
     Ok(())
@@ -563,6 +591,23 @@ pub(crate) async fn make_or_promote(
                 old.stack, old.version
             );
             return Ok(None);
+        }
+    }
+    if old.is_none() {
+        // A stack of the canonical's name with no record here holds data nobody vouched for
+        // (another state directory's canonical, or one a crash left): never deployed over.
+        let found = d.swarm.service_labels(&d.app.stack).await?;
+        if !found.is_empty() {
+            return Err(HarnessError::CanonicalFailed {
+                stack: d.app.stack.clone(),
+                version: release.version.to_string(),
+                why: format!(
+                    "the stack is on the Swarm with no record in {}: point {} at the directory that keeps its record, or remove it (`docker stack rm {}`, then its volumes) if it is a leftover",
+                    shared.settings.canonical_dir.display(),
+                    ccci_core::vars::CANONICAL_DIR,
+                    d.app.stack
+                ),
+            });
         }
     }
     d.on_swarm = true;
@@ -633,7 +678,7 @@ pub async fn look(c: &Canonical, deadline: Deadline) -> Seen {
     };
     let release = match swarm.service_labels(&c.stack).await {
         Err(e) => Err(e.to_string()),
-        Ok(services) => runs_release(&services, c),
+        Ok(services) => runs_release(&services, c, None),
     };
     let markers: Vec<Marker> = c.markers.iter().map(marker).collect();
     let markers = match ccci_abra::markers::not_restored(&swarm, &c.stack, &markers, deadline).await

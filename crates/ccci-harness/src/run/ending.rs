@@ -93,10 +93,18 @@ impl Run {
         }
     }
 
-    /// The app's front page, while it is still deployed and the run was not interrupted,
+    /// The page a recipe's test chose for the report, else the app's front page, while it
+    /// is still deployed and the run was not interrupted,
     /// when the settings ask for it (`cargo ccci run` does).
     /// Best effort: a failure is recorded, never a failure of the run.
     pub(super) fn take_screenshot(&self) {
+        if let Some(path) = lock(&self.shared.picture_taken).clone() {
+            let picture = ccci_core::results::Picture::Taken {
+                path: path.display().to_string(),
+            };
+            self.shared.record(|r| r.screenshot = Some(picture));
+            return;
+        }
         if self.shared.settings.screenshot != Some(true) || self.interrupted() {
             return;
         }

@@ -53,6 +53,18 @@ pub(super) fn customisation(settings: &Settings, meta: &RecipeMeta, hooks: &Hook
             m.push(format!("{what} ({var}) = {v}"));
         }
     }
+    if let Some(allow) = &settings.untrusted {
+        m.push(format!(
+            "untrusted head ({}): its stack held to its own stack, domain and checkout",
+            vars::UNTRUSTED
+        ));
+        for a in allow {
+            m.push(format!(
+                "untrusted head allowed by its operator ({}): {a}",
+                vars::ALLOW
+            ));
+        }
+    }
     if let Some(ipvs) = settings.ipvs {
         m.push(format!(
             "IPVS said to be {} ({})",

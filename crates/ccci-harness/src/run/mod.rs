@@ -143,6 +143,7 @@ impl Run {
                 op_state: Arc::new(OpState::default()),
                 run_id,
                 record: Mutex::new(record),
+                picture_taken: Arc::default(),
             },
             steps,
             rt,

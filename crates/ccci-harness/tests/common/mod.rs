@@ -10,7 +10,7 @@ pub fn runs_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
-/// Settings for a fixture recipe of these tests: published on a host port. The fixtures are
+/// Settings for a fixture recipe of these tests: published on a host port, untrusted. The fixtures are
 /// minimal stacks with a web port but no Traefik router, which a Traefik would not route:
 /// routing is proven by the recipe crates and `crates/cargo-ccci`'s tests, verdicts here.
 // Each test binary compiles this module; not every one runs fixtures.
@@ -18,6 +18,8 @@ pub fn runs_dir(name: &str) -> PathBuf {
 pub fn settings(crate_dir: &Path, runs: &Path) -> ccci::Settings {
     let mut s = ccci::Settings::new(crate_dir, runs);
     s.routing = Some(ccci::Routing::HostPort);
+    // As `cargo ccci serve` runs a pull request: every fixture keeps to its own stack.
+    s.untrusted = Some(Vec::new());
     s
 }
 

@@ -39,6 +39,8 @@ struct RepoFile {
     test_crate: Option<String>,
     #[serde(default)]
     set: Vec<String>,
+    #[serde(default)]
+    allow: Vec<String>,
 }
 
 /// The service's configuration, checked.
@@ -88,6 +90,9 @@ pub struct Repository {
     pub test_crate: Option<String>,
     /// Settings on top of the recipe's `ccci.yml` (`--set`).
     pub set: Vec<String>,
+    /// What this repository's heads may deploy beyond their own stack (`--allow`): every
+    /// head the service runs is untrusted (docs/serve.md#what-a-head-may-deploy).
+    pub allow: Vec<ccci_core::policy::Allowance>,
 }
 
 impl Config {
@@ -162,12 +167,21 @@ impl Config {
                 Some(c) => Some(c),
                 None => crate_at(&recipe).is_file().then(|| recipe.clone()),
             };
+            let allow = r
+                .allow
+                .iter()
+                .map(|a| {
+                    a.parse()
+                        .map_err(|why: String| at(format!("repositories.{name}.allow: {why}")))
+                })
+                .collect::<Result<_, _>>()?;
             repositories.insert(
                 name,
                 Repository {
                     recipe,
                     test_crate,
                     set: r.set,
+                    allow,
                 },
             );
         }

@@ -118,15 +118,21 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
     if let Some(c) = &job.asked.test_crate {
         cmd.arg(c);
     }
+    // A pull request's head is a stranger's input: it gets its own stack and what the
+    // operator allowed its repository, nothing else (docs/serve.md#what-a-head-may-deploy).
     cmd.arg("--recipe-git")
         .arg(clone)
-        .args(["--ref", &job.asked.head_sha]);
+        .args(["--ref", &job.asked.head_sha])
+        .arg("--untrusted");
     if job.asked.lane == ccci_core::results::Lane::Quick {
         cmd.arg("--quick");
     }
     if let Some(repo) = svc.config.repositories.get(&job.asked.repo) {
         for set in &repo.set {
             cmd.args(["--set", set]);
+        }
+        for allowed in &repo.allow {
+            cmd.arg("--allow").arg(allowed.to_string());
         }
     }
     cmd.current_dir(&svc.config.workspace)
