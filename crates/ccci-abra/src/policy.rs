@@ -65,12 +65,22 @@ pub fn check(merged: &Value, own: &Own<'_>, allow: &[Allowance]) -> Vec<Refusal>
     let mut refusals = Vec::new();
     let root = merged.as_mapping();
     let section = |name: &str| root.and_then(|r| r.get(name)).and_then(Value::as_mapping);
+    // The networks other stacks share (`proxy`): a name on one is resolved by all of them.
+    let shared: Vec<&str> = section("networks")
+        .into_iter()
+        .flatten()
+        .filter(|(_, def)| {
+            def.get("external")
+                .is_some_and(|e| e.as_bool() == Some(true) || e.is_mapping())
+        })
+        .filter_map(|(k, _)| k.as_str())
+        .collect();
     if let Some(services) = section("services") {
         for (name, svc) in services {
             let (Some(name), Some(svc)) = (name.as_str(), svc.as_mapping()) else {
                 continue;
             };
-            service(name, svc, own, &mut refusals);
+            service(name, svc, own, &shared, &mut refusals);
         }
     }
     top_level(section("volumes"), "volumes", own, &mut refusals);
@@ -92,7 +102,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn service(name: &str, svc: &Mapping, own: &Own<'_>, out: &mut Vec<Refusal>) {
+fn service(name: &str, svc: &Mapping, own: &Own<'_>, shared: &[&str], out: &mut Vec<Refusal>) {
     let mut refuse = |rule, key: &str, value: String, why| {
         out.push(Refusal {
             rule,
@@ -159,16 +169,22 @@ fn service(name: &str, svc: &Mapping, own: &Own<'_>, out: &mut Vec<Refusal>) {
         }
     }
     if let Some(Value::Mapping(nets)) = svc.get("networks") {
-        for (net, how) in nets {
+        let on_shared = nets
+            .iter()
+            .filter(|(net, _)| net.as_str().is_some_and(|n| shared.contains(&n)));
+        for (net, how) in on_shared {
+            // The app's own domain as an alias is how Co-op Cloud apps reach each other on
+            // `proxy`; any other name there is one another stack resolves.
             for alias in strings(how.get("aliases")) {
-                refuse(
-                    Rule::Alias,
-                    "networks.aliases",
-                    alias,
-                    "an alias is a name other stacks on the network resolve to this service",
-                );
+                if !ours(&alias, own.domains) {
+                    refuse(
+                        Rule::Alias,
+                        &format!("networks.{}.aliases", net.as_str().unwrap_or("?")),
+                        alias,
+                        "an alias on a shared network is a name other stacks resolve to this service",
+                    );
+                }
             }
-            let _ = net;
         }
     }
     if name.starts_with("ccci") {
@@ -218,14 +234,17 @@ fn traefik_rules(labels: Option<&Value>) -> Vec<(String, String)> {
 
 /// The hosts `rule` names that are not `domains` or under one; a rule that names no host
 /// matches every host, and is given as `*`; a host pattern (`HostRegexp`) as written.
+/// Whether `host` is one of `domains` or under one.
+fn ours(host: &str, domains: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    domains.iter().any(|d| {
+        let d = d.to_ascii_lowercase();
+        host == d || host.ends_with(&format!(".{d}"))
+    })
+}
+
 fn foreign_hosts(rule: &str, domains: &[String]) -> Vec<String> {
-    let ours = |host: &str| {
-        let host = host.to_ascii_lowercase();
-        domains.iter().any(|d| {
-            let d = d.to_ascii_lowercase();
-            host == d || host.ends_with(&format!(".{d}"))
-        })
-    };
+    let ours = |host: &str| ours(host, domains);
     let mut named = 0;
     let mut foreign = Vec::new();
     for (matcher, args) in matchers(rule) {
@@ -407,7 +426,7 @@ services:
   app:
     image: nginx
     volumes: [{{type: volume, source: data, target: /data}}]
-    networks: {{proxy: null, internal: null}}
+    networks: {{proxy: {{aliases: [app.ccci.test]}}, internal: {{aliases: [db-cache]}}}}
     deploy:
       labels:
         traefik.http.routers.app.rule: "Host(`app.ccci.test`) || Host(`www.app.ccci.test`)"
@@ -450,6 +469,7 @@ secrets:
 configs:
   passwd: {{file: /etc/passwd}}
 networks:
+  proxy: {{external: true}}
   host_net: {{external: true, name: ingress}}
 "#,
             dir.path().display()

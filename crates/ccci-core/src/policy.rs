@@ -26,8 +26,9 @@ pub enum Rule {
     /// A Traefik rule naming a host that is not the run's (or naming none, which claims every
     /// host).
     Host,
-    /// A name on a shared network others resolve: an alias on an external network, or a
-    /// service named as ccci's own infrastructure is (`ccci…`).
+    /// A name on a shared network others resolve: an alias on an external network that is
+    /// not the run's domain or under it, or a service named as ccci's own infrastructure is
+    /// (`ccci…`).
     Alias,
 }
 

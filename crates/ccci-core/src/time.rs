@@ -32,16 +32,43 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// Reads `YYYY-MM-DDTHH:MM:SS[.frac]Z` (UTC, as [`rfc3339`] and the Docker Engine write it)
-/// as whole Unix seconds; `None` for anything else.
+/// Reads `YYYY-MM-DDTHH:MM:SS[.frac]` with `Z` (UTC, as [`rfc3339`] and the Docker Engine
+/// write it) or an offset `±HH:MM` (as Gitea writes its server's local time) as whole Unix
+/// seconds; `None` for anything else.
 ///
 /// ```
 /// assert_eq!(ccci_core::time::parse_rfc3339("2026-11-22T00:00:00Z"), Some(1_795_305_600));
 /// assert_eq!(ccci_core::time::parse_rfc3339("2026-11-22T00:00:01.5Z"), Some(1_795_305_601));
+/// assert_eq!(ccci_core::time::parse_rfc3339("2026-11-22T01:00:00+01:00"), Some(1_795_305_600));
+/// assert_eq!(ccci_core::time::parse_rfc3339("2026-11-21T23:30:00-00:30"), Some(1_795_305_600));
 /// assert_eq!(ccci_core::time::parse_rfc3339("yesterday"), None);
 /// ```
 pub fn parse_rfc3339(s: &str) -> Option<u64> {
-    let (date, time) = s.strip_suffix('Z')?.split_once('T')?;
+    let (local, offset) = match s.strip_suffix('Z') {
+        Some(utc) => (utc, 0i64),
+        None => {
+            let at = s.len().checked_sub(6)?;
+            let (local, off) = s.split_at(at);
+            let sign = match off.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = off[1..].split_once(':')?;
+            let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            (local, sign * (h * 3600 + m * 60))
+        }
+    };
+    let secs = parse_local(local)?;
+    u64::try_from(i64::try_from(secs).ok()? - offset).ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac]` as if it were UTC, in whole Unix seconds.
+fn parse_local(s: &str) -> Option<u64> {
+    let (date, time) = s.split_once('T')?;
     let mut d = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);
     let hms = time.split_once('.').map_or(time, |(hms, _)| hms);

@@ -128,6 +128,24 @@ pub struct IssueCommentItem {
     /// Its text.
     #[serde(default)]
     pub body: String,
+    /// Who wrote it.
+    #[serde(default)]
+    pub user: Option<Account>,
+}
+
+/// A forge account, as an answer names it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Account {
+    /// Its login.
+    #[serde(default)]
+    pub login: String,
+}
+
+impl IssueCommentItem {
+    /// Whether `login` wrote it.
+    pub fn by(&self, login: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.login == login)
+    }
 }
 
 impl Forge {
@@ -147,6 +165,14 @@ impl Forge {
             token: token.into(),
             http,
         })
+    }
+
+    /// The login of the account whose token this is (`GET /user`): the author of every
+    /// comment ccci posts, by which it knows its own.
+    pub async fn me(&self) -> Result<String, ForgeError> {
+        let call = "GET /user".to_string();
+        let me: Account = self.send(&call, self.http.get(self.url("/user"))).await?;
+        Ok(me.login)
     }
 
     /// What `user` may do in `repo` (`owner/name`).

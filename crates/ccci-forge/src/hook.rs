@@ -121,6 +121,9 @@ pub struct Comment {
     pub body: String,
     /// Who wrote it.
     pub user: User,
+    /// When it was written (RFC 3339), as Gitea says it.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// A forge user.

@@ -12,5 +12,7 @@
 pub mod client;
 pub mod hook;
 
-pub use client::{Forge, ForgeError, Permission, PullRequest, StatusState};
+pub use client::{
+    Account, Forge, ForgeError, IssueCommentItem, Permission, PullRequest, StatusState,
+};
 pub use hook::{Delivery, HookError, IssueComment, Testme};

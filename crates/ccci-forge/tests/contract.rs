@@ -50,6 +50,7 @@ fn contract_every_call_the_client_makes_is_one_the_gitea_spec_takes() {
             .await
             .expect("edit");
         forge.comments(repo, 7).await.expect("comments");
+        forge.me().await.expect("the token's own account");
     });
 }
 

@@ -58,7 +58,7 @@ pub fn post(a: PostArgs) -> Result<ExitCode, String> {
     }
     let token = a.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {
         format!(
-            "no forge token: set {} to the forge account's token (write:repository, write:issue), or give --token",
+            "no forge token: set {} to the forge account's token (write:repository, write:issue, read:user), or give --token",
             ccci_core::vars::FORGE_TOKEN
         )
     })?;
@@ -72,12 +72,10 @@ pub fn post(a: PostArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async {
         retried(|| forge.status(&a.repo, &sha, state, &a.context, &line, &a.target_url)).await?;
-        let earlier = retried(|| forge.comments(&a.repo, a.pr))
-            .await?
-            .into_iter()
-            .find(|c| c.body.contains(tell::MARKER));
-        match earlier {
-            Some(c) => retried(|| forge.edit_comment(&a.repo, c.id, &body)).await,
+        let me = retried(|| forge.me()).await?;
+        let comments = retried(|| forge.comments(&a.repo, a.pr)).await?;
+        match tell::own_report(&comments, &me) {
+            Some(id) => retried(|| forge.edit_comment(&a.repo, id, &body)).await,
             None => retried(|| forge.comment(&a.repo, a.pr, &body))
                 .await
                 .map(drop),

@@ -9,6 +9,15 @@ use ccci_forge::StatusState;
 /// The marker that finds ccci's own report comment among a pull request's comments.
 pub const MARKER: &str = "<!-- ccci:testme -->";
 
+/// ccci's own report comment among `comments`: the first holding the [`MARKER`] that the
+/// bot's account `me` wrote. Anyone can write the marker; only the bot's comment is edited.
+pub fn own_report(comments: &[ccci_forge::IssueCommentItem], me: &str) -> Option<i64> {
+    comments
+        .iter()
+        .find(|c| c.by(me) && c.body.contains(MARKER))
+        .map(|c| c.id)
+}
+
 /// The commit status of a run: green `success`, red `failure`, refused for bad input `error`;
 /// and its line (`L4 GREEN`, `L3 RED: <first reason>`).
 pub fn status_of(r: &Results) -> (StatusState, String) {

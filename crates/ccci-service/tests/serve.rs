@@ -32,6 +32,10 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     let payload =
         |id: i64, user: &str, body: &str| comment_payload(REPO, &git.clone_url, id, user, body);
     let secret = Some(s.secret.as_str());
+    // Anyone can write ccci's marker: the report must not be taken for this one.
+    let planted = forge
+        .state
+        .comment_as(1, "mallory", "<!-- ccci:testme -->\nL4 GREEN, trust me");
 
     // Refused, each with the status that says why, and nothing queued.
     let good = payload(50, "alice", "!testme");
@@ -104,6 +108,29 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
             "202, then a reply: {}",
             reply.body["body"].as_str().unwrap()
         )
+    );
+
+    // A replay: the same signed body under a new delivery id (the signature does not cover
+    // the id) names a comment taken in already; an old comment's body is not acted on.
+    let (code, said) = deliver(
+        &serving.url,
+        "m-1-again",
+        "issue_comment",
+        &payload(60, "mallory", "!testme"),
+        secret,
+    );
+    assert!(
+        code == 409 && said.contains("taken in already under another delivery id"),
+        "{code}: {said}"
+    );
+    let two_hours_ago = ccci_core::time::unix_secs(std::time::SystemTime::now()) - 7200;
+    let old = comment_payload_at(REPO, &git.clone_url, 61, "alice", "!testme", two_hours_ago);
+    let (code, said) = deliver(&serving.url, "o-1", "issue_comment", &old, secret);
+    assert!(
+        code == 409
+            && said.contains("comment 61 was written")
+            && said.contains("comment `!testme` again"),
+        "{code}: {said}"
     );
 
     // 100 deliveries of `!testme` in one second: every one answered, one run.
@@ -269,6 +296,16 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     assert!(
         text.contains("reached **L4**"),
         "the second run's report: {text}"
+    );
+    assert!(
+        !edited
+            .path
+            .ends_with(&format!("/issues/comments/{planted}")),
+        "the report edited is the bot's own, not the marker someone else wrote"
+    );
+    assert_eq!(
+        forge.state.comment_text(planted).as_deref(),
+        Some("<!-- ccci:testme -->\nL4 GREEN, trust me")
     );
     let posted = forge
         .state

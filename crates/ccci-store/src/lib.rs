@@ -44,7 +44,7 @@ pub use fleet::{CanonicalRow, Drift, KnownGood, Sweep, SweepEntry, SweepLine};
 pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
 pub use open::STORE_WAIT;
-pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing, ABANDONED};
+pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing, Taken, ABANDONED};
 
 /// How many of a recipe's latest cold runs the catalogue draws.
 pub const SPARK: usize = 30;

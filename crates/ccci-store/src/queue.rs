@@ -141,26 +141,52 @@ const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, 
 /// conflict target to an index by it).
 const ACTIVE: &str = "state = 'queued' OR state = 'running'";
 
+/// What became of a delivery the store was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// Recorded: the first of its id and of its comment.
+    New,
+    /// A delivery of this id was recorded already.
+    SameDelivery,
+    /// Its comment came in already under another delivery id.
+    SameComment,
+}
+
 impl Store {
     /// Records delivery `id`; `request` is what it asks (then it waits to be acted on), `None`
-    /// for one that asks nothing. Returns `false` for a replay: a delivery id already seen.
+    /// for one that asks nothing; `comment` the `!testme` comment it carries. A delivery id
+    /// already seen, or a comment of `repo` already taken in under another delivery id, is a
+    /// replay and records nothing.
     pub fn accept_delivery(
         &self,
         id: &str,
         repo: Option<&str>,
+        comment: Option<i64>,
         request: Option<&str>,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Taken, StoreError> {
         let state = if request.is_some() {
             "accepted"
         } else {
             "ignored"
         };
+        // No conflict target: either unique key (the id, or the repository's comment) refuses.
         let n = self.db.exec(
-            "INSERT INTO deliveries (id, received_at, repo, state, request, next_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            &[id.into(), Val::Int(now), repo.into(), state.into(), request.into(), Val::Int(now)],
+            "INSERT INTO deliveries (id, received_at, repo, comment_id, state, request, next_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            &[id.into(), Val::Int(now), repo.into(), comment.map_or(Val::Null, Val::Int), state.into(), request.into(), Val::Int(now)],
         )?;
-        Ok(n == 1)
+        if n == 1 {
+            return Ok(Taken::New);
+        }
+        let same_id = !self
+            .db
+            .query("SELECT 1 FROM deliveries WHERE id = ?", &[id.into()])?
+            .is_empty();
+        Ok(if same_id {
+            Taken::SameDelivery
+        } else {
+            Taken::SameComment
+        })
     }
 
     /// Accepted deliveries due to be acted on at `now`, oldest first.

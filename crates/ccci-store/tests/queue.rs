@@ -28,16 +28,33 @@ fn job(repo: &str, recipe: &str, sha: &str) -> NewJob {
 fn a_replayed_delivery_is_refused_and_an_accepted_one_waits_until_acted_on() {
     for t in common::both() {
         let s = t.open();
-        assert!(s
-            .accept_delivery("d1", Some("o/r"), Some("{}"), 100)
-            .unwrap());
-        assert!(
-            !s.accept_delivery("d1", Some("o/r"), Some("{}"), 101)
-                .unwrap(),
+        use ccci_store::Taken;
+        let take = |id: &str, repo, comment, request, at| {
+            s.accept_delivery(id, repo, comment, request, at).unwrap()
+        };
+        assert_eq!(
+            take("d1", Some("o/r"), Some(11), Some("{}"), 100),
+            Taken::New
+        );
+        assert_eq!(
+            take("d1", Some("o/r"), Some(11), Some("{}"), 101),
+            Taken::SameDelivery,
             "{}",
             t.kind
         );
-        assert!(s.accept_delivery("d2", None, None, 102).unwrap());
+        // The same signed body under a new delivery id names the same comment.
+        assert_eq!(
+            take("d1-again", Some("o/r"), Some(11), Some("{}"), 101),
+            Taken::SameComment,
+            "{}",
+            t.kind
+        );
+        assert_eq!(
+            take("d1-other-repo", Some("o/other"), Some(11), None, 101),
+            Taken::New,
+            "the comment is held unique per repository"
+        );
+        assert_eq!(take("d2", None, None, None, 102), Taken::New);
         let due = s.due_deliveries(200, 10).unwrap();
         assert_eq!(due.len(), 1, "an ignored delivery waits for nothing");
         s.delivery_retry("d1", 300, "the forge is away").unwrap();
@@ -184,7 +201,10 @@ fn a_jobs_forge_calls_go_out_in_order_and_a_failed_one_holds_the_next() {
 fn a_delivery_or_forge_call_is_taken_by_one_process_and_freed_if_it_dies() {
     for t in common::both() {
         let (a, b) = (t.open(), t.open());
-        assert!(a.accept_delivery("d", None, Some("{}"), 0).unwrap());
+        assert_eq!(
+            a.accept_delivery("d", None, None, Some("{}"), 0).unwrap(),
+            ccci_store::Taken::New
+        );
         assert!(a.take_delivery("d", 10).unwrap(), "{}", t.kind);
         assert!(!b.take_delivery("d", 11).unwrap(), "taken once");
         assert!(

@@ -9,7 +9,8 @@
 //! | a signed body that is not JSON of the event it names | 400 |
 //! | a repository the configuration does not name | 403 |
 //! | a `clone_url` that is not an http(s), git or ssh URL (ccci fetches it) | 400 |
-//! | a delivery id already seen (a replay) | 409 |
+//! | a `!testme` comment written more than [`MAX_COMMENT_AGE`] ago (a replayed body) | 409 |
+//! | a delivery id already seen, or its comment taken in under another id (a replay) | 409 |
 //! | an event, action or comment ccci does not act on | 200, and what it is |
 //! | `!testme` on a pull request, by anyone | 202: accepted, acted on by the intake |
 
@@ -98,6 +99,7 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
             &delivery.id,
             None,
             None,
+            None,
             format!(
                 "event `{}`: ccci acts on comments (issue_comment) only",
                 delivery.event
@@ -139,9 +141,20 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
             &delivery.id,
             Some(&repo),
             None,
+            None,
             format!("ignored: {what}"),
         )
         .await;
+    }
+    if let Some(age) = too_old(comment.comment.created_at.as_deref(), now()) {
+        let answer = (
+            StatusCode::CONFLICT,
+            format!(
+                "comment {} was written {age} s ago, more than {MAX_COMMENT_AGE} s: an old delivery replayed is not acted on; comment `!testme` again",
+                comment.comment.id
+            ),
+        );
+        return Err(answer);
     }
     let clone_url = &comment.repository.clone_url;
     let fetchable = ["https://", "http://", "git://", "ssh://"]
@@ -167,6 +180,7 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
         svc,
         &delivery.id,
         Some(&repo),
+        Some(intake.comment_id),
         Some(request),
         format!(
             "accepted: !testme on {repo}#{} by {}",
@@ -178,24 +192,43 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
     Ok((StatusCode::ACCEPTED, answer.1))
 }
 
-/// Records the delivery (`request`: what it asks of the intake), answering 409 for a replay.
+/// How old a `!testme` comment may be when its delivery arrives (seconds): the forge
+/// delivers at once and retries a failed delivery within minutes; a body older than this is
+/// a replay of a signed delivery, not a maintainer asking now.
+pub const MAX_COMMENT_AGE: u64 = 3600;
+
+/// How many seconds before `now` a comment written at `created_at` was, when that is more
+/// than [`MAX_COMMENT_AGE`]. A forge that does not say when is taken at its word.
+fn too_old(created_at: Option<&str>, now: i64) -> Option<u64> {
+    let at = ccci_core::time::parse_rfc3339(created_at?)?;
+    let age = u64::try_from(now).ok()?.saturating_sub(at);
+    (age > MAX_COMMENT_AGE).then_some(age)
+}
+
+/// Records the delivery (`request`: what it asks of the intake; `comment`: the `!testme`
+/// comment it carries), answering 409 for a replay of either.
 async fn accept(
     svc: &Service,
     id: &str,
     repo: Option<&str>,
+    comment: Option<i64>,
     request: Option<String>,
     said: String,
 ) -> Result<Answer, Answer> {
     let (id, repo) = (id.to_string(), repo.map(String::from));
-    let fresh = svc
-        .ask(move |s| s.accept_delivery(&id, repo.as_deref(), request.as_deref(), now()))
+    let taken = svc
+        .ask(move |s| s.accept_delivery(&id, repo.as_deref(), comment, request.as_deref(), now()))
         .await
         .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e))?;
-    match fresh {
-        true => Ok((StatusCode::OK, said)),
-        false => Err((
+    match taken {
+        ccci_store::Taken::New => Ok((StatusCode::OK, said)),
+        ccci_store::Taken::SameDelivery => Err((
             StatusCode::CONFLICT,
             "a delivery of this id was taken already (a replay)".into(),
+        )),
+        ccci_store::Taken::SameComment => Err((
+            StatusCode::CONFLICT,
+            "this comment was taken in already under another delivery id (a replay)".into(),
         )),
     }
 }

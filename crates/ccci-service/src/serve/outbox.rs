@@ -4,7 +4,7 @@
 //! however long the forge was down. A call the forge refuses for good (a 4xx) is marked
 //! failed with the forge's words, and the next goes on.
 
-use super::{backoff, now, Service, CONTEXT, MARKER};
+use super::{backoff, now, Service, CONTEXT};
 use ccci_forge::StatusState;
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,14 +158,11 @@ async fn report(svc: &Arc<Service>, repo: &str, pr: i64, body: &str) -> Result<(
     );
     let earlier = match known {
         Some(id) => Some(id),
-        None => svc
-            .forge
-            .comments(repo, pr)
-            .await
-            .map_err(failed)?
-            .into_iter()
-            .find(|c| c.body.contains(MARKER))
-            .map(|c| c.id),
+        None => {
+            let me = svc.forge.me().await.map_err(failed)?;
+            let comments = svc.forge.comments(repo, pr).await.map_err(failed)?;
+            crate::tell::own_report(&comments, &me)
+        }
     };
     let id = match earlier {
         Some(id) => match svc.forge.edit_comment(repo, id, body).await {

@@ -37,10 +37,34 @@ pub struct Forge {
     pub failing: AtomicBool,
     next_id: AtomicI64,
     pub permissions: Mutex<BTreeMap<String, String>>,
-    comments: Mutex<Vec<(i64, i64, String)>>,
+    /// `(pull request, id, author, text)` of every comment.
+    comments: Mutex<Vec<(i64, i64, String, String)>>,
 }
 
+/// The account the double's token belongs to: the author of the comments the service posts.
+pub const BOT: &str = "ccci-bot";
+
 impl Forge {
+    /// A comment `author` wrote on pull request `pr` (someone other than the service); its id.
+    pub fn comment_as(&self, pr: i64, author: &str, text: &str) -> i64 {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.comments
+            .lock()
+            .unwrap()
+            .push((pr, id, author.into(), text.into()));
+        id
+    }
+
+    /// The text of comment `id`.
+    pub fn comment_text(&self, id: i64) -> Option<String> {
+        self.comments
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| c.1 == id)
+            .map(|c| c.3.clone())
+    }
+
     /// The requests received so far.
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
@@ -113,6 +137,7 @@ fn routes(state: Arc<Forge>) -> Router {
             post(new_comment).get(comments),
         )
         .route("/repos/{o}/{r}/issues/comments/{id}", patch(edit_comment))
+        .route("/user", on_get(me))
         .with_state(state)
 }
 
@@ -178,6 +203,11 @@ async fn permission(
     )
 }
 
+async fn me(State(f): State<Arc<Forge>>, method: Method, uri: Uri) -> Answer {
+    f.note(&method, &uri, Value::Null)?;
+    answer(StatusCode::OK, json!({"id": 1, "login": BOT}))
+}
+
 async fn reaction(State(f): State<Arc<Forge>>, method: Method, uri: Uri, body: Bytes) -> Answer {
     let body = read(&body);
     f.note(&method, &uri, body.clone())?;
@@ -203,8 +233,14 @@ async fn new_comment(
 ) -> Answer {
     let text = comment_text(&f, &method, &uri, &body)?;
     let id = f.next_id.fetch_add(1, Ordering::SeqCst);
-    f.comments.lock().unwrap().push((n, id, text.clone()));
-    answer(StatusCode::CREATED, json!({"id": id, "body": text}))
+    f.comments
+        .lock()
+        .unwrap()
+        .push((n, id, BOT.into(), text.clone()));
+    answer(
+        StatusCode::CREATED,
+        json!({"id": id, "body": text, "user": {"login": BOT}}),
+    )
 }
 
 async fn comments(
@@ -220,7 +256,7 @@ async fn comments(
         .unwrap()
         .iter()
         .filter(|c| c.0 == n)
-        .map(|c| json!({"id": c.1, "body": c.2}))
+        .map(|c| json!({"id": c.1, "body": c.3, "user": {"login": c.2}}))
         .collect();
     answer(StatusCode::OK, Value::Array(list))
 }
@@ -234,7 +270,7 @@ async fn edit_comment(
 ) -> Answer {
     let text = comment_text(&f, &method, &uri, &body)?;
     for c in f.comments.lock().unwrap().iter_mut().filter(|c| c.1 == id) {
-        c.2 = text.clone();
+        c.3 = text.clone();
     }
     answer(StatusCode::OK, json!({"id": id, "body": text}))
 }
@@ -478,12 +514,26 @@ pub fn comment_payload(
     user: &str,
     body: &str,
 ) -> Vec<u8> {
+    let now = ccci_core::time::unix_secs(std::time::SystemTime::now());
+    comment_payload_at(repo, clone_url, comment_id, user, body, now)
+}
+
+/// [`comment_payload`] of a comment written at `written` (Unix seconds).
+pub fn comment_payload_at(
+    repo: &str,
+    clone_url: &str,
+    comment_id: i64,
+    user: &str,
+    body: &str,
+    written: u64,
+) -> Vec<u8> {
     let (owner, name) = repo.split_once('/').unwrap();
+    let created_at = ccci_core::time::rfc3339(written);
     serde_json::to_vec(&json!({
         "action": "created",
         "issue": {"id": 7, "number": 1, "title": "a pull request", "pull_request": {"merged": false}},
         "pull_request": null,
-        "comment": {"id": comment_id, "body": body, "user": {"id": 3, "login": user}},
+        "comment": {"id": comment_id, "body": body, "user": {"id": 3, "login": user}, "created_at": created_at},
         "repository": {"id": 5, "name": name, "full_name": repo, "owner": {"login": owner}, "clone_url": clone_url},
         "sender": {"id": 3, "login": user},
         "is_pull": true
