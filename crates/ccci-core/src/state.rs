@@ -116,6 +116,13 @@ impl OpState {
         })
     }
 
+    /// Stores every value of `values` (as [`OpState::values`] gave them), replacing what was
+    /// under their keys: a state carried over from elsewhere (a canonical's seeding).
+    pub fn extend(&self, values: &BTreeMap<String, serde_json::Value>) {
+        self.lock()
+            .extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
     /// A copy of everything stored, for persisting.
     pub fn values(&self) -> BTreeMap<String, serde_json::Value> {
         self.lock().clone()

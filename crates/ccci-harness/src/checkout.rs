@@ -48,6 +48,26 @@ pub(crate) struct Refs {
     pub releases: Vec<Release>,
 }
 
+/// Checks `commit` out in `recipe` with the CI overlay `text`, when there is one, written
+/// beside it: the tree every deploy (and the untrusted check) reads.
+pub(crate) fn check_out(
+    recipe: &Recipe,
+    commit: &str,
+    overlay: Option<&str>,
+    deadline: Deadline,
+) -> Result<(), HarnessError> {
+    let path = recipe.path(CI_OVERLAY);
+    if overlay.is_some() {
+        // An untracked overlay could block the checkout of a commit that tracks one.
+        let _ = std::fs::remove_file(&path);
+    }
+    recipe.checkout(commit, deadline)?;
+    if let Some(text) = overlay {
+        std::fs::write(&path, text).map_err(crate::error::io(&path))?;
+    }
+    Ok(())
+}
+
 impl Refs {
     /// The record's ref of the upgrade base.
     pub(crate) fn base_ref(&self) -> Option<RefInfo> {
@@ -122,11 +142,12 @@ impl Checkout {
         if let Some(allow) = &settings.untrusted {
             // The head as its deploy will have it: checked out, the CI overlay beside it; a
             // head reaching beyond its stack is refused before anything is deployed.
-            recipe.checkout(&commit, deadline)?;
-            if let Some(o) = &overlay {
-                let path = recipe.path(CI_OVERLAY);
-                std::fs::write(&path, &o.text).map_err(crate::error::io(&path))?;
-            }
+            check_out(
+                &recipe,
+                &commit,
+                overlay.as_ref().map(|o| o.text.as_str()),
+                deadline,
+            )?;
             ccci_abra::check_untrusted(&app, &recipe, allow, deadline)?;
         }
         Ok(Checkout {

@@ -245,15 +245,7 @@ impl Deployment {
         release: Option<&Release>,
         deadline: Deadline,
     ) -> Result<(), HarnessError> {
-        let overlay_path = self.recipe.path(CI_OVERLAY);
-        if self.overlay.is_some() {
-            // An untracked overlay could block the checkout of a commit that tracks one.
-            let _ = std::fs::remove_file(&overlay_path);
-        }
-        self.recipe.checkout(commit, deadline)?;
-        if let Some(text) = &self.overlay {
-            std::fs::write(&overlay_path, text).map_err(io(&overlay_path))?;
-        }
+        crate::checkout::check_out(&self.recipe, commit, self.overlay.as_deref(), deadline)?;
         self.on_swarm = true;
         let deployed = self
             .engine

@@ -269,9 +269,7 @@ pub(crate) async fn check_known_good(
         return Err(format!("its data marker is gone: {}", lost.join(", ")));
     }
     let state = Arc::new(OpState::default());
-    for (k, v) in &c.seeded {
-        state.set(k, v).map_err(|e| e.to_string())?;
-    }
+    state.extend(&c.seeded);
     let checks = hooks_of(shared, Op::Restore, false);
     call_hooks(shared, d, &checks, Op::Restore, state, deadline)
         .await
@@ -545,13 +543,7 @@ pub(crate) async fn adopt(
     );
     // The head's tests start from what the canonical's seeding remembered (an account it
     // made, say), as a cold run's functional tests start from what its ladder stored.
-    for (k, v) in &c.seeded {
-        shared.op_state.set(k, v).map_err(|e| {
-            HarnessError::from(ccci_abra::AbraError::HostFault(format!(
-                "the canonical's seeded state: {e}"
-            )))
-        })?;
-    }
+    shared.op_state.extend(&c.seeded);
     d.untrusted = untrusted;
     d.canonical = Some(c);
     Ok(())
