@@ -57,14 +57,28 @@ fn checkout(dir: &Path) -> (PathBuf, String) {
 }
 
 /// The run was red (generic tiers: custom-html declares no functional skip), so the step
-/// exits 1; the report was posted, the forge taking every request.
-fn assert_ran_and_posted(code: i32, said: &str) {
+/// that ran it exits 1; the report step posted it, the forge taking every request.
+fn assert_ran_and_posted(ran: (i32, String), reported: (i32, String)) {
+    let (code, said) = ran;
+    assert_eq!(code, 1, "the run's step exits by the verdict (red): {said}");
+    let (code, said) = reported;
     assert!(
         said.contains("cargo ccci report: posted L"),
         "the report was posted: {said}"
     );
-    assert!(!said.contains("was not told"), "{said}");
-    assert_eq!(code, 1, "the step exits by the verdict (red): {said}");
+    assert_eq!(code, 0, "the report step posted: {said}");
+}
+
+/// The step that runs the head: untrusted, and without the forge's token.
+fn assert_head_step_holds_nothing(script: &str, env: &[String]) {
+    assert!(
+        script.contains("cargo ccci run --untrusted"),
+        "the head runs untrusted: {script}"
+    );
+    assert!(
+        env.iter().all(|v| !v.contains("FORGE_TOKEN")),
+        "the step running the head has no token: {env:?}"
+    );
 }
 
 #[test]
@@ -75,21 +89,38 @@ fn the_woodpecker_pipeline_runs_the_pull_request_and_posts_its_verdict() {
         doc["clone"]["git"]["settings"]["tags"], true,
         "the releases' tags are cloned"
     );
-    let step = &doc["steps"][0];
-    let commands: Vec<&str> = step["commands"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
+    let step = |name: &str| -> (String, &serde_yaml_ng::Value) {
+        let step = doc["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("the `{name}` step"));
+        let commands: Vec<&str> = step["commands"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        (commands.join("\n"), &step["environment"])
+    };
+    let (run, run_env) = step("ccci");
+    let run_env: Vec<String> = run_env
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k:?}={v:?}"))
         .collect();
+    assert_head_step_holds_nothing(&run, &run_env);
+    let (report, report_env) = step("report");
     assert_eq!(
-        step["environment"]["CCCI_FORGE_TOKEN"]["from_secret"],
+        report_env["CCCI_FORGE_TOKEN"]["from_secret"],
         "ccci_forge_token"
     );
     let tmp = tempfile::tempdir().unwrap();
     let (work, head) = checkout(tmp.path());
     let forge = ccci_testkit::prism::Prism::mock_under_base_path(tmp.path());
-    let env = BTreeMap::from([
+    let mut env = BTreeMap::from([
         ("CI_WORKSPACE", work.display().to_string()),
         ("CI_COMMIT_SHA", head),
         ("CI_FORGE_URL", forge.url.clone()),
@@ -99,25 +130,40 @@ fn the_woodpecker_pipeline_runs_the_pull_request_and_posts_its_verdict() {
             "CI_PIPELINE_URL",
             "https://ci.example.org/repos/1/pipeline/7".into(),
         ),
-        ("CCCI_FORGE_TOKEN", "a-token".into()),
     ]);
-    let (code, said) = run_script(&commands.join("\n"), &env);
-    assert_ran_and_posted(code, &said);
+    let ran = run_script(&run, &env);
+    env.insert("CCCI_FORGE_TOKEN", "a-token".into());
+    assert_ran_and_posted(ran, run_script(&report, &env));
 }
 
 #[test]
 fn the_forgejo_actions_workflow_runs_the_pull_request_and_posts_its_verdict() {
     let doc = yaml("examples/forgejo-actions/.forgejo/workflows/ccci.yml");
-    assert!(doc["on"]["pull_request"].is_null() || doc["on"]["pull_request"].is_mapping());
-    let steps = doc["jobs"]["ccci"]["steps"].as_sequence().unwrap();
+    // The base branch's workflow, on a maintainer's label: a head cannot change its gate.
+    assert_eq!(
+        doc["on"]["pull_request_target"]["types"][0], "labeled",
+        "runs on a maintainer's label"
+    );
+    assert!(doc["on"]["pull_request"].is_null(), "not on every push");
+    let job = &doc["jobs"]["ccci"];
+    assert!(
+        job["if"]
+            .as_str()
+            .unwrap_or("")
+            .contains("github.event.label.name"),
+        "the job runs for ccci's label only"
+    );
+    let steps = job["steps"].as_sequence().unwrap();
     assert_eq!(
         steps[0]["with"]["fetch-depth"], 0,
         "the releases' tags are fetched"
     );
-    let step = steps
-        .iter()
-        .find(|s| s["name"] == "ccci")
-        .expect("the ccci step");
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("the `{name}` step"))
+    };
     let tmp = tempfile::tempdir().unwrap();
     let (work, head) = checkout(tmp.path());
     let forge = ccci_testkit::prism::Prism::mock_under_base_path(tmp.path());
@@ -141,12 +187,32 @@ fn the_forgejo_actions_workflow_runs_the_pull_request_and_posts_its_verdict() {
         }
         out
     };
-    let env: BTreeMap<&str, String> = step["env"]
+    let script_and_env = |name: &str| {
+        let step = step(name);
+        let env: BTreeMap<&str, String> = step["env"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str().unwrap(), fill(v.as_str().unwrap())))
+            .collect();
+        (step["run"].as_str().unwrap().to_string(), env)
+    };
+    let (run, run_env) = script_and_env("ccci");
+    let raw_env: Vec<String> = step("ccci")["env"]
         .as_mapping()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap(), fill(v.as_str().unwrap())))
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k:?}={v:?}"))
         .collect();
-    let (code, said) = run_script(&fill(step["run"].as_str().unwrap()), &env);
-    assert_ran_and_posted(code, &said);
+    assert_head_step_holds_nothing(&run, &raw_env);
+    let (report, report_env) = script_and_env("report");
+    assert!(
+        step("report")["if"]
+            .as_str()
+            .unwrap_or("")
+            .contains("failure()"),
+        "a red run is reported too"
+    );
+    let ran = run_script(&fill(&run), &run_env);
+    assert_ran_and_posted(ran, run_script(&fill(&report), &report_env));
 }

@@ -120,6 +120,15 @@ struct CommentBody {
     id: i64,
 }
 
+/// One event of an issue's timeline, as ccci reads it.
+#[derive(Deserialize)]
+struct TimelineEvent {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
 /// One comment of an issue, as ccci looks for its own.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IssueCommentItem {
@@ -277,6 +286,45 @@ impl Forge {
                 .get(self.url(&format!("/repos/{repo}/issues/{number}/comments"))),
         )
         .await
+    }
+
+    /// When pull request `number` of `repo` was pushed to at or after `since` (Unix seconds),
+    /// oldest first, as the forge's timeline records it (`pull_push` events, timed by the
+    /// forge itself, never by a commit's own date, which its author writes).
+    pub async fn pushes_since(
+        &self,
+        repo: &str,
+        number: i64,
+        since: u64,
+    ) -> Result<Vec<u64>, ForgeError> {
+        /// Events asked per page, and the most pages read: a pull request's timeline since
+        /// one comment is a handful of events.
+        const PAGE: usize = 50;
+        const PAGES: usize = 20;
+        let path = format!("/repos/{repo}/issues/{number}/timeline");
+        let call = format!("GET {path}");
+        let since_text = ccci_core::time::rfc3339(since);
+        let mut pushes = Vec::new();
+        for page in 1..=PAGES {
+            // `since` is `YYYY-MM-DDTHH:MM:SSZ`: nothing in it needs escaping in a query.
+            let url = self.url(&format!(
+                "{path}?since={since_text}&page={page}&limit={PAGE}"
+            ));
+            let events: Vec<TimelineEvent> = self.send(&call, self.http.get(url)).await?;
+            let last = events.len() < PAGE;
+            pushes.extend(
+                events
+                    .iter()
+                    .filter(|e| e.kind == "pull_push")
+                    .filter_map(|e| ccci_core::time::parse_rfc3339(e.created_at.as_deref()?))
+                    .filter(|at| *at >= since),
+            );
+            if last {
+                break;
+            }
+        }
+        pushes.sort_unstable();
+        Ok(pushes)
     }
 
     fn url(&self, path: &str) -> String {

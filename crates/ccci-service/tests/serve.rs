@@ -274,7 +274,35 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     assert!(code == 200 && page.contains("L4 GREEN"), "{code}: {page}");
     assert_eq!(get(&format!("{}/jobs/{job_id}", serving.url)).0, 200);
 
-    // A second `!testme` once it ended is a new run, whose report edits the first.
+    // A push after a `!testme`: the commit the commenter saw is not the head any more, so
+    // nothing runs and the commenter is told; the forge's timeline dates the push (a push
+    // before the comment is no reason to refuse).
+    let now = ccci_core::time::unix_secs(std::time::SystemTime::now());
+    forge.state.pushed(1, now - 600);
+    let seen = comment_payload_at(REPO, &git.clone_url, 300, "alice", "!testme", now - 6);
+    let pushed = push_to_pull(tmp.path(), &git, "custom-html");
+    forge.state.pushed(1, now - 3);
+    comment_accepted(&serving.url, "p-1", &seen, secret);
+    let refused = comment_posted(
+        &forge.state,
+        "a reply saying the head moved",
+        Duration::from_secs(60),
+        "pushed to after your `!testme`",
+        &log,
+    );
+    let said = refused.body["body"].as_str().unwrap().to_string();
+    assert!(
+        said.contains(ccci_core::short_commit(&pushed)) && said.contains("comment `!testme` again"),
+        "{said}"
+    );
+    let jobs = store.jobs(100).unwrap();
+    assert!(
+        jobs.iter().all(|j| j.asked.head_sha != pushed),
+        "nothing queued for the pushed head: {jobs:#?}"
+    );
+
+    // A second `!testme` once it ended, written after the push, is a new run of the new
+    // head, whose report edits the first.
     comment_accepted(
         &serving.url,
         "b-1",
@@ -320,6 +348,13 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
         })
         .count();
     assert_eq!(posted, 1, "one report comment, edited");
+    let heads: Vec<String> = store
+        .jobs(100)
+        .unwrap()
+        .iter()
+        .map(|j| j.asked.head_sha.clone())
+        .collect();
+    assert!(heads.contains(&pushed), "the new head ran: {heads:?}");
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct Intake {
     pub quick: bool,
     /// Where the repository is cloned from.
     pub clone_url: String,
+    /// When the comment was written (Unix seconds, the forge's clock), when the delivery
+    /// says: the head must not have moved since.
+    #[serde(default)]
+    pub comment_at: Option<u64>,
 }
 
 /// The webhook's route.
@@ -173,6 +177,11 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
         user: comment.comment.user.login.clone(),
         quick: command == Some(Testme::Quick),
         clone_url: comment.repository.clone_url.clone(),
+        comment_at: comment
+            .comment
+            .created_at
+            .as_deref()
+            .and_then(ccci_core::time::parse_rfc3339),
     };
     let request = serde_json::to_string(&intake)
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

@@ -1,14 +1,15 @@
 //! What an accepted `!testme` becomes. The commenter's permission is asked of the forge
 //! (write, admin or owner may start runs; anyone else gets a reply saying so); the comment
 //! gets a reaction; the pull request's head is pinned from git itself (`refs/pull/N/head`, the
-//! commit that will run); the run is queued (a second `!testme` for a head already queued or
+//! commit that will run) and refused, with a reply, when the forge's timeline shows a push
+//! after the comment (the commenter did not see that commit); the run is queued (a second `!testme` for a head already queued or
 //! running is that run) and the head's status set to `pending`. A forge or git that cannot be
 //! reached is asked again later: the delivery waits in the store until it is acted on.
 
 use super::hook::Intake;
 use super::outbox::Call;
 use super::{backoff, now, proc, Service};
-use ccci_forge::{Permission, StatusState};
+use ccci_forge::{ForgeError, Permission, StatusState};
 use ccci_store::{Enqueued, NewJob};
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +104,14 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
             return reply(svc, i, body, "refused: no write access").await;
         }
         Err(e) if e.retryable() => return Acted::Later(e.to_string()),
+        Err(ForgeError::Status { status: 403, .. }) => {
+            let why = format!(
+                "the forge does not tell this service's account a collaborator's permission on {}: Gitea answers it only to the repository's administrators (or a site administrator); make the token's account an administrator of {} (its token needs `read:repository`)",
+                i.repo, i.repo
+            );
+            eprintln!("cargo ccci serve: {why}");
+            return Acted::Done(why);
+        }
         Err(e) => return Acted::Done(format!("the commenter's permission could not be had: {e}")),
     }
     if let Err(e) = svc
@@ -130,6 +139,37 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
         );
         return reply(svc, i, body, "no such head").await;
     };
+    // The commit that runs must be the one the commenter saw: a push after the comment
+    // (or, when the delivery does not say when it was written, after it arrived) is
+    // refused. The pin above came first, so a push after it is caught here too and
+    // refused, never run.
+    let since = i.comment_at.unwrap_or(u64::try_from(asked).unwrap_or(0));
+    match svc.forge.pushes_since(&i.repo, i.pr, since).await {
+        Ok(pushes) if pushes.is_empty() => {}
+        Ok(pushes) => {
+            let at = ccci_core::time::rfc3339(pushes[pushes.len() - 1]);
+            let body = format!(
+                "@{}: the pull request was pushed to after your `!testme` (at {at}; its head is now {}), so nothing runs: ccci runs only the commit its commenter saw. Read the new commits and comment `!testme` again.",
+                i.user,
+                ccci_core::short_commit(&head_sha)
+            );
+            return reply(svc, i, body, "refused: the head moved after the comment").await;
+        }
+        Err(e) if e.retryable() => return Acted::Later(e.to_string()),
+        Err(e) => {
+            let body = format!(
+                "ccci could not make sure the pull request was not pushed to after the `!testme` of @{} (the forge's timeline: {e}), so nothing runs; the operator must give the service's token `read:issue`.",
+                i.user
+            );
+            return reply(
+                svc,
+                i,
+                body,
+                "refused: the pushes since the comment could not be read",
+            )
+            .await;
+        }
+    }
     let job = NewJob {
         repo: i.repo.clone(),
         pr: i.pr,

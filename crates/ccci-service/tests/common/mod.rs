@@ -39,6 +39,8 @@ pub struct Forge {
     pub permissions: Mutex<BTreeMap<String, String>>,
     /// `(pull request, id, author, text)` of every comment.
     comments: Mutex<Vec<(i64, i64, String, String)>>,
+    /// `(pull request, when)` of every push to a pull request (Unix seconds).
+    pushes: Mutex<Vec<(i64, u64)>>,
 }
 
 /// The account the double's token belongs to: the author of the comments the service posts.
@@ -53,6 +55,12 @@ impl Forge {
             .unwrap()
             .push((pr, id, author.into(), text.into()));
         id
+    }
+
+    /// Records a push to pull request `pr` at `at` (Unix seconds), as the forge's timeline
+    /// shows it.
+    pub fn pushed(&self, pr: i64, at: u64) {
+        self.pushes.lock().unwrap().push((pr, at));
     }
 
     /// The text of comment `id`.
@@ -137,6 +145,7 @@ fn routes(state: Arc<Forge>) -> Router {
             post(new_comment).get(comments),
         )
         .route("/repos/{o}/{r}/issues/comments/{id}", patch(edit_comment))
+        .route("/repos/{o}/{r}/issues/{n}/timeline", on_get(timeline))
         .route("/user", on_get(me))
         .with_state(state)
 }
@@ -261,6 +270,35 @@ async fn comments(
     answer(StatusCode::OK, Value::Array(list))
 }
 
+/// The pull request's timeline: its pushes, as Gitea's `pull_push` events (a page of them;
+/// `since` is applied by the caller, the double keeps so few).
+async fn timeline(
+    State(f): State<Arc<Forge>>,
+    method: Method,
+    uri: Uri,
+    UrlPath((_, _, n)): UrlPath<(String, String, i64)>,
+) -> Answer {
+    f.note(&method, &uri, Value::Null)?;
+    let list: Vec<Value> = f
+        .pushes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.0 == n)
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "id": 5000 + i,
+                "type": "pull_push",
+                "body": "{\"is_force_push\":false,\"commit_ids\":[]}",
+                "created_at": ccci_core::time::rfc3339(p.1),
+                "user": {"login": "mallory"}
+            })
+        })
+        .collect();
+    answer(StatusCode::OK, Value::Array(list))
+}
+
 async fn edit_comment(
     State(f): State<Arc<Forge>>,
     method: Method,
@@ -360,6 +398,26 @@ pub fn git_server(root: &Path, owner: &str, recipe: &str) -> GitServer {
         clone_url: format!("git://127.0.0.1:{port}/{owner}/{recipe}.git"),
         bare,
     }
+}
+
+/// A new commit pushed to the pull request of `owner/<recipe>` served under `root` (one more
+/// README line); the new head.
+pub fn push_to_pull(root: &Path, git_server: &GitServer, recipe: &str) -> String {
+    let work = root.join(format!("work-{recipe}"));
+    let readme = work.join("README.md");
+    let mut text = std::fs::read_to_string(&readme).unwrap_or_default();
+    text.push_str("\nPushed after the `!testme`.\n");
+    std::fs::write(&readme, text).unwrap();
+    git(
+        &work,
+        &["commit", "--quiet", "-am", "pushed after the comment"],
+    );
+    let bare = git_server.bare.to_str().unwrap();
+    git(
+        &work,
+        &["push", "--quiet", "--force", bare, "HEAD:refs/pull/1/head"],
+    );
+    pull_head(&git_server.bare)
 }
 
 /// The commit `refs/pull/1/head` names in `bare`.
