@@ -1,1 +1,2 @@
 export SERVE_YML_VERSION=v1
+export KNOWN_HOSTS_VERSION=v1

@@ -20,6 +20,8 @@ struct File {
     cargo_ccci: Option<PathBuf>,
     state_dir: Option<PathBuf>,
     sweep_every: Option<String>,
+    docker_host: Option<String>,
+    runs_beside_the_service: Option<bool>,
     forge: ForgeFile,
     repositories: BTreeMap<String, RepoFile>,
 }
@@ -78,6 +80,11 @@ pub struct Config {
     /// How often this host runs `cargo ccci sweep` (docs/fleet.md), the first one a period
     /// after the service starts; `None` (the default): never.
     pub sweep_every: Option<Duration>,
+    /// The tested Swarm's Docker endpoint (`ssh://ci@test-node`), given to every run, sweep
+    /// and janitor as `DOCKER_HOST`; `None`: the service's own `DOCKER_HOST`, else this
+    /// host's daemon, which [`Config::read`] refuses for a host that runs jobs unless
+    /// `runs_beside_the_service` says so.
+    pub docker_host: Option<String>,
 }
 
 /// What the service runs for one repository.
@@ -96,11 +103,26 @@ pub struct Repository {
 }
 
 impl Config {
-    /// Reads and checks `path`.
+    /// Reads and checks `path`, the service's own `DOCKER_HOST` being where runs go when
+    /// the file does not say.
     ///
     /// # Errors
     /// One line naming the file, the key and the fix.
     pub fn read(path: &Path) -> Result<Config, String> {
+        Config::read_for(path, std::env::var("DOCKER_HOST").ok().as_deref())
+    }
+
+    /// The variables every subprocess that touches the tested Swarm gets: `DOCKER_HOST` when
+    /// the configuration names it.
+    pub fn tested_swarm_env(&self) -> Vec<(&'static str, &str)> {
+        self.docker_host
+            .iter()
+            .map(|h| ("DOCKER_HOST", h.as_str()))
+            .collect()
+    }
+
+    /// [`Config::read`], the service's environment saying `DOCKER_HOST=env_docker_host`.
+    fn read_for(path: &Path, env_docker_host: Option<&str>) -> Result<Config, String> {
         let at = |what: String| format!("{}: {what}", path.display());
         let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot be read: {e}")))?;
         let f: File = serde_yaml_ng::from_str(&text).map_err(|e| at(e.to_string()))?;
@@ -185,6 +207,16 @@ impl Config {
                 },
             );
         }
+        let docker_host = f.docker_host.filter(|h| !h.trim().is_empty());
+        let endpoint = docker_host.as_deref().or(env_docker_host);
+        // A head is a stranger's code: on the daemon of the host that keeps the forge token,
+        // the webhook secret and the store, one escape from its containers reaches them all.
+        if capacity > 0 && on_this_host(endpoint) && f.runs_beside_the_service != Some(true) {
+            return Err(at(format!(
+                "docker_host: the runs would deploy pull requests' heads on this host's own Docker ({}), beside the forge token, the webhook secret and the store: set `docker_host: ssh://<user>@<test node>` to a Swarm kept for tests (docs/serve.md#threat-model), or `runs_beside_the_service: true` for repositories whose pull requests you trust",
+                endpoint.unwrap_or("no DOCKER_HOST: the local socket")
+            )));
+        }
         if repositories.is_empty() {
             return Err(at("repositories: none is named, so every delivery would be refused: name the forge's `owner/name` of each recipe repository".into()));
         }
@@ -209,16 +241,50 @@ impl Config {
                 .into_bytes(),
             repositories,
             sweep_every,
+            docker_host,
         })
     }
+}
+
+/// Whether a Docker endpoint (`DOCKER_HOST`'s syntax; `None`: the default socket) is this
+/// host's own daemon: a local socket, or a TCP or ssh address of this host.
+fn on_this_host(endpoint: Option<&str>) -> bool {
+    let Some(endpoint) = endpoint else {
+        return true;
+    };
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return true;
+    };
+    if !matches!(scheme, "tcp" | "ssh" | "http" | "https") {
+        // unix://, fd://, npipe://: a socket of this machine.
+        return true;
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let this = ccci_core::host::host_name().unwrap_or_default();
+    host.is_empty()
+        || host == "localhost"
+        || host == "::1"
+        || host == "0.0.0.0"
+        || host.starts_with("127.")
+        || host.eq_ignore_ascii_case(&this)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A configuration with `extra` lines, its secrets beside it.
+    /// A configuration with `extra` lines, its secrets beside it, its runs on a test node.
     fn read_with(name: &str, extra: &str) -> Result<Config, String> {
+        read_env(name, extra, Some("ssh://ci@test-node.example.org"))
+    }
+
+    /// [`read_with`], the service's `DOCKER_HOST` being `env`.
+    fn read_env(name: &str, extra: &str, env: Option<&str>) -> Result<Config, String> {
         let dir = std::env::temp_dir().join(format!("ccci-config-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("token"), "t").unwrap();
@@ -232,9 +298,41 @@ mod tests {
             ),
         )
         .unwrap();
-        let read = Config::read(&path);
+        let read = Config::read_for(&path, env);
         let _ = std::fs::remove_dir_all(&dir);
         read
+    }
+
+    #[test]
+    fn heads_run_beside_the_services_secrets_only_when_told() {
+        let refused = read_env("local", "", None).unwrap_err();
+        assert!(
+            refused.contains("serve.yml: docker_host: the runs would deploy pull requests' heads on this host's own Docker (no DOCKER_HOST: the local socket)")
+                && refused.contains("runs_beside_the_service: true"),
+            "{refused}"
+        );
+        for local in [
+            "unix:///var/run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "ssh://ci@localhost",
+            "ssh://ci@[::1]:22",
+        ] {
+            assert!(
+                read_env("l", "", Some(local)).is_err(),
+                "{local} is this host"
+            );
+            let named = read_env("n", &format!("docker_host: {local}\n"), None);
+            assert!(named.is_err(), "{local} named in the file is this host");
+        }
+        let told = read_env("told", "runs_beside_the_service: true\n", None).unwrap();
+        assert!(told.tested_swarm_env().is_empty());
+        let node = read_env("node", "docker_host: ssh://ci@test-node:2222\n", None).unwrap();
+        assert_eq!(
+            node.tested_swarm_env(),
+            [("DOCKER_HOST", "ssh://ci@test-node:2222")]
+        );
+        // A host that runs nothing (it takes deliveries for others) holds no head.
+        assert!(read_env("none", "capacity: 0\n", None).is_ok());
     }
 
     #[test]

@@ -121,6 +121,7 @@ async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
         let mut cmd = tokio::process::Command::new(runner::cargo_ccci(&svc));
         cmd.args(["ccci", "sweep"])
             .current_dir(&svc.config.workspace)
+            .envs(svc.config.tested_swarm_env())
             .env(ccci_core::vars::DATABASE, &svc.database)
             .stdin(std::process::Stdio::null())
             .stdout(

@@ -14,6 +14,17 @@ pub async fn run(
     dir: Option<&Path>,
     deadline: Duration,
 ) -> Result<String, String> {
+    run_with(program, args, dir, &[], deadline).await
+}
+
+/// [`run`] with the variables `env` set.
+pub async fn run_with(
+    program: &str,
+    args: &[&str],
+    dir: Option<&Path>,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> Result<String, String> {
     let shown = format!("{program} {}", args.join(" "));
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
@@ -23,7 +34,9 @@ pub async fn run(
         .process_group(0)
         .kill_on_drop(true);
     // git asks nothing of a terminal that is not there, and says no hints.
-    cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_ADVICE", "0");
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ADVICE", "0")
+        .envs(env.iter().copied());
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }

@@ -34,10 +34,11 @@ pub async fn lost_runs(svc: &Arc<Service>) {
     }
     let cargo_ccci = super::runner::cargo_ccci(svc);
     let program = cargo_ccci.to_string_lossy();
-    match proc::run(
+    match proc::run_with(
         &program,
         &["ccci", "janitor"],
         Some(&svc.config.workspace),
+        &svc.config.tested_swarm_env(),
         JANITOR,
     )
     .await

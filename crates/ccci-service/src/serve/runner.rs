@@ -136,6 +136,7 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
         }
     }
     cmd.current_dir(&svc.config.workspace)
+        .envs(svc.config.tested_swarm_env())
         .env(ccci_core::vars::RESULTS_FILE, &results)
         .env(ccci_core::vars::DATABASE, &svc.database)
         .stdin(std::process::Stdio::null())

@@ -475,8 +475,10 @@ pub fn setup(
     std::fs::write(dir.join("token"), "forge-token-1234\n").unwrap();
     std::fs::write(dir.join("secret"), format!("{secret}\n")).unwrap();
     let port = ccci_testkit::prism::free_port();
+    // The tests' runs go to the one Swarm there is, beside the service's own secrets, as a
+    // trusted repository's would: said, as the service demands.
     let mut yaml = format!(
-        "listen: 127.0.0.1:{port}\npublic_url: http://127.0.0.1:{port}\nhost: {host}\ncapacity: {capacity}\nrun_timeout: 15m\nworkspace: {}\ncargo_ccci: {}\nstate_dir: {}\nforge:\n  api: {api}\n  token_file: {}\n  webhook_secret_file: {}\nrepositories:\n",
+        "listen: 127.0.0.1:{port}\npublic_url: http://127.0.0.1:{port}\nhost: {host}\ncapacity: {capacity}\nruns_beside_the_service: true\nrun_timeout: 15m\nworkspace: {}\ncargo_ccci: {}\nstate_dir: {}\nforge:\n  api: {api}\n  token_file: {}\n  webhook_secret_file: {}\nrepositories:\n",
         workspace().display(),
         cargo_ccci().display(),
         dir.join("state").display(),
