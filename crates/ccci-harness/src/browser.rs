@@ -437,6 +437,7 @@ impl Session {
             .arg("--no-startup-window")
             .stdout(std::process::Stdio::null())
             .stderr(stderr);
+        crate::screenshot::sandboxed(&mut cmd, profile.path())?;
         let chromium = ccci_abra::process::hold(
             cmd,
             format!("{} --remote-debugging-pipe", chromium.display()),

@@ -11,10 +11,10 @@ use std::time::Duration;
 pub const BUDGET: Duration = Duration::from_secs(45);
 
 /// How Chromium is started for a picture or a test: headless, quiet, fetching nothing of its
-/// own (no updates, no sync, no QUIC probes).
+/// own (no updates, no sync, no QUIC probes), and sandboxed ([`sandboxed`]): it renders pages
+/// of a stranger's head.
 pub(crate) const FLAGS: &[&str] = &[
     "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -27,6 +27,38 @@ pub(crate) const FLAGS: &[&str] = &[
     "--ignore-certificate-errors",
     "--default-background-color=ffffffff",
 ];
+
+/// The account Chromium runs as when ccci runs as root (`nobody`).
+const UNPRIVILEGED: u32 = 65534;
+
+/// Readies `cmd` to run Chromium inside its own sandbox (each renderer in user and PID
+/// namespaces of its own, under seccomp), its profile and home in `profile`. Chromium refuses
+/// its sandbox to root, so under root it runs as `nobody`, the profile handed to that account;
+/// the host must allow unprivileged user namespaces (`user.max_user_namespaces` above 0).
+pub(crate) fn sandboxed(cmd: &mut std::process::Command, profile: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    // /proc/self belongs to the process's effective user.
+    let me = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .map_err(|e| format!("cannot tell which user ccci runs as (/proc/self: {e})"))?;
+    cmd.env("HOME", profile);
+    if me != 0 {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(profile, Some(UNPRIVILEGED), Some(UNPRIVILEGED)).map_err(|e| {
+        format!(
+            "cannot give Chromium's profile {} to uid {UNPRIVILEGED}: {e}",
+            profile.display()
+        )
+    })?;
+    cmd.uid(UNPRIVILEGED).gid(UNPRIVILEGED);
+    Ok(())
+}
+
+/// What a Chromium that would not start says beside its error.
+pub(crate) const SANDBOX_HINT: &str =
+    "Chromium runs sandboxed: the host must allow unprivileged user namespaces (user.max_user_namespaces above 0)";
 
 /// Debian's Chromium, found on PATH.
 pub(crate) fn chromium() -> Result<std::path::PathBuf, String> {
@@ -55,22 +87,27 @@ pub fn capture(
     let chromium = chromium()?;
     let profile = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
     let rules = resolver_rules(resolve);
+    // Written where the sandboxed browser may write, then copied out.
+    let shot = profile.path().join("screenshot.png");
     let mut cmd = std::process::Command::new(chromium);
     cmd.args(FLAGS)
         .arg(format!("--host-resolver-rules={rules}"))
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--window-size={width},{height}"))
-        .arg(format!("--screenshot={}", out.display()))
+        .arg(format!("--screenshot={}", shot.display()))
         .arg(url);
+    sandboxed(&mut cmd, profile.path())?;
     ccci_abra::process::run(
         cmd,
         format!("chromium --screenshot {url}"),
         Deadline::after(BUDGET),
         "",
     )
-    .map_err(|e| e.to_string())?;
-    match std::fs::read(out) {
-        Ok(png) if png.starts_with(b"\x89PNG") => Ok(()),
+    .map_err(|e| format!("{e} ({SANDBOX_HINT})"))?;
+    match std::fs::read(&shot) {
+        Ok(png) if png.starts_with(b"\x89PNG") => {
+            std::fs::write(out, png).map_err(|e| format!("cannot write {}: {e}", out.display()))
+        }
         _ => Err(format!("chromium made no PNG at {}", out.display())),
     }
 }

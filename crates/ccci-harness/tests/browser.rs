@@ -1,6 +1,7 @@
 //! The browser fixture on pages of this host: Debian's Chromium driven over its DevTools
 //! pipe, a form filled and clicked as a person would, and the report's picture kept free of
-//! secrets (masked, put back after, refused when one stays on the page).
+//! secrets (masked, put back after, refused when one stays on the page), every page rendered
+//! inside Chromium's sandbox.
 
 use ccci::Browser;
 use std::path::{Path, PathBuf};
@@ -134,4 +135,28 @@ async fn a_page_that_puts_a_secret_back_gets_no_picture_and_the_error_never_show
         "the error never shows the secret"
     );
     assert!(!report(dir.path()).exists(), "no picture is kept");
+}
+
+/// A head's pages are rendered inside Chromium's own sandbox (namespaces and seccomp), even
+/// when ccci runs as root: Chromium's report on itself says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_rendered_inside_chromiums_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let browser = Browser::local(report(dir.path()));
+    browser.goto("chrome://sandbox").await.unwrap();
+    let said = browser
+        .wait_for(
+            "Chromium's sandbox report",
+            "document.body.innerText.includes('sandboxed') ? document.body.innerText : null",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let said = said.as_str().unwrap_or_default();
+    assert!(
+        said.contains("You are adequately sandboxed.")
+            && said.contains("Seccomp-BPF sandbox\tYes")
+            && said.contains("PID namespaces\tYes"),
+        "{said}"
+    );
 }
