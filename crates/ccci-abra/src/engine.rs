@@ -142,6 +142,10 @@ pub struct BuiltinEngine {
     /// Set for an untrusted head: what its operator allows it beyond its own stack. Every
     /// deploy is then checked ([`crate::policy`]) before anything is created.
     untrusted: Option<Vec<crate::policy::Allowance>>,
+    /// What an untrusted head's services get where they set no limits.
+    default_limits: Option<ccci_core::policy::Limits>,
+    /// How many bytes of archives a snapshot may hold.
+    archive_cap: u64,
 }
 
 impl BuiltinEngine {
@@ -173,6 +177,8 @@ impl BuiltinEngine {
             secret_values: BTreeMap::new(),
             made: Default::default(),
             untrusted: None,
+            default_limits: Some(ccci_core::policy::Limits::default()),
+            archive_cap: crate::backup::ARCHIVE_CAP,
             docker_provider_as: None,
             service_labels: Vec::new(),
             stacks_dir: stacks_dir.into(),
@@ -210,6 +216,20 @@ impl BuiltinEngine {
     /// against [`crate::policy`] before anything is created, less what `allow` allows.
     pub fn untrusted(mut self, allow: Vec<crate::policy::Allowance>) -> Self {
         self.untrusted = Some(allow);
+        self
+    }
+
+    /// The same engine, giving an untrusted head's services `limits` where they set none
+    /// (default [`ccci_core::policy::Limits::default`]; `None` or `none`: no limits).
+    pub fn with_default_limits(mut self, limits: Option<ccci_core::policy::Limits>) -> Self {
+        self.default_limits = limits;
+        self
+    }
+
+    /// The same engine, taking snapshots of at most `cap` bytes of archives (default
+    /// [`crate::backup::ARCHIVE_CAP`]).
+    pub fn with_archive_cap(mut self, cap: u64) -> Self {
+        self.archive_cap = cap;
         self
     }
 
@@ -279,6 +299,11 @@ impl BuiltinEngine {
             ipvs: self.ipvs,
             docker_provider_as: self.docker_provider_as.as_deref(),
             service_labels: &self.service_labels,
+            default_limits: self
+                .untrusted
+                .as_ref()
+                .and(self.default_limits.as_ref())
+                .filter(|l| !l.is_none()),
         };
         let rendered = render(&merged, &input)?;
         self.ensure_images(&rendered.images, req.deadline).await?;
@@ -735,6 +760,7 @@ impl Deployer for BuiltinEngine {
             &self.swarm,
             &app.stack,
             dest,
+            self.archive_cap,
             deadline,
         ))
     }

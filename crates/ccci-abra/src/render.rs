@@ -55,6 +55,9 @@ pub struct RenderInput<'a> {
     /// Labels stamped on every service's `deploy.labels`, as ccci marks what it keeps on the
     /// Swarm beyond a run (`ccci.canonical=<recipe>` on a canonical deployment).
     pub service_labels: &'a [(String, String)],
+    /// For an untrusted head: the limits a service gets where the recipe sets none (each
+    /// one given is a listed change); `None` deploys the recipe's resources as written.
+    pub default_limits: Option<&'a ccci_core::policy::Limits>,
 }
 
 /// Service keys `docker stack deploy` does not apply, with what that means for the recipe.
@@ -153,6 +156,9 @@ pub fn render(merged: &str, input: &RenderInput<'_>) -> Result<Rendered, AbraErr
     }
     if let (None, Some(provider)) = (input.host_port, input.docker_provider_as) {
         rename_docker_provider(services, provider, &mut changes);
+    }
+    if let Some(limits) = input.default_limits {
+        limit(services, limits, &mut changes);
     }
     let run_specs = run_specs(&doc, input.stack);
     escape_dollars(&mut doc);
@@ -551,6 +557,26 @@ fn publish_on_host(
 
 /// Stop-first updates and rollbacks for a service that holds a host port: a start-first
 /// update would wait for ever for the port its old task still holds.
+/// Gives every service the limits of `limits` its recipe does not set itself.
+fn limit(services: &mut Mapping, limits: &ccci_core::policy::Limits, changes: &mut Vec<String>) {
+    for (name, svc) in services.iter_mut() {
+        let (Some(name), Some(svc)) = (name.as_str(), svc.as_mapping_mut()) else {
+            continue;
+        };
+        let set = child(child(child(svc, "deploy"), "resources"), "limits");
+        for (key, value) in [("memory", &limits.memory), ("cpus", &limits.cpus)] {
+            let Some(value) = value else { continue };
+            if set.contains_key(key) {
+                continue;
+            }
+            set.insert(key.into(), value.clone().into());
+            changes.push(format!(
+                "service {name}: {key} limited to {value} (the recipe sets no limit; an untrusted head's default)"
+            ));
+        }
+    }
+}
+
 fn stop_first(svc: &mut Mapping, name: &str, changes: &mut Vec<String>) {
     let deploy = child(svc, "deploy");
     let mut changed = false;
@@ -701,7 +727,37 @@ secrets:
             ipvs: host_port.is_none(),
             docker_provider_as: Some("swarm"),
             service_labels: &[],
+            default_limits: None,
         }
+    }
+
+    #[test]
+    fn an_untrusted_heads_services_get_the_limits_their_recipe_does_not_set() {
+        let merged = "services:\n  app:\n    image: nginx:1.27\n  db:\n    image: mariadb:10.11\n    deploy:\n      resources:\n        limits:\n          memory: 512M\n";
+        let limits = ccci_core::policy::Limits::default();
+        let mut i = input(None);
+        i.default_limits = Some(&limits);
+        let r = render(merged, &i).unwrap();
+        let doc: Value = serde_yaml_ng::from_str(&r.yaml).unwrap();
+        let of = |svc: &str| &doc["services"][svc]["deploy"]["resources"]["limits"];
+        assert_eq!(of("app")["memory"], "2G");
+        assert_eq!(of("app")["cpus"], "1");
+        assert_eq!(of("db")["memory"], "512M", "the recipe's own limit is kept");
+        assert_eq!(of("db")["cpus"], "1");
+        assert_eq!(
+            r.changes
+                .iter()
+                .filter(|c| c.contains("an untrusted head's default"))
+                .count(),
+            3,
+            "{:?}",
+            r.changes
+        );
+        let trusted = render(merged, &input(None)).unwrap();
+        assert!(
+            !trusted.yaml.contains("cpus"),
+            "a trusted run is as written"
+        );
     }
 
     #[test]

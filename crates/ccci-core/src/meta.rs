@@ -744,6 +744,27 @@ pub fn duration(s: &str) -> Option<Duration> {
     n.checked_mul(mult).map(Duration::from_secs)
 }
 
+/// A size as settings write it: bytes (`1048576`), or a number with `K`, `M`, `G` or `T`
+/// (binary: `4G` is 4 GiB).
+///
+/// ```
+/// assert_eq!(ccci_core::meta::size("4G"), Some(4 << 30));
+/// assert_eq!(ccci_core::meta::size("lots"), None);
+/// ```
+pub fn size(s: &str) -> Option<u64> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        "T" | "t" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
 fn default_ok() -> Vec<u16> {
     vec![200]
 }

@@ -117,9 +117,103 @@ impl fmt::Display for Allowance {
     }
 }
 
+/// The resource limits each service of an untrusted head gets where its recipe sets none
+/// (`deploy.resources.limits`), so that one head cannot take the host's memory or every core
+/// from the runs beside it. Written `memory=2G,cpus=1` (either may be left out), or `none`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// A memory limit as compose writes one (`512M`, `2G`).
+    pub memory: Option<String>,
+    /// A share of the host's cores (`1`, `0.5`).
+    pub cpus: Option<String>,
+}
+
+impl Default for Limits {
+    /// 2 GiB and one core a service: Ghost's first boot and Synapse's migrations fit in it.
+    fn default() -> Self {
+        Limits {
+            memory: Some("2G".into()),
+            cpus: Some("1".into()),
+        }
+    }
+}
+
+impl Limits {
+    /// Whether it limits nothing (`none`).
+    pub fn is_none(&self) -> bool {
+        self.memory.is_none() && self.cpus.is_none()
+    }
+}
+
+impl std::str::FromStr for Limits {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Limits, String> {
+        let mut limits = Limits {
+            memory: None,
+            cpus: None,
+        };
+        if s.trim() == "none" {
+            return Ok(limits);
+        }
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                format!("`{part}` is not KEY=VALUE: write `memory=2G,cpus=1`, or `none`")
+            })?;
+            let value = value.trim();
+            match key.trim() {
+                "memory" => {
+                    let digits = value.trim_end_matches(['K', 'M', 'G', 'k', 'm', 'g']);
+                    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(format!(
+                            "memory `{value}` is not a size: write it like `512M` or `2G`"
+                        ));
+                    }
+                    limits.memory = Some(value.to_string());
+                }
+                "cpus" => {
+                    if !value.parse::<f64>().is_ok_and(|c| c > 0.0) {
+                        return Err(format!(
+                            "cpus `{value}` is not a positive number: write it like `1` or `0.5`"
+                        ));
+                    }
+                    limits.cpus = Some(value.to_string());
+                }
+                other => return Err(format!("no limit `{other}`: ccci sets `memory` and `cpus`")),
+            }
+        }
+        Ok(limits)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_parsed_strictly() {
+        assert_eq!("memory=2G,cpus=1".parse::<Limits>(), Ok(Limits::default()));
+        assert!("none".parse::<Limits>().unwrap().is_none());
+        assert_eq!(
+            "cpus=0.5".parse::<Limits>().unwrap(),
+            Limits {
+                memory: None,
+                cpus: Some("0.5".into())
+            }
+        );
+        assert!("memory=lots"
+            .parse::<Limits>()
+            .unwrap_err()
+            .contains("512M"));
+        assert!("cpus=-1"
+            .parse::<Limits>()
+            .unwrap_err()
+            .contains("positive"));
+        assert!("pids=10"
+            .parse::<Limits>()
+            .unwrap_err()
+            .contains("no limit `pids`"));
+    }
 
     #[test]
     fn allowances_are_parsed_strictly() {

@@ -61,6 +61,12 @@ pub const UNTRUSTED: &str = "CCCI_UNTRUSTED";
 /// What the operator allows an untrusted head beyond its own stack, `RULE:VALUE` each
 /// (`bind_mount:/var/run/docker.sock`), one a line or comma-separated.
 pub const ALLOW: &str = "CCCI_ALLOW";
+/// The resource limits an untrusted head's services get where the recipe sets none:
+/// `memory=2G,cpus=1` (the default), or `none`.
+pub const LIMITS: &str = "CCCI_LIMITS";
+/// How many bytes of archives a backup may take (a size like `4G`, the default): a head's
+/// snapshot streams to this host's disk.
+pub const BACKUP_CAP: &str = "CCCI_BACKUP_CAP";
 /// The run registry's directory.
 pub const REGISTRY_DIR: &str = "CCCI_REGISTRY_DIR";
 /// How long a red run's stack is kept up for debugging (a duration like `1h`).

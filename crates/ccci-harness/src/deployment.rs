@@ -552,7 +552,14 @@ async fn engine(shared: &Shared, swarm: &Swarm) -> Result<BuiltinEngine, Harness
     .with_pull(shared.settings.pull.unwrap_or_default())
     .with_local_images(local_images)
     // ccci's Traefik 3 calls the Swarm provider `swarm`; see docs/recipes.md.
-    .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into()));
+    .with_docker_provider_as(meta.rename_docker_provider.then(|| "swarm".into()))
+    .with_default_limits(Some(shared.settings.limits.clone().unwrap_or_default()))
+    .with_archive_cap(
+        shared
+            .settings
+            .backup_cap
+            .unwrap_or(ccci_abra::backup::ARCHIVE_CAP),
+    );
     Ok(match &shared.settings.untrusted {
         Some(allow) => engine.untrusted(allow.clone()),
         None => engine,

@@ -47,6 +47,12 @@ pub struct Settings {
     /// ([`vars::UNTRUSTED`], [`vars::ALLOW`]): `None` deploys the recipe as written (a
     /// maintainer's own machine); `Some` holds every deploy to [`ccci_abra::policy`].
     pub untrusted: Option<Vec<ccci_abra::policy::Allowance>>,
+    /// The limits an untrusted head's services get where the recipe sets none
+    /// ([`vars::LIMITS`]); default [`ccci_core::policy::Limits::default`].
+    pub limits: Option<ccci_core::policy::Limits>,
+    /// How many bytes of archives a backup may take ([`vars::BACKUP_CAP`]); default
+    /// [`ccci_abra::backup::ARCHIVE_CAP`].
+    pub backup_cap: Option<u64>,
     /// The run registry's directory ([`vars::REGISTRY_DIR`]); default
     /// [`crate::registry::Registry::open`]'s.
     pub registry_dir: Option<PathBuf>,
@@ -207,6 +213,24 @@ impl Settings {
                     .transpose()?,
                 var(vars::ALLOW),
             )?,
+            limits: var(vars::LIMITS)
+                .map(|v| {
+                    v.parse().map_err(|why: String| HarnessError::BadValue {
+                        key: vars::LIMITS,
+                        value: why,
+                        takes: "`memory=2G,cpus=1` (either may be left out), or `none`",
+                    })
+                })
+                .transpose()?,
+            backup_cap: var(vars::BACKUP_CAP)
+                .map(|v| {
+                    ccci_core::meta::size(&v).ok_or(HarnessError::BadValue {
+                        key: vars::BACKUP_CAP,
+                        value: v,
+                        takes: "a size like `4G` or `512M`",
+                    })
+                })
+                .transpose()?,
             registry_dir: var(vars::REGISTRY_DIR).map(PathBuf::from),
             keep: var(vars::KEEP)
                 .map(|v| ccci_core::meta::duration(&v).ok_or(HarnessError::BadKeep(v)))
@@ -280,6 +304,8 @@ impl Settings {
             ipvs: None,
             screenshot: None,
             untrusted: None,
+            limits: None,
+            backup_cap: None,
             registry_dir: None,
             keep: None,
             image_builder: own_image_builder(),

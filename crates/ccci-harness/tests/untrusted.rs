@@ -194,3 +194,84 @@ fn the_real_recipes_lint_clean_untrusted_and_traefik_with_its_allowance() {
     )
     .expect("traefik with its allowance");
 }
+
+/// A head whose app keeps 3 MiB of data, backed up; its pre-backup hook fails unless the app
+/// runs under the default memory limit ccci gives an untrusted head's services (2 GiB), read
+/// from the container's own cgroup.
+const BOUNDED: &str = r#"version: "3.8"
+services:
+  app:
+    image: local/busybox:1.35
+    command: ["sh", "-c", "mkdir -p /www /data && echo ok > /www/index.html && dd if=/dev/urandom of=/data/big bs=1M count=3 2>/dev/null; exec httpd -f -p 8080 -h /www"]
+    init: true
+    networks: [proxy]
+    volumes: [data:/data]
+    deploy:
+      labels:
+        - "traefik.enable=true"
+        - "traefik.http.services.${STACK_NAME}.loadbalancer.server.port=8080"
+        - "traefik.http.routers.${STACK_NAME}.rule=Host(`${DOMAIN}`)"
+        - "traefik.http.routers.${STACK_NAME}.entrypoints=web-secure"
+        - "traefik.http.routers.${STACK_NAME}.tls=true"
+        - "coop-cloud.${STACK_NAME}.version=1.0.0+1.35"
+        - "backupbot.backup=true"
+        - "backupbot.backup.pre-hook=sh -c 'limit=$$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes); test \"$$limit\" = 2147483648'"
+volumes:
+  data:
+networks:
+  proxy:
+    external: true
+"#;
+
+fn run_bounded(url: String, backup_cap: Option<u64>) -> Report {
+    let runs = common::runs_dir("untrusted-bounded-runs");
+    let mut settings = ccci::Settings::new(&runs, &runs);
+    settings.untrusted = Some(Vec::new());
+    settings.backup_cap = backup_cap;
+    run_repository(RepoRun {
+        url,
+        sets: vec!["expected_na={functional: none}".into()],
+        settings,
+    })
+    .expect("the run produces results")
+}
+
+#[test]
+fn an_untrusted_heads_services_are_limited_and_its_backup_capped_and_streamed() {
+    let work = tempfile::tempdir().unwrap();
+    let url = repository(&work.path().join("bounded"), BOUNDED, &[]);
+
+    // Under the cap: the limit was there (the hook passed), the snapshot taken and restored
+    // from disk, and the limits given are listed.
+    let r = run_bounded(url.clone(), None);
+    let res = &r.results;
+    for rung in [Rung::Install, Rung::Upgrade, Rung::BackupRestore] {
+        common::assert_passed(res, rung);
+    }
+    assert!(
+        res.changes
+            .iter()
+            .any(|c| c.contains("service app: memory limited to 2G")),
+        "{:?}",
+        res.changes
+    );
+    common::assert_clean(res);
+
+    // Past the cap: refused, naming the path and the cap, and nothing more read.
+    let r = run_bounded(url, Some(1 << 20));
+    let res = &r.results;
+    let backup = res
+        .tests
+        .iter()
+        .find(|t| t.name == "backup::takes_a_verified_snapshot")
+        .expect("the backup ran");
+    let said = format!("{:?}", backup.status);
+    assert!(
+        said.contains("/data")
+            && said.contains("more than 1 MiB")
+            && said.contains("CCCI_BACKUP_CAP"),
+        "{said}"
+    );
+    assert_ne!(res.rungs[&Rung::BackupRestore], RungOutcome::Pass);
+    common::assert_clean(res);
+}

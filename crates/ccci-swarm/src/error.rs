@@ -59,6 +59,16 @@ pub enum SwarmError {
         /// The cap, in MiB.
         cap_mib: usize,
     },
+    /// A path read out of a container is a larger archive than ccci takes of one.
+    #[error("{path} of container {container} is an archive of more than {cap_mib} MiB, more than ccci takes of one: back up a dump or a smaller path, or raise the cap (CCCI_BACKUP_CAP) on a host with the disk for it")]
+    ArchiveTooLarge {
+        /// The container.
+        container: String,
+        /// The path read.
+        path: String,
+        /// The cap, in MiB.
+        cap_mib: u64,
+    },
     /// The container is gone or no longer running: Swarm is replacing its task. Another
     /// container of the same service may do what was asked.
     #[error(

@@ -137,11 +137,13 @@ impl Swarm {
             .collect())
     }
 
-    /// Streams `path` out of `container` as a tar archive into `sink`; returns the bytes read.
+    /// Streams `path` out of `container` as a tar archive into `sink`, at most `cap` bytes
+    /// ([`SwarmError::ArchiveTooLarge`] past it, the rest never read); returns the bytes read.
     pub async fn download(
         &self,
         container: &str,
         path: &str,
+        cap: u64,
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<u64, SwarmError> {
         let opts = DownloadFromContainerOptions {
@@ -153,6 +155,13 @@ impl Swarm {
             let chunk =
                 chunk.map_err(api(format!("download {path} from container {container}")))?;
             n += chunk.len() as u64;
+            if n > cap {
+                return Err(SwarmError::ArchiveTooLarge {
+                    container: container.into(),
+                    path: path.into(),
+                    cap_mib: cap >> 20,
+                });
+            }
             sink(&chunk).map_err(|e| SwarmError::Exec {
                 container: container.into(),
                 argv: vec![format!("download {path}")],
@@ -160,6 +169,43 @@ impl Swarm {
             })?;
         }
         Ok(n)
+    }
+
+    /// Extracts the tar archive in file `tar` (on this host) into directory `dir` of
+    /// `container`, streamed from the disk: however large it is, it is never held whole.
+    pub async fn upload_file(
+        &self,
+        container: &str,
+        dir: &str,
+        tar: &std::path::Path,
+    ) -> Result<(), SwarmError> {
+        /// How much of the file is read at once.
+        const CHUNK: usize = 256 << 10;
+        let file = tokio::fs::File::open(tar)
+            .await
+            .map_err(|e| SwarmError::Exec {
+                container: container.into(),
+                argv: vec![format!("upload {}", tar.display())],
+                reason: format!("the archive cannot be read: {e}"),
+            })?;
+        let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; CHUNK];
+            let n = file.read(&mut buf).await?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((n > 0).then(|| (bytes::Bytes::from(buf), file)))
+        });
+        let opts = UploadToContainerOptions {
+            path: dir.to_string(),
+            ..Default::default()
+        };
+        self.docker
+            .upload_to_container(container, Some(opts), bollard::body_try_stream(chunks))
+            .await
+            .map_err(api(format!(
+                "upload {} into {dir} of container {container}",
+                tar.display()
+            )))
     }
 
     /// Extracts the tar archive `tar` into directory `dir` of `container`.

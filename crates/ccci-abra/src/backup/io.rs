@@ -80,13 +80,19 @@ pub async fn plans(
     Ok(out)
 }
 
+/// How many bytes of archives a snapshot may hold by default (4 GiB): a head's backup is
+/// streamed to this host's disk, and a path that never ends must not fill it.
+pub const ARCHIVE_CAP: u64 = 4 << 30;
+
 /// Takes a snapshot of the app into `dest` (which must not exist yet): every service's
 /// pre-hook first (dumps are written before anything is copied), then every selected path,
-/// then every post-hook.
+/// then every post-hook. Its archives together are at most `cap` bytes
+/// ([`ccci_swarm::SwarmError::ArchiveTooLarge`] past it, nothing more read).
 pub async fn backup(
     swarm: &Swarm,
     stack: &str,
     dest: &Path,
+    cap: u64,
     deadline: Deadline,
 ) -> Result<Snapshot, AbraError> {
     let plans = plans(swarm, stack, deadline).await?;
@@ -97,6 +103,7 @@ pub async fn backup(
     }
     std::fs::create_dir_all(dest).map_err(io(dest))?;
     let mut entries = Vec::new();
+    let mut taken = 0u64;
     for p in &plans {
         for (i, path) in p.paths.iter().enumerate() {
             let file = format!("{}-{:02}.tar", p.service, i + 1);
@@ -106,11 +113,23 @@ pub async fn backup(
             // The container may have been replaced by a hook's side effects; resolve it again.
             let container = running(swarm, stack, &p.service, deadline).await?;
             let bytes = swarm
-                .download(&container, path, |chunk| {
+                .download(&container, path, cap - taken, |chunk| {
                     hasher.update(chunk);
                     out.write_all(chunk)
                 })
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // Said as the snapshot's cap, not what was left of it.
+                    ccci_swarm::SwarmError::ArchiveTooLarge {
+                        container, path, ..
+                    } => ccci_swarm::SwarmError::ArchiveTooLarge {
+                        container,
+                        path,
+                        cap_mib: cap >> 20,
+                    },
+                    e => e,
+                })?;
+            taken += bytes;
             out.sync_all().map_err(io(&fpath))?;
             let restore_to = Path::new(path)
                 .parent()
@@ -172,9 +191,8 @@ pub async fn restore(
             .filter(|e| e.service == service)
         {
             let path = snapshot.dir.join(&e.file);
-            let tar = std::fs::read(&path).map_err(io(&path))?;
             let container = running(swarm, stack, service, deadline).await?;
-            swarm.upload(&container, &e.restore_to, tar).await?;
+            swarm.upload_file(&container, &e.restore_to, &path).await?;
         }
         if let Some(h) = &own.post_restore {
             exec_in_service(swarm, stack, service, h, deadline).await?;

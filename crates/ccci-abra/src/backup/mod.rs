@@ -25,6 +25,6 @@ pub mod labels;
 pub mod snapshot;
 
 pub(crate) use io::running;
-pub use io::{backup, exec_in_service, plans, restore};
+pub use io::{backup, exec_in_service, plans, restore, ARCHIVE_CAP};
 pub use labels::{backup_services, hooks, is_backup_capable, plan, BackupHooks, BackupPlan};
 pub use snapshot::{Manifest, ManifestEntry, Snapshot};
