@@ -288,9 +288,9 @@ const FAULTS: &[(&str, &str, &str)] = &[
         "cargo test -p cargo-ccci --test deps a_provider_down",
     ),
     (
-        "crates/cargo-ccci/tests/snapshots/deps__fault_provider_lost_mid_run.snap",
-        "the OIDC provider stopped while a run uses it",
-        "cargo test -p cargo-ccci --test deps a_provider_lost",
+        "crates/cargo-ccci/tests/snapshots/deps__fault_realm_lost_mid_run.snap",
+        "the glewlwyd of a run's OIDC realm stopped while the run uses it",
+        "cargo test -p cargo-ccci --test deps a_realm_lost",
     ),
     (
         "crates/cargo-ccci/tests/snapshots/faults__fault_run_dir_unwritable.snap",

@@ -47,6 +47,16 @@ pub enum DepsError {
         /// The client's error.
         why: String,
     },
+    /// A realm's stack could not be removed whole.
+    #[error("realm {realm} could not be removed whole: {left} of stack {stack} is left; `cargo ccci janitor` tries again")]
+    RealmLeft {
+        /// The realm.
+        realm: String,
+        /// Its stack.
+        stack: String,
+        /// What is left.
+        left: String,
+    },
     /// A provider release that is not among the known ones.
     #[error("there is no provider release {version}: the releases are {known}")]
     NoRelease {

@@ -1,12 +1,14 @@
-//! glewlwyd's admin API, as ccci uses it: a realm per run (one OIDC plugin instance: its own
-//! issuer and signing keys), a confidential client and a user in it, and their removal.
+//! glewlwyd's admin API, as ccci uses it: in a run's own glewlwyd, its realm (one OIDC plugin
+//! instance: its own issuer and signing keys), a confidential client and a user.
 //!
-//! glewlwyd's clients and users are global, not per plugin instance, so they are named after
-//! the realm (`ccci-<run>`, `ccci-<run>-user`) and removed with it. Calls are made through
-//! Traefik, at the provider's public URL, as every other client of it reaches it.
+//! glewlwyd's clients and users are global to an instance, not kept to a plugin instance (its
+//! docs: "by design, all scopes are available"), so a realm gets a glewlwyd of its own
+//! ([`crate::Provider::make_realm`]); the client and user are still named after the realm
+//! (`ccci-<run>`, `ccci-<run>-user`). Calls are made inside its container, never through a
+//! domain.
 
 use crate::error::DepsError;
-use ccci_swarm::Via;
+use ccci_swarm::{Swarm, SwarmError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,7 +27,10 @@ pub struct RealmSpec {
 pub struct Realm {
     /// The realm's name.
     pub name: String,
-    /// Its issuer: `<provider URL>/api/<name>`, what its tokens carry as `iss`.
+    /// The domain its own glewlwyd is reached at, through Traefik (by the app, through its
+    /// door on `proxy`).
+    pub domain: String,
+    /// Its issuer: `<its URL>/api/<name>`, what its tokens carry as `iss`.
     pub issuer: String,
     /// Its OpenID discovery document.
     pub discovery_url: String,
@@ -80,39 +85,39 @@ impl KeyPair {
     }
 }
 
-/// A signed-in admin session at a provider.
+/// A signed-in admin session at one glewlwyd, each call made by curl inside its own container
+/// to `127.0.0.1`: the admin's password and session never travel towards a domain, which a
+/// run could claim in Traefik.
 pub struct Admin {
-    client: reqwest::Client,
+    swarm: Swarm,
+    container: String,
+    /// Where the instance is reached, for errors.
     url: String,
+    /// The session's cookie file, inside the container.
+    jar: String,
 }
 
 /// How long one admin call may take.
 const CALL: Duration = Duration::from_secs(20);
 
 impl Admin {
-    /// Signs in as `admin` with `password` at the provider `url` (its public URL, reached
-    /// `via` Traefik).
-    pub async fn login(url: &str, via: &Via, password: &str) -> Result<Admin, DepsError> {
-        let client = via
-            .client_builder()
-            .and_then(|b| {
-                b.cookie_store(true)
-                    .timeout(CALL)
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .map_err(|why| DepsError::Unreachable {
-                url: url.into(),
-                what: "sign in".into(),
-                why,
-            })?;
+    /// Signs in as `admin` with `password` at the glewlwyd running in `container` (reached
+    /// from outside at `url`, named in errors).
+    pub async fn login(
+        swarm: &Swarm,
+        container: &str,
+        url: &str,
+        password: &str,
+    ) -> Result<Admin, DepsError> {
         let admin = Admin {
-            client,
+            swarm: swarm.clone(),
+            container: container.into(),
             url: url.trim_end_matches('/').to_string(),
+            jar: format!("/tmp/ccci-admin-{}", secret(12)?),
         };
         admin
             .call(
-                reqwest::Method::POST,
+                "POST",
                 "/api/auth/",
                 Some(json!({"username": "admin", "password": password})),
                 "sign in as its admin",
@@ -121,12 +126,17 @@ impl Admin {
         Ok(admin)
     }
 
-    /// Makes `spec`'s realm, signed with `keys`: the OIDC plugin instance, then its client
-    /// and user with generated secrets. A realm of that name left by an earlier attempt is
-    /// removed first.
-    pub async fn create_realm(&self, spec: &RealmSpec, keys: &KeyPair) -> Result<Realm, DepsError> {
-        self.remove_realm(&spec.name).await?;
-        let issuer = format!("{}/api/{}", self.url, spec.name);
+    /// Makes `spec`'s realm in this glewlwyd, reached at `domain` (`base`: its public URL),
+    /// signed with `keys`: the OIDC plugin instance, then its client and user with generated
+    /// secrets.
+    pub async fn create_realm(
+        &self,
+        spec: &RealmSpec,
+        keys: &KeyPair,
+        domain: &str,
+        base: &str,
+    ) -> Result<Realm, DepsError> {
+        let issuer = format!("{}/api/{}", base.trim_end_matches('/'), spec.name);
         let username = format!("{}-user", spec.name);
         let (client_secret, password) = (secret(40)?, secret(24)?);
         let plugin = json!({
@@ -144,13 +154,8 @@ impl Admin {
                 "name-claim": "mandatory", "email-claim": "mandatory",
             }
         });
-        self.call(
-            reqwest::Method::POST,
-            "/api/mod/plugin/",
-            Some(plugin),
-            "make a realm",
-        )
-        .await?;
+        self.call("POST", "/api/mod/plugin/", Some(plugin), "make a realm")
+            .await?;
         let client = json!({
             "client_id": spec.name, "name": spec.name, "enabled": true, "confidential": true,
             "password": client_secret, "scope": ["openid"], "redirect_uri": spec.redirect_uris,
@@ -159,7 +164,7 @@ impl Admin {
             "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"],
         });
         self.call(
-            reqwest::Method::POST,
+            "POST",
             "/api/client/",
             Some(client),
             "make a realm's client",
@@ -169,13 +174,8 @@ impl Admin {
             "username": username, "name": username, "email": format!("{username}@ccci.test"),
             "password": password, "enabled": true, "scope": ["openid"],
         });
-        self.call(
-            reqwest::Method::POST,
-            "/api/user/",
-            Some(user),
-            "make a realm's user",
-        )
-        .await?;
+        self.call("POST", "/api/user/", Some(user), "make a realm's user")
+            .await?;
         Ok(Realm {
             discovery_url: format!("{issuer}/.well-known/openid-configuration"),
             issuer,
@@ -184,77 +184,72 @@ impl Admin {
             username,
             password,
             name: spec.name.clone(),
+            domain: domain.into(),
         })
     }
 
-    /// Removes realm `name`, its client and its user; what is already gone is fine.
-    pub async fn remove_realm(&self, name: &str) -> Result<(), DepsError> {
-        for (path, what) in [
-            (format!("/api/user/{name}-user"), "remove a realm's user"),
-            (format!("/api/client/{name}"), "remove a realm's client"),
-            (format!("/api/mod/plugin/{name}"), "remove a realm"),
-        ] {
-            match self.call(reqwest::Method::DELETE, &path, None, what).await {
-                Ok(_) | Err(DepsError::Refused { status: 404, .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// The names of the realms ccci made here ([`crate::REALM_PREFIX`]), sorted.
-    pub async fn realm_names(&self) -> Result<Vec<String>, DepsError> {
-        let list = self
-            .call(
-                reqwest::Method::GET,
-                "/api/mod/plugin/",
-                None,
-                "list its realms",
-            )
-            .await?;
-        let mut names: Vec<String> = list
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["module"] == "oidc")
-            .filter_map(|p| p["name"].as_str())
-            .filter(|n| n.starts_with(crate::REALM_PREFIX))
-            .map(String::from)
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-
+    /// One call of the admin API: `curl` in the container, its answer's JSON (null when
+    /// empty). What goes wrong is said without the command, which may hold the password.
     async fn call(
         &self,
-        method: reqwest::Method,
+        method: &str,
         path: &str,
         body: Option<Value>,
         what: &str,
     ) -> Result<Value, DepsError> {
-        let url = format!("{}{path}", self.url);
-        let mut req = self.client.request(method, &url);
-        if let Some(body) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(body.to_string());
+        let url = format!("http://127.0.0.1:4593{path}");
+        let max_time = CALL.as_secs().to_string();
+        let body = body.map(|b| b.to_string());
+        let mut argv = vec![
+            "curl",
+            "-sS",
+            "--max-time",
+            &max_time,
+            "-b",
+            &self.jar,
+            "-c",
+            &self.jar,
+            "-X",
+            method,
+            "-w",
+            "\n%{http_code}",
+        ];
+        if let Some(body) = &body {
+            argv.extend(["-H", "content-type: application/json", "--data-raw", body]);
         }
-        let r = req.send().await.map_err(|e| DepsError::Unreachable {
+        argv.push(&url);
+        let unreachable = |why: String| DepsError::Unreachable {
             url: self.url.clone(),
             what: what.into(),
-            why: e.to_string(),
-        })?;
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap_or_default();
+            why,
+        };
+        let out = match self.swarm.exec(&self.container, &argv).await {
+            Ok(out) => out,
+            Err(SwarmError::Exec { reason, .. }) => return Err(unreachable(reason)),
+            Err(SwarmError::ExecOutputTooLarge { .. }) => {
+                return Err(unreachable("it answered more than ccci reads".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if out.exit_code != 0 {
+            return Err(unreachable(format!(
+                "curl in its container exited {}: {}",
+                out.exit_code,
+                out.stderr_str().trim()
+            )));
+        }
+        let text = out.stdout_str();
+        let (answer, status) = text.rsplit_once('\n').unwrap_or(("", text.as_str()));
+        let status: u16 = status.trim().parse().unwrap_or(0);
         if !(200..300).contains(&status) {
             return Err(DepsError::Refused {
                 url: self.url.clone(),
                 what: what.into(),
                 status,
-                body: text.chars().take(300).collect(),
+                body: answer.chars().take(300).collect(),
             });
         }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        Ok(serde_json::from_str(answer).unwrap_or(Value::Null))
     }
 }
 

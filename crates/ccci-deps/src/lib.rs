@@ -7,10 +7,11 @@
 //!   test alike, so the issuer an app sees is the one its tokens carry. Created on first
 //!   need, kept across runs, health-checked (and recovered) before a run uses it, and
 //!   upgraded safely [R27]: snapshot, upgrade, health check, roll back keeping `last_good`.
-//! - [`Admin`]: its admin API. A [`Realm`] is one glewlwyd OIDC plugin instance (its own
-//!   issuer and signing keys), a confidential client with the app's redirect URIs and a user
-//!   with a generated password, all named after the run, removed at teardown and reaped by
-//!   the janitor when the run's process is gone.
+//! - [`Admin`]: glewlwyd's admin API, called inside its container. A [`Realm`] is a glewlwyd
+//!   of the run's own (glewlwyd's users and clients are global to an instance) with one OIDC
+//!   plugin instance (its own issuer and signing keys), a confidential client with the app's
+//!   redirect URIs and a user with a generated password, all named after the run, removed at
+//!   teardown and reaped by the janitor when the run's process is gone.
 //!
 //! Nothing here decides whether a run needs a dependency: the harness reads the recipe's
 //! `deps` ([`ccci_core::deps`]) and asks.

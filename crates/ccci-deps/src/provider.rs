@@ -9,8 +9,15 @@
 //!   that every realm still answers; on any failure the `last_good` release is deployed again
 //!   and the snapshot restored, and the outcome says so.
 //!
+//! - [`Provider::make_realm`]: a run's realm is a glewlwyd of its own (a stack from
+//!   `provider/glewlwyd-realm/`, the provider's image), at a domain of its own under the
+//!   provider's parent, labelled as the provider's realm: glewlwyd's users and clients are
+//!   global to an instance, so only an instance per realm keeps one run's user from signing
+//!   in through another's realm. Its admin API is called inside its container.
+//!
 //! Its state on this host (the release repository, its `.env`, stack files, snapshots and
-//! `last_good`) is kept in [`Place::dir`]; what runs is read from the Swarm.
+//! `last_good`, each realm's recipe) is kept in [`Place::dir`]; what runs is read from the
+//! Swarm.
 
 use crate::error::{io, DepsError};
 use crate::glewlwyd::{Admin, KeyPair, Realm, RealmSpec};
@@ -86,8 +93,10 @@ pub struct Provider {
 
 /// How long runs that start at once wait for the one deploying the provider.
 const LOCK_WAIT: Duration = Duration::from_secs(600);
-/// How long a realm change refused with a 5xx waits before it is tried again.
-const AGAIN: Duration = Duration::from_secs(1);
+/// The label a realm's services carry: the realm's name.
+const REALM_LABEL: &str = "ccci.realm";
+/// The label a realm's services carry: the domain of the provider whose realm it is.
+const REALM_OF: &str = "ccci.realm-of";
 /// How long a present provider may take to answer before it is redeployed.
 const ANSWER: Duration = Duration::from_secs(20);
 /// Failures of the provider's app on one spec that make it down, not slow.
@@ -197,10 +206,7 @@ impl Provider {
             None => Some("not deployed".into()),
             Some(_) => self.answers(deadline.capped(ANSWER)).await.err(),
         };
-        let realms = match unhealthy {
-            None => self.admin(deadline).await?.realm_names().await?,
-            Some(_) => Vec::new(),
-        };
+        let realms = self.realm_names().await?;
         Ok(Status {
             url: self.url(),
             stack: self.stack.clone(),
@@ -252,7 +258,7 @@ impl Provider {
         }
         let snapshots = self.place.dir.join("snapshots");
         std::fs::create_dir_all(&snapshots).map_err(io(&snapshots))?;
-        let realms = self.admin(deadline).await?.realm_names().await?;
+        let realms = self.realm_names().await?;
         let snapshot = self.engine()?.backup(&app, &snapshot_dir, deadline).await?;
         eprintln!(
             "ccci: deps: snapshot of {} taken ({} realm(s)); upgrading {last_good} -> {target}",
@@ -290,7 +296,8 @@ impl Provider {
         })
     }
 
-    /// Removes its stack and all its data; returns what could not be removed.
+    /// Removes its stack and all its data, and every realm of it still on the Swarm; returns
+    /// what could not be removed.
     pub async fn remove(&self, deadline: Deadline) -> Result<Vec<String>, DepsError> {
         let _lock = Lock::take(
             &self.place.dir.join("lock"),
@@ -298,64 +305,164 @@ impl Provider {
             "deploying, upgrading or removing the provider",
         )
         .await?;
-        let left = ccci_abra::remove_stack(&self.swarm, &self.stack, deadline).await?;
+        let mut left = Vec::new();
+        for realm in self.realm_names().await? {
+            if let Err(e) = self.remove_realm(&realm, deadline).await {
+                left.push(e.to_string());
+            }
+        }
+        left.extend(ccci_abra::remove_stack(&self.swarm, &self.stack, deadline).await?);
         let _ = std::fs::remove_file(self.place.dir.join("last_good"));
         Ok(left)
     }
 
-    /// An admin session: the admin's password is read from its secret in the running
-    /// provider, never kept on this host.
-    pub async fn admin(&self, deadline: Deadline) -> Result<Admin, DepsError> {
-        let password = self
-            .exec(&["cat", "/run/secrets/admin_password"], deadline)
-            .await?;
-        Admin::login(&self.url(), &self.via()?, password.trim()).await
+    /// The domain of realm `name`'s own glewlwyd: `ccci-realm-<hash of the provider's
+    /// domain and the name>` under the provider's parent, so that the same wildcard name and
+    /// certificate serve it, and short enough for every name Swarm derives from it.
+    pub fn realm_domain(&self, name: &str) -> String {
+        let parent = self
+            .place
+            .domain
+            .split_once('.')
+            .map_or(self.place.domain.as_str(), |(_, p)| p);
+        let id = fnv1a(format!("{}\n{name}", self.place.domain).as_bytes());
+        format!("ccci-realm-{id:016x}.{parent}")
     }
 
-    /// Makes the realm `spec` with `keys`, its client and its user (see [`Admin::create_realm`]).
-    ///
-    /// One realm change at a time from this host: glewlwyd's SQLite database fails writes
-    /// made at once (measured: of four realms made at once, one answered 500, glewlwyd logging
-    /// `save_user_scope … Error executing j_query`). A 5xx that still comes (a sign-in by
-    /// another host's run writing at that moment) is tried again, twice at most: making a
-    /// realm starts by removing whatever is left of one of that name.
+    /// Where realm `name`'s glewlwyd is reached: `https://<realm domain>[:<port>]`.
+    pub fn realm_url(&self, name: &str) -> String {
+        let domain = self.realm_domain(name);
+        match self.proxy.https_port {
+            443 => format!("https://{domain}"),
+            port => format!("https://{domain}:{port}"),
+        }
+    }
+
+    /// How a client on this host reaches realm `name`'s glewlwyd (see [`Provider::via`]).
+    pub fn realm_via(&self, name: &str) -> Result<Via, DepsError> {
+        let mut via = self.via()?;
+        if let Some((domain, _)) = &mut via.resolve {
+            *domain = self.realm_domain(name);
+        }
+        Ok(via)
+    }
+
+    fn realm_stack(&self, name: &str) -> Result<String, DepsError> {
+        Ok(ccci_abra::stack_name(&self.realm_domain(name))?)
+    }
+
+    fn realm_dir(&self, name: &str) -> PathBuf {
+        self.place.dir.join("realms").join(name)
+    }
+
+    /// Makes the realm `spec` with `keys`: its own glewlwyd deployed and healthy, then in it
+    /// the OIDC plugin instance, its client and its user (see [`Admin::create_realm`]). A
+    /// realm of that name left by an earlier attempt is removed first.
     pub async fn make_realm(
         &self,
         spec: &RealmSpec,
         keys: &KeyPair,
         deadline: Deadline,
     ) -> Result<Realm, DepsError> {
-        let _lock = self.realm_lock(deadline).await?;
-        let admin = self.admin(deadline).await?;
-        let mut attempt = 1;
-        loop {
-            match admin.create_realm(spec, keys).await {
-                Err(e @ DepsError::Refused { status, .. })
-                    if status >= 500 && attempt < 3 && deadline.remaining() > AGAIN * 4 =>
-                {
-                    eprintln!("ccci: deps: realm {}: {e}; making it again", spec.name);
-                    attempt += 1;
-                    tokio::time::sleep(AGAIN).await;
-                }
-                made => return made,
-            }
+        self.remove_realm(&spec.name, deadline).await?;
+        let dir = self.realm_dir(&spec.name);
+        let src = dir.join("releases");
+        crate::releases::write_realm(&src)?;
+        let recipe =
+            Recipe::from_release_dirs("glewlwyd-realm", &src, &dir.join("recipe"), deadline)?;
+        let releases = recipe.releases(deadline)?;
+        let release = releases.last().ok_or_else(|| DepsError::NoRelease {
+            version: "any realm release".into(),
+            known: "none".into(),
+        })?;
+        recipe.checkout(&release.commit, deadline)?;
+        let (domain, url) = (self.realm_domain(&spec.name), self.realm_url(&spec.name));
+        let extra = [
+            ("EXTERNAL_URL".to_string(), url.clone()),
+            ("DOOR_PORT".to_string(), self.proxy.https_port.to_string()),
+            ("TRAEFIK_SERVICE".to_string(), self.proxy.service.clone()),
+            ("REALM".to_string(), spec.name.clone()),
+            ("PROVIDER_DOMAIN".to_string(), self.place.domain.clone()),
+        ];
+        let app = App::new(
+            &recipe,
+            &domain,
+            &dir.join("servers"),
+            extra.iter().map(|(k, v)| (k, v)),
+        )?;
+        self.engine()?
+            .deploy(DeployRequest {
+                app: &app,
+                recipe: &recipe,
+                release: Some(&release.version),
+                force_chaos: false,
+                deadline,
+            })
+            .await?;
+        let realm_down = |why: String| DepsError::Down {
+            url: url.clone(),
+            domain: self.place.domain.clone(),
+            stack: app.stack.clone(),
+            why: format!("realm {}'s own glewlwyd: {why}", spec.name),
+        };
+        let health = format!("{url}/config");
+        let via = self.realm_via(&spec.name)?;
+        wait::wait_healthy(&self.swarm, &app.stack, &health, &via, &[200], deadline)
+            .await
+            .map_err(|e| realm_down(e.to_string()))?;
+        let container = self
+            .swarm
+            .running_container(&app.stack, "app")
+            .await?
+            .ok_or_else(|| realm_down("its app service has no running container".into()))?;
+        // The admin's password, read from its secret in the realm's container, goes back
+        // into that container only.
+        let password = self
+            .swarm
+            .exec(&container, &["cat", "/run/secrets/pw"])
+            .await?;
+        if password.exit_code != 0 {
+            return Err(realm_down(format!(
+                "its admin password cannot be read: {}",
+                password.stderr_str().trim()
+            )));
         }
+        let admin =
+            Admin::login(&self.swarm, &container, &url, password.stdout_str().trim()).await?;
+        admin.create_realm(spec, keys, &domain, &url).await
     }
 
-    /// Removes realm `name` with its client and user, one realm change at a time from this
-    /// host (see [`Provider::make_realm`]).
+    /// Removes realm `name`: its glewlwyd's stack with its data and secret. A realm already
+    /// gone is fine (a teardown after a janitor, or the other way round).
     pub async fn remove_realm(&self, name: &str, deadline: Deadline) -> Result<(), DepsError> {
-        let _lock = self.realm_lock(deadline).await?;
-        self.admin(deadline).await?.remove_realm(name).await
+        let stack = self.realm_stack(name)?;
+        let left = ccci_abra::remove_stack(&self.swarm, &stack, deadline).await?;
+        if !left.is_empty() {
+            return Err(DepsError::RealmLeft {
+                realm: name.into(),
+                stack,
+                left: left.join(", "),
+            });
+        }
+        let dir = self.realm_dir(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        }
+        Ok(())
     }
 
-    async fn realm_lock(&self, deadline: Deadline) -> Result<Lock, DepsError> {
-        Lock::take(
-            &self.place.dir.join("realms.lock"),
-            deadline.remaining(),
-            "changing the provider's realms",
-        )
-        .await
+    /// The names of the realms of this provider on the Swarm, sorted.
+    pub async fn realm_names(&self) -> Result<Vec<String>, DepsError> {
+        let mut names: Vec<String> = self
+            .swarm
+            .services_labelled(REALM_OF, &self.place.domain)
+            .await?
+            .into_iter()
+            .filter_map(|labels| labels.get(REALM_LABEL).cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
     }
 
     /// A new signing key pair for a realm, made by the provider's own openssl.
@@ -371,10 +478,13 @@ impl Provider {
 
     /// Whether realm `name` answers: its discovery document, through Traefik.
     pub async fn realm_answers(&self, name: &str, deadline: Deadline) -> Result<(), String> {
-        let url = format!("{}/api/{name}/.well-known/openid-configuration", self.url());
+        let url = format!(
+            "{}/api/{name}/.well-known/openid-configuration",
+            self.realm_url(name)
+        );
         wait::wait_http(
             &url,
-            &self.via().map_err(|e| e.to_string())?,
+            &self.realm_via(name).map_err(|e| e.to_string())?,
             &[200],
             deadline,
         )
@@ -571,6 +681,13 @@ impl Provider {
         let path = self.place.dir.join("last_good");
         std::fs::write(&path, format!("{v}\n")).map_err(io(&path))
     }
+}
+
+/// FNV-1a, 64 bits: a short, stable name from a longer one (not a secret).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn newest(releases: &[Release]) -> Result<Version, DepsError> {

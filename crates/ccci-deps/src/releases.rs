@@ -4,8 +4,11 @@
 use crate::error::{io, DepsError};
 use std::path::Path;
 
-/// Each release: its version and files.
-const RELEASES: &[(&str, &[(&str, &str)])] = &[(
+/// A recipe's releases: each its version and files.
+type Releases = &'static [(&'static str, &'static [(&'static str, &'static str)])];
+
+/// The provider's releases.
+const RELEASES: Releases = &[(
     "1.0.0+2.7.5",
     &[
         (
@@ -19,13 +22,38 @@ const RELEASES: &[(&str, &[(&str, &str)])] = &[(
     ],
 )];
 
-/// Writes every release into `dir` (one directory each, as `Recipe::from_release_dirs`
-/// reads them), then copies those of `extra`, another such directory, beside them.
+/// A realm's releases: a glewlwyd of the run's own, from the provider's image.
+const REALM_RELEASES: Releases = &[(
+    "1.0.0+2.7.5",
+    &[
+        (
+            "compose.yml",
+            include_str!("../provider/glewlwyd-realm/1.0.0+2.7.5/compose.yml"),
+        ),
+        (
+            ".env.sample",
+            include_str!("../provider/glewlwyd-realm/1.0.0+2.7.5/.env.sample"),
+        ),
+    ],
+)];
+
+/// Writes every provider release into `dir` (one directory each, as
+/// `Recipe::from_release_dirs` reads them), then copies those of `extra`, another such
+/// directory, beside them.
 pub(crate) fn write(dir: &Path, extra: Option<&Path>) -> Result<(), DepsError> {
+    write_releases(RELEASES, dir, extra)
+}
+
+/// Writes every realm release into `dir`, as [`write`] does the provider's.
+pub(crate) fn write_realm(dir: &Path) -> Result<(), DepsError> {
+    write_releases(REALM_RELEASES, dir, None)
+}
+
+fn write_releases(releases: Releases, dir: &Path, extra: Option<&Path>) -> Result<(), DepsError> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(io(dir))?;
     }
-    for (version, files) in RELEASES {
+    for (version, files) in releases {
         let release = dir.join(version);
         std::fs::create_dir_all(&release).map_err(io(&release))?;
         for (name, text) in *files {

@@ -1,6 +1,6 @@
 //! The warm OIDC provider on the real local Swarm (scripts/local-swarm), each test with a
 //! provider of its own domain so that it may break it: a realm per run that really issues
-//! tokens through Traefik and is gone after; an upgrade to a broken release that rolls back
+//! tokens through Traefik, keeps its user and client to itself, and is gone after; an upgrade to a broken release that rolls back
 //! with a live run's realm intact; a healthy upgrade that keeps it.
 
 use ccci_deps::{Place, Provider, RealmSpec, Upgrade};
@@ -58,14 +58,31 @@ async fn remove(p: &Provider) {
 
 /// A token for the realm's user by the password grant, as a test would ask for one.
 async fn token(p: &Provider, realm: &ccci_deps::Realm) -> Result<Value, String> {
-    let client = p.via().unwrap().client_builder().unwrap().build().unwrap();
-    let r = client
-        .post(format!("{}/token", realm.issuer))
-        .basic_auth(&realm.client_id, Some(&realm.client_secret))
+    token_as(p, realm, realm, realm).await
+}
+
+/// A token at realm `at`'s issuer, for the client of `client` and the user of `user` (each a
+/// realm's), by the password grant.
+async fn token_as(
+    p: &Provider,
+    at: &ccci_deps::Realm,
+    client: &ccci_deps::Realm,
+    user: &ccci_deps::Realm,
+) -> Result<Value, String> {
+    let http = p
+        .realm_via(&at.name)
+        .unwrap()
+        .client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/token", at.issuer))
+        .basic_auth(&client.client_id, Some(&client.client_secret))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "grant_type=password&scope=openid&username={}&password={}",
-            realm.username, realm.password
+            user.username, user.password
         ))
         .send()
         .await
@@ -117,9 +134,13 @@ async fn a_realm_issues_its_own_tokens_through_traefik_and_is_gone_after() {
     let v = p.ensure(dl()).await.unwrap();
     assert_eq!(v.to_string(), "1.0.0+2.7.5");
     let (a, b) = (make_realm(&p, "run-a").await, make_realm(&p, "run-b").await);
-    assert_eq!(a.issuer, format!("{}/api/ccci-run-a", p.url()));
+    assert_eq!(
+        a.issuer,
+        format!("{}/api/ccci-run-a", p.realm_url("ccci-run-a"))
+    );
+    assert_ne!(a.domain, b.domain, "each realm is a glewlwyd of its own");
     let discovery: Value = p
-        .via()
+        .realm_via(&a.name)
         .unwrap()
         .client_builder()
         .unwrap()
@@ -137,13 +158,24 @@ async fn a_realm_issues_its_own_tokens_through_traefik_and_is_gone_after() {
     assert_eq!(id["iss"], a.issuer.as_str());
     assert_eq!(id["aud"], a.client_id.as_str());
     assert_eq!(id["name"], a.username.as_str(), "{id}");
-    // Realm b's client is not realm a's.
+    // Realm b's client is not realm a's, and neither a's user nor a's client signs in
+    // through b (glewlwyd's users and clients are global to an instance: a shared one let
+    // them, measured with glewlwyd 2.7.5 before realms got one each).
     assert_ne!(a.client_secret, b.client_secret);
-    let admin = p.admin(dl()).await.unwrap();
-    assert_eq!(
-        admin.realm_names().await.unwrap(),
-        ["ccci-run-a", "ccci-run-b"]
+    token_as(&p, &b, &b, &b)
+        .await
+        .expect("b's own user signs in at b");
+    let user_of_a = token_as(&p, &b, &b, &a).await.unwrap_err();
+    assert!(
+        user_of_a.contains("answered 40"),
+        "a's user at b: {user_of_a}"
     );
+    let client_of_a = token_as(&p, &b, &a, &a).await.unwrap_err();
+    assert!(
+        client_of_a.contains("answered 40"),
+        "a's client at b: {client_of_a}"
+    );
+    assert_eq!(p.realm_names().await.unwrap(), ["ccci-run-a", "ccci-run-b"]);
     // A second ensure finds it healthy and leaves it be.
     assert_eq!(p.ensure(dl()).await.unwrap(), v);
     // Removing twice is no error: a teardown after a janitor, or the other way round.
@@ -151,7 +183,7 @@ async fn a_realm_issues_its_own_tokens_through_traefik_and_is_gone_after() {
         p.remove_realm(&r.name, dl()).await.unwrap();
         p.remove_realm(&r.name, dl()).await.unwrap();
     }
-    assert!(admin.realm_names().await.unwrap().is_empty());
+    assert!(p.realm_names().await.unwrap().is_empty());
     let gone = p
         .realm_answers(&a.name, Deadline::after(Duration::from_secs(3)))
         .await;

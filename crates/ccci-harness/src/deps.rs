@@ -2,8 +2,10 @@
 //! before the app is deployed, or the run is refused naming it.
 //!
 //! An OIDC dependency (`oidc`, `keycloak`, … see [`ccci_core::deps::NAMES`]) is a realm of
-//! the run's own in ccci's warm provider ([`ccci_deps::Provider`]): made healthy (deployed or
-//! recovered) first, then the realm, its client with the app's redirect URIs and a user. The
+//! the run's own beside ccci's warm provider ([`ccci_deps::Provider`]): the provider made
+//! healthy (deployed or recovered) first, then the realm, a glewlwyd of the run's own so that
+//! no other run's user signs in through it, its client with the app's redirect URIs and a
+//! user. The
 //! values reach the app through the settings' `{deps.<name>.<key>}` templates (its env and
 //! secrets) and the tests as `ctx.deps[name]`; results.json says what was provided, its
 //! credentials redacted. The realm is registered before it exists, removed at teardown, and
@@ -34,7 +36,7 @@ pub(crate) struct Provided {
     pub realms: Vec<Held>,
 }
 
-/// A realm the run holds in a provider.
+/// A realm the run holds at a provider.
 pub(crate) struct Held {
     /// The dependency, as `deps` names it.
     pub dep: String,
@@ -43,13 +45,20 @@ pub(crate) struct Held {
 }
 
 impl Provided {
-    /// The providers' domains, which the tests' HTTP client resolves to Traefik too.
+    /// The providers' and the realms' domains, which the tests' HTTP client resolves to
+    /// Traefik too.
     pub(crate) fn domains(&self) -> Vec<String> {
         let mut d: Vec<String> = self
             .realms
             .iter()
-            .map(|h| h.provider.domain().to_string())
+            .flat_map(|h| {
+                [
+                    h.provider.domain().to_string(),
+                    h.provider.realm_domain(&h.realm),
+                ]
+            })
             .collect();
+        d.sort();
         d.dedup();
         d
     }
@@ -293,9 +302,10 @@ pub(crate) async fn check(shared: &Shared, d: &Deployment) {
             .await
         {
             let problem = format!(
-                "its provider {} stopped answering for realm {}: {why}",
+                "realm {} of the provider {} stopped answering (its own glewlwyd at {}): {why}",
+                held.realm,
                 held.provider.url(),
-                held.realm
+                held.provider.realm_url(&held.realm)
             );
             eprintln!("ccci: dependency `{}`: {problem}", held.dep);
             shared.record(|r| {

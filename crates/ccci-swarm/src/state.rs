@@ -101,6 +101,29 @@ impl Swarm {
         Ok(running.first().and_then(|t| t.container_id.clone()))
     }
 
+    /// The labels of every service on the Swarm whose labels say `key=value`, of any stack.
+    pub async fn services_labelled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<HashMap<String, String>>, SwarmError> {
+        let opts = ListServicesOptions {
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![format!("{key}={value}")],
+            )])),
+            status: Some(false),
+        };
+        Ok(self
+            .docker
+            .list_services(Some(opts))
+            .await
+            .map_err(api(format!("list the services labelled {key}={value}")))?
+            .into_iter()
+            .filter_map(|s| s.spec?.labels)
+            .collect())
+    }
+
     /// Every service of the stack with its labels, by short name (`app`, not `<stack>_app`).
     pub async fn service_labels(
         &self,
