@@ -1,14 +1,11 @@
 //! `HookCtx`: the one context every hook and recipe test receives, so a test never has to
 //! find the app's domain or settings itself [R5].
 
+pub use crate::deps::Deps;
 use crate::meta::RecipeMeta;
 use crate::op::Op;
 use crate::results::Routing;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Credentials of provisioned dependencies, by dependency name, then key.
-pub type Deps = BTreeMap<String, BTreeMap<String, String>>;
 
 /// What a hook or test knows about the app under test.
 ///

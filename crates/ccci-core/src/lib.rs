@@ -1,6 +1,8 @@
-//! The pure model of a ccci run. Nothing here does IO, spawns a task or knows about Docker:
-//! adapters (`ccci-swarm`, `ccci-abra`) and the harness (`ccci`) feed it data and read
-//! decisions back.
+//! The model of a ccci run. Nothing here spawns a task or knows about Docker, and nearly
+//! nothing does IO: adapters (`ccci-swarm`, `ccci-abra`) and the harness (`ccci`) feed it data
+//! and read decisions back. The exceptions are the machine's facts every part must read
+//! alike, in [`host`] (the state directory, the machine's name, whether a process lives, read
+//! from the environment and `/proc`), and random secrets ([`random_chars`], `/dev/urandom`).
 //!
 //! | module | what it decides |
 //! |---|---|

@@ -13,14 +13,15 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    /// Notes the run's start in `dir`; the error says why it could not (the run goes on
-    /// without, and says so once).
+    /// Notes the start of a run on `lane` in `dir`; the error says why it could not (the run
+    /// goes on without, and says so once).
     pub(crate) fn start(
         dir: &Path,
         run_id: &str,
         recipe: &str,
         reference: Option<&str>,
         run_dir: &Path,
+        lane: ccci_core::results::Lane,
     ) -> Result<Journal, String> {
         let (pid, pid_start) = this_process();
         let entry = Entry {
@@ -33,7 +34,8 @@ impl Journal {
             host: crate::build::host_name(),
             started: unix_now(),
             ended: None,
-            lane: ccci_core::results::Lane::Cold,
+            // A running or lost quick run is stored as quick, not as a cold run.
+            lane,
         };
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = dir.join(Entry::file_name(run_id));
@@ -47,5 +49,27 @@ impl Journal {
         if let Err(e) = write_json(&self.path, &self.entry) {
             eprintln!("ccci: cannot note the run's end in the run journal: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccci_core::results::Lane;
+
+    #[test]
+    fn the_entry_says_the_runs_lane_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j =
+            Journal::start(dir.path(), "r-1", "ghost", None, dir.path(), Lane::Quick).unwrap();
+        let read = |dir: &Path| -> Entry {
+            let text = std::fs::read_to_string(dir.join(Entry::file_name("r-1"))).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        assert_eq!(read(dir.path()).lane, Lane::Quick, "running, it is quick");
+        j.end();
+        let ended = read(dir.path());
+        assert_eq!(ended.lane, Lane::Quick);
+        assert!(ended.ended.is_some());
     }
 }

@@ -163,10 +163,11 @@ pub fn default_journal_dir() -> PathBuf {
 
 impl Settings {
     /// Settings for a recipe test crate, from its manifest dir and Cargo's target tmp dir,
-    /// with the ccci's variables ([`vars`]) environment overrides applied.
+    /// with ccci's environment overrides ([`vars`]) applied.
     ///
     /// # Errors
-    /// A ccci's variables ([`vars`]) variable whose value is not one ccci knows, named with the values it takes.
+    /// A variable of ccci's ([`vars`]) whose value is not one ccci knows, named with the
+    /// values it takes.
     pub fn for_test_crate(
         manifest_dir: &str,
         target_tmpdir: &str,
@@ -179,12 +180,13 @@ impl Settings {
         Settings::from_env(Path::new(manifest_dir), default_runs)
     }
 
-    /// Settings with every ccci's variables ([`vars`]) environment override applied (this is the one place
-    /// that reads them): a test crate's, and `cargo ccci run --recipe-git`'s before its
+    /// Settings with every environment override of ccci's ([`vars`]) applied (this is the one
+    /// place that reads them): a test crate's, and `cargo ccci run --recipe-git`'s before its
     /// flags. Runs go to [`vars::RUNS_DIR`], else `default_runs`.
     ///
     /// # Errors
-    /// A ccci's variables ([`vars`]) variable whose value is not one ccci knows, named with the values it takes.
+    /// A variable of ccci's ([`vars`]) whose value is not one ccci knows, named with the
+    /// values it takes.
     pub fn from_env(crate_dir: &Path, default_runs: PathBuf) -> Result<Settings, HarnessError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Ok(Settings {
@@ -321,8 +323,8 @@ impl Settings {
     }
 }
 
-/// What a command line (`cargo ccci run`'s flags) says about a run's settings, over the
-/// ccci's variables ([`vars`]) environment: applied to [`Settings`] for a run in this process, or given to a
+/// What a command line (`cargo ccci run`'s flags) says about a run's settings, over ccci's
+/// environment ([`vars`]): applied to [`Settings`] for a run in this process, or given to a
 /// test binary run on its behalf as the variables it reads.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {

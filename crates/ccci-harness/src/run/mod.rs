@@ -117,7 +117,14 @@ impl Run {
         };
         let journal = settings.journal_dir.as_deref().and_then(|journal| {
             let reference = settings.reference.as_deref();
-            crate::journal::Journal::start(journal, &run_id, &meta.recipe, reference, dir.path())
+            crate::journal::Journal::start(
+                journal,
+                &run_id,
+                &meta.recipe,
+                reference,
+                dir.path(),
+                settings.lane,
+            )
                 .map_err(|e| {
                     record.warn(&format!(
                         "no run journal ({e}): this run will not reach the run store; set {} to a writable directory",
