@@ -1,7 +1,7 @@
 //! The recipe at the ref under test, read and checked before anything touches a Swarm: its
 //! clone with annotated tags, the head and the upgrade base, the app with its env, the CI
 //! overlay, and the compose chain's one-line refusals. The install step starts from it
-//! ([`crate::deployment::Deployment::prepare`]); `cargo ccci lint` ([`crate::lint`]) is it
+//! (`Deployment::prepare`, a layer above); `cargo ccci lint` ([`crate::lint`]) is it
 //! alone. Pure of the run: it returns what the record should say instead of writing it.
 
 use crate::error::HarnessError;
@@ -128,7 +128,7 @@ impl Checkout {
             &meta.service,
             deadline,
         )?;
-        crate::deps::check_secrets(meta, &app)?;
+        check_secrets(meta, &app)?;
         if overlay.is_some() {
             let files = app.compose_files();
             if !files.iter().any(|f| f == CI_OVERLAY) {
@@ -293,4 +293,26 @@ fn lint_head(
     let secrets = ccci_abra::lint::lint(&files, &has_file, main_service)?;
     ccci_abra::lint::name_limits(app, &secrets, main_service)?;
     Ok(())
+}
+
+/// Whether every secret `secrets` gives a value for is one of the recipe's own
+/// (`SECRET_<NAME>_VERSION` in `app`'s env, named in lower case): checked when the recipe is
+/// read, before anything is deployed.
+pub(crate) fn check_secrets(meta: &RecipeMeta, app: &App) -> Result<(), HarnessError> {
+    let known: Vec<String> = app
+        .env
+        .entries()
+        .iter()
+        .filter_map(ccci_abra::env::Entry::secret_name)
+        .collect();
+    match meta.secrets.keys().find(|n| !known.contains(n)) {
+        Some(name) => Err(HarnessError::NoSuchSecret {
+            name: name.clone(),
+            known: match known.is_empty() {
+                true => "none".into(),
+                false => known.join(", "),
+            },
+        }),
+        None => Ok(()),
+    }
 }

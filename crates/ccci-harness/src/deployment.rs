@@ -116,8 +116,8 @@ pub(crate) struct Deployment {
     pub run_specs: Vec<ccci_swarm::RunSpec>,
     /// What an accepted backup left for the restore.
     pub backup: Option<Backup>,
-    /// The dependencies provided to the run (see [`crate::deps`]).
-    pub deps: crate::deps::Provided,
+    /// The dependencies provided to the run.
+    pub deps: Provided,
     /// A quick run's canonical, as it was known-good before the head went on it.
     pub canonical: Option<ccci_core::canonical::Canonical>,
     /// Why a quick run did not trust the canonical it found, and rebuilt it.
@@ -590,5 +590,43 @@ async fn reach(shared: &Shared, swarm: &Swarm) -> Result<Reach, HarnessError> {
             });
             Ok(Reach::HostPort)
         }
+    }
+}
+
+/// What the run was given of its dependencies (provided by the dependencies module, a layer
+/// above), and where each realm lives.
+#[derive(Default)]
+pub(crate) struct Provided {
+    /// `ctx.deps`: every provided dependency's values, by its name.
+    pub values: ccci_core::Deps,
+    /// Every realm made for the run, for teardown.
+    pub realms: Vec<Held>,
+}
+
+/// A realm the run holds at a provider.
+pub(crate) struct Held {
+    /// The dependency, as `deps` names it.
+    pub dep: String,
+    pub provider: ccci_deps::Provider,
+    pub realm: String,
+}
+
+impl Provided {
+    /// The providers' and the realms' domains, which the tests' HTTP client resolves to
+    /// Traefik too.
+    pub(crate) fn domains(&self) -> Vec<String> {
+        let mut d: Vec<String> = self
+            .realms
+            .iter()
+            .flat_map(|h| {
+                [
+                    h.provider.domain().to_string(),
+                    h.provider.realm_domain(&h.realm),
+                ]
+            })
+            .collect();
+        d.sort();
+        d.dedup();
+        d
     }
 }

@@ -14,55 +14,18 @@
 //! A dependency the settings withhold ([`crate::Settings::withhold`]) is not provided: its
 //! templates read empty, the tests find nothing, and the run is red naming it [R3].
 
-use crate::deployment::Deployment;
+use crate::deployment::{Deployment, Held, Provided};
 use crate::error::HarnessError;
 use crate::settings::Settings;
 use crate::shared::Shared;
-use ccci_abra::{App, Reach};
+use ccci_abra::Reach;
 use ccci_core::deps::{Kind, SECRET_KEYS};
 use ccci_core::meta::Dep;
-use ccci_core::{vars, Deps, MetaError, RecipeMeta};
-use ccci_deps::{Place, Provider, RealmSpec};
+use ccci_core::{vars, Deps, MetaError};
+use ccci_deps::{Provider, RealmSpec};
 use ccci_swarm::{Deadline, Swarm};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// What the run was given, and where each realm lives.
-#[derive(Default)]
-pub(crate) struct Provided {
-    /// `ctx.deps`: every provided dependency's values, by its name.
-    pub values: Deps,
-    /// Every realm made for the run, for teardown.
-    pub realms: Vec<Held>,
-}
-
-/// A realm the run holds at a provider.
-pub(crate) struct Held {
-    /// The dependency, as `deps` names it.
-    pub dep: String,
-    pub provider: Provider,
-    pub realm: String,
-}
-
-impl Provided {
-    /// The providers' and the realms' domains, which the tests' HTTP client resolves to
-    /// Traefik too.
-    pub(crate) fn domains(&self) -> Vec<String> {
-        let mut d: Vec<String> = self
-            .realms
-            .iter()
-            .flat_map(|h| {
-                [
-                    h.provider.domain().to_string(),
-                    h.provider.realm_domain(&h.realm),
-                ]
-            })
-            .collect();
-        d.sort();
-        d.dedup();
-        d
-    }
-}
 
 /// The domain of the warm OIDC provider runs with `settings` use: [`Settings::oidc_domain`],
 /// else [`ccci_deps::oidc_domain`] of the app's domain (`app_domain`, else the settings',
@@ -83,22 +46,12 @@ pub async fn oidc_provider(
     swarm: &Swarm,
     domain: &str,
 ) -> Result<Provider, ccci_deps::DepsError> {
-    let place = place(
+    let place = crate::settings::provider_place(
         domain,
         settings.image_builder.as_deref(),
         crate::deployment::ipvs(settings, swarm),
     );
     Provider::open(swarm, place).await
-}
-
-/// Where the provider at `domain` keeps its state on this host.
-pub(crate) fn place(domain: &str, image_builder: Option<&std::path::Path>, ipvs: bool) -> Place {
-    Place {
-        domain: domain.into(),
-        dir: crate::settings::state_dir().join("deps").join(domain),
-        image_builder: image_builder.map(Into::into),
-        ipvs,
-    }
 }
 
 /// Provides every dependency the recipe declares, then gives the app its env and secrets
@@ -211,28 +164,6 @@ fn shown(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
             false => (k.clone(), v.clone()),
         })
         .collect()
-}
-
-/// Whether every secret `secrets` gives a value for is one of the recipe's own
-/// (`SECRET_<NAME>_VERSION` in `app`'s env, named in lower case): checked when the recipe is
-/// read, before anything is deployed.
-pub(crate) fn check_secrets(meta: &RecipeMeta, app: &App) -> Result<(), HarnessError> {
-    let known: Vec<String> = app
-        .env
-        .entries()
-        .iter()
-        .filter_map(ccci_abra::env::Entry::secret_name)
-        .collect();
-    match meta.secrets.keys().find(|n| !known.contains(n)) {
-        Some(name) => Err(HarnessError::NoSuchSecret {
-            name: name.clone(),
-            known: match known.is_empty() {
-                true => "none".into(),
-                false => known.join(", "),
-            },
-        }),
-        None => Ok(()),
-    }
 }
 
 /// The values templates read: every provided dependency's, and a withheld one's as empty.
@@ -365,23 +296,4 @@ async fn reap_dead_runs_realms(shared: &Shared, provider: &Provider, deadline: D
             }
         }
     }
-}
-
-/// The janitor's part for one gone run: removes its realms; returns what could not be.
-pub(crate) async fn reap_realms(
-    swarm: &Swarm,
-    run: &crate::registry::ActiveRun,
-    deadline: Deadline,
-) -> Vec<String> {
-    let mut left = Vec::new();
-    for held in &run.realms {
-        let removed = async {
-            let provider = Provider::open(swarm, place(&held.domain, None, true)).await?;
-            provider.remove_realm(&held.realm, deadline).await
-        };
-        if let Err(e) = removed.await {
-            left.push(format!("realm {} at {}: {e}", held.realm, held.domain));
-        }
-    }
-    left
 }

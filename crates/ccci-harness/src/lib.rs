@@ -63,6 +63,7 @@ mod runner;
 pub mod screenshot;
 mod settings;
 mod shared;
+mod steps;
 mod tiers;
 
 pub use browser::Browser;

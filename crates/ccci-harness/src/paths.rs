@@ -153,5 +153,5 @@ async fn climb(
     d.deploy_at(shared, "install", &base.commit, Some(base), deadline)
         .await?;
     d.wait_ready(shared, "install", deadline).await?;
-    crate::tiers::upgrade_in_place(shared, d, base, deadline).await
+    crate::steps::upgrade_in_place(shared, d, base, deadline).await
 }

@@ -228,7 +228,7 @@ pub async fn reap(
                     Ok(left) => left,
                     Err(e) => vec![format!("removal failed: {e}")],
                 };
-                left.extend(crate::deps::reap_realms(swarm, &run, deadline).await);
+                left.extend(reap_realms(swarm, &run, deadline).await);
                 left
             }
         };
@@ -238,6 +238,23 @@ pub async fn reap(
         reaped.push(Reaped { run, left });
     }
     reaped
+}
+
+/// The janitor's part for one gone run: removes the realms its entry names, each at its
+/// provider; returns what could not be removed.
+async fn reap_realms(swarm: &Swarm, run: &ActiveRun, deadline: Deadline) -> Vec<String> {
+    let mut left = Vec::new();
+    for held in &run.realms {
+        let removed = async {
+            let place = crate::settings::provider_place(&held.domain, None, true);
+            let provider = ccci_deps::Provider::open(swarm, place).await?;
+            provider.remove_realm(&held.realm, deadline).await
+        };
+        if let Err(e) = removed.await {
+            left.push(format!("realm {} at {}: {e}", held.realm, held.domain));
+        }
+    }
+    left
 }
 
 #[cfg(test)]

@@ -156,6 +156,21 @@ pub fn default_runs_dir(dir: &Path) -> PathBuf {
 
 pub use ccci_core::host::state_dir;
 
+/// Where the OIDC provider at `domain` keeps its state on this host (`deps/<domain>` in
+/// [`state_dir`]), built with `image_builder`, on a host with or without IPVS.
+pub(crate) fn provider_place(
+    domain: &str,
+    image_builder: Option<&Path>,
+    ipvs: bool,
+) -> ccci_deps::Place {
+    ccci_deps::Place {
+        domain: domain.into(),
+        dir: state_dir().join("deps").join(domain),
+        image_builder: image_builder.map(Into::into),
+        ipvs,
+    }
+}
+
 /// Where runs note their start and end when nothing says: `journal` in [`state_dir`].
 pub fn default_journal_dir() -> PathBuf {
     state_dir().join("journal")

@@ -10,7 +10,7 @@ use ccci_abra::backup::is_backup_capable;
 use ccci_abra::{markers, Deployer};
 use ccci_core::ladder::Rung;
 use ccci_core::results::{RestoreProof, SnapshotRecord};
-use ccci_core::{ChaosVersion, Op};
+use ccci_core::Op;
 use ccci_swarm::{wait, Deadline};
 
 /// Backups taken before giving up when a verify function keeps rejecting them: a dump
@@ -78,7 +78,7 @@ pub(crate) async fn upgrade(
     };
     let started = std::time::Instant::now();
     let (own, others) = tokio::join!(
-        upgrade_in_place(shared, d, &base, deadline),
+        crate::steps::upgrade_in_place(shared, d, &base, deadline),
         crate::paths::run_all(shared, &older, deadline)
     );
     let stack = d.app.stack.clone();
@@ -104,53 +104,6 @@ pub(crate) async fn upgrade(
     }
 }
 
-/// The upgrade of `d` from `base` to the head, in place: the upgrade env set, the head
-/// deployed as chaos, proven running, healthy and ready.
-pub(crate) async fn upgrade_in_place(
-    shared: &Shared,
-    d: &mut Deployment,
-    base: &ccci_abra::Release,
-    deadline: Deadline,
-) -> Result<(), HarnessError> {
-    let head = d.refs.head.clone();
-    let short = ccci_core::short_commit(&head.commit);
-    let values = crate::deps::template_values(shared, d);
-    for (k, v) in &shared.meta.upgrade_extra_env {
-        d.app
-            .env
-            .set(k, &crate::deps::expand(v, &values, "upgrade_extra_env")?);
-    }
-    d.app.save()?;
-    eprintln!(
-        "ccci: upgrade: {} {} -> head {short} (chaos) in {}",
-        shared.meta.recipe, base.version, d.app.stack
-    );
-    d.deploy_at(shared, "upgrade", &head.commit, None, deadline)
-        .await?;
-    let stack = d.app.stack.clone();
-    let service = &shared.meta.service;
-    let label = format!("coop-cloud.{stack}.chaos-version");
-    let labels = d.swarm.service_labels(&stack).await?;
-    let found = labels
-        .iter()
-        .find(|(n, _)| n == service)
-        .and_then(|(_, l)| l.get(&label).cloned())
-        .ok_or_else(|| HarnessError::NotChaos {
-            stack: stack.clone(),
-            service: service.clone(),
-            label: label.clone(),
-        })?;
-    let running = found.parse::<ChaosVersion>().ok();
-    if !running.as_ref().is_some_and(|r| r.is_commit(&head.commit)) {
-        return Err(HarnessError::UpgradeDidNotTake {
-            running: found,
-            head: short.to_string(),
-        });
-    }
-    d.wait_ready(shared, "upgrade", deadline).await?;
-    Ok(())
-}
-
 /// One backup attempt: the snapshot taken, checked for ccci's markers, then by the
 /// recipe's own `backup_verify` functions; accepted, it is what the restore will use.
 async fn backup_attempt(
@@ -172,7 +125,10 @@ async fn backup_attempt(
         Ok(snapshot) => {
             let lost = markers::missing_from(&snapshot, &placed.markers)?;
             let rejected = match lost.is_empty() {
-                true => verify(shared, d, &snapshot, shared.op_state.clone(), deadline).await,
+                true => {
+                    crate::steps::verify(shared, d, &snapshot, shared.op_state.clone(), deadline)
+                        .await
+                }
                 false => Some(format!(
                     "the snapshot lacks ccci's marker {}",
                     lost.join(", ")
@@ -259,31 +215,6 @@ pub(crate) async fn backup(
         failures,
     }
     .into())
-}
-
-/// Runs every verify function on `snapshot`; `None` when all accept it, else the first
-/// rejection with where the function is.
-pub(crate) async fn verify(
-    shared: &Shared,
-    d: &Deployment,
-    snapshot: &ccci_abra::Snapshot,
-    state: std::sync::Arc<ccci_core::OpState>,
-    deadline: Deadline,
-) -> Option<String> {
-    let mut fx = d.fixtures(shared, Some(Op::Backup));
-    fx.snapshot = Some(snapshot.clone());
-    fx.op_state = state;
-    let fx = std::sync::Arc::new(fx);
-    for def in &shared.hooks.verify {
-        let budget = deadline.capped(shared.budgets.recipe_fn);
-        if let Err(e) = crate::recipe_fn::call(def.run, fx.clone(), budget).await {
-            return Some(format!(
-                "backup_verify {} rejected it: {e} ({}:{})",
-                def.name, def.file, def.line
-            ));
-        }
-    }
-    None
 }
 
 /// Restore: take ccci's markers out of the live app, put the accepted snapshot back, wait

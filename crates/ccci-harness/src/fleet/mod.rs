@@ -29,9 +29,6 @@ use ccci_swarm::Deadline;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Why a quick run's backup/restore rung is a declared skip.
-pub(crate) const QUICK_SKIPS_BACKUP: &str = "the quick lane does not climb backup/restore (the canonical's known-good snapshot is restored when the head fails): a cold run does";
-
 /// The label on every service of a canonical deployment, naming its recipe.
 pub const CANONICAL_LABEL: &str = "ccci.canonical";
 
@@ -217,7 +214,7 @@ async fn take_snapshot(
         )));
     }
     if let Some(rejected) =
-        crate::tiers::verify(shared, d, &snap, seeded.state.clone(), deadline).await
+        crate::steps::verify(shared, d, &snap, seeded.state.clone(), deadline).await
     {
         return Err(failed(format!("its snapshot was rejected: {rejected}")));
     }
