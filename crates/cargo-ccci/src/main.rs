@@ -402,7 +402,7 @@ pub(crate) fn run_asking(
         keep: a.keep.then_some(a.keep_for),
         // The report shows the app's screenshot, unless its variable (vars::SCREENSHOT) says no.
         screenshot: Some(from_env.screenshot.unwrap_or(true)),
-        lane: a.quick.then_some(ccci::core::results::Lane::Quick),
+        lane: a.quick.then_some(ccci::core::results::Lane::of(true)),
         upgrade_from: a.upgrade_from,
         canonical,
         untrusted: a.trust.allowances(),

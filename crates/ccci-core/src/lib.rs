@@ -12,6 +12,7 @@
 //! | [`host`] | where ccci keeps its state, the machine's name, whether a process lives (the machine's facts every part decides on alike) |
 //! | [`journal`] | how a run notes its start and end for the run store ([`journal::Entry`]) |
 //! | [`ladder`] | rungs, their outcomes and the level L0–L4 ([`Ladder`]) |
+//! | [`lane`] | what a run's lane (cold or quick) decides of it ([`lane::Lane`]) |
 //! | [`results`] | the versioned results.json schema ([`Results`]) |
 //! | [`version`] | recipe release versions like `1.2.0+3.3.1` ([`Version`]) |
 //! | [`chaos`] | the `chaos-version` label value ([`ChaosVersion`]) |
@@ -26,6 +27,7 @@ pub mod deps;
 pub mod host;
 pub mod journal;
 pub mod ladder;
+pub mod lane;
 pub mod meta;
 pub mod op;
 pub mod policy;

@@ -7,6 +7,7 @@
 use crate::ladder::{
     rung_from_tests, Ladder, Level, Rung, RungOutcome, Skips, TestStatus, Verdict,
 };
+pub use crate::lane::Lane;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -166,38 +167,6 @@ pub struct Build {
     pub version: String,
     /// The commit of ccci's source it was built from, when it was built from a git checkout.
     pub commit: Option<String>,
-}
-
-/// Which lane a run took.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lane {
-    /// Deployed from nothing, torn down at the end: the run whose level counts.
-    #[default]
-    Cold,
-    /// On a warm canonical deployment, upgraded in place: quick, and never a cold run's level.
-    Quick,
-}
-
-impl Lane {
-    /// `cold` or `quick`, as results.json and the run store write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lane::Cold => "cold",
-            Lane::Quick => "quick",
-        }
-    }
-}
-
-impl std::str::FromStr for Lane {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "cold" => Ok(Lane::Cold),
-            "quick" => Ok(Lane::Quick),
-            other => Err(format!("lane `{other}`: say `cold` or `quick`")),
-        }
-    }
 }
 
 /// A picture a run tried to take.

@@ -107,7 +107,7 @@ pub(crate) const QUICK_ADOPT: &str = "quick::the_canonical_is_known_good";
 /// sure of, the upgrade to the head on it and the functional tests: the lifecycle functions
 /// are written for a ladder from a fresh install, and backup/restore is a cold run's.
 pub(crate) fn plan(hooks: &Hooks, expected_na: &BTreeMap<Rung, String>, lane: Lane) -> Vec<Step> {
-    if lane == Lane::Quick {
+    if lane.on_canonical() {
         return quick_plan(hooks);
     }
     let mut steps = Vec::new();

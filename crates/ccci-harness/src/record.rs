@@ -11,9 +11,6 @@ use ccci_core::{Op, RecipeMeta};
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
-/// Why a quick run's backup/restore rung is a declared skip.
-const QUICK_SKIPS_BACKUP: &str = "the quick lane does not climb backup/restore (the canonical's known-good snapshot is restored when the head fails): a cold run does";
-
 /// How a generic tier ended, for the steps that depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TierOutcome {
@@ -173,8 +170,8 @@ impl Record {
             upgrade_paths: self.upgrade_paths.clone(),
         };
         let mut declared = run.meta.expected_na.clone();
-        if self.lane == Lane::Quick {
-            declared.insert(ccci_core::Rung::BackupRestore, QUICK_SKIPS_BACKUP.into());
+        if let Some(why) = self.lane.skips_backup() {
+            declared.insert(ccci_core::Rung::BackupRestore, why.into());
         }
         Results::conclude(facts, &declared)
     }

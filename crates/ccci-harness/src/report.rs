@@ -70,11 +70,8 @@ pub fn summary_styled(r: &Results, results_path: &Path, colour: bool) -> String 
     if let Some(e) = &r.bad_input {
         return bad_input_summary(r, e, results_path, paint);
     }
-    if r.lane == ccci_core::results::Lane::Quick {
-        let _ = writeln!(
-            s,
-            "  lane:           QUICK, on the warm canonical: its level is not a cold run's (a cold run sets the recipe's level)"
-        );
+    if let Some(note) = r.lane.note() {
+        let _ = writeln!(s, "  lane:           {note}");
     }
     rung_lines(&mut s, r, paint);
     fleet_lines(&mut s, r);

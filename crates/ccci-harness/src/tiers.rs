@@ -26,7 +26,7 @@ pub(crate) async fn install(
     slot: &mut Option<Deployment>,
     deadline: Deadline,
 ) -> Result<(), StepError> {
-    if shared.settings.lane == ccci_core::results::Lane::Quick {
+    if shared.settings.lane.on_canonical() {
         return crate::fleet::adopt(shared, slot, deadline).await;
     }
     let d = slot.insert(Deployment::prepare(shared, deadline).await?);
@@ -72,9 +72,9 @@ pub(crate) async fn upgrade(
         }
         .into());
     };
-    let older = match shared.settings.lane {
-        ccci_core::results::Lane::Quick => Vec::new(),
-        ccci_core::results::Lane::Cold => d.refs.older_bases.clone(),
+    let older = match shared.settings.lane.every_upgrade_path() {
+        true => d.refs.older_bases.clone(),
+        false => Vec::new(),
     };
     let started = std::time::Instant::now();
     let (own, others) = tokio::join!(

@@ -25,12 +25,10 @@ pub fn card_svg(r: &Results) -> String {
         .copied()
         .collect::<Vec<_>>()
         .join(" · ");
-    let subtitle = match (commit.is_empty(), r.lane) {
+    let subtitle = match (commit.is_empty(), r.lane.on_canonical()) {
         (true, _) => "refused before deploying".to_string(),
-        (false, ccci_core::results::Lane::Quick) => {
-            format!("{subtitle} · QUICK LANE, not a cold level")
-        }
-        (false, ccci_core::results::Lane::Cold) => subtitle,
+        (false, true) => format!("{subtitle} · QUICK LANE, not a cold level"),
+        (false, false) => subtitle,
     };
     let mut s = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="360" viewBox="0 0 {W} 360" font-family="DejaVu Sans, Verdana, sans-serif">

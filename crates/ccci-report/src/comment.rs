@@ -9,7 +9,7 @@ use std::path::Path;
 /// What a quick run is and what the run did with the canonical; every upgrade path when
 /// there was more than one.
 fn fleet_lines(s: &mut String, r: &Results) {
-    if r.lane == ccci_core::results::Lane::Quick {
+    if r.lane.on_canonical() {
         let _ = writeln!(
             s,
             "The head ran on the recipe's warm canonical deployment (upgraded in place, its functional tests), not from nothing: this is not a cold run's level. Comment `!testme` for a cold run.\n"
@@ -58,7 +58,7 @@ pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
     }
     let version = r.head.version.as_deref().unwrap_or("unreleased");
     let commit = ccci_core::short_commit(&r.head.commit);
-    let quick = r.lane == ccci_core::results::Lane::Quick;
+    let quick = r.lane.on_canonical();
     let lane = if quick { " in the **quick lane**" } else { "" };
     let _ = writeln!(
         s,

@@ -6,7 +6,8 @@ use crate::budget::Budgets;
 use crate::record::RunFacts;
 use crate::shared::lock;
 use ccci_abra::Deployer;
-use ccci_core::results::{Lane, Teardown};
+use ccci_core::lane::Ending;
+use ccci_core::results::Teardown;
 use std::time::Instant;
 
 impl Run {
@@ -36,10 +37,9 @@ impl Run {
                 .record(|r| r.results(&facts, &self.steps, clean));
             results.verdict == ccci_core::Verdict::Red
         };
-        let teardown = match self.shared.settings.lane {
-            // The canonical is not the run's to remove: it goes back to known-good.
-            Lane::Quick => self.return_canonical(red_so_far()),
-            Lane::Cold => {
+        let teardown = match self.shared.settings.lane.ending() {
+            Ending::ReturnCanonical => self.return_canonical(red_so_far()),
+            Ending::TearDown => {
                 let kept = match self.shared.settings.keep {
                     Some(keep) if !self.interrupted() && red_so_far() => self.keep_stack(keep),
                     _ => None,
@@ -47,7 +47,7 @@ impl Run {
                 kept.unwrap_or_else(|| self.teardown())
             }
         };
-        if self.shared.settings.lane == Lane::Cold && !self.interrupted() {
+        if self.shared.settings.lane.may_promote() && !self.interrupted() {
             let green = self
                 .shared
                 .record(|r| r.results(&facts, &self.steps, teardown.clone()))

@@ -179,10 +179,7 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
         test_crate: repo.test_crate.clone(),
         // `!testme quick`: on the recipe's warm canonical; the run refuses (could not run,
         // said on the pull request) when this host keeps none.
-        lane: match i.quick {
-            true => ccci_core::results::Lane::Quick,
-            false => ccci_core::results::Lane::Cold,
-        },
+        lane: ccci_core::results::Lane::of(i.quick),
         requested_by: i.user.clone(),
         trigger_comment: Some(i.comment_id),
     };

@@ -124,8 +124,8 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
         .arg(clone)
         .args(["--ref", &job.asked.head_sha])
         .arg("--untrusted");
-    if job.asked.lane == ccci_core::results::Lane::Quick {
-        cmd.arg("--quick");
+    if let Some(flag) = job.asked.lane.flag() {
+        cmd.arg(flag);
     }
     if let Some(repo) = svc.config.repositories.get(&job.asked.repo) {
         for set in &repo.set {
