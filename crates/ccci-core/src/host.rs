@@ -1,5 +1,5 @@
 //! What ccci asks of the machine it runs on: where it keeps its state, the machine's name,
-//! and whether a process still lives. The one place besides [`crate::random_fill`] where
+//! whether a process still lives, and a lock on a file its processes take turns by. The one place besides [`crate::random_fill`] where
 //! ccci-core reads the machine: the run journal, the run registry and the run store all
 //! decide on these, and must decide alike.
 
@@ -59,5 +59,41 @@ mod tests {
         assert!(start.is_some() && process_alive(pid, start));
         assert!(!process_alive(pid, start.map(|s| s + 1)));
         assert!(!process_alive(u32::MAX - 1, None));
+    }
+}
+
+/// An exclusive flock(2) on a file, held until dropped: how ccci's processes on one host take
+/// turns (deploying the OIDC provider, migrating the run store). The one place ccci locks a
+/// file; each caller waits in its own way (a task sleeps, a thread blocks) and says whom it
+/// waited for.
+#[derive(Debug)]
+pub struct FileLock(std::fs::File);
+
+impl FileLock {
+    /// Takes the lock on `path` (made when missing) if nobody holds it: `None` when another
+    /// process does.
+    ///
+    /// # Errors
+    /// The file cannot be opened or created.
+    pub fn try_take(path: &std::path::Path) -> std::io::Result<Option<FileLock>> {
+        use std::os::fd::AsRawFd as _;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        // SAFETY: flock on a descriptor this function owns; no memory is shared.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        Ok(taken.then_some(FileLock(file)))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: unlocking the descriptor this value owns.
+        unsafe {
+            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+        }
     }
 }

@@ -1,32 +1,23 @@
-//! An exclusive flock(2) on a file in the provider's state directory: runs that start at once
-//! on this host deploy or recover the provider one at a time (and only the first does), and
-//! change its realms one at a time.
+//! An exclusive lock on a file in the provider's state directory ([`FileLock`]): runs that
+//! start at once on this host deploy or recover the provider one at a time (and only the
+//! first does).
 
 use crate::error::{io, DepsError};
-use std::os::fd::AsRawFd as _;
+use ccci_core::host::FileLock;
 use std::path::Path;
 use std::time::Duration;
 
 /// Held until dropped.
-pub(crate) struct Lock(std::fs::File);
+pub(crate) struct Lock(#[allow(dead_code)] FileLock);
 
 impl Lock {
     /// Takes the lock on `path`, waiting at most `wait` for whoever holds it (`what` says what
     /// the holder does, for the error).
     pub(crate) async fn take(path: &Path, wait: Duration, what: &str) -> Result<Lock, DepsError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(io(path))?;
         let started = std::time::Instant::now();
         loop {
-            // SAFETY: flock on a descriptor this function owns; no memory is shared.
-            let taken =
-                unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-            if taken {
-                return Ok(Lock(file));
+            if let Some(lock) = FileLock::try_take(path).map_err(io(path))? {
+                return Ok(Lock(lock));
             }
             if started.elapsed() >= wait {
                 return Err(DepsError::Io {
@@ -41,15 +32,6 @@ impl Lock {
                 });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        // SAFETY: unlocking a descriptor this value owns.
-        unsafe {
-            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
         }
     }
 }

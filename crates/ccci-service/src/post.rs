@@ -26,8 +26,8 @@ pub struct PostArgs {
     /// The commit to set the status of (default: the commit the run tested).
     #[arg(long)]
     sha: Option<String>,
-    /// The status's context.
-    #[arg(long, default_value = "ccci")]
+    /// The status's context (default [`crate::tell::CONTEXT`], the one `serve` sets too).
+    #[arg(long, default_value = crate::tell::CONTEXT)]
     context: String,
     /// Where the status links (the CI engine's page of the job).
     #[arg(long, value_name = "URL", default_value = "")]

@@ -6,6 +6,10 @@ use ccci_core::results::Results;
 use ccci_core::Verdict;
 use ccci_forge::StatusState;
 
+/// The context of every commit status ccci sets, by `serve` or by `report --post` alike, so
+/// that a pull request told by both has one ccci status, the latest.
+pub const CONTEXT: &str = "ccci";
+
 /// The marker that finds ccci's own report comment among a pull request's comments.
 pub const MARKER: &str = "<!-- ccci:testme -->";
 

@@ -3,6 +3,7 @@
 
 use crate::db::{Db, Val};
 use crate::{Location, Store, StoreError};
+use ccci_core::host::FileLock;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -71,9 +72,9 @@ impl Store {
     fn migrate(&self) -> Result<(), StoreError> {
         let _lock = match &self.location {
             Location::Sqlite(path) => {
-                let mut lock = path.clone().into_os_string();
-                lock.push(".lock");
-                Some(FileLock::take(std::path::Path::new(&lock))?)
+                let mut file = path.clone().into_os_string();
+                file.push(".lock");
+                Some(take_lock(std::path::Path::new(&file))?)
             }
             Location::Postgres(_) => {
                 self.db
@@ -140,50 +141,26 @@ impl Store {
     }
 }
 
-/// An exclusive flock(2) on a file, held until dropped.
-struct FileLock(std::fs::File);
-
-impl FileLock {
-    fn take(path: &std::path::Path) -> Result<FileLock, StoreError> {
-        let unavailable = |e: std::io::Error| StoreError::Unavailable {
+/// Takes the store's migration lock on `path` ([`FileLock`]), waiting at most [`STORE_WAIT`].
+fn take_lock(path: &std::path::Path) -> Result<FileLock, StoreError> {
+    let deadline = std::time::Instant::now() + STORE_WAIT;
+    loop {
+        let taken = FileLock::try_take(path).map_err(|e| StoreError::Unavailable {
             location: path.display().to_string(),
             why: e.to_string(),
-        };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(unavailable)?;
-        let deadline = std::time::Instant::now() + STORE_WAIT;
-        loop {
-            use std::os::fd::AsRawFd as _;
-            // SAFETY: flock on a descriptor this function owns; no memory is shared.
-            let taken =
-                unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-            if taken {
-                return Ok(FileLock(file));
-            }
-            if std::time::Instant::now() > deadline {
-                return Err(StoreError::Unavailable {
-                    location: path.display().to_string(),
-                    why: format!(
-                        "another process held the store's migration lock for {} s",
-                        STORE_WAIT.as_secs()
-                    ),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        })?;
+        if let Some(lock) = taken {
+            return Ok(lock);
         }
-    }
-}
-
-impl Drop for FileLock {
-    fn drop(&mut self) {
-        use std::os::fd::AsRawFd as _;
-        // SAFETY: unlocking the descriptor this value owns.
-        unsafe {
-            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+        if std::time::Instant::now() > deadline {
+            return Err(StoreError::Unavailable {
+                location: path.display().to_string(),
+                why: format!(
+                    "another process held the store's migration lock for {} s",
+                    STORE_WAIT.as_secs()
+                ),
+            });
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

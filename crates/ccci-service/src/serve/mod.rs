@@ -30,8 +30,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// The commit status context ccci sets.
-pub const CONTEXT: &str = "ccci/testme";
+pub use crate::tell::CONTEXT;
 
 pub use crate::tell::MARKER;
 
