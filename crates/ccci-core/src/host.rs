@@ -17,6 +17,65 @@ pub fn state_dir() -> PathBuf {
     }
 }
 
+/// Where everything a host keeps lives: [`state_dir`] and the names under it, spelled here
+/// and nowhere else.
+///
+/// ```
+/// use ccci_core::host::StateDir;
+/// let here = StateDir::at("/srv/ccci");
+/// assert_eq!(here.store(), std::path::Path::new("/srv/ccci/runs.db"));
+/// assert_eq!(here.provider("ccci-oidc.ccci.test"), std::path::Path::new("/srv/ccci/deps/ccci-oidc.ccci.test"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir(PathBuf);
+
+impl StateDir {
+    /// This host's, at [`state_dir`].
+    pub fn of_host() -> StateDir {
+        StateDir(state_dir())
+    }
+
+    /// One at `root` (a test's, or another host's copy).
+    pub fn at(root: impl Into<PathBuf>) -> StateDir {
+        StateDir(root.into())
+    }
+
+    /// Runs started outside a cargo workspace: `runs/`.
+    pub fn runs(&self) -> PathBuf {
+        self.0.join("runs")
+    }
+
+    /// The run journal: `journal/`.
+    pub fn journal(&self) -> PathBuf {
+        self.0.join("journal")
+    }
+
+    /// The run store's default SQLite file: `runs.db`.
+    pub fn store(&self) -> PathBuf {
+        self.0.join("runs.db")
+    }
+
+    /// The records of the recipes' canonical deployments: `canonical/`.
+    pub fn canonical(&self) -> PathBuf {
+        self.0.join("canonical")
+    }
+
+    /// The state of the OIDC provider at `domain`: `deps/<domain>/`.
+    pub fn provider(&self, domain: &str) -> PathBuf {
+        self.0.join("deps").join(domain)
+    }
+
+    /// `cargo ccci serve`'s clones and job files: `serve/`.
+    pub fn serve(&self) -> PathBuf {
+        self.0.join("serve")
+    }
+
+    /// The active-run registry, when the host-wide one cannot be written: `active/`.
+    pub fn registry(&self) -> PathBuf {
+        self.0.join("active")
+    }
+}
+
 /// This machine's host name, as the kernel has it.
 pub fn host_name() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;

@@ -6,7 +6,8 @@
 //! never anything ccci did not create.
 //!
 //! The registry is a directory: [`vars::REGISTRY_DIR`](ccci_core::vars::REGISTRY_DIR), else `/var/lib/ccci/active` when it can be
-//! written, else `~/.local/state/ccci/active`.
+//! written, else `active` in ccci's state directory (`$XDG_STATE_HOME/ccci`, default
+//! `~/.local/state/ccci`).
 
 use crate::error::{io, HarnessError};
 use ccci_swarm::{Deadline, Swarm};
@@ -83,16 +84,15 @@ pub struct Reaped {
 
 impl Registry {
     /// The registry of this host (see the module docs): `dir` when given
-    /// ([`crate::Settings::registry_dir`]), else `/var/lib/ccci/active`, else
-    /// `~/.local/state/ccci/active`.
+    /// ([`crate::Settings::registry_dir`]), else `/var/lib/ccci/active` (every user's runs
+    /// on the host in one), else `active` in ccci's state directory
+    /// ([`ccci_core::host::StateDir::registry`]).
     pub fn open(dir: Option<&Path>) -> Result<Registry, HarnessError> {
         if let Some(dir) = dir {
             return Registry::at(dir);
         }
-        Registry::at(Path::new("/var/lib/ccci/active")).or_else(|_| {
-            let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-            Registry::at(&Path::new(&home).join(".local/state/ccci/active"))
-        })
+        Registry::at(Path::new("/var/lib/ccci/active"))
+            .or_else(|_| Registry::at(&ccci_core::host::StateDir::of_host().registry()))
     }
 
     /// The registry in `dir`, made if missing.

@@ -132,7 +132,7 @@ impl CanonicalAsk {
 
 /// Where this host keeps its canonical deployments when nothing says.
 pub fn default_canonical_dir() -> PathBuf {
-    state_dir().join("canonical")
+    ccci_core::host::StateDir::of_host().canonical()
 }
 
 /// The `images/build` of the source tree ccci was built from, if it is still there.
@@ -150,7 +150,7 @@ pub fn default_runs_dir(dir: &Path) -> PathBuf {
     });
     match workspace {
         Some(root) => root.join("target").join("ccci").join("runs"),
-        None => state_dir().join("runs"),
+        None => ccci_core::host::StateDir::of_host().runs(),
     }
 }
 
@@ -165,7 +165,7 @@ pub(crate) fn provider_place(
 ) -> ccci_deps::Place {
     ccci_deps::Place {
         domain: domain.into(),
-        dir: state_dir().join("deps").join(domain),
+        dir: ccci_core::host::StateDir::of_host().provider(domain),
         image_builder: image_builder.map(Into::into),
         ipvs,
     }
@@ -173,7 +173,7 @@ pub(crate) fn provider_place(
 
 /// Where runs note their start and end when nothing says: `journal` in [`state_dir`].
 pub fn default_journal_dir() -> PathBuf {
-    state_dir().join("journal")
+    ccci_core::host::StateDir::of_host().journal()
 }
 
 impl Settings {

@@ -36,8 +36,8 @@ fn location(args: &StoreArgs) -> Result<Location, String> {
         .clone()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| {
-            ccci_core::host::state_dir()
-                .join("runs.db")
+            ccci_core::host::StateDir::of_host()
+                .store()
                 .display()
                 .to_string()
         });
@@ -50,7 +50,7 @@ fn journal(args: &StoreArgs) -> Option<PathBuf> {
     match args.journal.as_deref().filter(|v| !v.is_empty()) {
         Some("off") => None,
         Some(dir) => Some(dir.into()),
-        None => Some(ccci_core::host::state_dir().join("journal")),
+        None => Some(ccci_core::host::StateDir::of_host().journal()),
     }
 }
 

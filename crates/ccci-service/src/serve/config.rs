@@ -234,7 +234,7 @@ impl Config {
             cargo_ccci: f.cargo_ccci,
             state_dir: f
                 .state_dir
-                .unwrap_or_else(|| ccci_core::host::state_dir().join("serve")),
+                .unwrap_or_else(|| ccci_core::host::StateDir::of_host().serve()),
             api: f.forge.api.trim_end_matches('/').into(),
             token: secret("token_file", &f.forge.token_file)?,
             webhook_secret: secret("webhook_secret_file", &f.forge.webhook_secret_file)?
