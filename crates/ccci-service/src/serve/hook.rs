@@ -13,6 +13,9 @@
 //! | a delivery id already seen, or its comment taken in under another id (a replay) | 409 |
 //! | an event, action or comment ccci does not act on | 200, and what it is |
 //! | `!testme` on a pull request, by anyone | 202: accepted, acted on by the intake |
+//!
+//! [`decide`] is every row but the replay, from the delivery and the configuration alone
+//! (a pure function, tested row by row); the replay is the store's to know.
 
 use super::{now, Service};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -26,7 +29,7 @@ use std::sync::Arc;
 pub const MAX_BODY: usize = 1 << 20;
 
 /// What the intake is asked to do: a `!testme` comment, as the delivery said it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Intake {
     /// `owner/name`.
     pub repo: String,
@@ -85,9 +88,38 @@ async fn delivered(State(svc): State<Arc<Service>>, request: Request) -> (Status
 
 type Answer = (StatusCode, String);
 
-async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer, Answer> {
-    let delivery = Delivery::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
-        .map_err(|e| {
+/// What a delivery is, decided from its headers, body and the configuration alone (no store,
+/// no forge): the table in the module docs, every row but the replay, which the store knows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Taken, and nothing to do: why (answered 200).
+    Ignored {
+        /// Its delivery id.
+        id: String,
+        /// Its repository, when it is a comment.
+        repo: Option<String>,
+        /// Why nothing is done.
+        why: String,
+    },
+    /// A `!testme` for the intake (answered 202).
+    Testme {
+        /// Its delivery id.
+        id: String,
+        /// What the intake is asked.
+        intake: Intake,
+    },
+}
+
+/// Decides `body` delivered with `header`s, for a service configured with `secret` and
+/// `repositories`, at `now` (Unix seconds); a refusal is its answer.
+pub fn decide<'h>(
+    header: impl Fn(&str) -> Option<&'h str>,
+    body: &[u8],
+    secret: &[u8],
+    repositories: &std::collections::BTreeMap<String, super::config::Repository>,
+    now: i64,
+) -> Result<Decision, Answer> {
+    let delivery = Delivery::from_headers(header).map_err(|e| {
         let status = match e {
             HookError::Unsigned => StatusCode::UNAUTHORIZED,
             _ => StatusCode::BAD_REQUEST,
@@ -95,21 +127,17 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
         (status, e.to_string())
     })?;
     delivery
-        .verify(&svc.config.webhook_secret, body)
+        .verify(secret, body)
         .map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
     if delivery.event != "issue_comment" {
-        return accept(
-            svc,
-            &delivery.id,
-            None,
-            None,
-            None,
-            format!(
+        return Ok(Decision::Ignored {
+            id: delivery.id,
+            repo: None,
+            why: format!(
                 "event `{}`: ccci acts on comments (issue_comment) only",
                 delivery.event
             ),
-        )
-        .await;
+        });
     }
     let comment: IssueComment = serde_json::from_slice(body).map_err(|e| {
         (
@@ -118,17 +146,12 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
         )
     })?;
     let repo = comment.repository.full_name.clone();
-    if !svc.config.repositories.contains_key(&repo) {
+    if !repositories.contains_key(&repo) {
         return Err((
             StatusCode::FORBIDDEN,
             format!(
                 "repository {repo} is not one this service runs (its configuration names {})",
-                svc.config
-                    .repositories
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                repositories.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         ));
     }
@@ -140,25 +163,20 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
         (action, _, _) => Some(format!("a comment {action}, not created")),
     };
     if let Some(what) = ignored {
-        return accept(
-            svc,
-            &delivery.id,
-            Some(&repo),
-            None,
-            None,
-            format!("ignored: {what}"),
-        )
-        .await;
+        return Ok(Decision::Ignored {
+            id: delivery.id,
+            repo: Some(repo),
+            why: format!("ignored: {what}"),
+        });
     }
-    if let Some(age) = too_old(comment.comment.created_at.as_deref(), now()) {
-        let answer = (
+    if let Some(age) = too_old(comment.comment.created_at.as_deref(), now) {
+        return Err((
             StatusCode::CONFLICT,
             format!(
                 "comment {} was written {age} s ago, more than {MAX_COMMENT_AGE} s: an old delivery replayed is not acted on; comment `!testme` again",
                 comment.comment.id
             ),
-        );
-        return Err(answer);
+        ));
     }
     let clone_url = &comment.repository.clone_url;
     let fetchable = ["https://", "http://", "git://", "ssh://"]
@@ -170,30 +188,49 @@ async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer,
             format!("the repository's clone_url `{clone_url}` is not an http(s), git or ssh URL ccci fetches"),
         ));
     }
-    let intake = Intake {
-        repo: repo.clone(),
-        pr: comment.issue.number,
-        comment_id: comment.comment.id,
-        user: comment.comment.user.login.clone(),
-        quick: command == Some(Testme::Quick),
-        clone_url: comment.repository.clone_url.clone(),
-        comment_at: comment
-            .comment
-            .created_at
-            .as_deref()
-            .and_then(ccci_core::time::parse_rfc3339),
+    Ok(Decision::Testme {
+        id: delivery.id,
+        intake: Intake {
+            repo,
+            pr: comment.issue.number,
+            comment_id: comment.comment.id,
+            user: comment.comment.user.login.clone(),
+            quick: command == Some(Testme::Quick),
+            clone_url: comment.repository.clone_url.clone(),
+            comment_at: comment
+                .comment
+                .created_at
+                .as_deref()
+                .and_then(ccci_core::time::parse_rfc3339),
+        },
+    })
+}
+
+async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer, Answer> {
+    let decided = decide(
+        |name| headers.get(name).and_then(|v| v.to_str().ok()),
+        body,
+        &svc.config.webhook_secret,
+        &svc.config.repositories,
+        now(),
+    )?;
+    let (id, intake) = match decided {
+        Decision::Ignored { id, repo, why } => {
+            return accept(svc, &id, repo.as_deref(), None, None, why).await;
+        }
+        Decision::Testme { id, intake } => (id, intake),
     };
     let request = serde_json::to_string(&intake)
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let answer = accept(
         svc,
-        &delivery.id,
-        Some(&repo),
+        &id,
+        Some(&intake.repo),
         Some(intake.comment_id),
         Some(request),
         format!(
-            "accepted: !testme on {repo}#{} by {}",
-            intake.pr, intake.user
+            "accepted: !testme on {}#{} by {}",
+            intake.repo, intake.pr, intake.user
         ),
     )
     .await?;
@@ -239,5 +276,183 @@ async fn accept(
             StatusCode::CONFLICT,
             "this comment was taken in already under another delivery id (a replay)".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    const SECRET: &[u8] = b"hook-secret";
+    const NOW: i64 = 1_800_000_000;
+
+    fn repositories() -> BTreeMap<String, super::super::config::Repository> {
+        BTreeMap::from([(
+            "coop-cloud/custom-html".to_string(),
+            super::super::config::Repository {
+                recipe: "custom-html".into(),
+                test_crate: None,
+                set: Vec::new(),
+                allow: Vec::new(),
+            },
+        )])
+    }
+
+    /// A comment delivery's body: `repo`, `action`, on a pull request or not, its text, written
+    /// `age` seconds before [`NOW`], cloned from `clone_url`.
+    fn comment(
+        repo: &str,
+        action: &str,
+        pull: bool,
+        text: &str,
+        age: i64,
+        clone_url: &str,
+    ) -> Vec<u8> {
+        let written = ccci_core::time::rfc3339(u64::try_from(NOW - age).unwrap());
+        serde_json::to_vec(&json!({
+            "action": action,
+            "issue": {"number": 7, "pull_request": if pull { json!({"merged": false}) } else { json!(null) }},
+            "comment": {"id": 42, "body": text, "user": {"login": "alice"}, "created_at": written},
+            "repository": {"full_name": repo, "clone_url": clone_url},
+            "is_pull": pull
+        }))
+        .unwrap()
+    }
+
+    /// The answer `decide` gives `body` as event `event`, signed with `key` (none: unsigned),
+    /// with or without a delivery id: its status and what a Testme asked.
+    fn answer(event: &str, body: &[u8], key: Option<&[u8]>, id: bool) -> (u16, Option<Intake>) {
+        let signature = key.map(|k| ccci_forge::hook::sign(k, body));
+        let header = |name: &str| -> Option<&str> {
+            match name.to_ascii_lowercase().as_str() {
+                "x-gitea-event" => Some(event),
+                "x-gitea-delivery" if id => Some("d-1"),
+                "x-gitea-signature" => signature.as_deref(),
+                _ => None,
+            }
+        };
+        match decide(header, body, SECRET, &repositories(), NOW) {
+            Ok(Decision::Ignored { .. }) => (200, None),
+            Ok(Decision::Testme { intake, .. }) => (202, Some(intake)),
+            Err((status, _)) => (status.as_u16(), None),
+        }
+    }
+
+    /// Every row of the table in docs/serve.md that the delivery alone decides.
+    #[test]
+    fn every_delivery_is_decided_as_the_table_says() {
+        let repo = "coop-cloud/custom-html";
+        let url = "https://git.example/coop-cloud/custom-html.git";
+        let testme = comment(repo, "created", true, "!testme", 5, url);
+        let signed = Some(SECRET);
+        let cases: Vec<(&str, (u16, Option<Intake>), u16)> = vec![
+            (
+                "no signature",
+                answer("issue_comment", &testme, None, true),
+                401,
+            ),
+            (
+                "no delivery id",
+                answer("issue_comment", &testme, signed, false),
+                400,
+            ),
+            (
+                "another secret's signature",
+                answer("issue_comment", &testme, Some(b"other"), true),
+                403,
+            ),
+            (
+                "a signed body that is not JSON",
+                answer("issue_comment", b"{not json", signed, true),
+                400,
+            ),
+            (
+                "a repository not configured",
+                answer(
+                    "issue_comment",
+                    &comment("someone/else", "created", true, "!testme", 5, url),
+                    signed,
+                    true,
+                ),
+                403,
+            ),
+            (
+                "a clone_url ccci does not fetch",
+                answer(
+                    "issue_comment",
+                    &comment(repo, "created", true, "!testme", 5, "file:///etc"),
+                    signed,
+                    true,
+                ),
+                400,
+            ),
+            (
+                "a comment written over an hour ago",
+                answer(
+                    "issue_comment",
+                    &comment(repo, "created", true, "!testme", 7200, url),
+                    signed,
+                    true,
+                ),
+                409,
+            ),
+            ("another event", answer("push", b"{}", signed, true), 200),
+            (
+                "an edited comment",
+                answer(
+                    "issue_comment",
+                    &comment(repo, "edited", true, "!testme", 5, url),
+                    signed,
+                    true,
+                ),
+                200,
+            ),
+            (
+                "a comment on an issue",
+                answer(
+                    "issue_comment",
+                    &comment(repo, "created", false, "!testme", 5, url),
+                    signed,
+                    true,
+                ),
+                200,
+            ),
+            (
+                "a comment that is not !testme",
+                answer(
+                    "issue_comment",
+                    &comment(repo, "created", true, "looks good", 5, url),
+                    signed,
+                    true,
+                ),
+                200,
+            ),
+            (
+                "!testme on a pull request",
+                answer("issue_comment", &testme, signed, true),
+                202,
+            ),
+        ];
+        for (what, (status, _), expected) in &cases {
+            assert_eq!(status, expected, "{what}");
+        }
+        let (_, asked) = answer("issue_comment", &testme, signed, true);
+        assert_eq!(
+            asked,
+            Some(Intake {
+                repo: repo.into(),
+                pr: 7,
+                comment_id: 42,
+                user: "alice".into(),
+                quick: false,
+                clone_url: url.into(),
+                comment_at: Some(u64::try_from(NOW - 5).unwrap()),
+            })
+        );
+        let quick = comment(repo, "created", true, "!testme quick", 5, url);
+        let (status, asked) = answer("issue_comment", &quick, signed, true);
+        assert_eq!((status, asked.map(|i| i.quick)), (202, Some(true)));
     }
 }
