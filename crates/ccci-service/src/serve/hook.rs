@@ -340,6 +340,9 @@ mod tests {
         }
     }
 
+    /// A row: what the delivery is, what `decide` answered, the status the table says.
+    type Case = (&'static str, (u16, Option<Intake>), u16);
+
     /// Every row of the table in docs/serve.md that the delivery alone decides.
     #[test]
     fn every_delivery_is_decided_as_the_table_says() {
@@ -347,7 +350,7 @@ mod tests {
         let url = "https://git.example/coop-cloud/custom-html.git";
         let testme = comment(repo, "created", true, "!testme", 5, url);
         let signed = Some(SECRET);
-        let cases: Vec<(&str, (u16, Option<Intake>), u16)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "no signature",
                 answer("issue_comment", &testme, None, true),
