@@ -59,6 +59,24 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
     // A run of another host: its directory is not here, its results are.
     let elsewhere = sample_results("nb-1", "notebook", "2.0.0+16", 1_795_305_000, false);
     store.record_finished(&elsewhere).unwrap();
+    // A job of the forge's CI, for the queue and its page.
+    store
+        .enqueue(
+            &ccci_store::NewJob {
+                repo: "coop-cloud/custom-html".into(),
+                pr: 7,
+                head_sha: "0123456789abcdef0123456789abcdef01234567".into(),
+                clone_url: "https://git.example/coop-cloud/custom-html.git".into(),
+                recipe: "custom-html".into(),
+                test_crate: None,
+                lane: ccci_core::results::Lane::Cold,
+                requested_by: "alice".into(),
+                trigger_comment: Some(42),
+            },
+            1_795_306_700,
+            1_795_306_700,
+        )
+        .unwrap();
     let base = common::serve(Store::open(&location).unwrap());
 
     let fetched = common::crawl(&base);
@@ -78,6 +96,7 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
         "/runs/red-2/files/stacks/01-cust_ccci_test.yml",
         "/compare?a=green-1&b=red-2",
         "/runs/nb-1",
+        "/queue",
     ] {
         assert!(
             urls.iter().any(|u| u.ends_with(expected)),
@@ -89,6 +108,12 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
         assert!(!body.contains(SECRET), "{} shows the secret", f.url);
         if f.kind.starts_with("text/html") {
             assert!(body.starts_with("<!DOCTYPE html>"), "{}", f.url);
+            assert_eq!(
+                common::attribute_given_twice(&body),
+                None,
+                "{} gives an element an attribute twice",
+                f.url
+            );
             assert!(
                 body.contains("<title>") && body.contains("lang=\"en\""),
                 "{}",

@@ -12,7 +12,7 @@ fn state(s: JobState) -> Markup {
         JobState::Done => "green",
         JobState::Error => "red",
     };
-    html! { span.badge class=(class) { (s.as_str()) } }
+    html! { span.badge.(class) { (s.as_str()) } }
 }
 
 /// The queue page.

@@ -114,3 +114,59 @@ pub fn screenshot(url: &str, out: &std::path::Path) {
     ccci::screenshot::capture(url, out, (1280, 900), None)
         .unwrap_or_else(|e| panic!("a screenshot of {url}: {e}"));
 }
+
+/// The first start tag of `html` that gives one attribute twice, as written (browsers keep
+/// the first and drop the rest without a word, so a class given twice loses its colour).
+pub fn attribute_given_twice(html: &str) -> Option<String> {
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    while let Some(open) = html[i..].find('<').map(|o| i + o) {
+        i = open + 1;
+        if !bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        // The tag runs to the first `>` outside quotes.
+        let (mut quote, mut end) = (None, None);
+        for (k, c) in html[i..].char_indices() {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '>') => {
+                    end = Some(i + k);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { break };
+        let tag = &html[open..=end];
+        let mut names = Vec::new();
+        let (mut quote, mut word) = (None, String::new());
+        // Attribute names: words outside quotes that an `=` follows or that stand alone,
+        // after the element's name.
+        for c in html[i..end].chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, c) if c.is_whitespace() || c == '=' || c == '/' => {
+                    if !word.is_empty() {
+                        names.push(std::mem::take(&mut word).to_ascii_lowercase());
+                    }
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            names.push(word.to_ascii_lowercase());
+        }
+        let attributes = &names[1.min(names.len())..];
+        for (k, a) in attributes.iter().enumerate() {
+            if attributes[..k].contains(a) {
+                return Some(tag.to_string());
+            }
+        }
+        i = end + 1;
+    }
+    None
+}
