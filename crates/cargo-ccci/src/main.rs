@@ -339,6 +339,16 @@ pub(crate) fn parse_timeout(v: &str) -> Result<Duration, String> {
     })
 }
 
+/// What `cargo ccci <command>` does, as its help says it.
+fn about(command: &str) -> String {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .find_subcommand(command)
+        .and_then(|c| c.get_long_about().or_else(|| c.get_about()))
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
     // cargo runs `cargo-ccci ccci <args>`; run directly, there is no `ccci`.
@@ -357,7 +367,10 @@ fn main() -> ExitCode {
             pull_request,
             artifact_url,
             ..
-        } => service::hand_over(&pull_request.service_args(&path, artifact_url)),
+        } => service::hand_over(
+            &pull_request.service_args(&path, artifact_url),
+            &about("report"),
+        ),
         Cmd::Report {
             path,
             format,
@@ -370,7 +383,7 @@ fn main() -> ExitCode {
         Cmd::Canonical { cmd } => fleet::canonical(cmd),
         Cmd::Sweep(a) => fleet::sweep(a),
         Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) | Cmd::Serve(_) => {
-            service::hand_over(&args[1..])
+            service::hand_over(&args[1..], &about(&args[1]))
         }
     };
     result.unwrap_or_else(|e| {

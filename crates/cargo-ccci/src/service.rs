@@ -20,8 +20,12 @@ const TAKE_IN: Duration = Duration::from_secs(90);
 fn binary() -> Result<PathBuf, String> {
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     if tree.join("crates/ccci-service/Cargo.toml").is_file() {
-        // Its first build is shown (it takes a minute or two); later ones only when they fail.
+        // Its first build is shown (it takes a minute or two), and why; later ones only when
+        // they fail.
         let quiet = installed().is_some();
+        if !quiet {
+            eprintln!("cargo ccci: building ccci-service first, once: the run store, the dashboard and the forge's CI live there, out of `cargo ccci run`'s build");
+        }
         return crate::build_binary(
             &tree.join("Cargo.toml"),
             "ccci-service",
@@ -44,9 +48,20 @@ fn installed() -> Option<PathBuf> {
 }
 
 /// Becomes `ccci-service` with `args` (a store command and its arguments, `ccci` first as
-/// cargo gives them): it answers, and exits, in this process's place.
-pub fn hand_over(args: &[String]) -> Result<std::process::ExitCode, String> {
-    let binary = binary()?;
+/// cargo gives them): it answers, and exits, in this process's place. Asked for help
+/// (`--help`, `-h`), it never builds: a built or installed ccci-service answers, else `about`
+/// (what the command does) is said, with where its options come from.
+pub fn hand_over(args: &[String], about: &str) -> Result<std::process::ExitCode, String> {
+    let asks_help = args.iter().any(|a| a == "--help" || a == "-h");
+    let binary = match (asks_help, installed()) {
+        (true, Some(built)) => built,
+        (true, None) => {
+            let command = args.first().map_or("", String::as_str);
+            println!("{about}\n\nIts options are ccci-service's, which is not built yet: the first `cargo ccci {command}` builds it (a minute or two) and `cargo ccci {command} --help` then lists them; or install it with `cargo install --path crates/ccci-service`.");
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        (false, _) => binary()?,
+    };
     use std::os::unix::process::CommandExt as _;
     let e = Command::new(&binary).args(args).exec();
     Err(format!("cannot run {}: {e}", binary.display()))
