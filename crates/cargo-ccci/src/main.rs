@@ -194,7 +194,7 @@ struct PullRequestArgs {
     /// With --post: the commit to set the status of (default: the commit the run tested).
     #[arg(long)]
     sha: Option<String>,
-    /// With --post: the status's context (default `ccci`).
+    /// With --post: the status's context (default `ccci/testme`, the one `serve` sets).
     #[arg(long)]
     context: Option<String>,
     /// With --post: where the status links (the CI engine's page of the job).

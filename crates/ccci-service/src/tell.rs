@@ -7,8 +7,9 @@ use ccci_core::Verdict;
 use ccci_forge::StatusState;
 
 /// The context of every commit status ccci sets, by `serve` or by `report --post` alike, so
-/// that a pull request told by both has one ccci status, the latest.
-pub const CONTEXT: &str = "ccci";
+/// that a pull request told by both has one ccci status, the latest, and a forge's branch
+/// protection can require it by this stable name.
+pub const CONTEXT: &str = "ccci/testme";
 
 /// The marker that finds ccci's own report comment among a pull request's comments.
 pub const MARKER: &str = "<!-- ccci:testme -->";
