@@ -128,9 +128,12 @@ pub(crate) enum Cmd {
     },
     /// Remove what runs killed before their teardown left on the Swarm (DOCKER_HOST).
     ///
-    /// Only stacks of runs in the run registry whose process is gone, with their volumes,
-    /// secrets and configs; never a live run's, never anything ccci did not deploy. A stack
-    /// kept for debugging (`run --keep`) is left alone until its time is up.
+    /// Stacks of runs in the run registry whose process is gone, with their volumes, secrets
+    /// and configs; then, by age, stacks ccci labelled as a run's or a realm's that no
+    /// registered run holds (an older ccci's, a crashed host's) and whose owner is not a live
+    /// process of this host. Never a live run's, a canonical, infrastructure, or anything
+    /// ccci did not deploy. A stack kept for debugging (`run --keep`) is left alone until its
+    /// time is up.
     Janitor {
         /// Only say what would be removed.
         #[arg(long)]
@@ -138,6 +141,10 @@ pub(crate) enum Cmd {
         /// Also remove stacks kept for debugging (`run --keep`) before their time is up.
         #[arg(long)]
         kept: bool,
+        /// How old a stack no registered run holds must be to be removed: a duration like
+        /// `2h` (the default) or `30m`, or `never`.
+        #[arg(long, value_name = "DURATION", default_value = "2h")]
+        older_than: String,
     },
     /// The warm OIDC provider runs with an SSO dependency share: its status, a safe upgrade
     /// (snapshot, upgrade, health check, roll back), its removal.
@@ -378,7 +385,25 @@ fn main() -> ExitCode {
             artifact_url,
             ..
         } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
-        Cmd::Janitor { dry_run, kept } => janitor(ccci::registry::Sweep { dry_run, kept }),
+        Cmd::Janitor {
+            dry_run,
+            kept,
+            older_than,
+        } => match older_than.as_str() {
+            "never" => Ok(None),
+            d => ccci::core::meta::duration(d).map(Some).ok_or_else(|| {
+                format!(
+                    "--older-than `{d}` is not a duration: write it like `2h` or `30m`, or `never`"
+                )
+            }),
+        }
+        .and_then(|older_than| {
+            janitor(ccci::registry::Sweep {
+                dry_run,
+                kept,
+                older_than,
+            })
+        }),
         Cmd::Deps { cmd } => deps::deps(cmd),
         Cmd::Canonical { cmd } => fleet::canonical(cmd),
         Cmd::Sweep(a) => fleet::sweep(a),
@@ -753,8 +778,13 @@ fn janitor(sweep: ccci::registry::Sweep) -> Result<ExitCode, String> {
         let swarm = ccci_swarm::Swarm::connect()
             .await
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>(ccci::registry::reap(&registry, &swarm, sweep, ccci::budget::JANITOR).await)
+        let budget = ccci::budget::JANITOR;
+        Ok::<_, String>((
+            ccci::registry::reap(&registry, &swarm, sweep, budget).await,
+            ccci::registry::reap_orphans(&registry, &swarm, sweep, budget).await,
+        ))
     })?;
+    let (reaped, orphans) = reaped;
     let runs = registry.runs();
     let live = runs.iter().filter(|r| ccci::registry::alive(r)).count();
     let kept: Vec<_> = runs
@@ -783,6 +813,19 @@ fn janitor(sweep: ccci::registry::Sweep) -> Result<ExitCode, String> {
         if live == 1 { "" } else { "s" },
         registry.dir().display()
     );
+    for o in &orphans {
+        let what = format!(
+            "stack {} of {} (no registered run holds it; {} min old)",
+            o.stack,
+            o.of,
+            o.age / 60
+        );
+        match (dry_run, o.left.is_empty()) {
+            (true, _) => say!("would remove {what}: {}", o.left.join(", ")),
+            (false, true) => say!("removed {what}"),
+            (false, false) => say!("could not remove all of {what}: left {}", o.left.join(", ")),
+        }
+    }
     for k in &kept {
         say!(
             "kept for debugging: stack {} of run {} ({}) until {}; `cargo ccci janitor --kept` removes it now",
@@ -792,7 +835,9 @@ fn janitor(sweep: ccci::registry::Sweep) -> Result<ExitCode, String> {
             k.keep_until.map(ccci::core::time::rfc3339).unwrap_or_default()
         );
     }
-    Ok(match reaped.iter().all(|r| r.left.is_empty()) || dry_run {
+    let all_gone =
+        reaped.iter().all(|r| r.left.is_empty()) && orphans.iter().all(|o| o.left.is_empty());
+    Ok(match all_gone || dry_run {
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     })

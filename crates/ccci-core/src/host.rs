@@ -108,17 +108,29 @@ pub fn process_alive(pid: u32, started: Option<u64>) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The label ccci puts on every service it deploys for a run (and a run's realm): the process
+/// that owns it, `<host>/<pid>/<start>` ([`owner`]), so that a janitor that finds it with no
+/// registry entry can tell whether its run still lives.
+pub const OWNER_LABEL: &str = "ccci.owner";
 
-    #[test]
-    fn this_process_lives_and_another_start_time_is_not_it() {
-        let (pid, start) = this_process();
-        assert!(start.is_some() && process_alive(pid, start));
-        assert!(!process_alive(pid, start.map(|s| s + 1)));
-        assert!(!process_alive(u32::MAX - 1, None));
+/// This process as an owner: `<host>/<pid>/<start time, or ->`.
+pub fn owner() -> String {
+    let (pid, start) = this_process();
+    let start = start.map_or_else(|| "-".to_string(), |s| s.to_string());
+    format!("{}/{pid}/{start}", host_name().unwrap_or_default())
+}
+
+/// Whether the owner `label` ([`owner`]) still runs: `Some` when it is a process of this
+/// host, `None` when it is another host's (or not an owner label), which only that host can
+/// tell.
+pub fn owner_alive(label: &str) -> Option<bool> {
+    let mut parts = label.rsplitn(3, '/');
+    let (start, pid, host) = (parts.next()?, parts.next()?, parts.next()?);
+    if host.is_empty() || Some(host) != host_name().as_deref() {
+        return None;
     }
+    let pid: u32 = pid.parse().ok()?;
+    Some(process_alive(pid, start.parse().ok()))
 }
 
 /// An exclusive flock(2) on a file, held until dropped: how ccci's processes on one host take
@@ -154,5 +166,27 @@ impl Drop for FileLock {
         unsafe {
             libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_lives_and_another_start_time_is_not_it() {
+        let (pid, start) = this_process();
+        assert!(start.is_some() && process_alive(pid, start));
+        assert!(!process_alive(pid, start.map(|s| s + 1)));
+        assert!(!process_alive(u32::MAX - 1, None));
+    }
+
+    #[test]
+    fn an_owner_is_alive_while_its_process_runs_and_unknown_elsewhere() {
+        assert_eq!(owner_alive(&owner()), Some(true), "this process");
+        let host = host_name().unwrap();
+        assert_eq!(owner_alive(&format!("{host}/999999999/1")), Some(false));
+        assert_eq!(owner_alive("another-host/1/1"), None);
+        assert_eq!(owner_alive("garbage"), None);
     }
 }

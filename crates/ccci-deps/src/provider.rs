@@ -383,6 +383,7 @@ impl Provider {
             ("TRAEFIK_SERVICE".to_string(), self.proxy.service.clone()),
             ("REALM".to_string(), spec.name.clone()),
             ("PROVIDER_DOMAIN".to_string(), self.place.domain.clone()),
+            ("OWNER".to_string(), ccci_core::host::owner()),
         ];
         let app = App::new(
             &recipe,

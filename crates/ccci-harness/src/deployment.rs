@@ -14,6 +14,9 @@ use ccci_core::{HookCtx, Op};
 use ccci_swarm::{wait, Deadline, Swarm, SwarmError, Via, WaitError};
 use std::time::Duration;
 
+/// The label on every service of a run's stack: the run's id.
+pub const RUN_LABEL: &str = "ccci.run";
+
 /// A health path's wrong answer as the harness says it, other wait errors as they are.
 fn wrong_answer(e: SwarmError, routed: bool, meta: &ccci_core::RecipeMeta) -> HarnessError {
     match e {
@@ -179,9 +182,17 @@ impl Deployment {
             annotated: _,
         } = checkout;
         let swarm = Swarm::connect().await?;
-        let engine = engine(shared, &swarm)
-            .await?
-            .with_service_labels(placement.labels);
+        let mut labels = placement.labels;
+        // Whose the stack is, on every service: a janitor that finds it with no registry
+        // entry (an older ccci's, a crashed host's) tells a live run's from a dead one's.
+        if let Some(run_id) = &placement.registered_as {
+            labels.push((RUN_LABEL.into(), run_id.clone()));
+            labels.push((
+                ccci_core::host::OWNER_LABEL.into(),
+                ccci_core::host::owner(),
+            ));
+        }
+        let engine = engine(shared, &swarm).await?.with_service_labels(labels);
         if let (Some(registry), Some(run_id)) = (&shared.registry, &placement.registered_as) {
             let (pid, pid_start) = crate::registry::this_process();
             registry.register(&crate::registry::ActiveRun {

@@ -65,6 +65,26 @@ pub struct Sweep {
     pub dry_run: bool,
     /// Also remove stacks kept for debugging whose time has not passed yet.
     pub kept: bool,
+    /// Also remove, once older than this, the stacks ccci deployed for a run or a realm that
+    /// no registered run holds ([`reap_orphans`]); `None`: never.
+    pub older_than: Option<Duration>,
+}
+
+/// How old a stack with no registry entry must be before the janitor removes it by default:
+/// past any run's deadline.
+pub const ORPHAN_AGE: Duration = Duration::from_secs(2 * 3600);
+
+/// A stack the janitor found with no registry entry.
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    /// The stack.
+    pub stack: String,
+    /// Whose it was: `run <id>` or `realm <name>`.
+    pub of: String,
+    /// How old it is, in seconds.
+    pub age: u64,
+    /// What could not be removed (empty when it is gone, or on a dry run, what would be).
+    pub left: Vec<String>,
 }
 
 /// The registry directory.
@@ -238,6 +258,83 @@ pub async fn reap(
         reaped.push(Reaped { run, left });
     }
     reaped
+}
+
+/// The janitor's fallback, by age: every stack on `swarm`'s daemon whose services ccci
+/// labelled as a run's (`ccci.run`) or a realm's (`ccci.realm`), that no registered run
+/// holds, whose owner (`ccci.owner`) is not a live process of this host, and that is older
+/// than `sweep.older_than`: removed with all its data (only listed on a dry run). Never a
+/// canonical's (`ccci.canonical`) or infrastructure (`ccci.infrastructure`), never a stack
+/// without ccci's labels.
+pub async fn reap_orphans(
+    registry: &Registry,
+    swarm: &Swarm,
+    sweep: Sweep,
+    budget: Duration,
+) -> Vec<Orphan> {
+    let Some(older_than) = sweep.older_than else {
+        return Vec::new();
+    };
+    let runs = registry.runs();
+    let held_stacks: Vec<&str> = runs.iter().map(|r| r.stack.as_str()).collect();
+    let held_realms: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.realms.iter().map(|h| h.realm.as_str()))
+        .collect();
+    // Each stack: whose, its oldest service's age, and whether anything keeps it.
+    let mut stacks: std::collections::BTreeMap<String, (String, u64, bool)> = Default::default();
+    for key in [crate::deployment::RUN_LABEL, "ccci.realm"] {
+        let Ok(found) = swarm.services_with_label(key).await else {
+            continue;
+        };
+        for (labels, created) in found {
+            let Some(stack) = labels.get("com.docker.stack.namespace") else {
+                continue;
+            };
+            let value = labels.get(key).cloned().unwrap_or_default();
+            let of = match key {
+                "ccci.realm" => format!("realm {value}"),
+                _ => format!("run {value}"),
+            };
+            let kept = labels.contains_key("ccci.canonical")
+                || labels.contains_key("ccci.infrastructure")
+                || held_stacks.contains(&stack.as_str())
+                || (key == "ccci.realm" && held_realms.contains(&value.as_str()))
+                || labels
+                    .get(ccci_core::host::OWNER_LABEL)
+                    .and_then(|o| ccci_core::host::owner_alive(o))
+                    .unwrap_or(false);
+            let age = created
+                .as_deref()
+                .and_then(ccci_core::time::parse_rfc3339)
+                .map_or(0, |c| unix_now().saturating_sub(c));
+            let entry = stacks.entry(stack.clone()).or_insert((of, age, kept));
+            entry.1 = entry.1.max(age);
+            entry.2 |= kept;
+        }
+    }
+    let mut orphans = Vec::new();
+    for (stack, (of, age, kept)) in stacks {
+        if kept || age < older_than.as_secs() {
+            continue;
+        }
+        let left = match sweep.dry_run {
+            true => swarm
+                .leftovers(&stack)
+                .await
+                .unwrap_or_else(|e| vec![format!("cannot list: {e}")]),
+            false => ccci_abra::remove_stack(swarm, &stack, Deadline::after(budget))
+                .await
+                .unwrap_or_else(|e| vec![format!("removal failed: {e}")]),
+        };
+        orphans.push(Orphan {
+            stack,
+            of,
+            age,
+            left,
+        });
+    }
+    orphans
 }
 
 /// The janitor's part for one gone run: removes the realms its entry names, each at its

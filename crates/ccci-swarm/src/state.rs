@@ -124,6 +124,34 @@ impl Swarm {
             .collect())
     }
 
+    /// Every service on the Swarm that carries label `key` (whatever its value), of any
+    /// stack: its labels and when it was created (RFC 3339, when the daemon says).
+    pub async fn services_with_label(
+        &self,
+        key: &str,
+    ) -> Result<Vec<(HashMap<String, String>, Option<String>)>, SwarmError> {
+        let opts = ListServicesOptions {
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![key.to_string()],
+            )])),
+            status: Some(false),
+        };
+        Ok(self
+            .docker
+            .list_services(Some(opts))
+            .await
+            .map_err(api(format!("list the services labelled {key}")))?
+            .into_iter()
+            .map(|s| {
+                (
+                    s.spec.and_then(|sp| sp.labels).unwrap_or_default(),
+                    s.created_at,
+                )
+            })
+            .collect())
+    }
+
     /// Every service of the stack with its labels, by short name (`app`, not `<stack>_app`).
     pub async fn service_labels(
         &self,

@@ -12,14 +12,38 @@ impl Run {
         let Some(registry) = &self.shared.registry else {
             return;
         };
-        let reaped = self.rt.block_on(async {
-            let swarm = ccci_swarm::Swarm::connect().await.ok()?;
-            Some(
-                crate::registry::reap(registry, &swarm, Default::default(), crate::budget::JANITOR)
-                    .await,
-            )
-        });
-        for r in reaped.unwrap_or_default() {
+        let sweep = crate::registry::Sweep {
+            older_than: Some(crate::registry::ORPHAN_AGE),
+            ..Default::default()
+        };
+        let (reaped, orphans) = self
+            .rt
+            .block_on(async {
+                let swarm = ccci_swarm::Swarm::connect().await.ok()?;
+                let budget = crate::budget::JANITOR;
+                Some((
+                    crate::registry::reap(registry, &swarm, sweep, budget).await,
+                    crate::registry::reap_orphans(registry, &swarm, sweep, budget).await,
+                ))
+            })
+            .unwrap_or_default();
+        for o in orphans {
+            match o.left.is_empty() {
+                true => eprintln!(
+                    "ccci: janitor: removed stack {} of {}: no run holds it and it is {} min old",
+                    o.stack,
+                    o.of,
+                    o.age / 60
+                ),
+                false => eprintln!(
+                    "ccci: janitor: stack {} of {} (no run holds it) is gone only in part; left: {}",
+                    o.stack,
+                    o.of,
+                    o.left.join(", ")
+                ),
+            }
+        }
+        for r in reaped {
             match r.left.is_empty() {
                 true => eprintln!(
                     "ccci: janitor: removed stack {} of run {} (process {} is gone)",
