@@ -14,9 +14,6 @@ use ccci_core::{HookCtx, Op};
 use ccci_swarm::{wait, Deadline, Swarm, SwarmError, Via, WaitError};
 use std::time::Duration;
 
-/// The label on every service of a run's stack: the run's id.
-pub const RUN_LABEL: &str = "ccci.run";
-
 /// A health path's wrong answer as the harness says it, other wait errors as they are.
 fn wrong_answer(e: SwarmError, routed: bool, meta: &ccci_core::RecipeMeta) -> HarnessError {
     match e {
@@ -186,7 +183,7 @@ impl Deployment {
         // Whose the stack is, on every service: a janitor that finds it with no registry
         // entry (an older ccci's, a crashed host's) tells a live run's from a dead one's.
         if let Some(run_id) = &placement.registered_as {
-            labels.push((RUN_LABEL.into(), run_id.clone()));
+            labels.push((crate::registry::RUN_LABEL.into(), run_id.clone()));
             labels.push((
                 ccci_core::host::OWNER_LABEL.into(),
                 ccci_core::host::owner(),

@@ -70,6 +70,9 @@ pub struct Sweep {
     pub older_than: Option<Duration>,
 }
 
+/// The label on every service of a run's stack: the run's id.
+pub const RUN_LABEL: &str = "ccci.run";
+
 /// How old a stack with no registry entry must be before the janitor removes it by default:
 /// past any run's deadline.
 pub const ORPHAN_AGE: Duration = Duration::from_secs(2 * 3600);
@@ -283,7 +286,7 @@ pub async fn reap_orphans(
         .collect();
     // Each stack: whose, its oldest service's age, and whether anything keeps it.
     let mut stacks: std::collections::BTreeMap<String, (String, u64, bool)> = Default::default();
-    for key in [crate::deployment::RUN_LABEL, "ccci.realm"] {
+    for key in [RUN_LABEL, "ccci.realm"] {
         let Ok(found) = swarm.services_with_label(key).await else {
             continue;
         };
