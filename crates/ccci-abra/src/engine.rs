@@ -483,8 +483,14 @@ impl BuiltinEngine {
             &app.stack,
         ];
         self.docker(&recipe.dir, &args, &BTreeMap::new(), deadline)
-            .await?;
-        Ok(())
+            .await
+            .map(drop)
+            .map_err(|e| match &e {
+                AbraError::Command { stderr, .. } => {
+                    immutable_refusal(stderr, &app.stack).unwrap_or(e)
+                }
+                _ => e,
+            })
     }
 
     /// Where `app`, already deployed with a web route, answers through Traefik: for a
@@ -650,6 +656,36 @@ async fn run_docker(
 ) -> Result<String, AbraError> {
     let (cmd, shown) = docker_command(docker, dir, args, env);
     crate::process::run_async(cmd, shown, deadline, "").await
+}
+
+/// The docker CLI's refusal to change a config or secret in place (`failed to update config
+/// <name>: … only updates to Labels are allowed`), as the one line that says what to bump.
+/// The CLI says it only in words: they are read here, at the boundary, and nowhere else.
+fn immutable_refusal(stderr: &str, stack: &str) -> Option<AbraError> {
+    if !stderr.contains("only updates to Labels are allowed") {
+        return None;
+    }
+    let rest = &stderr[stderr.find("failed to update ")? + "failed to update ".len()..];
+    let (kind, rest) = rest.split_once(' ')?;
+    if !matches!(kind, "config" | "secret") {
+        return None;
+    }
+    let name = rest.split([':', ' ']).next()?.to_string();
+    let unversioned = name.strip_prefix(&format!("{stack}_")).unwrap_or(&name);
+    let key = unversioned
+        .rsplit_once('_')
+        .map_or(unversioned, |(key, _version)| key)
+        .to_string();
+    let variable = match kind {
+        "secret" => format!("SECRET_{}_VERSION", key.to_uppercase()),
+        _ => format!("{}_VERSION", key.to_uppercase()),
+    };
+    Some(AbraError::Immutable {
+        kind: kind.into(),
+        name,
+        key,
+        variable,
+    })
 }
 
 /// How abra merges an app's compose chain: `docker stack config` over the files of
@@ -847,6 +883,25 @@ fn free_port() -> Result<u16, AbraError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_immutable_refusal_says_what_to_bump() {
+        let said = "failed to update config cust_ccci_test_nginx_conf_v1: Error response from daemon: rpc error: code = InvalidArgument desc = only updates to Labels are allowed";
+        let e = immutable_refusal(said, "cust_ccci_test")
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("config `cust_ccci_test_nginx_conf_v1` already exists")
+                && e.contains("bump `NGINX_CONF_VERSION`"),
+            "{e}"
+        );
+        let secret = "failed to update secret cust_ccci_test_db_password_v2: … only updates to Labels are allowed";
+        let e = immutable_refusal(secret, "cust_ccci_test")
+            .unwrap()
+            .to_string();
+        assert!(e.contains("bump `SECRET_DB_PASSWORD_VERSION`"), "{e}");
+        assert!(immutable_refusal("network proxy not found", "cust_ccci_test").is_none());
+    }
 
     #[test]
     fn secrets_are_of_the_asked_length_and_charset() {

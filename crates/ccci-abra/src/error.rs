@@ -112,6 +112,19 @@ pub enum AbraError {
         /// What it printed on stderr, trimmed.
         stderr: String,
     },
+    /// A config or secret the stack names exists on the Swarm with other content: Swarm never
+    /// changes one in place, so a head that changed what it holds must name a new one.
+    #[error("{kind} `{name}` already exists on the Swarm with other content, and Swarm never changes a {kind} in place (Docker: only updates to Labels are allowed): the head changed what it holds but not its name; bump `{variable}` (Co-op Cloud names it `${{STACK_NAME}}_{key}_${{{variable}}}`, its value set in abra.sh) so that this release makes a {kind} of its own")]
+    Immutable {
+        /// `config` or `secret`.
+        kind: String,
+        /// Its name on the Swarm.
+        name: String,
+        /// Its name without the stack and the version (`nginx_conf`).
+        key: String,
+        /// The variable whose value versions it (`NGINX_CONF_VERSION`).
+        variable: String,
+    },
     /// A command was still running when the deadline of the step that started it passed,
     /// and was killed (or was not started: the deadline had passed already).
     #[error("`{command}` {} the step's deadline ({} s) and was killed: {}", if *started { "was still running at" } else { "was not started: past" }, budget.as_secs(), "if it is slow rather than stuck, raise `deploy_timeout` in ccci.yml; if it waits on a network, check that the address answers")]

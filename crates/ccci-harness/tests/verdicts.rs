@@ -449,3 +449,24 @@ fn services_are_judged_by_their_kind_and_a_failed_job_is_named_with_its_exit() {
     assert_eq!((res.level, res.verdict), (Level(1), Verdict::Red));
     common::assert_clean(res);
 }
+
+/// A head that changes a config's file but not the version in its name: Swarm refuses to
+/// change a config in place, and the upgrade says which config and what to bump, not Docker's
+/// raw line.
+#[test]
+fn a_head_that_changes_a_config_but_not_its_version_is_told_what_to_bump() {
+    let r = run("config-not-bumped", |_| {}, Hooks::none());
+    let res = &r.results;
+    assert_eq!(res.rungs[&Rung::Install], RungOutcome::Pass, "{res:#?}");
+    match &res.rungs[&Rung::Upgrade] {
+        RungOutcome::Fail { reason } => assert!(
+            reason.contains("config `")
+                && reason.contains("_page_v1` already exists")
+                && reason.contains("bump `PAGE_VERSION`"),
+            "{reason}"
+        ),
+        other => panic!("the upgrade should be refused by Swarm, got {other:?}"),
+    }
+    assert_eq!(res.verdict, Verdict::Red);
+    common::assert_clean(res);
+}
