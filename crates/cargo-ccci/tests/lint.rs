@@ -83,3 +83,45 @@ fn a_bad_setting_in_the_environment_is_refused_by_name() {
         "{said}"
     );
 }
+
+/// A recipe repository of the `config-not-bumped` fixture's releases: 1.0.0+1.35 tagged, then
+/// the head, whose page changed; `bumped` also bumps PAGE_VERSION in the head's abra.sh.
+fn unbumped_repository(dir: &Path, bumped: bool) -> String {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ccci-harness/tests/fixtures/config-not-bumped");
+    let git = |args: &[&str]| ccci_testkit::git(dir, args);
+    std::fs::create_dir_all(dir).unwrap();
+    git(&["init", "--quiet"]);
+    for (release, tag) in [("1.0.0+1.35", Some("1.0.0+1.35")), ("HEAD", None)] {
+        for e in std::fs::read_dir(fixture.join(release)).unwrap().flatten() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+        if bumped && tag.is_none() {
+            std::fs::write(dir.join("abra.sh"), "export PAGE_VERSION=v2\n").unwrap();
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "--quiet", "-m", release]);
+        if let Some(tag) = tag {
+            git(&["tag", "-a", tag, "-m", tag]);
+        }
+    }
+    dir.display().to_string()
+}
+
+#[test]
+fn a_config_changed_since_the_base_release_under_the_same_name_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = unbumped_repository(&tmp.path().join("unbumped"), false);
+    let (code, said) = lint(&["--recipe-git", &repo]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains(
+            "since release 1.0.0+1.35: config `page` (index.html) changed, but its name `"
+        ) && said.contains("_page_v1` did not")
+            && said.contains("`PAGE_VERSION`"),
+        "{said}"
+    );
+    let repo = unbumped_repository(&tmp.path().join("bumped"), true);
+    let (code, said) = lint(&["--recipe-git", &repo]);
+    assert_eq!(code, Some(0), "bumped, it is clean: {said}");
+}

@@ -722,11 +722,19 @@ pub fn check_untrusted(
     allow: &[crate::policy::Allowance],
     deadline: Deadline,
 ) -> Result<(), AbraError> {
+    refuse_untrusted(&merged(app, recipe, deadline)?, app, recipe, allow)
+}
+
+/// `app`'s compose chain at the recipe's checkout, merged and interpolated as abra merges it
+/// (`docker stack config`, which needs no daemon).
+///
+/// # Errors
+/// The docker CLI's, when the chain cannot be merged.
+pub fn merged(app: &App, recipe: &Recipe, deadline: Deadline) -> Result<String, AbraError> {
     let (args, env) = merge_invocation(app, recipe, &app.compose_files());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (cmd, shown) = docker_command(&docker_cli_path()?, &recipe.dir, &args, &env);
-    let merged = crate::process::run(cmd, shown, deadline, "")?;
-    refuse_untrusted(&merged, app, recipe, allow)
+    crate::process::run(cmd, shown, deadline, "")
 }
 
 /// How long removal waits before asking `docker stack rm` again after it failed.

@@ -112,6 +112,15 @@ pub enum AbraError {
         /// What it printed on stderr, trimmed.
         stderr: String,
     },
+    /// Between the release the upgrade starts from and the head, configs or secrets whose
+    /// file changed while their name did not ([`crate::drift`]).
+    #[error("since release {base}: {}", found.join("; "))]
+    Unbumped {
+        /// The release the upgrade starts from.
+        base: String,
+        /// Each object, as one line.
+        found: Vec<String>,
+    },
     /// A config or secret the stack names exists on the Swarm with other content: Swarm never
     /// changes one in place, so a head that changed what it holds must name a new one.
     #[error("{kind} `{name}` already exists on the Swarm with other content, and Swarm never changes a {kind} in place (Docker: only updates to Labels are allowed): the head changed what it holds but not its name; bump `{variable}` (Co-op Cloud names it `${{STACK_NAME}}_{key}_${{{variable}}}`, its value set in abra.sh) so that this release makes a {kind} of its own")]

@@ -12,6 +12,7 @@
 mod app;
 pub mod backup;
 mod deployer;
+pub mod drift;
 mod engine;
 pub mod env;
 mod error;
@@ -28,6 +29,6 @@ pub mod render;
 pub use app::{stack_name, App};
 pub use backup::Snapshot;
 pub use deployer::{DeployRequest, Deployed, Deployer};
-pub use engine::{check_untrusted, remove_stack, BuiltinEngine, Pull, Reach};
+pub use engine::{check_untrusted, merged, remove_stack, BuiltinEngine, Pull, Reach};
 pub use error::AbraError;
 pub use recipe::{tag_version, Recipe, Release};

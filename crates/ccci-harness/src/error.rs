@@ -448,6 +448,7 @@ impl HarnessError {
                     | AbraError::NoEnvSample { .. }
                     | AbraError::NameTooLong { .. }
                     | AbraError::Compose { .. }
+                    | AbraError::Unbumped { .. }
             ),
             _ => false,
         }

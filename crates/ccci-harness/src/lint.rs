@@ -7,7 +7,7 @@
 //! (`--untrusted`), the head's merged chain is also held to what an untrusted run may deploy,
 //! as its deploys will be ([`ccci_abra::policy`]).
 
-use crate::checkout::Checkout;
+use crate::checkout::{check_out, Checkout};
 use crate::error::{io, HarnessError};
 use crate::repo::{repo_meta, with_recipe_layer, RepoRun};
 use crate::settings::{crate_layers, sets_of, Settings};
@@ -75,6 +75,41 @@ fn scratch() -> Result<tempfile::TempDir, HarnessError> {
         .map_err(io(&dir))
 }
 
+/// The head held to the release its upgrade starts from ([`ccci_abra::drift`]): a config or
+/// secret whose file changed while its name did not is refused, as Swarm would refuse the
+/// upgrade half-way. The clone is left at the head.
+fn unbumped_since_base(c: &Checkout, deadline: Deadline) -> Result<(), HarnessError> {
+    let Some(base) = &c.refs.base else {
+        return Ok(());
+    };
+    let read = || -> Result<Vec<_>, HarnessError> {
+        let merged = ccci_abra::merged(&c.app, &c.recipe, deadline)?;
+        Ok(ccci_abra::drift::file_objects(&merged)?
+            .into_iter()
+            .map(|o| {
+                let content = std::fs::read(c.recipe.dir.join(&o.file)).ok();
+                (o, content)
+            })
+            .collect())
+    };
+    // Each release as a deploy has it: its checkout with the CI overlay beside it.
+    let overlay = c.overlay.as_ref().map(|o| o.text.as_str());
+    check_out(&c.recipe, &c.refs.head.commit, overlay, deadline)?;
+    let head = read()?;
+    check_out(&c.recipe, &base.commit, overlay, deadline)?;
+    let before = read();
+    check_out(&c.recipe, &c.refs.head.commit, overlay, deadline)?;
+    let found = ccci_abra::drift::unbumped(&before?, &head, &c.recipe.dir);
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(ccci_abra::AbraError::Unbumped {
+        base: base.tag.clone(),
+        found: found.iter().map(ToString::to_string).collect(),
+    }
+    .into())
+}
+
 fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Path) -> Result<Linted, HarnessError> {
     let deadline = Deadline::after(LINT_TIMEOUT);
     let checkout = Checkout::read(
@@ -84,6 +119,7 @@ fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Path) -> Result<Linted
         &scratch.join("servers"),
         deadline,
     )?;
+    unbumped_since_base(&checkout, deadline)?;
     Ok(Linted {
         recipe: meta.recipe.clone(),
         base: checkout.refs.base_ref(),
