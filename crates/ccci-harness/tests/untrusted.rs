@@ -61,12 +61,23 @@ fn repository(dir: &Path, head: &str, symlinks: &[(&str, &str)]) -> String {
 }
 
 fn run_untrusted(url: String, allow: Vec<Allowance>) -> Report {
+    untrusted_run(
+        url,
+        allow,
+        None,
+        "expected_na={backup_restore: no data, functional: none}",
+    )
+}
+
+/// An untrusted run of `url` with `allow`, its backups capped at `backup_cap`, `set` on top.
+fn untrusted_run(url: String, allow: Vec<Allowance>, backup_cap: Option<u64>, set: &str) -> Report {
     let runs = common::runs_dir("untrusted-runs");
     let mut settings = ccci::Settings::new(&runs, &runs);
     settings.untrusted = Some(allow);
+    settings.backup_cap = backup_cap;
     run_repository(RepoRun {
         url,
-        sets: vec!["expected_na={backup_restore: no data, functional: none}".into()],
+        sets: vec![set.into()],
         settings,
     })
     .expect("the run produces results")
@@ -224,16 +235,12 @@ networks:
 "#;
 
 fn run_bounded(url: String, backup_cap: Option<u64>) -> Report {
-    let runs = common::runs_dir("untrusted-bounded-runs");
-    let mut settings = ccci::Settings::new(&runs, &runs);
-    settings.untrusted = Some(Vec::new());
-    settings.backup_cap = backup_cap;
-    run_repository(RepoRun {
+    untrusted_run(
         url,
-        sets: vec!["expected_na={functional: none}".into()],
-        settings,
-    })
-    .expect("the run produces results")
+        Vec::new(),
+        backup_cap,
+        "expected_na={functional: none}",
+    )
 }
 
 #[test]

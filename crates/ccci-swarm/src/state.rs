@@ -107,21 +107,8 @@ impl Swarm {
         key: &str,
         value: &str,
     ) -> Result<Vec<HashMap<String, String>>, SwarmError> {
-        let opts = ListServicesOptions {
-            filters: Some(HashMap::from([(
-                "label".to_string(),
-                vec![format!("{key}={value}")],
-            )])),
-            status: Some(false),
-        };
-        Ok(self
-            .docker
-            .list_services(Some(opts))
-            .await
-            .map_err(api(format!("list the services labelled {key}={value}")))?
-            .into_iter()
-            .filter_map(|s| s.spec?.labels)
-            .collect())
+        let found = self.services_by_label(&format!("{key}={value}")).await?;
+        Ok(found.into_iter().map(|(labels, _)| labels).collect())
     }
 
     /// Every service on the Swarm that carries label `key` (whatever its value), of any
@@ -130,10 +117,19 @@ impl Swarm {
         &self,
         key: &str,
     ) -> Result<Vec<(HashMap<String, String>, Option<String>)>, SwarmError> {
+        self.services_by_label(key).await
+    }
+
+    /// The services the label filter `filter` (`key` or `key=value`, as `docker service ls
+    /// --filter label=…` takes it) finds, of any stack: labels and creation time.
+    async fn services_by_label(
+        &self,
+        filter: &str,
+    ) -> Result<Vec<(HashMap<String, String>, Option<String>)>, SwarmError> {
         let opts = ListServicesOptions {
             filters: Some(HashMap::from([(
                 "label".to_string(),
-                vec![key.to_string()],
+                vec![filter.to_string()],
             )])),
             status: Some(false),
         };
@@ -141,7 +137,7 @@ impl Swarm {
             .docker
             .list_services(Some(opts))
             .await
-            .map_err(api(format!("list the services labelled {key}")))?
+            .map_err(api(format!("list the services labelled {filter}")))?
             .into_iter()
             .map(|s| {
                 (
