@@ -24,7 +24,7 @@ mod releases;
 
 pub use error::DepsError;
 pub use glewlwyd::{Admin, Realm, RealmSpec};
-pub use provider::{Place, Provider, Status, Upgrade};
+pub use provider::{Place, Provider, Status, Upgrade, REALM_LABEL};
 
 /// The prefix of every realm, client and user ccci makes in a provider: `ccci-<run id>`.
 pub const REALM_PREFIX: &str = "ccci-";

@@ -94,7 +94,7 @@ pub struct Provider {
 /// How long runs that start at once wait for the one deploying the provider.
 const LOCK_WAIT: Duration = Duration::from_secs(600);
 /// The label a realm's services carry: the realm's name.
-const REALM_LABEL: &str = "ccci.realm";
+pub const REALM_LABEL: &str = "ccci.realm";
 /// The label a realm's services carry: the domain of the provider whose realm it is.
 const REALM_OF: &str = "ccci.realm-of";
 /// How long a present provider may take to answer before it is redeployed.

@@ -73,6 +73,14 @@ pub struct Sweep {
 /// The label on every service of a run's stack: the run's id.
 pub const RUN_LABEL: &str = "ccci.run";
 
+/// The label on every service of a canonical deployment, naming its recipe: kept beyond any
+/// run, never the janitor's.
+pub const CANONICAL_LABEL: &str = "ccci.canonical";
+
+/// The label on what `scripts/local-swarm` runs for every run (Traefik, its certificates):
+/// never the janitor's.
+const INFRASTRUCTURE_LABEL: &str = "ccci.infrastructure";
+
 /// How old a stack with no registry entry must be before the janitor removes it by default:
 /// past any run's deadline.
 pub const ORPHAN_AGE: Duration = Duration::from_secs(2 * 3600);
@@ -286,23 +294,24 @@ pub async fn reap_orphans(
         .collect();
     // Each stack: whose, its oldest service's age, and whether anything keeps it.
     let mut stacks: std::collections::BTreeMap<String, (String, u64, bool)> = Default::default();
-    for key in [RUN_LABEL, "ccci.realm"] {
+    for key in [RUN_LABEL, ccci_deps::REALM_LABEL] {
         let Ok(found) = swarm.services_with_label(key).await else {
             continue;
         };
         for (labels, created) in found {
-            let Some(stack) = labels.get("com.docker.stack.namespace") else {
+            let Some(stack) = labels.get(ccci_swarm::STACK_LABEL) else {
                 continue;
             };
             let value = labels.get(key).cloned().unwrap_or_default();
-            let of = match key {
-                "ccci.realm" => format!("realm {value}"),
-                _ => format!("run {value}"),
+            let realm = key == ccci_deps::REALM_LABEL;
+            let of = match realm {
+                true => format!("realm {value}"),
+                false => format!("run {value}"),
             };
-            let kept = labels.contains_key("ccci.canonical")
-                || labels.contains_key("ccci.infrastructure")
+            let kept = labels.contains_key(CANONICAL_LABEL)
+                || labels.contains_key(INFRASTRUCTURE_LABEL)
                 || held_stacks.contains(&stack.as_str())
-                || (key == "ccci.realm" && held_realms.contains(&value.as_str()))
+                || (realm && held_realms.contains(&value.as_str()))
                 || labels
                     .get(ccci_core::host::OWNER_LABEL)
                     .and_then(|o| ccci_core::host::owner_alive(o))

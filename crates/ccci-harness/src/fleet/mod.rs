@@ -29,8 +29,7 @@ use ccci_swarm::Deadline;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The label on every service of a canonical deployment, naming its recipe.
-pub const CANONICAL_LABEL: &str = "ccci.canonical";
+pub use crate::registry::CANONICAL_LABEL;
 
 /// How long a canonical found on the Swarm may take to answer before it is not trusted.
 const TRUST_WAIT: Duration = Duration::from_secs(90);
