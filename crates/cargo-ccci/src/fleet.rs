@@ -10,7 +10,7 @@ use ccci::Deadline;
 use clap::Parser as _;
 use serde::Deserialize;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// How long removing a canonical, or looking at one, may take.
@@ -149,11 +149,11 @@ fn establish(recipe: &str, commit: &str) -> Result<ExitCode, String> {
         canonical: Some(ccci::CanonicalAsk::Establish),
         ..Default::default()
     };
-    let mut cmd = Command::new(&binary);
+    let mut cmd = ccci_process::command(&binary);
     cmd.current_dir(Path::new("recipes").join(recipe))
         .envs(overrides.env());
     let shown = format!("{} (the recipe-{recipe} tests)", binary.display());
-    let status = ccci_abra::process::supervise(
+    let status = ccci_process::supervise(
         cmd,
         shown,
         Deadline::after(crate::STOP_GRACE * 3),

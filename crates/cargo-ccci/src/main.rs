@@ -42,7 +42,7 @@ use ccci::Deadline;
 use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// `println!` that a closed stdout (`| head`) does not turn into a panic: the rest of the
@@ -507,7 +507,7 @@ fn run_test_binary(
     results_file: &Path,
 ) -> Result<bool, String> {
     let binary = build_test_binary(recipe)?;
-    let mut cmd = Command::new(&binary);
+    let mut cmd = ccci_process::command(&binary);
     // As `cargo test` runs it: in its crate's directory, reading the overrides as it reads
     // ccci's variables (ccci::Settings::from_env).
     cmd.current_dir(Path::new("recipes").join(recipe))
@@ -517,7 +517,7 @@ fn run_test_binary(
     // Ctrl-C at a terminal reaches the run as well: it ends its step and tears down, and this
     // process waits for that to print the verdict instead of dying first.
     ignore_interrupts();
-    let status = ccci_abra::process::supervise(cmd, shown, Deadline::after(timeout), STOP_GRACE);
+    let status = ccci_process::supervise(cmd, shown, Deadline::after(timeout), STOP_GRACE);
     if let Err(e) = &status {
         eprintln!("cargo ccci: {e}");
     }
@@ -568,15 +568,14 @@ pub(crate) fn build_binary(
 /// target named `target`: `None` when it made none, an error when the build failed.
 fn cargo_built(args: &[&str], target: &str) -> Option<Result<PathBuf, String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(&cargo);
+    let mut cmd = ccci_process::command(&cargo);
     cmd.args(args)
         .arg("--message-format=json-render-diagnostics");
     let shown = format!("cargo {}", args.join(" "));
-    let out =
-        match ccci_abra::process::run_showing_stderr(cmd, shown, Deadline::after(BUILD_TIMEOUT)) {
-            Ok(out) => out,
-            Err(e) => return Some(Err(e.to_string())),
-        };
+    let out = match ccci_process::run_showing_stderr(cmd, shown, Deadline::after(BUILD_TIMEOUT)) {
+        Ok(out) => out,
+        Err(e) => return Some(Err(e.to_string())),
+    };
     out.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == target)

@@ -8,7 +8,6 @@
 
 use ccci::Deadline;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// How long taking a run in may take: the store's own wait, and starting the binary.
@@ -62,9 +61,9 @@ pub fn hand_over(args: &[String], about: &str) -> Result<std::process::ExitCode,
         }
         (false, _) => binary()?,
     };
-    use std::os::unix::process::CommandExt as _;
-    let e = Command::new(&binary).args(args).exec();
-    Err(format!("cannot run {}: {e}", binary.display()))
+    let mut cmd = ccci_process::command(&binary);
+    cmd.args(args);
+    Err(ccci_process::exec(cmd, &binary.display().to_string()).to_string())
 }
 
 /// After a run: takes this host's run journal into the store and says whether the run is
@@ -75,10 +74,10 @@ pub fn record(run_id: &str) {
         say!("  recorded:       noted in the run journal; `cargo ccci history` takes it into the run store");
         return;
     };
-    let mut cmd = Command::new(&binary);
+    let mut cmd = ccci_process::command(&binary);
     cmd.args(["take-in", run_id]);
     let shown = format!("{} take-in {run_id}", binary.display());
-    match ccci_abra::process::run(cmd, shown, Deadline::after(TAKE_IN), "") {
+    match ccci_process::run(cmd, shown, Deadline::after(TAKE_IN), "") {
         Ok(out) => say!("  recorded:       {}", out.trim()),
         Err(e) => eprintln!(
             "cargo ccci: the run is kept in the run journal, not yet in the run store: {e}"
@@ -90,8 +89,8 @@ pub fn record(run_id: &str) {
 /// questions and records (`known-good`, `set-canonicals`, `record-sweep`).
 pub fn ask(args: &[&str]) -> Result<String, String> {
     let binary = binary()?;
-    let mut cmd = Command::new(&binary);
+    let mut cmd = ccci_process::command(&binary);
     cmd.args(args);
     let shown = format!("{} {}", binary.display(), args.join(" "));
-    ccci_abra::process::run(cmd, shown, Deadline::after(TAKE_IN), "").map_err(|e| e.to_string())
+    ccci_process::run(cmd, shown, Deadline::after(TAKE_IN), "").map_err(|e| e.to_string())
 }

@@ -44,7 +44,7 @@ fn git(dir: &Path, args: &[&str]) {
         .env("GIT_COMMITTER_NAME", "ccci")
         .env("GIT_COMMITTER_EMAIL", "ccci@example.invalid");
     let deadline = ccci::Deadline::after(Duration::from_secs(30));
-    ccci_abra::process::run(cmd, format!("git {}", args.join(" ")), deadline, "")
+    ccci_process::run(cmd, format!("git {}", args.join(" ")), deadline, "")
         .unwrap_or_else(|e| panic!("{e}"));
 }
 

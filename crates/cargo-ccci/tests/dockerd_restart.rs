@@ -17,7 +17,7 @@ fn run(program: &str, args: &[&str], budget: Duration) -> String {
     let mut cmd = Command::new(program);
     cmd.args(args);
     let shown = format!("{program} {}", args.join(" "));
-    ccci_abra::process::run(cmd, shown, ccci::Deadline::after(budget), "")
+    ccci_process::run(cmd, shown, ccci::Deadline::after(budget), "")
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -486,7 +486,7 @@ impl BuiltinEngine {
             .await
             .map(drop)
             .map_err(|e| match &e {
-                AbraError::Command { stderr, .. } => {
+                AbraError::Process(ccci_process::ProcessError::Command { stderr, .. }) => {
                     immutable_refusal(stderr, &app.stack).unwrap_or(e)
                 }
                 _ => e,
@@ -635,7 +635,7 @@ fn docker_command(
     args: &[&str],
     env: &BTreeMap<String, String>,
 ) -> (std::process::Command, String) {
-    let mut cmd = std::process::Command::new(docker);
+    let mut cmd = ccci_process::command(docker);
     cmd.args(args).current_dir(dir).env_clear();
     for k in PASS_ENV {
         if let Ok(v) = std::env::var(k) {
@@ -655,7 +655,7 @@ async fn run_docker(
     deadline: Deadline,
 ) -> Result<String, AbraError> {
     let (cmd, shown) = docker_command(docker, dir, args, env);
-    crate::process::run_async(cmd, shown, deadline, "").await
+    Ok(ccci_process::run_async(cmd, shown, deadline, "").await?)
 }
 
 /// The docker CLI's refusal to change a config or secret in place (`failed to update config
@@ -734,7 +734,7 @@ pub fn merged(app: &App, recipe: &Recipe, deadline: Deadline) -> Result<String, 
     let (args, env) = merge_invocation(app, recipe, &app.compose_files());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (cmd, shown) = docker_command(&docker_cli_path()?, &recipe.dir, &args, &env);
-    crate::process::run(cmd, shown, deadline, "")
+    Ok(ccci_process::run(cmd, shown, deadline, "")?)
 }
 
 /// How long removal waits before asking `docker stack rm` again after it failed.

@@ -102,16 +102,9 @@ pub enum AbraError {
         /// `(service, image, why)`; no reason when pulling is off (`pull: never`).
         images: Vec<(String, String, Option<ccci_swarm::PullFailure>)>,
     },
-    /// A command failed.
-    #[error("`{command}` failed ({status}): {stderr}")]
-    Command {
-        /// The command line, for the message only (it ran as argv).
-        command: String,
-        /// Exit status.
-        status: String,
-        /// What it printed on stderr, trimmed.
-        stderr: String,
-    },
+    /// A command failed, could not start, or outlived its deadline.
+    #[error(transparent)]
+    Process(#[from] ccci_process::ProcessError),
     /// Between the release the upgrade starts from and the head, configs or secrets whose
     /// file changed while their name did not ([`crate::drift`]).
     #[error("since release {base}: {}", found.join("; "))]
@@ -133,17 +126,6 @@ pub enum AbraError {
         key: String,
         /// The variable whose value versions it (`NGINX_CONF_VERSION`).
         variable: String,
-    },
-    /// A command was still running when the deadline of the step that started it passed,
-    /// and was killed (or was not started: the deadline had passed already).
-    #[error("`{command}` {} the step's deadline ({} s) and was killed: {}", if *started { "was still running at" } else { "was not started: past" }, budget.as_secs(), "if it is slow rather than stuck, raise `deploy_timeout` in ccci.yml; if it waits on a network, check that the address answers")]
-    DeadlinePassed {
-        /// The command line, for the message only.
-        command: String,
-        /// How long the step had.
-        budget: std::time::Duration,
-        /// Whether it ran at all.
-        started: bool,
     },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]

@@ -4,7 +4,6 @@
 use crate::error::AbraError;
 use ccci_swarm::Deadline;
 use std::path::Path;
-use std::process::Command;
 
 /// Runs `git -C dir args…` and returns its trimmed stdout.
 pub(crate) fn git(dir: &Path, args: &[&str], deadline: Deadline) -> Result<String, AbraError> {
@@ -18,7 +17,7 @@ pub(crate) fn git_env(
     env: &[(&str, &str)],
     deadline: Deadline,
 ) -> Result<String, AbraError> {
-    let mut cmd = Command::new("git");
+    let mut cmd = ccci_process::command("git");
     cmd.arg("-C").arg(dir);
     for c in [
         "user.name=ccci",
@@ -40,5 +39,10 @@ pub(crate) fn git_env(
         cmd.env(k, v);
     }
     let shown = format!("git -C {} {}", dir.display(), args.join(" "));
-    crate::process::run(cmd, shown, deadline, ": is git installed?")
+    Ok(ccci_process::run(
+        cmd,
+        shown,
+        deadline,
+        ": is git installed?",
+    )?)
 }

@@ -9,7 +9,6 @@ use crate::error::AbraError;
 use ccci_swarm::Deadline;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,9 +34,9 @@ impl LocalImages {
     /// The builder at `builder`, asked for the images it declares.
     pub fn open(builder: &Path) -> Result<Self, AbraError> {
         let shown = format!("{} --list", builder.display());
-        let mut cmd = Command::new(builder);
+        let mut cmd = ccci_process::command(builder);
         cmd.arg("--list");
-        let listed = crate::process::run(
+        let listed = ccci_process::run(
             cmd,
             shown,
             Deadline::after(LIST),
@@ -84,10 +83,10 @@ impl LocalImages {
 
     /// Builds `image` (the builder skips it when it is up to date), within [`BUILD`].
     pub async fn build(&self, image: &str) -> Result<(), AbraError> {
-        let mut cmd = Command::new(&self.builder);
+        let mut cmd = ccci_process::command(&self.builder);
         cmd.arg(image);
         let shown = format!("{} {image}", self.builder.display());
-        crate::process::run_async(cmd, shown, Deadline::after(BUILD), "").await?;
+        ccci_process::run_async(cmd, shown, Deadline::after(BUILD), "").await?;
         self.ready
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

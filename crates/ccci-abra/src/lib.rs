@@ -21,7 +21,6 @@ pub mod images;
 pub mod lint;
 pub mod markers;
 pub mod policy;
-pub mod process;
 mod recipe;
 pub mod release;
 pub mod render;

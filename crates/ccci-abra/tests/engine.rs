@@ -433,7 +433,7 @@ async fn an_exec_during_a_task_replacement_waits_for_the_new_task_instead_of_fai
         let service = format!("{}_app", s.app.stack);
         let mut update = std::process::Command::new("docker");
         update.args(["service", "update", "--force", "--detach", &service]);
-        ccci_abra::process::run(
+        ccci_process::run(
             update,
             format!("docker service update --force {service}"),
             dl(),
@@ -589,8 +589,7 @@ fn lightweight_version_tags_are_made_annotated_in_the_clone_only() {
     let git = |dir: &Path, args: &[&str]| {
         let mut git = std::process::Command::new("git");
         git.arg("-C").arg(dir).args(args);
-        ccci_abra::process::run(git, format!("git {args:?}"), dl(), "")
-            .unwrap_or_else(|e| panic!("{e}"))
+        ccci_process::run(git, format!("git {args:?}"), dl(), "").unwrap_or_else(|e| panic!("{e}"))
     };
     git(origin.path(), &["tag", "-d", "1.0.0+1.35"]);
     git(origin.path(), &["tag", "1.0.0+1.35", &commit]);

@@ -392,7 +392,7 @@ const FIND: &str = r#"(secrets) => {
 
 /// A running Chromium and the page it shows.
 struct Session {
-    _chromium: ccci_abra::process::Held,
+    _chromium: ccci_process::Held,
     _profile: tempfile::TempDir,
     to_browser: Mutex<std::fs::File>,
     answers: Answers,
@@ -419,13 +419,13 @@ impl Session {
         let stderr = std::fs::File::create(&log)
             .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
         let (commands_in, commands_out) =
-            ccci_abra::process::pipe().map_err(|e| format!("no pipe for Chromium: {e}"))?;
+            ccci_process::pipe().map_err(|e| format!("no pipe for Chromium: {e}"))?;
         let (answers_in, answers_out) =
-            ccci_abra::process::pipe().map_err(|e| format!("no pipe for Chromium: {e}"))?;
+            ccci_process::pipe().map_err(|e| format!("no pipe for Chromium: {e}"))?;
         let rules = crate::screenshot::resolver_rules(
             resolve.as_ref().map(|(d, ip)| (d.as_str(), ip.as_str())),
         );
-        let mut cmd = std::process::Command::new(&chromium);
+        let mut cmd = ccci_process::command(&chromium);
         cmd.args(crate::screenshot::FLAGS)
             .arg("--remote-debugging-pipe")
             .arg(format!("--host-resolver-rules={rules}"))
@@ -438,7 +438,7 @@ impl Session {
             .stdout(std::process::Stdio::null())
             .stderr(stderr);
         crate::screenshot::sandboxed(&mut cmd, profile.path())?;
-        let chromium = ccci_abra::process::hold(
+        let chromium = ccci_process::hold(
             cmd,
             format!("{} --remote-debugging-pipe", chromium.display()),
             vec![(commands_in.into(), 3), (answers_out.into(), 4)],

@@ -71,6 +71,8 @@ pub use ccci_abra::{policy, Pull, Snapshot};
 pub use ccci_core::results::Routing;
 pub use ccci_core::{self as core, HookCtx, Key, OpState, RecipeMeta};
 pub use ccci_macros::{backup_verify, functional, lifecycle};
+/// Every subprocess a recipe's test starts, with a deadline and a process group of its own.
+pub use ccci_process as process;
 pub use ccci_swarm::Deadline;
 pub use deps::{oidc_domain, oidc_provider};
 pub use error::HarnessError;

@@ -183,10 +183,10 @@ mod tests {
                 "settings",
             ],
         ] {
-            let mut git = std::process::Command::new("git");
+            let mut git = ccci_process::command("git");
             git.arg("-C").arg(&dir).args(args);
             let deadline = Deadline::after(std::time::Duration::from_secs(30));
-            ccci_abra::process::run(git, format!("git {args:?}"), deadline, "")
+            ccci_process::run(git, format!("git {args:?}"), deadline, "")
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         dir

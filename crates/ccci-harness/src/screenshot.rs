@@ -89,7 +89,7 @@ pub fn capture(
     let rules = resolver_rules(resolve);
     // Written where the sandboxed browser may write, then copied out.
     let shot = profile.path().join("screenshot.png");
-    let mut cmd = std::process::Command::new(chromium);
+    let mut cmd = ccci_process::command(chromium);
     cmd.args(FLAGS)
         .arg(format!("--host-resolver-rules={rules}"))
         .arg(format!("--user-data-dir={}", profile.path().display()))
@@ -97,7 +97,7 @@ pub fn capture(
         .arg(format!("--screenshot={}", shot.display()))
         .arg(url);
     sandboxed(&mut cmd, profile.path())?;
-    ccci_abra::process::run(
+    ccci_process::run(
         cmd,
         format!("chromium --screenshot {url}"),
         Deadline::after(BUDGET),

@@ -20,7 +20,7 @@ fn kill(container: &str) {
     let mut cmd = std::process::Command::new("docker");
     cmd.args(["kill", container]);
     let deadline = ccci::Deadline::after(Duration::from_secs(30));
-    ccci_abra::process::run(cmd, format!("docker kill {container}"), deadline, "")
+    ccci::process::run(cmd, format!("docker kill {container}"), deadline, "")
         .unwrap_or_else(|e| panic!("{e}"));
 }
 

@@ -40,7 +40,7 @@ impl SshAccess {
             ])
             .arg(&key);
         let deadline = ccci::Deadline::after(std::time::Duration::from_secs(30));
-        ccci_abra::process::run(
+        ccci::process::run(
             keygen,
             "ssh-keygen".into(),
             deadline,

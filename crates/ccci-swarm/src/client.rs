@@ -24,7 +24,8 @@ pub struct Swarm {
 /// The system's ssh does it, with the user's ssh config and keys, as the docker CLI does for
 /// the same `DOCKER_HOST`.
 struct Tunnel {
-    child: std::process::Child,
+    /// ssh, killed with its process group when the tunnel is dropped.
+    ssh: ccci_process::Held,
     socket: PathBuf,
     /// The address ssh connects to, after the user's ssh config (`ssh -G`): a Host alias
     /// names no machine DNS knows.
@@ -33,8 +34,7 @@ struct Tunnel {
 
 impl Drop for Tunnel {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // `ssh` itself is stopped when `self.ssh` drops, after this.
         let _ = std::fs::remove_file(&self.socket);
     }
 }
@@ -45,38 +45,19 @@ const TUNNEL_UP: Duration = Duration::from_secs(20);
 /// The host name `ssh -G` resolves `login` to with the user's ssh config, within
 /// [`TUNNEL_UP`].
 fn ssh_hostname(login: &str, port: Option<&str>) -> Result<String, String> {
-    let mut cmd = std::process::Command::new("ssh");
+    let mut cmd = ccci_process::command("ssh");
     cmd.arg("-G");
     if let Some(p) = port {
         cmd.args(["-p", p]);
     }
-    let mut child = cmd
-        .arg(login)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start ssh: {e}: install the OpenSSH client"))?;
-    let started = std::time::Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() > TUNNEL_UP => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "`ssh -G {login}` did not answer within {} s",
-                    TUNNEL_UP.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("`ssh -G {login}`: {e}")),
-        }
-    }
-    let mut out = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = std::io::Read::read_to_string(&mut o, &mut out);
-    }
+    cmd.arg(login);
+    let out = ccci_process::run(
+        cmd,
+        format!("ssh -G {login}"),
+        crate::Deadline::after(TUNNEL_UP),
+        ": install the OpenSSH client",
+    )
+    .map_err(|e| e.to_string())?;
     out.lines()
         .find_map(|l| l.strip_prefix("hostname "))
         .map(|h| h.trim().to_string())
@@ -98,7 +79,7 @@ impl Tunnel {
             SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let _ = std::fs::remove_file(&socket);
-        let mut cmd = std::process::Command::new("ssh");
+        let mut cmd = ccci_process::command("ssh");
         cmd.args([
             "-nNT",
             "-o",
@@ -112,25 +93,25 @@ impl Tunnel {
             cmd.args(["-p", p]);
         }
         cmd.arg(login)
-            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         let hostname = ssh_hostname(login, port)?;
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start ssh: {e}: install the OpenSSH client"))?;
+        let ssh = ccci_process::hold(
+            cmd,
+            format!("ssh -L … {login}"),
+            Vec::new(),
+            ": install the OpenSSH client",
+        )
+        .map_err(|e| e.to_string())?;
         let mut tunnel = Tunnel {
-            child,
+            ssh,
             socket,
             hostname,
         };
         let started = std::time::Instant::now();
         while !tunnel.socket.exists() {
-            if let Ok(Some(status)) = tunnel.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = tunnel.child.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                }
+            if let Some(status) = tunnel.ssh.exited() {
+                let err = tunnel.ssh.stderr();
                 return Err(format!("ssh to {login} exited {status}: {}", err.trim()));
             }
             if started.elapsed() > TUNNEL_UP {

@@ -11,7 +11,6 @@
 
 mod client;
 pub mod converge;
-mod deadline;
 mod error;
 mod exec;
 pub mod forensics;
@@ -27,9 +26,9 @@ mod state;
 pub mod traefik;
 pub mod wait;
 
+pub use ccci_process::Deadline;
 pub use client::Swarm;
 pub use converge::{evaluate, Convergence};
-pub use deadline::Deadline;
 pub use error::{SwarmError, WaitError};
 pub use exec::{ExecOutput, MountInfo, EXEC_OUTPUT_CAP};
 pub use inventory::DataRemoval;

@@ -7,8 +7,8 @@
 //! caused it. Without events the wait re-checks slowly; if the stream drops it falls back to
 //! polling more often, so a lost stream costs latency, never correctness.
 
-use crate::deadline::Deadline;
 use crate::stack::STACK_LABEL;
+use crate::Deadline;
 use crate::Swarm;
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;

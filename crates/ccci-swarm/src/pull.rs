@@ -2,7 +2,7 @@
 //! a recipe's images: with the credentials of the user's Docker config, under a deadline, and
 //! with a typed answer when an image cannot be had.
 
-use crate::deadline::Deadline;
+use crate::Deadline;
 use crate::Swarm;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::CreateImageOptions;

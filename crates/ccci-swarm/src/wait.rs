@@ -2,10 +2,10 @@
 //! reports what it saw last ([`WaitError`]).
 
 use crate::converge::{evaluate, Convergence};
-use crate::deadline::Deadline;
 use crate::error::WaitError;
 use crate::pace::{Pacer, Progress};
 use crate::route::Via;
+use crate::Deadline;
 use crate::{Swarm, SwarmError};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

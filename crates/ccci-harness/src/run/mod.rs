@@ -352,7 +352,7 @@ impl Run {
                 r = fut => r,
                 _ = interrupted.wait_for(|set| *set) => {
                     // The step's future is dropped here; a command it started would live on.
-                    ccci_abra::process::stop_all();
+                    ccci_process::stop_all();
                     Err(StepError::Interrupted)
                 }
             }

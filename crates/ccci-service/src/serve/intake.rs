@@ -128,7 +128,15 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
         return Acted::Later(e);
     }
     let pull_ref = format!("refs/pull/{}/head", i.pr);
-    let head = match proc::run("git", &["ls-remote", &i.clone_url, &pull_ref], None, PIN).await {
+    let head = match proc::run(
+        "git",
+        &["ls-remote", &i.clone_url, &pull_ref],
+        None,
+        &[],
+        PIN,
+    )
+    .await
+    {
         Ok(out) => out.split_whitespace().next().map(String::from),
         Err(e) => return Acted::Later(format!("the pull request's head could not be read: {e}")),
     };

@@ -12,7 +12,7 @@
 //! | `runner` | running a queued job: the pull request's head fetched, `cargo ccci run`, the verdict told |
 //! | `outbox` | the forge calls, made in order per job and retried with backoff until taken |
 //! | `recover` | at start: the runs this host lost (killed) stopped, reaped, queued again once |
-//! | `proc` | subprocesses with deadlines |
+//! | `proc` | the short commands (git, the janitor) as argv, run by `ccci-process` |
 //!
 //! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
 
@@ -54,8 +54,6 @@ pub struct Service {
     pub outbox: Notify,
     /// Wakes the runners: a job was queued or one ended.
     pub runners: Notify,
-    /// The process groups of the runs going now.
-    pub running: std::sync::Mutex<Vec<u32>>,
     /// Set when the service stops: a run it stops is not reported (it is queued again at the
     /// next start).
     pub stopping: std::sync::atomic::AtomicBool,
@@ -109,45 +107,34 @@ async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
             return;
         }
         let log = dir.join(format!("{}.log", now()));
-        let file = std::fs::create_dir_all(&dir).and_then(|_| std::fs::File::create(&log));
-        let Ok(file) = file else {
-            eprintln!(
-                "cargo ccci serve: no sweep: {} cannot be written",
-                log.display()
-            );
-            continue;
-        };
-        let mut cmd = tokio::process::Command::new(runner::cargo_ccci(&svc));
+        let mut cmd = ccci_process::command(runner::cargo_ccci(&svc));
         cmd.args(["ccci", "sweep"])
             .current_dir(&svc.config.workspace)
             .envs(svc.config.tested_swarm_env())
-            .env(ccci_core::vars::DATABASE, &svc.database)
-            .stdin(std::process::Stdio::null())
-            .stdout(
-                file.try_clone()
-                    .map(std::process::Stdio::from)
-                    .unwrap_or_else(|_| std::process::Stdio::null()),
-            )
-            .stderr(std::process::Stdio::from(file))
-            .process_group(0);
+            .env(ccci_core::vars::DATABASE, &svc.database);
         if let Some(j) = &svc.journal {
             cmd.env(ccci_core::vars::JOURNAL_DIR, j);
+        }
+        if let Err(e) =
+            std::fs::create_dir_all(&dir).and_then(|_| ccci_process::log_to(&mut cmd, &log))
+        {
+            eprintln!("cargo ccci serve: no sweep: {}: {e}", log.display());
+            continue;
         }
         say!("cargo ccci serve: sweeping (its report: {})", log.display());
         // A sweep runs each enrolled recipe's whole ladder, one after another: it may take as
         // long as a period.
-        match cmd.spawn() {
-            Ok(mut child) => match tokio::time::timeout(every, child.wait()).await {
-                Ok(status) => say!("cargo ccci serve: the sweep ended: {status:?}"),
-                Err(_) => {
-                    if let Some(pid) = child.id() {
-                        proc::stop_group(pid, runner::STOP_GRACE).await;
-                    }
-                    let _ = child.wait().await;
-                    eprintln!("cargo ccci serve: the sweep was stopped at its period's end");
-                }
-            },
-            Err(e) => eprintln!("cargo ccci serve: the sweep cannot start: {e}"),
+        let ended = match ccci_process::spawn(cmd, "cargo ccci sweep".into()) {
+            Ok(sweep) => {
+                sweep
+                    .wait(ccci_process::Deadline::after(every), runner::STOP_GRACE)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match ended {
+            Ok(status) => say!("cargo ccci serve: the sweep ended: {status}"),
+            Err(e) => eprintln!("cargo ccci serve: the sweep: {e}"),
         }
     }
 }
@@ -181,7 +168,6 @@ pub fn serve(
         intake: Notify::new(),
         outbox: Notify::new(),
         runners: Notify::new(),
-        running: std::sync::Mutex::new(Vec::new()),
         stopping: std::sync::atomic::AtomicBool::new(false),
     });
     rt.block_on(async move {
@@ -222,24 +208,15 @@ pub fn serve(
 async fn stop_runs(svc: &Service) {
     svc.stopping
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let groups: Vec<u32> = svc
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    if !groups.is_empty() {
+    // Every command this service started is in the one registry of running groups: the
+    // runs, a sweep, a git fetch.
+    let going = ccci_process::running_count();
+    if going > 0 {
         say!(
-            "cargo ccci serve: stopping {} run(s); they are queued again at the next start",
-            groups.len()
+            "cargo ccci serve: stopping {going} command(s) (a run tears down, and its job is queued again at the next start)"
         );
     }
-    let stops: Vec<_> = groups
-        .into_iter()
-        .map(|g| tokio::spawn(proc::stop_group(g, runner::STOP_GRACE)))
-        .collect();
-    for s in stops {
-        let _ = s.await;
-    }
+    ccci_process::stop_all_within(runner::STOP_GRACE).await;
 }
 
 /// Ctrl-C or SIGTERM.

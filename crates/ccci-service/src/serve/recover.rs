@@ -28,13 +28,13 @@ pub async fn lost_runs(svc: &Arc<Service>) {
         if let Some((pid, start)) = job.pid {
             if ccci_core::host::process_alive(pid, start) {
                 say!("cargo ccci serve: job {}'s run (process {pid}) outlived the service that started it: stopping it", job.id);
-                proc::stop_group(pid, STOP_GRACE).await;
+                ccci_process::stop_group(pid, STOP_GRACE).await;
             }
         }
     }
     let cargo_ccci = super::runner::cargo_ccci(svc);
     let program = cargo_ccci.to_string_lossy();
-    match proc::run_with(
+    match proc::run(
         &program,
         &["ccci", "janitor"],
         Some(&svc.config.workspace),

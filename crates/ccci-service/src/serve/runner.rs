@@ -69,7 +69,7 @@ async fn prepare(svc: &Service, job: &Job, dir: &Path) -> Result<PathBuf, String
         .join(format!("{name}.git"));
     if !clone.join("HEAD").is_file() {
         let c = clone.display().to_string();
-        proc::run("git", &["init", "--quiet", "--bare", &c], None, FETCH).await?;
+        proc::run("git", &["init", "--quiet", "--bare", &c], None, &[], FETCH).await?;
     }
     let pr = format!("+refs/pull/{0}/head:refs/heads/ccci/pr-{0}", job.asked.pr);
     let fetch = [
@@ -81,7 +81,7 @@ async fn prepare(svc: &Service, job: &Job, dir: &Path) -> Result<PathBuf, String
         "+refs/heads/*:refs/heads/*",
         &pr,
     ];
-    proc::run("git", &fetch, Some(&clone), FETCH).await?;
+    proc::run("git", &fetch, Some(&clone), &[], FETCH).await?;
     // A clone of the service's copy checks out the pull request's branch, whatever the
     // forge's default branch is called.
     let branch = format!("refs/heads/ccci/pr-{}", job.asked.pr);
@@ -89,31 +89,78 @@ async fn prepare(svc: &Service, job: &Job, dir: &Path) -> Result<PathBuf, String
         "git",
         &["symbolic-ref", "HEAD", &branch],
         Some(&clone),
+        &[],
         FETCH,
     )
     .await?;
     let pinned = format!("{}^{{commit}}", job.asked.head_sha);
-    proc::run("git", &["cat-file", "-e", &pinned], Some(&clone), FETCH)
-        .await
-        .map_err(|_| {
-            format!(
-                "the pinned head {} is no longer in {} (force-pushed?): comment `!testme` again",
-                job.asked.head_sha, job.asked.clone_url
-            )
-        })?;
+    proc::run(
+        "git",
+        &["cat-file", "-e", &pinned],
+        Some(&clone),
+        &[],
+        FETCH,
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "the pinned head {} is no longer in {} (force-pushed?): comment `!testme` again",
+            job.asked.head_sha, job.asked.clone_url
+        )
+    })?;
     Ok(clone)
 }
 
-/// `cargo ccci run` of the job, under the run's deadline.
+/// `cargo ccci run` of the job, under the run's deadline, its output in the job's `run.log`.
 async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome {
     let results = dir.join("results.json");
     let _ = std::fs::remove_file(&results);
-    let log = match std::fs::File::create(dir.join("run.log")) {
-        Ok(f) => f,
-        Err(e) => return Outcome::CouldNotRun(format!("{}: {e}", dir.display())),
+    let log = dir.join("run.log");
+    let mut cmd = run_command(svc, job, clone, &results);
+    if let Err(e) = ccci_process::log_to(&mut cmd, &log) {
+        return Outcome::CouldNotRun(format!("{}: {e}", log.display()));
+    }
+    let shown = format!("cargo ccci run {}", job.asked.head_sha);
+    let run = match ccci_process::spawn(cmd, shown) {
+        Ok(run) => run,
+        Err(e) => return Outcome::CouldNotRun(e.to_string()),
     };
-    let cargo_ccci = cargo_ccci(svc);
-    let mut cmd = tokio::process::Command::new(&cargo_ccci);
+    // The store knows the run's process, so that a service started after a crash can stop
+    // a run that outlived it.
+    let (id, pid) = (job.id.clone(), run.pid());
+    let start = ccci_core::host::process_start(pid);
+    if let Err(e) = svc.ask(move |s| s.job_process(&id, pid, start)).await {
+        eprintln!("cargo ccci serve: {e}");
+    }
+    let deadline = ccci_process::Deadline::after(svc.config.run_timeout);
+    let ended = run.wait(deadline, STOP_GRACE).await;
+    // The run recorded itself in the store's journal; take it in now, for its page.
+    if let Some(j) = svc.journal.clone() {
+        let alive =
+            |e: &ccci_core::journal::Entry| ccci_core::host::process_alive(e.pid, e.pid_start);
+        let _ = svc.ask(move |s| s.take_in(&j, &alive)).await;
+    }
+    match std::fs::read_to_string(&results)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Results>(&t).ok())
+    {
+        Some(r) => Outcome::Ran(Box::new(r)),
+        None => Outcome::CouldNotRun(format!(
+            "the run wrote no results ({}); its log, on {}: {}",
+            match ended {
+                Ok(s) => format!("it exited {s}"),
+                Err(e) => e.to_string(),
+            },
+            svc.config.host,
+            last_lines(&log, 3)
+        )),
+    }
+}
+
+/// The `cargo ccci run` command line of `job`: its pull request's head, untrusted, with what
+/// the operator set and allowed for its repository; its results to `results`.
+fn run_command(svc: &Service, job: &Job, clone: &Path, results: &Path) -> std::process::Command {
+    let mut cmd = ccci_process::command(cargo_ccci(svc));
     cmd.args(["ccci", "run"]);
     if let Some(c) = &job.asked.test_crate {
         cmd.arg(c);
@@ -137,74 +184,12 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
     }
     cmd.current_dir(&svc.config.workspace)
         .envs(svc.config.tested_swarm_env())
-        .env(ccci_core::vars::RESULTS_FILE, &results)
-        .env(ccci_core::vars::DATABASE, &svc.database)
-        .stdin(std::process::Stdio::null())
-        .stdout(
-            log.try_clone()
-                .map(std::process::Stdio::from)
-                .unwrap_or_else(|_| std::process::Stdio::null()),
-        )
-        .stderr(std::process::Stdio::from(log))
-        .process_group(0);
+        .env(ccci_core::vars::RESULTS_FILE, results)
+        .env(ccci_core::vars::DATABASE, &svc.database);
     if let Some(j) = &svc.journal {
         cmd.env(ccci_core::vars::JOURNAL_DIR, j);
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return Outcome::CouldNotRun(format!("{} cannot start: {e}", cargo_ccci.display()))
-        }
-    };
-    let pid = child.id();
-    if let Some(pid) = pid {
-        svc.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(pid);
-        let (id, start) = (job.id.clone(), ccci_core::host::process_start(pid));
-        if let Err(e) = svc.ask(move |s| s.job_process(&id, pid, start)).await {
-            eprintln!("cargo ccci serve: {e}");
-        }
-    }
-    let ended = tokio::time::timeout(svc.config.run_timeout, child.wait()).await;
-    if let Some(pid) = pid {
-        svc.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| *p != pid);
-    }
-    if ended.is_err() {
-        if let Some(pid) = child.id() {
-            proc::stop_group(pid, STOP_GRACE).await;
-        }
-        let _ = child.wait().await;
-    }
-    // The run recorded itself in the store's journal; take it in now, for its page.
-    if let Some(j) = svc.journal.clone() {
-        let alive =
-            |e: &ccci_core::journal::Entry| ccci_core::host::process_alive(e.pid, e.pid_start);
-        let _ = svc.ask(move |s| s.take_in(&j, &alive)).await;
-    }
-    match std::fs::read_to_string(&results)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Results>(&t).ok())
-    {
-        Some(r) => Outcome::Ran(Box::new(r)),
-        None => Outcome::CouldNotRun(format!(
-            "the run wrote no results ({}); its log, on {}: {}",
-            match ended {
-                Err(_) => format!(
-                    "stopped at its deadline of {} s",
-                    svc.config.run_timeout.as_secs()
-                ),
-                Ok(Ok(s)) => format!("it exited {s}"),
-                Ok(Err(e)) => format!("waiting for it failed: {e}"),
-            },
-            svc.config.host,
-            last_lines(&dir.join("run.log"), 3)
-        )),
-    }
+    cmd
 }
 
 /// The `cargo-ccci` that runs jobs: the configured one, else beside this binary, else on PATH.

@@ -1,10 +1,7 @@
-//! `process::stop_all` kills commands whose callers stopped waiting. A binary of its own: it
+//! `stop_all` kills commands whose callers stopped waiting. A binary of its own: it
 //! kills every command this process runs, so no other test may share the process.
 
-use ccci_abra::process::{run, stop_all};
-use ccci_abra::AbraError;
-use ccci_swarm::Deadline;
-use std::process::Command;
+use ccci_process::{command, run, stop_all, Deadline, ProcessError};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -14,7 +11,7 @@ fn stop_all_kills_commands_nobody_waits_for_any_more() {
         let marker = marker.clone();
         std::thread::spawn(move || {
             // Says it started, then sleeps: only a kill ends it before a minute.
-            let mut cmd = Command::new("sh");
+            let mut cmd = command("sh");
             cmd.args(["-c", "touch \"$1\"; sleep 60", "sh"])
                 .arg(&marker);
             run(
@@ -33,7 +30,7 @@ fn stop_all_kills_commands_nobody_waits_for_any_more() {
     stop_all();
     let e = waiting.join().unwrap().unwrap_err();
     assert!(
-        matches!(e, AbraError::Command { .. }),
+        matches!(e, ProcessError::Command { .. }),
         "killed, so it failed: {e}"
     );
     assert!(
