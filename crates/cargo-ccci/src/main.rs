@@ -357,6 +357,7 @@ fn about(command: &str) -> String {
 }
 
 fn main() -> ExitCode {
+    ccci::diagnostics::init();
     let mut args: Vec<String> = std::env::args().collect();
     // cargo runs `cargo-ccci ccci <args>`; run directly, there is no `ccci`.
     if args.get(1).map(String::as_str) == Some("ccci") {

@@ -74,6 +74,18 @@ pub enum StatusState {
     Error,
 }
 
+impl StatusState {
+    /// Its name, as the forge's API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusState::Pending => "pending",
+            StatusState::Success => "success",
+            StatusState::Failure => "failure",
+            StatusState::Error => "error",
+        }
+    }
+}
+
 /// A collaborator's permission on a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {

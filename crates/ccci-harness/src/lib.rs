@@ -42,6 +42,7 @@ mod build;
 mod checkout;
 mod deployment;
 mod deps;
+pub mod diagnostics;
 mod error;
 mod fixture;
 pub mod fleet;

@@ -30,6 +30,7 @@ pub fn run_test_crate(manifest_dir: &str, target_tmpdir: &str) -> ExitCode {
 
 /// Runs a recipe's test binary; see [`crate::main!`].
 pub fn run_main(settings: Settings) -> ExitCode {
+    crate::diagnostics::init();
     let args = Arguments::from_args();
     let hooks = Hooks::registered();
     let meta = match load_meta(&settings.crate_dir) {

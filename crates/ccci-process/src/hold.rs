@@ -126,6 +126,7 @@ pub fn hold(
         .map_err(|e| ProcessError::not_started(&shown, format!("{e}{hint}")))?;
     drop(raised);
     let entry = Running::register(child.id());
+    tracing::debug!(pid = child.id(), "started `{shown}`, held");
     Ok(Held {
         child,
         shown,

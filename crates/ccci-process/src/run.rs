@@ -95,6 +95,7 @@ fn wait_until(
         match child.try_wait() {
             Ok(Some(status)) => return Ok(status),
             Ok(None) if deadline.passed() => {
+                tracing::debug!("`{shown}` killed at its deadline");
                 kill_group(child.id());
                 let _ = child.wait();
                 return Err(ProcessError::deadline(shown, deadline, true));
@@ -137,10 +138,16 @@ fn run_with(
         })
         // Its own process group, so that killing it at the deadline reaches its children.
         .process_group(0);
+    let started = std::time::Instant::now();
     let mut child = cmd
         .spawn()
         .map_err(|e| ProcessError::not_started(&shown, format!("{e}{hint}")))?;
     let _running = Running::register(child.id());
+    tracing::debug!(
+        pid = child.id(),
+        "started `{shown}` (deadline in {} s)",
+        deadline.remaining().as_secs()
+    );
     // Pipes are drained while the command runs: a command that fills a pipe buffer would
     // otherwise block forever on a write nobody reads.
     let stdout = drain(
@@ -164,6 +171,10 @@ fn run_with(
         kill_group(child.id());
         return Err(ProcessError::deadline(&shown, deadline, true));
     };
+    tracing::debug!(
+        took_ms = started.elapsed().as_millis(),
+        "`{shown}` ended ({status})"
+    );
     if !status.success() {
         return Err(ProcessError::Command {
             command: shown,

@@ -26,6 +26,7 @@ pub fn spawn(mut cmd: Command, shown: String) -> Result<Spawned, ProcessError> {
         .spawn()
         .map_err(|e| ProcessError::not_started(&shown, e.to_string()))?;
     let entry = Running::register(child.id());
+    tracing::debug!(pid = child.id(), "started `{shown}`");
     Ok(Spawned {
         child,
         shown,
@@ -70,6 +71,7 @@ impl Spawned {
             }
             match asked {
                 None if deadline.passed() => {
+                    tracing::debug!("`{}` asked to stop at its deadline", self.shown);
                     signal_group(pgid, libc::SIGTERM);
                     asked = Some(tokio::time::Instant::now());
                 }

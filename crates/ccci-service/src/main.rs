@@ -96,6 +96,12 @@ enum Cmd {
         /// The service's configuration (YAML).
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// The log's lines (on stderr): plain, or one JSON object a line.
+        #[arg(long, value_enum, default_value = "plain", env = "CCCI_LOG_FORMAT")]
+        log_format: serve::log::Format,
+        /// More of the log: `-v` debug, `-vv` trace (`RUST_LOG`, when set, decides instead).
+        #[arg(short, long, action = clap::ArgAction::Count)]
+        verbose: u8,
     },
     /// Post a run's commit status and report to its pull request (a CI engine's step;
     /// `cargo ccci report RESULTS --post`).
@@ -151,7 +157,14 @@ fn main() -> ExitCode {
         Cmd::KnownGood { recipe } => fleet::known_good(store, &recipe),
         Cmd::SetCanonicals { host, file } => fleet::set_canonicals(store, &host, &file),
         Cmd::RecordSweep { file } => fleet::record_sweep(store, &file),
-        Cmd::Serve { config } => commands::serve(store, &config),
+        Cmd::Serve {
+            config,
+            log_format,
+            verbose,
+        } => {
+            serve::log::init(log_format, verbose);
+            commands::serve(store, &config)
+        }
         Cmd::PostReport(a) => post::post(a),
     };
     result.unwrap_or_else(|e| {

@@ -274,6 +274,38 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     assert!(code == 200 && page.contains("L4 GREEN"), "{code}: {page}");
     assert_eq!(get(&format!("{}/jobs/{job_id}", serving.url)).0, 200);
 
+    // The service's log said each step of it, a line each, as an operator follows it.
+    let said = std::fs::read_to_string(&log).unwrap();
+    let short = ccci_core::short_commit(&head);
+    for (what, needles) in [
+        ("a refused delivery", vec![" WARN ", "delivery refused"]),
+        (
+            "the delivery taken",
+            vec![" INFO ", "delivery taken: accepted: !testme"],
+        ),
+        ("the job queued", vec!["job queued", &job_id, short]),
+        ("the run started", vec!["run started", &job_id]),
+        (
+            "the pending status made",
+            vec!["forge: status pending on", "done"],
+        ),
+        (
+            "the verdict retried while the forge was away",
+            vec![" WARN ", "forge: status success", "to be tried again"],
+        ),
+        (
+            "the run ended with its verdict and page",
+            vec!["run ended: L4 GREEN", &run_id],
+        ),
+        ("the verdict made", vec!["forge: status success on", "done"]),
+        ("the report made", vec!["forge: report on", "done"]),
+    ] {
+        assert!(
+            said.lines().any(|l| needles.iter().all(|n| l.contains(n))),
+            "the service's log says nothing of {what} ({needles:?}):\n{said}"
+        );
+    }
+
     // A push after a `!testme`: the commit the commenter saw is not the head any more, so
     // nothing runs and the commenter is told; the forge's timeline dates the push (a push
     // before the comment is no reason to refuse).
@@ -355,6 +387,13 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
         .map(|j| j.asked.head_sha.clone())
         .collect();
     assert!(heads.contains(&pushed), "the new head ran: {heads:?}");
+    let mut serving = serving;
+    serving.stop();
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.lines().any(|l| l.contains(" INFO stopped")),
+        "the service's log says nothing of its shutdown:\n{said}"
+    );
 }
 
 #[test]

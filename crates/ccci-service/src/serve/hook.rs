@@ -74,12 +74,22 @@ async fn delivered(State(svc): State<Arc<Service>>, request: Request) -> (Status
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return too_big;
     };
+    let delivery = parts
+        .headers
+        .get("x-gitea-delivery")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
     match take(&svc, &parts.headers, &body).await {
-        Ok((status, said)) => (status, said),
+        Ok((status, said)) => {
+            tracing::info!(delivery, status = status.as_u16(), "delivery taken: {said}");
+            (status, said)
+        }
         Err((status, said)) => {
-            eprintln!(
-                "cargo ccci serve: refused a delivery ({}): {said}",
-                status.as_u16()
+            tracing::warn!(
+                delivery,
+                status = status.as_u16(),
+                "delivery refused: {said}"
             );
             (status, said)
         }

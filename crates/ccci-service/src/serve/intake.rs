@@ -42,7 +42,7 @@ pub async fn work(svc: Arc<Service>) {
                 continue;
             }
             Ok(_) => {}
-            Err(e) => eprintln!("cargo ccci serve: intake: {e}"),
+            Err(e) => tracing::error!("intake: the store: {e}"),
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), svc.intake.notified()).await;
     }
@@ -66,7 +66,7 @@ async fn act(svc: &Arc<Service>, d: &ccci_store::Accepted) {
         Ok(true) => {}
         // Another host of the store acts on it.
         Ok(false) => return,
-        Err(e) => return eprintln!("cargo ccci serve: intake: {e}"),
+        Err(e) => return tracing::error!(delivery = id, "intake: the store: {e}"),
     }
     let acted = match serde_json::from_str::<Intake>(&d.request) {
         Ok(intake) => intake_one(svc, &intake, d.received_at).await,
@@ -74,19 +74,29 @@ async fn act(svc: &Arc<Service>, d: &ccci_store::Accepted) {
     };
     let (id, now) = (id.to_string(), now());
     let result = match acted {
-        Acted::Done(note) => svc.ask(move |s| s.delivery_done(&id, &note)).await,
+        Acted::Done(note) => {
+            tracing::info!(delivery = id, "delivery acted on: {note}");
+            svc.ask(move |s| s.delivery_done(&id, &note)).await
+        }
         Acted::Later(why) if attempts >= GIVE_UP_AFTER => {
-            eprintln!("cargo ccci serve: gave up delivery {id} after {attempts} tries: {why}");
+            tracing::error!(delivery = id, attempts, "delivery given up: {why}");
             svc.ask(move |s| s.delivery_done(&id, &format!("given up: {why}")))
                 .await
         }
         Acted::Later(why) => {
-            let at = now + backoff(attempts);
+            let again = backoff(attempts);
+            tracing::warn!(
+                delivery = id,
+                attempts,
+                again_in_s = again,
+                "delivery to be tried again: {why}"
+            );
+            let at = now + again;
             svc.ask(move |s| s.delivery_retry(&id, at, &why)).await
         }
     };
     if let Err(e) = result {
-        eprintln!("cargo ccci serve: intake: {e}");
+        tracing::error!("intake: the store: {e}");
     }
 }
 
@@ -109,7 +119,7 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
                 "the forge does not tell this service's account a collaborator's permission on {}: Gitea answers it only to the repository's administrators (or a site administrator); make the token's account an administrator of {} (its token needs `read:repository`)",
                 i.repo, i.repo
             );
-            eprintln!("cargo ccci serve: {why}");
+            tracing::error!(repo = i.repo, "{why}");
             return Acted::Done(why);
         }
         Err(e) => return Acted::Done(format!("the commenter's permission could not be had: {e}")),
@@ -208,8 +218,16 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
                 ),
                 target_url: svc.public.job(&id),
             };
+            tracing::info!(
+                job = id,
+                repo = i.repo,
+                pr = i.pr,
+                head = ccci_core::short_commit(&head_sha),
+                lane = ccci_core::results::Lane::of(i.quick).as_str(),
+                "job queued"
+            );
             if let Err(e) = svc.tell(Some(&id), &pending).await {
-                eprintln!("cargo ccci serve: cannot queue the pending status of job {id}: {e}");
+                tracing::error!(job = id, "the pending status cannot be queued: {e}");
             }
             svc.runners.notify_waiters();
             Acted::Done(format!(

@@ -12,6 +12,7 @@
 //! | `runner` | running a queued job: the pull request's head fetched, `cargo ccci run`, the verdict told |
 //! | `outbox` | the forge calls, made in order per job and retried with backoff until taken |
 //! | `recover` | at start: the runs this host lost (killed) stopped, reaped, queued again once |
+//! | `log` | the service's log: a line per event, plain or JSON, `RUST_LOG` / `-v` |
 //! | `proc` | the short commands (git, the janitor) as argv, run by `ccci-process` |
 //!
 //! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
@@ -19,6 +20,7 @@
 pub mod config;
 mod hook;
 mod intake;
+pub mod log;
 mod outbox;
 mod proc;
 mod recover;
@@ -118,10 +120,10 @@ async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
         if let Err(e) =
             std::fs::create_dir_all(&dir).and_then(|_| ccci_process::log_to(&mut cmd, &log))
         {
-            eprintln!("cargo ccci serve: no sweep: {}: {e}", log.display());
+            tracing::error!("no sweep: {}: {e}", log.display());
             continue;
         }
-        say!("cargo ccci serve: sweeping (its report: {})", log.display());
+        tracing::info!(report = %log.display(), "sweep started");
         // A sweep runs each enrolled recipe's whole ladder, one after another: it may take as
         // long as a period.
         let ended = match ccci_process::spawn(cmd, "cargo ccci sweep".into()) {
@@ -133,8 +135,8 @@ async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
             Err(e) => Err(e),
         };
         match ended {
-            Ok(status) => say!("cargo ccci serve: the sweep ended: {status}"),
-            Err(e) => eprintln!("cargo ccci serve: the sweep: {e}"),
+            Ok(status) => tracing::info!("sweep ended: {status}"),
+            Err(e) => tracing::error!("sweep: {e}"),
         }
     }
 }
@@ -185,8 +187,8 @@ pub fn serve(
         if let (Some(every), true) = (svc.config.sweep_every, svc.config.capacity > 0) {
             tokio::spawn(sweep(svc.clone(), every));
         }
-        say!(
-            "cargo ccci serve: {} on {} at http://{addr}/ (webhook: /hooks/forge; store {}; {} run(s) at once)",
+        tracing::info!(
+            "serving {} on {} at http://{addr}/ (webhook: /hooks/forge; store {}; {} run(s) at once)",
             svc.config.public_url,
             svc.config.host,
             svc.store.location(),
@@ -212,11 +214,12 @@ async fn stop_runs(svc: &Service) {
     // runs, a sweep, a git fetch.
     let going = ccci_process::running_count();
     if going > 0 {
-        say!(
-            "cargo ccci serve: stopping {going} command(s) (a run tears down, and its job is queued again at the next start)"
+        tracing::info!(
+            "stopping {going} command(s) (a run tears down, and its job is queued again at the next start)"
         );
     }
     ccci_process::stop_all_within(runner::STOP_GRACE).await;
+    tracing::info!("stopped");
 }
 
 /// Ctrl-C or SIGTERM.
@@ -242,7 +245,7 @@ async fn take_in(svc: Arc<Service>) {
         let alive =
             |e: &ccci_core::journal::Entry| ccci_core::host::process_alive(e.pid, e.pid_start);
         if let Err(e) = svc.ask(move |s| s.take_in(&j, &alive)).await {
-            eprintln!("cargo ccci serve: cannot take in the run journal: {e}");
+            tracing::error!("the run journal cannot be taken in: {e}");
         }
     }
 }

@@ -56,6 +56,26 @@ pub enum Call {
 }
 
 impl Call {
+    /// What it is, for the log: its kind and what it is made on.
+    pub fn describe(&self) -> String {
+        match self {
+            Call::React {
+                repo,
+                comment_id,
+                content,
+            } => format!("react {content} to comment {comment_id} of {repo}"),
+            Call::Status {
+                repo, sha, state, ..
+            } => format!(
+                "status {} on {repo}@{}",
+                state.as_str(),
+                ccci_core::short_commit(sha)
+            ),
+            Call::Report { repo, pr, .. } => format!("report on {repo}#{pr}"),
+            Call::Reply { repo, pr, .. } => format!("reply on {repo}#{pr}"),
+        }
+    }
+
     /// Its kind, as the outbox lists it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -78,7 +98,7 @@ pub async fn work(svc: Arc<Service>) {
                 continue;
             }
             Ok(_) => {}
-            Err(e) => eprintln!("cargo ccci serve: outbox: {e}"),
+            Err(e) => tracing::error!("outbox: the store: {e}"),
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), svc.outbox.notified()).await;
     }
@@ -93,18 +113,37 @@ async fn send(svc: &Arc<Service>, id: &str, call: &str, attempts: u32) {
         Ok(true) => {}
         // Another host of the store makes it.
         Ok(false) => return,
-        Err(e) => return eprintln!("cargo ccci serve: outbox: {e}"),
+        Err(e) => return tracing::error!("outbox: the store: {e}"),
     }
-    let outcome = match serde_json::from_str::<Call>(call) {
-        Ok(call) => make(svc, &call).await,
-        Err(e) => Err((false, format!("not a call this service wrote: {e}"))),
+    let (outcome, what) = match serde_json::from_str::<Call>(call) {
+        Ok(call) => (make(svc, &call).await, call.describe()),
+        Err(e) => (
+            Err((false, format!("not a call this service wrote: {e}"))),
+            "a call".into(),
+        ),
     };
     let id = id.to_string();
     let (state, next_at, error) = match outcome {
-        Ok(()) => ("sent", now(), None),
-        Err((true, why)) => ("pending", now() + backoff(attempts), Some(why)),
+        Ok(()) => {
+            tracing::info!(call = id, attempts, "forge: {what}: done");
+            ("sent", now(), None)
+        }
+        Err((true, why)) => {
+            let again = backoff(attempts);
+            tracing::warn!(
+                call = id,
+                attempts,
+                again_in_s = again,
+                "forge: {what}: to be tried again: {why}"
+            );
+            ("pending", now() + again, Some(why))
+        }
         Err((false, why)) => {
-            eprintln!("cargo ccci serve: the forge refused a call for good: {why}");
+            tracing::error!(
+                call = id,
+                attempts,
+                "forge: {what}: refused for good: {why}"
+            );
             ("failed", now(), Some(why))
         }
     };
@@ -112,7 +151,7 @@ async fn send(svc: &Arc<Service>, id: &str, call: &str, attempts: u32) {
         .ask(move |s| s.outbox_mark(&id, state, next_at, error.as_deref()))
         .await
     {
-        eprintln!("cargo ccci serve: outbox: {e}");
+        tracing::error!("outbox: the store: {e}");
     }
 }
 

@@ -19,7 +19,7 @@ pub async fn lost_runs(svc: &Arc<Service>) {
     let host = svc.config.host.clone();
     let lost = match svc.ask(move |s| s.running_on(&host)).await {
         Ok(l) => l,
-        Err(e) => return eprintln!("cargo ccci serve: cannot list this host's runs: {e}"),
+        Err(e) => return tracing::error!("recovery: this host's runs cannot be listed: {e}"),
     };
     if lost.is_empty() {
         return;
@@ -27,7 +27,11 @@ pub async fn lost_runs(svc: &Arc<Service>) {
     for job in &lost {
         if let Some((pid, start)) = job.pid {
             if ccci_core::host::process_alive(pid, start) {
-                say!("cargo ccci serve: job {}'s run (process {pid}) outlived the service that started it: stopping it", job.id);
+                tracing::warn!(
+                    job = job.id,
+                    pid,
+                    "recovery: the run outlived the service that started it: stopping it"
+                );
                 ccci_process::stop_group(pid, STOP_GRACE).await;
             }
         }
@@ -43,8 +47,8 @@ pub async fn lost_runs(svc: &Arc<Service>) {
     )
     .await
     {
-        Ok(out) => say!("{out}"),
-        Err(e) => eprintln!("cargo ccci serve: the janitor: {e}"),
+        Ok(out) => tracing::info!("recovery: the janitor: {out}"),
+        Err(e) => tracing::error!("recovery: the janitor: {e}"),
     }
     for job in lost {
         let a = &job.asked;
@@ -94,11 +98,11 @@ pub async fn lost_runs(svc: &Arc<Service>) {
             )
         };
         if let Err(e) = result {
-            eprintln!("cargo ccci serve: job {}: {e}", job.id);
+            tracing::error!(job = job.id, "recovery: {e}");
         }
         for call in &calls {
             if let Err(e) = svc.tell(Some(&job.id), call).await {
-                eprintln!("cargo ccci serve: job {}: {e}", job.id);
+                tracing::error!(job = job.id, "recovery: {e}");
             }
         }
     }

@@ -31,7 +31,7 @@ pub async fn work(svc: Arc<Service>, n: usize) {
                 continue;
             }
             Ok(None) => {}
-            Err(e) => eprintln!("cargo ccci serve: runner {n}: {e}"),
+            Err(e) => tracing::error!(runner = n, "the store: {e}"),
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), svc.runners.notified()).await;
     }
@@ -39,12 +39,24 @@ pub async fn work(svc: Arc<Service>, n: usize) {
 
 async fn run(svc: &Arc<Service>, job: Job) {
     let dir = svc.config.state_dir.join("jobs").join(&job.id);
+    tracing::info!(
+        job = job.id,
+        repo = job.asked.repo,
+        pr = job.asked.pr,
+        head = ccci_core::short_commit(&job.asked.head_sha),
+        log = %dir.join("run.log").display(),
+        "run started"
+    );
     let outcome = match prepare(svc, &job, &dir).await {
         Ok(clone) => execute(svc, &job, &clone, &dir).await,
         Err(why) => Outcome::CouldNotRun(why),
     };
     // Stopped with the service: not a verdict; the next start queues it again.
     if svc.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        tracing::info!(
+            job = job.id,
+            "run stopped with the service; queued again at its next start"
+        );
         return;
     }
     tell(svc, &job, outcome).await;
@@ -130,7 +142,7 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
     let (id, pid) = (job.id.clone(), run.pid());
     let start = ccci_core::host::process_start(pid);
     if let Err(e) = svc.ask(move |s| s.job_process(&id, pid, start)).await {
-        eprintln!("cargo ccci serve: {e}");
+        tracing::error!(job = job.id, "the run's process cannot be recorded: {e}");
     }
     let deadline = ccci_process::Deadline::after(svc.config.run_timeout);
     let ended = run.wait(deadline, STOP_GRACE).await;
@@ -245,6 +257,12 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
     let target = run_id
         .as_deref()
         .map_or_else(|| svc.public.job(&job.id), |r| svc.public.run(r));
+    tracing::info!(
+        job = job.id,
+        status = state.as_str(),
+        page = target,
+        "run ended: {description}"
+    );
     let calls = [
         Call::Status {
             repo: a.repo.clone(),
@@ -261,10 +279,7 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
     ];
     for call in &calls {
         if let Err(e) = svc.tell(Some(&job.id), call).await {
-            eprintln!(
-                "cargo ccci serve: cannot queue the verdict of job {}: {e}",
-                job.id
-            );
+            tracing::error!(job = job.id, "the verdict cannot be queued: {e}");
         }
     }
     let (id, note) = (job.id.clone(), description);
@@ -272,6 +287,6 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
         .ask(move |s| s.finish_job(&id, job_state, run_id.as_deref(), &note, now()))
         .await
     {
-        eprintln!("cargo ccci serve: {e}");
+        tracing::error!(job = job.id, "the job cannot be finished in the store: {e}");
     }
 }
