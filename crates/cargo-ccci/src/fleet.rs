@@ -3,12 +3,11 @@
 //! recipe's test binary, which holds its seeding functions and checks; the run store answers
 //! which version is known-good and keeps the canonicals and sweeps (`ccci-service`).
 
-use crate::{service, Cli, Cmd};
+use crate::service;
 use ccci::core::canonical::Canonical;
+use ccci::core::wire::{KnownGood, SweepEntry, SweepRecord};
 use ccci::core::{Results, Verdict};
 use ccci::Deadline;
-use clap::Parser as _;
-use serde::Deserialize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -77,28 +76,6 @@ pub(crate) fn canonical(cmd: CanonicalCmd) -> Result<ExitCode, String> {
     }
 }
 
-/// The run store's known-good version of a recipe.
-#[derive(Deserialize)]
-struct KnownGood {
-    run_id: String,
-    commit: String,
-    version: String,
-}
-
-/// `cargo ccci run RECIPE` with `args`, parsed as the command line parses them.
-fn run_args(recipe: &str, args: &[&str]) -> Result<crate::RunArgs, String> {
-    let argv = ["cargo-ccci", "run", recipe]
-        .into_iter()
-        .chain(args.iter().copied());
-    match Cli::try_parse_from(argv)
-        .map_err(|e| e.to_string())?
-        .command
-    {
-        Cmd::Run(a) => Ok(a),
-        _ => Err("not a run".into()),
-    }
-}
-
 /// `canonical up RECIPE`.
 fn up(recipe: &str) -> Result<ExitCode, String> {
     let names = crate::recipe_names();
@@ -119,8 +96,10 @@ fn up(recipe: &str) -> Result<ExitCode, String> {
         }
         None => {
             say!("cargo ccci: the run store has no green cold run of a release of {recipe}: a cold run of its latest release first, and its canonical if it is green");
-            let (code, results) =
-                crate::run_asking(run_args(&recipe, &[])?, Some(ccci::CanonicalAsk::Up))?;
+            let (code, results) = crate::run_asking(
+                crate::RunArgs::of_recipe(&recipe),
+                Some(ccci::CanonicalAsk::Up),
+            )?;
             match results.as_ref().and_then(|r| r.canonical.as_ref()) {
                 Some(c) if c.known_good => code,
                 _ if results
@@ -177,10 +156,14 @@ pub(crate) fn record_canonicals() {
             .into_iter()
             .filter_map(Result::ok)
             .collect();
+        let host = ccci::core::host::host_name().unwrap_or_else(|| "localhost".into());
+        if let Some(dir) = service::handoff_dir() {
+            let record = ccci::core::wire::CanonicalsRecord { host, records };
+            return service::handoff(&dir, ccci::core::wire::Handoff::Canonicals, &record);
+        }
         let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
         let json = serde_json::to_string(&records).map_err(|e| e.to_string())?;
         std::fs::write(file.path(), json).map_err(|e| e.to_string())?;
-        let host = ccci::core::host::host_name().unwrap_or_else(|| "localhost".into());
         let path = file.path().display().to_string();
         service::ask(&["set-canonicals", "--host", &host, &path]).map(|_| ())
     })();
@@ -317,25 +300,17 @@ fn held(recipe: &str) -> Option<String> {
         .map(|r| r.run_id)
 }
 
-/// One recipe's place in a sweep, as the store takes it.
-#[derive(serde::Serialize)]
-struct Entry {
-    recipe: String,
-    run_id: Option<String>,
-    note: Option<String>,
-    /// Whether its run was green (not the store's: it reads the run's own verdict).
-    #[serde(skip)]
-    green: bool,
-}
-
 /// `recipe`'s cold run of its latest release in a sweep, once no live run holds it (at most
-/// `wait`), promoting its canonical when it is green.
-fn sweep_one(recipe: &str, wait: Duration) -> Entry {
-    let entry = |run_id: Option<String>, note: Option<String>, green: bool| Entry {
-        recipe: recipe.to_string(),
-        run_id,
-        note,
-        green,
+/// `wait`), promoting its canonical when it is green; and whether it was green (the store
+/// reads that from the run itself).
+fn sweep_one(recipe: &str, wait: Duration) -> (SweepEntry, bool) {
+    let entry = |run_id: Option<String>, note: Option<String>, green: bool| {
+        let e = SweepEntry {
+            recipe: recipe.to_string(),
+            run_id,
+            note,
+        };
+        (e, green)
     };
     let waited = Instant::now();
     while let Some(run) = held(recipe) {
@@ -352,8 +327,10 @@ fn sweep_one(recipe: &str, wait: Duration) -> Entry {
     say!("cargo ccci sweep: {recipe}: a cold run of its latest release");
     // Promotes the recipe's canonical when it has one and the run is green; making one is
     // `canonical up`'s.
-    let ran = run_args(recipe, &[])
-        .and_then(|args| crate::run_asking(args, Some(ccci::CanonicalAsk::Promote)));
+    let ran = crate::run_asking(
+        crate::RunArgs::of_recipe(recipe),
+        Some(ccci::CanonicalAsk::Promote),
+    );
     match ran {
         Ok((_, Some(r))) => entry(
             Some(r.run_id.clone()),
@@ -392,20 +369,27 @@ pub(crate) fn sweep(a: SweepArgs) -> Result<ExitCode, String> {
             Some(note)
         }
     };
-    let entries: Vec<Entry> = recipes.iter().map(|r| sweep_one(r, a.wait)).collect();
-    let all_green = entries.iter().all(|e| e.green);
-    let sweep = serde_json::json!({
-        "sweep_id": format!("sweep-{}", ccci::unique("s").trim_start_matches("s-")),
-        "host": ccci::core::host::host_name().unwrap_or_else(|| "localhost".into()),
-        "started_at": started,
-        "finished_at": now(),
-        "deps": deps,
-        "entries": entries,
-    });
-    let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-    std::fs::write(file.path(), sweep.to_string()).map_err(|e| e.to_string())?;
-    let report = service::ask(&["record-sweep", &file.path().display().to_string()])?;
-    say!("\n{report}");
+    let (entries, green): (Vec<SweepEntry>, Vec<bool>) =
+        recipes.iter().map(|r| sweep_one(r, a.wait)).unzip();
+    let all_green = green.iter().all(|g| *g);
+    let sweep = SweepRecord {
+        sweep_id: format!("sweep-{}", ccci::unique("s").trim_start_matches("s-")),
+        host: ccci::core::host::host_name().unwrap_or_else(|| "localhost".into()),
+        started_at: started,
+        finished_at: now(),
+        deps,
+        entries,
+    };
+    if let Some(dir) = service::handoff_dir() {
+        service::handoff(&dir, ccci::core::wire::Handoff::Sweep, &sweep)?;
+        say!("\ncargo ccci sweep: handed to the service that started it, which records it and says its drift report");
+    } else {
+        let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(&sweep).map_err(|e| e.to_string())?;
+        std::fs::write(file.path(), json).map_err(|e| e.to_string())?;
+        let report = service::ask(&["record-sweep", &file.path().display().to_string()])?;
+        say!("\n{report}");
+    }
     Ok(if all_green {
         ExitCode::SUCCESS
     } else {

@@ -290,7 +290,7 @@ pub(crate) struct RunArgs {
     pull: Option<ccci::Pull>,
     /// The whole run's deadline (a test crate run): at it the run is asked to stop and
     /// tears down, and is killed 10 min later if it has not.
-    #[arg(long, value_parser = parse_timeout, default_value = "2h")]
+    #[arg(long, value_parser = parse_timeout, default_value = DEFAULT_TIMEOUT)]
     timeout: Duration,
     /// Also copy the JUnit XML here.
     #[arg(long, value_name = "PATH")]
@@ -304,7 +304,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     keep: bool,
     /// How long --keep leaves a red run's stack up.
-    #[arg(long, value_parser = parse_timeout, default_value = "1h", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_timeout, default_value = DEFAULT_KEEP_FOR, value_name = "DURATION")]
     keep_for: Duration,
     /// The quick lane: the head on the recipe's warm canonical deployment (upgraded in
     /// place, functional tests), which then returns to known-good. Never a cold run's level
@@ -317,6 +317,40 @@ pub(crate) struct RunArgs {
     upgrade_from: Option<u32>,
     #[command(flatten)]
     trust: Trust,
+}
+
+/// `run --timeout`'s default.
+const DEFAULT_TIMEOUT: &str = "2h";
+/// `run --keep-for`'s default.
+const DEFAULT_KEEP_FOR: &str = "1h";
+
+impl RunArgs {
+    /// `cargo ccci run RECIPE` with every option at its default: the fleet's cold runs.
+    pub(crate) fn of_recipe(recipe: &str) -> RunArgs {
+        let default = |text| parse_timeout(text).unwrap_or(Duration::from_secs(3600));
+        RunArgs {
+            target: Target {
+                recipe: Some(recipe.to_string()),
+                reference: None,
+                recipe_git: None,
+                domain: None,
+                sets: Vec::new(),
+            },
+            routing: None,
+            pull: None,
+            timeout: default(DEFAULT_TIMEOUT),
+            junit: None,
+            artifact_url: None,
+            keep: false,
+            keep_for: default(DEFAULT_KEEP_FOR),
+            quick: false,
+            upgrade_from: None,
+            trust: Trust {
+                untrusted: false,
+                allow: Vec::new(),
+            },
+        }
+    }
 }
 
 /// Whether the head is a stranger's.

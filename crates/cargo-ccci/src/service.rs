@@ -5,6 +5,11 @@
 //! make cargo build it twice). `cargo ccci history|import|compare|dashboard|serve` become that
 //! binary, with their arguments as given; after a run, `cargo ccci run` asks it to take the
 //! run in.
+//!
+//! Started by a caller that keeps the store itself (`cargo ccci serve` sets
+//! `CCCI_HANDOFF_DIR`), `cargo ccci` starts no `ccci-service`: what it would hand over is left
+//! in that directory ([`handoff`]), and the caller takes it in. So the two binaries never call
+//! each other in a circle.
 
 use ccci::Deadline;
 use std::path::{Path, PathBuf};
@@ -66,10 +71,35 @@ pub fn hand_over(args: &[String], about: &str) -> Result<std::process::ExitCode,
     Err(ccci_process::exec(cmd, &binary.display().to_string()).to_string())
 }
 
+/// The directory a caller that keeps the store asked for what `cargo ccci` would hand to
+/// `ccci-service` (`CCCI_HANDOFF_DIR`), when one asked.
+pub fn handoff_dir() -> Option<PathBuf> {
+    std::env::var_os(ccci::core::vars::HANDOFF_DIR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Leaves `value` for the caller that keeps the store, as `what`'s file in `dir`.
+pub fn handoff(
+    dir: &Path,
+    what: ccci::core::wire::Handoff,
+    value: &impl serde::Serialize,
+) -> Result<(), String> {
+    let path = dir.join(what.file());
+    let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&path, json))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// After a run: takes this host's run journal into the store and says whether the run is
 /// recorded. Never fails the run: without a built service, or with the store away, the run
 /// stays in the journal, for the next store command to record, and that is said once.
 pub fn record(run_id: &str) {
+    if handoff_dir().is_some() {
+        say!("  recorded:       noted in the run journal, which the service that started this run takes in");
+        return;
+    }
     let Some(binary) = installed() else {
         say!("  recorded:       noted in the run journal; `cargo ccci history` takes it into the run store");
         return;

@@ -483,3 +483,39 @@ fn a_sweep_of_three_recipes_promotes_the_greens_and_reports_the_one_that_regress
         "the regression links the comparison of its two runs: {page}"
     );
 }
+
+/// Started by a caller that keeps the store (`cargo ccci serve` sets `CCCI_HANDOFF_DIR`), a
+/// sweep starts no `ccci-service`: it leaves its record in the hand-off directory, typed as
+/// the service reads it, and the store is never opened by it.
+#[test]
+fn a_sweep_started_by_the_service_hands_its_record_over_and_starts_no_store() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::new("handoff");
+    let handed = fleet.dir.join("handed");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-ccci"));
+    cmd.args(["ccci", "sweep", "--skip-deps", "custom-html"]);
+    fleet.env(&mut cmd);
+    cmd.env("CCCI_HANDOFF_DIR", &handed);
+    let out = cmd.output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let text = std::fs::read_to_string(handed.join("sweep.json")).expect("the sweep handed over");
+    let sweep: ccci::core::wire::SweepRecord = serde_json::from_str(&text).unwrap();
+    assert_eq!(sweep.entries.len(), 1, "{sweep:?}");
+    assert_eq!(sweep.entries[0].recipe, "custom-html");
+    let run = sweep.entries[0].run_id.clone().expect("custom-html ran");
+    assert!(
+        fleet.dir.join("journal").read_dir().unwrap().count() > 0,
+        "the run is in the journal, for the service to take in"
+    );
+    assert!(
+        !fleet.dir.join("runs.db").exists(),
+        "no ccci-service opened the store: {said}"
+    );
+    assert!(said.contains("handed to the service that started it"), "{said}");
+    assert!(!said.contains(&format!("recorded:       {run}")), "{said}");
+}

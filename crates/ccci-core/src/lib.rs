@@ -19,6 +19,7 @@
 //! | [`state`] | values carried between ops ([`OpState`]) |
 //! | [`time`] | RFC 3339 timestamps without a clock dependency |
 //! | [`vars`] | the name of every environment variable ccci reads |
+//! | [`wire`] | what `cargo ccci` and `ccci-service` hand each other ([`wire::KnownGood`], [`wire::SweepRecord`]) |
 
 pub mod canonical;
 pub mod chaos;
@@ -37,6 +38,7 @@ pub mod suggest;
 pub mod time;
 pub mod vars;
 pub mod version;
+pub mod wire;
 
 pub use chaos::ChaosVersion;
 pub use ctx::{Deps, HookCtx};

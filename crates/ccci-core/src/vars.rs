@@ -28,6 +28,7 @@
 //! | [`SET`] | settings on top of `ccci.yml`, one `key=value` a line | a test crate's run |
 //! | [`JOURNAL_DIR`] | where runs note that they started and ended, for the run store | every run (writing), ccci-service (taking in) |
 //! | [`DATABASE`] | the run store: a SQLite file or a `postgres://` URL | ccci-service |
+//! | [`HANDOFF_DIR`] | where `cargo ccci` leaves a sweep and the canonicals for a caller that keeps the store, instead of starting `ccci-service` | `cargo ccci serve` (setting it), `cargo ccci` (honouring it) |
 //! | [`FORGE_TOKEN`] | the forge account's token, for posting a run's status and report from a CI engine | ccci-service (`report --post`) |
 //! | [`RECIPES`] | the directory of real recipe repositories (git bundles) | ccci's own tests |
 //! | [`PRISM`] | the Prism CLI that serves the forge's OpenAPI description in the forge tests | ccci's own tests |
@@ -102,6 +103,10 @@ pub const SET: &str = "CCCI_SET";
 pub const JOURNAL_DIR: &str = "CCCI_JOURNAL_DIR";
 /// The run store: a SQLite file (or `sqlite://` URL) or a `postgres://` URL.
 pub const DATABASE: &str = "CCCI_DATABASE";
+/// Set by a caller that keeps the run store itself (`cargo ccci serve`): `cargo ccci` leaves
+/// what it would hand to `ccci-service` in this directory ([`crate::wire::Handoff`]), and
+/// starts no `ccci-service` of its own, so the two never call each other in a circle.
+pub const HANDOFF_DIR: &str = "CCCI_HANDOFF_DIR";
 /// The directory of real recipe repositories (git bundles) ccci's own tests run.
 pub const RECIPES: &str = "CCCI_RECIPES";
 /// A PostgreSQL server (an admin URL, of a role allowed to create databases) where ccci's own

@@ -4,8 +4,8 @@
 
 use crate::commands::{open_store, StoreArgs};
 use ccci_core::canonical::Canonical;
-use ccci_store::{Drift, Sweep, SweepEntry};
-use serde::Deserialize;
+use ccci_core::wire::SweepRecord;
+use ccci_store::{Drift, Sweep};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -31,47 +31,20 @@ pub fn set_canonicals(args: &StoreArgs, host: &str, file: &Path) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// A sweep as `cargo ccci sweep` hands it over.
-#[derive(Deserialize)]
-struct SweepFile {
-    sweep_id: String,
-    host: String,
-    started_at: i64,
-    finished_at: i64,
-    deps: Option<String>,
-    entries: Vec<EntryFile>,
-}
-
-#[derive(Deserialize)]
-struct EntryFile {
-    recipe: String,
-    run_id: Option<String>,
-    note: Option<String>,
-}
-
 /// `record-sweep FILE`: records the sweep and prints its drift report.
 pub fn record_sweep(args: &StoreArgs, file: &Path) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let s: SweepFile =
+    let s: SweepRecord =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-    let entries: Vec<SweepEntry> = s
-        .entries
-        .into_iter()
-        .map(|e| SweepEntry {
-            recipe: e.recipe,
-            run_id: e.run_id,
-            note: e.note,
-        })
-        .collect();
     let store = open_store(args)?;
     let sweep = store
         .record_sweep(
             &s.sweep_id,
             &s.host,
-            s.started_at,
-            s.finished_at,
+            i64::try_from(s.started_at).unwrap_or(i64::MAX),
+            i64::try_from(s.finished_at).unwrap_or(i64::MAX),
             s.deps.as_deref(),
-            &entries,
+            &s.entries,
         )
         .map_err(|e| e.to_string())?;
     crate::print_out(&report(&sweep));

@@ -7,16 +7,7 @@ use crate::{Store, StoreError};
 use ccci_core::canonical::Canonical;
 use serde::Serialize;
 
-/// The latest green cold run of a release: the version a canonical is made at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KnownGood {
-    /// The run.
-    pub run_id: String,
-    /// The release's commit.
-    pub commit: String,
-    /// The release's version.
-    pub version: String,
-}
+pub use ccci_core::wire::{KnownGood, SweepEntry};
 
 /// A canonical deployment as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,17 +77,6 @@ impl Drift {
             },
         }
     }
-}
-
-/// One enrolled recipe of a sweep, as the sweep hands it to the store.
-#[derive(Debug, Clone)]
-pub struct SweepEntry {
-    /// The recipe.
-    pub recipe: String,
-    /// Its run, when it ran.
-    pub run_id: Option<String>,
-    /// Why it did not run, or what it did besides.
-    pub note: Option<String>,
 }
 
 /// One recipe's line of a sweep's report.

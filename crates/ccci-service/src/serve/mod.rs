@@ -12,12 +12,14 @@
 //! | `runner` | running a queued job: the pull request's head fetched, `cargo ccci run`, the verdict told |
 //! | `outbox` | the forge calls, made in order per job and retried with backoff until taken |
 //! | `recover` | at start: the runs this host lost (killed) stopped, reaped, queued again once |
+//! | `handoff` | what a `cargo ccci` it started left for the store (a sweep, the canonicals), recorded by the service itself |
 //! | `log` | the service's log: a line per event, plain or JSON, `RUST_LOG` / `-v` |
 //! | `proc` | the short commands (git, the janitor) as argv, run by `ccci-process` |
 //!
 //! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
 
 pub mod config;
+mod handoff;
 mod hook;
 mod intake;
 pub mod log;
@@ -108,12 +110,15 @@ async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
         if svc.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let log = dir.join(format!("{}.log", now()));
+        let at = now();
+        let log = dir.join(format!("{at}.log"));
+        let handed = dir.join(at.to_string());
         let mut cmd = ccci_process::command(runner::cargo_ccci(&svc));
         cmd.args(["ccci", "sweep"])
             .current_dir(&svc.config.workspace)
             .envs(svc.config.tested_swarm_env())
-            .env(ccci_core::vars::DATABASE, &svc.database);
+            .env(ccci_core::vars::DATABASE, &svc.database)
+            .env(ccci_core::vars::HANDOFF_DIR, &handed);
         if let Some(j) = &svc.journal {
             cmd.env(ccci_core::vars::JOURNAL_DIR, j);
         }
@@ -138,6 +143,14 @@ async fn sweep(svc: Arc<Service>, every: std::time::Duration) {
             Ok(status) => tracing::info!("sweep ended: {status}"),
             Err(e) => tracing::error!("sweep: {e}"),
         }
+        let h = handed.clone();
+        let _ = svc
+            .ask(move |s| {
+                handoff::take(s, &h);
+                Ok(())
+            })
+            .await;
+        let _ = std::fs::remove_dir(&handed);
     }
 }
 

@@ -129,6 +129,9 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
     let _ = std::fs::remove_file(&results);
     let log = dir.join("run.log");
     let mut cmd = run_command(svc, job, clone, &results);
+    // What the run would hand to a ccci-service of its own (a quick run's canonicals) is left
+    // here for this service, which keeps the store.
+    cmd.env(ccci_core::vars::HANDOFF_DIR, dir);
     if let Err(e) = ccci_process::log_to(&mut cmd, &log) {
         return Outcome::CouldNotRun(format!("{}: {e}", log.display()));
     }
@@ -152,6 +155,13 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
             |e: &ccci_core::journal::Entry| ccci_core::host::process_alive(e.pid, e.pid_start);
         let _ = svc.ask(move |s| s.take_in(&j, &alive)).await;
     }
+    let handed = dir.to_path_buf();
+    let _ = svc
+        .ask(move |s| {
+            super::handoff::take(s, &handed);
+            Ok(())
+        })
+        .await;
     match std::fs::read_to_string(&results)
         .ok()
         .and_then(|t| serde_json::from_str::<Results>(&t).ok())
