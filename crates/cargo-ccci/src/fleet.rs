@@ -96,8 +96,8 @@ fn up(recipe: &str) -> Result<ExitCode, String> {
         }
         None => {
             say!("cargo ccci: the run store has no green cold run of a release of {recipe}: a cold run of its latest release first, and its canonical if it is green");
-            let (code, results) = crate::run_asking(
-                crate::RunArgs::of_recipe(&recipe),
+            let (code, results) = crate::run::run_asking(
+                crate::run::RunArgs::of_recipe(&recipe),
                 Some(ccci::CanonicalAsk::Up),
             )?;
             match results.as_ref().and_then(|r| r.canonical.as_ref()) {
@@ -122,7 +122,7 @@ fn up(recipe: &str) -> Result<ExitCode, String> {
 /// The recipe's test binary asked to make (or promote) its canonical at `commit`, with no
 /// ladder.
 fn establish(recipe: &str, commit: &str) -> Result<ExitCode, String> {
-    let binary = crate::build_test_binary(recipe)?;
+    let binary = crate::binaries::build_test_binary(recipe)?;
     let overrides = ccci::Overrides {
         reference: Some(commit.into()),
         canonical: Some(ccci::CanonicalAsk::Establish),
@@ -327,8 +327,8 @@ fn sweep_one(recipe: &str, wait: Duration) -> (SweepEntry, bool) {
     say!("cargo ccci sweep: {recipe}: a cold run of its latest release");
     // Promotes the recipe's canonical when it has one and the run is green; making one is
     // `canonical up`'s.
-    let ran = crate::run_asking(
-        crate::RunArgs::of_recipe(recipe),
+    let ran = crate::run::run_asking(
+        crate::run::RunArgs::of_recipe(recipe),
         Some(ccci::CanonicalAsk::Promote),
     );
     match ran {

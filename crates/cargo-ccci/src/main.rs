@@ -37,10 +37,7 @@
 //! interrupted. Installed (`cargo install --path crates/cargo-ccci`) it is `cargo ccci …`;
 //! from a checkout, `cargo run -p cargo-ccci -- ccci …`.
 
-use ccci::core::{Results, Verdict};
-use ccci::Deadline;
-use clap::builder::TypedValueParser as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -53,13 +50,17 @@ macro_rules! say {
     };
 }
 
+mod binaries;
 mod deps;
 mod fleet;
+mod janitor;
+mod lint;
+mod list;
 mod report;
+mod results;
+mod run;
 mod service;
 
-/// Building a recipe's test binary: a cold build takes about two minutes on two cores.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long a run asked to stop at its deadline has to tear down before it is killed:
 /// teardown's own budget is 2 min plus the stack's stop grace period.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10 * 60);
@@ -84,13 +85,13 @@ pub(crate) enum Cmd {
     /// only --recipe-git: any recipe repository, no Rust needed (the generic tiers, settings
     /// from its own ccci.yml and --set). Writes results.json, junit.xml and comment.md into
     /// the run directory.
-    Run(RunArgs),
+    Run(run::RunArgs),
     /// Check a recipe as a run would before it deploys, with no Swarm: the settings, the
     /// release tags, the ref and the upgrade base, the compose chain (files, YAML,
     /// services, images' tags, secrets, configs, name lengths).
     ///
     /// Exit status: 0 clean, 2 with the one-line error a run would give.
-    Lint(LintArgs),
+    Lint(lint::LintArgs),
     /// List the recipe test crates of this workspace.
     List {
         /// As a JSON array.
@@ -110,8 +111,8 @@ pub(crate) enum Cmd {
         /// A results.json.
         path: PathBuf,
         /// What to write.
-        #[arg(long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = results::Format::Markdown)]
+        format: results::Format,
         /// Where; default: standard output.
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -239,141 +240,6 @@ struct Passed {
     args: Vec<String>,
 }
 
-/// Which recipe, at which ref, under which domain and settings: what `run` and `lint` share.
-#[derive(clap::Args)]
-struct Target {
-    /// A recipe test crate of this workspace (recipes/<RECIPE>).
-    recipe: Option<String>,
-    /// The ref: a tag, branch or commit (default: the repository's HEAD).
-    #[arg(long = "ref", value_name = "REF")]
-    reference: Option<String>,
-    /// A recipe repository (URL or path; a git bundle works too) instead of the crate's
-    /// source, or alone for any recipe without a test crate.
-    #[arg(long, value_name = "URL")]
-    recipe_git: Option<String>,
-    /// The app's domain; it makes the Swarm's names (default: a fresh one under ccci.test).
-    #[arg(long)]
-    domain: Option<String>,
-    /// A setting on top of ccci.yml: `--set health_path=/api/health`; the value is YAML.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-}
-
-#[derive(clap::Args)]
-struct LintArgs {
-    #[command(flatten)]
-    target: Target,
-    #[command(flatten)]
-    trust: Trust,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    /// A comment for a pull request.
-    Markdown,
-    /// JUnit XML, for CI systems that show test results.
-    Junit,
-}
-
-#[derive(clap::Args)]
-pub(crate) struct RunArgs {
-    #[command(flatten)]
-    target: Target,
-    /// How to reach the app: `traefik` (through the Traefik serving `proxy`, by the app's
-    /// domain over HTTPS) or `host-port` (published on the host, no Traefik). Default:
-    /// through Traefik if one serves `proxy`.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["traefik", "host-port"]).try_map(|v| v.parse::<ccci::Routing>()))]
-    routing: Option<ccci::Routing>,
-    /// When to pull images onto the node: `missing` (only images the node lacks), `always`
-    /// (every image, every deploy) or `never` (a missing image is an error).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["missing", "always", "never"]).try_map(|v| v.parse::<ccci::Pull>()))]
-    pull: Option<ccci::Pull>,
-    /// The whole run's deadline (a test crate run): at it the run is asked to stop and
-    /// tears down, and is killed 10 min later if it has not.
-    #[arg(long, value_parser = parse_timeout, default_value = DEFAULT_TIMEOUT)]
-    timeout: Duration,
-    /// Also copy the JUnit XML here.
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
-    /// Where the run directory's files will be served (CI artefacts): comment.md links them
-    /// under this URL; without it, it names them relative to the run directory.
-    #[arg(long, value_name = "BASE")]
-    artifact_url: Option<String>,
-    /// When the run is red, leave its stack up for debugging instead of tearing it down; it
-    /// stays registered, and any run or `janitor` removes it once --keep-for has passed.
-    #[arg(long)]
-    keep: bool,
-    /// How long --keep leaves a red run's stack up.
-    #[arg(long, value_parser = parse_timeout, default_value = DEFAULT_KEEP_FOR, value_name = "DURATION")]
-    keep_for: Duration,
-    /// The quick lane: the head on the recipe's warm canonical deployment (upgraded in
-    /// place, functional tests), which then returns to known-good. Never a cold run's level
-    /// (docs/fleet.md).
-    #[arg(long)]
-    quick: bool,
-    /// Upgrade from each of the N releases before the head, each path in a deployment of its
-    /// own (over the recipe's `upgrade_from`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
-    upgrade_from: Option<u32>,
-    #[command(flatten)]
-    trust: Trust,
-}
-
-/// `run --timeout`'s default.
-const DEFAULT_TIMEOUT: &str = "2h";
-/// `run --keep-for`'s default.
-const DEFAULT_KEEP_FOR: &str = "1h";
-
-impl RunArgs {
-    /// `cargo ccci run RECIPE` with every option at its default: the fleet's cold runs.
-    pub(crate) fn of_recipe(recipe: &str) -> RunArgs {
-        let default = |text| parse_timeout(text).unwrap_or(Duration::from_secs(3600));
-        RunArgs {
-            target: Target {
-                recipe: Some(recipe.to_string()),
-                reference: None,
-                recipe_git: None,
-                domain: None,
-                sets: Vec::new(),
-            },
-            routing: None,
-            pull: None,
-            timeout: default(DEFAULT_TIMEOUT),
-            junit: None,
-            artifact_url: None,
-            keep: false,
-            keep_for: default(DEFAULT_KEEP_FOR),
-            quick: false,
-            upgrade_from: None,
-            trust: Trust {
-                untrusted: false,
-                allow: Vec::new(),
-            },
-        }
-    }
-}
-
-/// Whether the head is a stranger's.
-#[derive(clap::Args)]
-struct Trust {
-    /// Treat the head as untrusted (a stranger's pull request): every deploy's merged stack
-    /// is held to its own stack, domain and checkout before anything is created
-    /// (docs/serve.md#what-a-head-may-deploy). `cargo ccci serve` always does.
-    #[arg(long)]
-    untrusted: bool,
-    /// What an untrusted head may deploy beyond its own stack, RULE:VALUE (repeatable):
-    /// `--allow bind_mount:/var/run/docker.sock`.
-    #[arg(long, value_name = "RULE:VALUE", requires = "untrusted", value_parser = |v: &str| v.parse::<ccci::policy::Allowance>())]
-    allow: Vec<ccci::policy::Allowance>,
-}
-
-impl Trust {
-    /// As the run's settings take it: `None` for a trusted head.
-    fn allowances(self) -> Option<Vec<ccci::policy::Allowance>> {
-        self.untrusted.then_some(self.allow)
-    }
-}
-
 pub(crate) fn parse_timeout(v: &str) -> Result<Duration, String> {
     ccci::core::meta::duration(v).ok_or_else(|| {
         format!("`{v}` is not a duration; write it like `90m`, `2h` or `5400` (seconds)")
@@ -399,10 +265,10 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(&args);
     let result = match cli.command {
-        Cmd::Run(a) => run(a),
-        Cmd::Lint(a) => lint(a),
-        Cmd::List { json } => list(json),
-        Cmd::Results { path, json } => show(&path, json),
+        Cmd::Run(a) => run::run(a),
+        Cmd::Lint(a) => lint::lint(a),
+        Cmd::List { json } => list::list(json),
+        Cmd::Results { path, json } => results::show(&path, json),
         Cmd::Report {
             path,
             post: true,
@@ -419,26 +285,12 @@ fn main() -> ExitCode {
             out,
             artifact_url,
             ..
-        } => write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
+        } => results::write_report(&path, format, out.as_deref(), artifact_url.as_deref()),
         Cmd::Janitor {
             dry_run,
             kept,
             older_than,
-        } => match older_than.as_str() {
-            "never" => Ok(None),
-            d => ccci::core::meta::duration(d).map(Some).ok_or_else(|| {
-                format!(
-                    "--older-than `{d}` is not a duration: write it like `2h` or `30m`, or `never`"
-                )
-            }),
-        }
-        .and_then(|older_than| {
-            janitor(ccci::registry::Sweep {
-                dry_run,
-                kept,
-                older_than,
-            })
-        }),
+        } => janitor::command(dry_run, kept, &older_than),
         Cmd::Deps { cmd } => deps::deps(cmd),
         Cmd::Canonical { cmd } => fleet::canonical(cmd),
         Cmd::Sweep(a) => fleet::sweep(a),
@@ -450,458 +302,6 @@ fn main() -> ExitCode {
         eprintln!("cargo ccci: {e}");
         ExitCode::from(2)
     })
-}
-
-fn run(a: RunArgs) -> Result<ExitCode, String> {
-    run_asking(a, None).map(|(code, _)| code)
-}
-
-/// `run`, asking the run to make or promote the recipe's canonical (`canonical up`, the
-/// sweep); with the results it wrote, when it wrote any.
-pub(crate) fn run_asking(
-    a: RunArgs,
-    canonical: Option<ccci::CanonicalAsk>,
-) -> Result<(ExitCode, Option<Results>), String> {
-    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
-    // Every variable of ccci's (ccci::core::vars) a test crate honours, under this command line's flags.
-    let from_env = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
-        .map_err(|e| e.to_string())?;
-    let git = a.target.recipe_git.map(absolute_if_path);
-    let mut overrides = ccci::Overrides {
-        reference: a.target.reference,
-        domain: a.target.domain,
-        routing: a.routing,
-        pull: a.pull,
-        keep: a.keep.then_some(a.keep_for),
-        // The report shows the app's screenshot, unless its variable (vars::SCREENSHOT) says no.
-        screenshot: Some(from_env.screenshot.unwrap_or(true)),
-        lane: a.quick.then_some(ccci::core::results::Lane::of(true)),
-        upgrade_from: a.upgrade_from,
-        canonical,
-        untrusted: a.trust.allowances(),
-        ..Default::default()
-    };
-    let (recipe, sets, timeout, junit) = (a.target.recipe, a.target.sets, a.timeout, a.junit);
-    let artifacts = a.artifact_url;
-    let names = recipe_names();
-    if recipe.is_none() {
-        if let Some(url) = git {
-            return run_repository(
-                ccci::RepoRun {
-                    url,
-                    sets,
-                    settings: overrides.apply(from_env),
-                },
-                junit.as_deref(),
-                artifacts.as_deref(),
-            )
-            .map(|code| (code, None));
-        }
-    }
-    overrides.recipe_git = git;
-    let recipe = test_crate(recipe, &names, "run")?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    let results_file = dir.path().join("results.json");
-    // This process reads the run's results from its own copy; a copy the caller asked for
-    // (the results-file variable) is made from it at the end.
-    let asked_copy = from_env.results_copy.clone();
-    overrides.results_copy = Some(results_file.clone());
-    let interrupted = run_test_binary(&recipe, &overrides, &sets, timeout, &results_file)?;
-    // The run printed its summary; end with its reports and the verdict that sets the exit
-    // status.
-    let results = read(&results_file)?;
-    if let Some(copy) = &asked_copy {
-        std::fs::copy(&results_file, copy)
-            .map_err(|e| format!("cannot copy the results to {}: {e}", copy.display()))?;
-    }
-    report::write_all(&results, junit.as_deref(), artifacts.as_deref())?;
-    service::record(&results.run_id);
-    let code = verdict_line(
-        &results,
-        &PathBuf::from(&results.run_dir).join("results.json"),
-    );
-    // An interrupted run says so in its exit status, as a shell expects (128 + SIGINT).
-    let code = if interrupted {
-        ExitCode::from(130)
-    } else {
-        code
-    };
-    if results.canonical.is_some() {
-        fleet::record_canonicals();
-    }
-    Ok((code, Some(results)))
-}
-
-/// Builds `recipe-<recipe>`'s test binary and runs it with `overrides` and `sets` under
-/// `timeout`, until it wrote `results_file`; whether Ctrl-C or SIGTERM cut it short.
-fn run_test_binary(
-    recipe: &str,
-    overrides: &ccci::Overrides,
-    sets: &[String],
-    timeout: Duration,
-    results_file: &Path,
-) -> Result<bool, String> {
-    let binary = build_test_binary(recipe)?;
-    let mut cmd = ccci_process::command(&binary);
-    // As `cargo test` runs it: in its crate's directory, reading the overrides as it reads
-    // ccci's variables (ccci::Settings::from_env).
-    cmd.current_dir(Path::new("recipes").join(recipe))
-        .envs(overrides.env())
-        .envs(ccci::sets_env(sets));
-    let shown = format!("{} (the recipe-{recipe} tests)", binary.display());
-    // Ctrl-C at a terminal reaches the run as well: it ends its step and tears down, and this
-    // process waits for that to print the verdict instead of dying first.
-    ignore_interrupts();
-    let status = ccci_process::supervise(cmd, shown, Deadline::after(timeout), STOP_GRACE);
-    if let Err(e) = &status {
-        eprintln!("cargo ccci: {e}");
-    }
-    let interrupted = matches!(&status, Ok(s) if s.code() == Some(130));
-    if !results_file.exists() {
-        return Err(match status {
-            Ok(s) => format!("the run wrote no results (it exited {s}); its output above says why"),
-            Err(e) => format!("the run wrote no results: {e}"),
-        });
-    }
-    Ok(interrupted)
-}
-
-/// Builds `recipe-<recipe>`'s test binary under [`BUILD_TIMEOUT`], showing the build's
-/// progress, and returns its path.
-pub(crate) fn build_test_binary(recipe: &str) -> Result<PathBuf, String> {
-    let package = format!("recipe-{recipe}");
-    cargo_built(&["test", "-p", &package, "--test", "recipe", "--no-run"], "recipe")
-        .ok_or_else(|| format!("cargo built no test binary named `recipe` for {package}: its Cargo.toml needs [[test]] name = \"recipe\", harness = false"))?
-}
-
-/// Builds binary `bin` of `package` in the workspace of `manifest` under [`BUILD_TIMEOUT`],
-/// showing the build's progress unless `quiet`, and returns its path.
-pub(crate) fn build_binary(
-    manifest: &Path,
-    package: &str,
-    bin: &str,
-    quiet: bool,
-) -> Result<PathBuf, String> {
-    let manifest = manifest.display().to_string();
-    let mut args = vec![
-        "build",
-        "--manifest-path",
-        &manifest,
-        "-p",
-        package,
-        "--bin",
-        bin,
-    ];
-    if quiet {
-        args.push("--quiet");
-    }
-    cargo_built(&args, bin)
-        .ok_or_else(|| format!("cargo built no binary {bin} of {package} ({manifest})"))?
-}
-
-/// Runs cargo with `args` (a build) and returns the path of the executable it made for the
-/// target named `target`: `None` when it made none, an error when the build failed.
-fn cargo_built(args: &[&str], target: &str) -> Option<Result<PathBuf, String>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = ccci_process::command(&cargo);
-    cmd.args(args)
-        .arg("--message-format=json-render-diagnostics");
-    let shown = format!("cargo {}", args.join(" "));
-    let out = match ccci_process::run_showing_stderr(cmd, shown, Deadline::after(BUILD_TIMEOUT)) {
-        Ok(out) => out,
-        Err(e) => return Some(Err(e.to_string())),
-    };
-    out.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == target)
-        .find_map(|m| m["executable"].as_str().map(|p| Ok(PathBuf::from(p))))
-}
-
-/// Ctrl-C no longer ends this process: the run it started hears it too and tears down, and
-/// this process then reports how it ended.
-fn ignore_interrupts() {
-    // SAFETY: setting a signal's disposition to "ignore" runs no code of ours in a handler.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
-    }
-}
-
-/// Prints the closing verdict line and returns the exit status it sets.
-fn verdict_line(results: &Results, path: &Path) -> ExitCode {
-    let verdict = ccci::verdict_styled(results.verdict, ccci::colour_stdout());
-    if results.bad_input.is_some() {
-        say!(
-            "cargo ccci: {} could not run: its input is wrong, and nothing was deployed (results: {})",
-            results.recipe,
-            path.display()
-        );
-        return exit_code(results);
-    }
-    say!(
-        "cargo ccci: {} {verdict} at {} (results: {})",
-        results.recipe,
-        results.level,
-        path.display()
-    );
-    exit_code(results)
-}
-
-/// A path that exists, made absolute (the test-crate flow runs in the crate's directory);
-/// anything else (a URL) as it is.
-fn absolute_if_path(url: String) -> String {
-    match Path::new(&url).canonicalize() {
-        Ok(p) => p.display().to_string(),
-        Err(_) => url,
-    }
-}
-
-/// `cargo ccci lint`: a test crate's recipe, or any repository's, checked as a run would
-/// before it deploys; one line either way.
-fn lint(LintArgs { target: a, trust }: LintArgs) -> Result<ExitCode, String> {
-    let git = a.recipe_git.map(absolute_if_path);
-    let untrusted = trust.allowances();
-    let overrides = ccci::Overrides {
-        reference: a.reference,
-        domain: a.domain,
-        untrusted: untrusted.clone(),
-        ..Default::default()
-    };
-    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
-    let linted = match (a.recipe, git) {
-        (None, Some(url)) => {
-            let settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
-                .map_err(|e| e.to_string())?;
-            ccci::lint_repository(ccci::RepoRun {
-                url,
-                sets: a.sets,
-                settings: overrides.apply(settings),
-            })
-        }
-        (recipe, git) => {
-            let recipe = test_crate(recipe, &recipe_names(), "lint")?;
-            let dir = here.join("recipes").join(&recipe);
-            let settings = ccci::Settings::from_env(&dir, ccci::default_runs_dir(&dir))
-                .map_err(|e| e.to_string())?;
-            let overrides = ccci::Overrides {
-                recipe_git: git,
-                ..overrides
-            };
-            ccci::lint_crate(overrides.apply(settings), &a.sets)
-        }
-    }
-    .map_err(|e| e.to_string())?;
-    let head = &linted.head;
-    let short = ccci::core::short_commit(&head.commit);
-    let release = head.version.as_deref().unwrap_or("unreleased");
-    let base = match &linted.base {
-        Some(b) => format!("upgrade from {}", b.reference),
-        None => "no release before it to upgrade from".into(),
-    };
-    say!(
-        "cargo ccci lint: {} at {} ({short}, {release}): clean: {}; {base}",
-        linted.recipe,
-        head.reference,
-        linted.compose_files.join(" + "),
-    );
-    if let Some(allow) = &untrusted {
-        let allowed: Vec<String> = allow.iter().map(ToString::to_string).collect();
-        say!(
-            "  untrusted: the head keeps to its own stack, domain and checkout{}",
-            match allowed.is_empty() {
-                true => String::new(),
-                false => format!(" (allowed: {})", allowed.join(", ")),
-            }
-        );
-    }
-    for tag in &linted.annotated {
-        say!("  note: tag {tag} is lightweight; a run makes it annotated in its own clone (abra deploys only annotated releases)");
-    }
-    if let Some(from) = &linted.overlay {
-        say!("  note: the CI overlay from {from} is added to every deploy");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The generic tiers on a recipe repository with no test crate, in this process.
-fn run_repository(
-    run: ccci::RepoRun,
-    junit: Option<&Path>,
-    artifacts: Option<&str>,
-) -> Result<ExitCode, String> {
-    let report = ccci::run_repository(run).map_err(|e| e.to_string())?;
-    if let Some(e) = &report.results.bad_input {
-        // Said once, as every error that stops a run before it starts is, and last.
-        report::write_all(&report.results, junit, artifacts)?;
-        service::record(&report.results.run_id);
-        eprintln!("cargo ccci: {e}");
-        return Ok(verdict_line(&report.results, &report.path));
-    }
-    say!(
-        "\n{}",
-        ccci::summary_styled(&report.results, &report.path, ccci::colour_stdout())
-    );
-    report::write_all(&report.results, junit, artifacts)?;
-    service::record(&report.results.run_id);
-    if report.results.canonical.is_some() {
-        fleet::record_canonicals();
-    }
-    let code = verdict_line(&report.results, &report.path);
-    Ok(if report.interrupted {
-        ExitCode::from(130)
-    } else {
-        code
-    })
-}
-
-fn read(path: &Path) -> Result<Results, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let results: Results = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a ccci results.json: {e}", path.display()))?;
-    if !ccci::core::results::SCHEMAS.contains(&results.schema.as_str()) {
-        return Err(format!(
-            "{}: schema {} is not one this cargo-ccci reads (up to {}): upgrade ccci",
-            path.display(),
-            results.schema,
-            ccci::core::results::SCHEMA
-        ));
-    }
-    Ok(results)
-}
-
-fn exit_code(results: &Results) -> ExitCode {
-    if results.bad_input.is_some() {
-        return ExitCode::from(2);
-    }
-    if results.verdict == Verdict::Green {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-fn show(path: &Path, json: bool) -> Result<ExitCode, String> {
-    let results = read(path)?;
-    if json {
-        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
-        print_out(&text);
-        return Ok(exit_code(&results));
-    }
-    say!(
-        "{}",
-        ccci::summary_styled(
-            &results,
-            &PathBuf::from(&results.run_dir).join("results.json"),
-            ccci::colour_stdout()
-        )
-    );
-    Ok(exit_code(&results))
-}
-
-fn janitor(sweep: ccci::registry::Sweep) -> Result<ExitCode, String> {
-    let dry_run = sweep.dry_run;
-    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
-    let settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
-        .map_err(|e| e.to_string())?;
-    let registry = ccci::registry::Registry::open(settings.registry_dir.as_deref())
-        .map_err(|e| e.to_string())?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let reaped = rt.block_on(async {
-        let swarm = ccci_swarm::Swarm::connect()
-            .await
-            .map_err(|e| e.to_string())?;
-        let budget = ccci::budget::JANITOR;
-        Ok::<_, String>((
-            ccci::registry::reap(&registry, &swarm, sweep, budget).await,
-            ccci::registry::reap_orphans(&registry, &swarm, sweep, budget).await,
-        ))
-    })?;
-    let (reaped, orphans) = reaped;
-    let runs = registry.runs();
-    let live = runs.iter().filter(|r| ccci::registry::alive(r)).count();
-    let kept: Vec<_> = runs
-        .iter()
-        .filter(|r| !ccci::registry::alive(r) && r.kept_now() && !sweep.kept)
-        .collect();
-    for r in &reaped {
-        let what = format!(
-            "run {} of {} (stack {}, process {} gone)",
-            r.run.run_id, r.run.recipe, r.run.stack, r.run.pid
-        );
-        match (dry_run, r.left.is_empty()) {
-            (true, true) => say!("would forget {what}: nothing of it is left"),
-            (true, false) => say!("would remove {what}: {}", r.left.join(", ")),
-            (false, true) => say!("removed {what}"),
-            (false, false) => {
-                say!("could not remove all of {what}: left {}", r.left.join(", "))
-            }
-        }
-    }
-    say!(
-        "cargo ccci janitor: {} killed run{} {}, {live} live run{} left alone (registry: {})",
-        reaped.len(),
-        if reaped.len() == 1 { "" } else { "s" },
-        if dry_run { "found" } else { "reaped" },
-        if live == 1 { "" } else { "s" },
-        registry.dir().display()
-    );
-    for o in &orphans {
-        let what = format!(
-            "stack {} of {} (no registered run holds it; {} min old)",
-            o.stack,
-            o.of,
-            o.age / 60
-        );
-        match (dry_run, o.left.is_empty()) {
-            (true, _) => say!("would remove {what}: {}", o.left.join(", ")),
-            (false, true) => say!("removed {what}"),
-            (false, false) => say!("could not remove all of {what}: left {}", o.left.join(", ")),
-        }
-    }
-    for k in &kept {
-        say!(
-            "kept for debugging: stack {} of run {} ({}) until {}; `cargo ccci janitor --kept` removes it now",
-            k.stack,
-            k.run_id,
-            k.recipe,
-            k.keep_until.map(ccci::core::time::rfc3339).unwrap_or_default()
-        );
-    }
-    let all_gone =
-        reaped.iter().all(|r| r.left.is_empty()) && orphans.iter().all(|o| o.left.is_empty());
-    Ok(match all_gone || dry_run {
-        true => ExitCode::SUCCESS,
-        false => ExitCode::FAILURE,
-    })
-}
-
-fn list(json: bool) -> Result<ExitCode, String> {
-    let names = recipe_names();
-    match json {
-        true => print_out(&serde_json::to_string(&names).map_err(|e| e.to_string())?),
-        false => print_out(&names.join("\n")),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn write_report(
-    path: &Path,
-    format: Format,
-    out: Option<&Path>,
-    artifacts: Option<&str>,
-) -> Result<ExitCode, String> {
-    let results = read(path)?;
-    let text = match format {
-        Format::Markdown => ccci_report::markdown(&results, artifacts),
-        Format::Junit => ccci_report::junit(&results)?,
-    };
-    match out {
-        Some(o) => std::fs::write(o, text).map_err(|e| format!("{}: {e}", o.display()))?,
-        None => print_out(&text),
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints `text` and a newline to stdout. A reader that stopped reading (`| head`) is not an

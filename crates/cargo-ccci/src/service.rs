@@ -19,7 +19,7 @@ use std::time::Duration;
 const TAKE_IN: Duration = Duration::from_secs(90);
 
 /// The service binary: built from the ccci source tree this cargo-ccci was built from when
-/// that is still here (as a recipe's test binary is, at most [`crate::BUILD_TIMEOUT`]), else
+/// that is still here (as a recipe's test binary is, at most [`crate::binaries::BUILD_TIMEOUT`]), else
 /// the one installed beside cargo-ccci, else one on PATH.
 fn binary() -> Result<PathBuf, String> {
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -30,7 +30,7 @@ fn binary() -> Result<PathBuf, String> {
         if !quiet {
             eprintln!("cargo ccci: building ccci-service first, once: the run store, the dashboard and the forge's CI live there, out of `cargo ccci run`'s build");
         }
-        return crate::build_binary(
+        return crate::binaries::build_binary(
             &tree.join("Cargo.toml"),
             "ccci-service",
             "ccci-service",

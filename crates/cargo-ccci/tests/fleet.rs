@@ -516,6 +516,9 @@ fn a_sweep_started_by_the_service_hands_its_record_over_and_starts_no_store() {
         !fleet.dir.join("runs.db").exists(),
         "no ccci-service opened the store: {said}"
     );
-    assert!(said.contains("handed to the service that started it"), "{said}");
+    assert!(
+        said.contains("handed to the service that started it"),
+        "{said}"
+    );
     assert!(!said.contains(&format!("recorded:       {run}")), "{said}");
 }

@@ -17,19 +17,7 @@
 //! store is kept: never into `cargo ccci run`, never into a recipe's test crate. Exit status:
 //! 0 done, 2 could not (the store unreachable or refused, bad arguments).
 
-/// `println!` that a closed stdout (`| head`) does not turn into a panic.
-macro_rules! say {
-    ($($arg:tt)*) => {
-        $crate::print_out(&format!($($arg)*))
-    };
-}
-
-mod commands;
-mod fleet;
-mod post;
-mod serve;
-mod tell;
-
+use ccci_service::{commands, fleet, post, serve};
 use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -171,11 +159,4 @@ fn main() -> ExitCode {
         eprintln!("cargo ccci: {e}");
         ExitCode::from(2)
     })
-}
-
-/// Prints `text` and a newline to stdout; a reader that stopped reading is not an error.
-pub(crate) fn print_out(text: &str) {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
 }

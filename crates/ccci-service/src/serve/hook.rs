@@ -14,12 +14,15 @@
 //! | an event, action or comment ccci does not act on | 200, and what it is |
 //! | `!testme` on a pull request, by anyone | 202: accepted, acted on by the intake |
 //!
-//! [`decide`] is every row but the replay, from the delivery and the configuration alone
-//! (a pure function, tested row by row); the replay is the store's to know.
+//! The body reaches the webhook only through the [`Signed`] extractor (size, headers,
+//! signature: [`signed`]); [`decide`] is every later row but the replay, from the delivery and
+//! the configuration alone. Both are pure functions, tested row by row; the replay is the
+//! store's to know. Every refusal is a [`Refusal`], answered with its status in one place.
 
 use super::{now, Service};
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use ccci_forge::{Delivery, HookError, IssueComment, Testme};
@@ -57,46 +60,141 @@ pub fn router(svc: Arc<Service>) -> Router {
         .with_state(svc)
 }
 
-async fn delivered(State(svc): State<Arc<Service>>, request: Request) -> (StatusCode, String) {
-    let (parts, body) = request.into_parts();
-    let too_big = (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("a delivery is at most {MAX_BODY} bytes"),
-    );
-    // Announced too big: refused before a byte of it is read.
-    let announced = parts
-        .headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY) {
-        return too_big;
-    }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return too_big;
-    };
-    let delivery = parts
-        .headers
-        .get("x-gitea-delivery")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string();
-    match take(&svc, &parts.headers, &body).await {
-        Ok((status, said)) => {
-            tracing::info!(delivery, status = status.as_u16(), "delivery taken: {said}");
-            (status, said)
-        }
-        Err((status, said)) => {
-            tracing::warn!(
-                delivery,
-                status = status.as_u16(),
-                "delivery refused: {said}"
-            );
-            (status, said)
+/// Why a delivery is refused. Each is answered with its status ([`Refusal::status`]), here
+/// and nowhere else; nothing is queued for any of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Over [`MAX_BODY`], announced or read.
+    #[error("a delivery is at most {MAX_BODY} bytes")]
+    TooBig,
+    /// Its headers lack a signature, id or event, or its signature is not the body's.
+    #[error(transparent)]
+    Headers(#[from] HookError),
+    /// A signed body that is not the event it names.
+    #[error("not an issue_comment payload as Gitea sends it: {0}")]
+    NotThePayload(String),
+    /// A repository the configuration does not name.
+    #[error("repository {repo} is not one this service runs (its configuration names {known})")]
+    UnknownRepository {
+        /// The delivery's repository.
+        repo: String,
+        /// The configured ones, comma-separated.
+        known: String,
+    },
+    /// A `clone_url` ccci does not fetch.
+    #[error("the repository's clone_url `{0}` is not an http(s), git or ssh URL ccci fetches")]
+    NotFetchable(String),
+    /// A comment written too long ago: a replayed body.
+    #[error("comment {comment} was written {age} s ago, more than {MAX_COMMENT_AGE} s: an old delivery replayed is not acted on; comment `!testme` again")]
+    TooOld {
+        /// The comment.
+        comment: i64,
+        /// How old it was (seconds).
+        age: u64,
+    },
+    /// A delivery id taken already.
+    #[error("a delivery of this id was taken already (a replay)")]
+    SameDelivery,
+    /// Its comment taken in already under another id.
+    #[error("this comment was taken in already under another delivery id (a replay)")]
+    SameComment,
+    /// The store could not take it: the forge should deliver it again.
+    #[error("the run store cannot take the delivery now: {0}")]
+    StoreAway(String),
+}
+
+impl Refusal {
+    /// The status it is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::TooBig => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::Headers(HookError::Unsigned) => StatusCode::UNAUTHORIZED,
+            Refusal::Headers(HookError::BadSignature) | Refusal::UnknownRepository { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Refusal::Headers(HookError::NoId | HookError::NoEvent)
+            | Refusal::NotThePayload(_)
+            | Refusal::NotFetchable(_) => StatusCode::BAD_REQUEST,
+            Refusal::TooOld { .. } | Refusal::SameDelivery | Refusal::SameComment => {
+                StatusCode::CONFLICT
+            }
+            Refusal::StoreAway(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
 
-type Answer = (StatusCode, String);
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status(), self.to_string()).into_response()
+    }
+}
+
+/// A delivery whose signature is its body's under the service's webhook secret, at most
+/// [`MAX_BODY`] (announced too big, it is refused before a byte is read): the only way the
+/// webhook gets a body.
+pub struct Signed {
+    /// Its headers, read.
+    pub delivery: Delivery,
+    /// Its body, as signed.
+    pub body: axum::body::Bytes,
+}
+
+impl FromRequest<Arc<Service>> for Signed {
+    type Rejection = Refusal;
+
+    async fn from_request(request: Request, svc: &Arc<Service>) -> Result<Self, Refusal> {
+        let (parts, body) = request.into_parts();
+        let announced = parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        if announced.is_some_and(|n| n > MAX_BODY) {
+            return Err(Refusal::TooBig);
+        }
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| Refusal::TooBig)?;
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let delivery = signed(header, &body, &svc.config.webhook_secret)?;
+        Ok(Signed { delivery, body })
+    }
+}
+
+/// The delivery `header`s describe, when they carry an id, an event and a signature that is
+/// `body`'s under `secret`.
+pub fn signed<'h>(
+    header: impl Fn(&str) -> Option<&'h str>,
+    body: &[u8],
+    secret: &[u8],
+) -> Result<Delivery, Refusal> {
+    let delivery = Delivery::from_headers(header)?;
+    delivery.verify(secret, body)?;
+    Ok(delivery)
+}
+
+async fn delivered(State(svc): State<Arc<Service>>, signed: Result<Signed, Refusal>) -> Response {
+    let taken = match signed {
+        Ok(s) => take(&svc, &s.delivery, &s.body)
+            .await
+            .map_err(|r| (Some(s.delivery.id), r)),
+        Err(r) => Err((None, r)),
+    };
+    match taken {
+        Ok((status, said, delivery)) => {
+            tracing::info!(delivery, status = status.as_u16(), "delivery taken: {said}");
+            (status, said).into_response()
+        }
+        Err((delivery, refusal)) => {
+            let delivery = delivery.unwrap_or_else(|| "-".into());
+            tracing::warn!(
+                delivery,
+                status = refusal.status().as_u16(),
+                "delivery refused: {refusal}"
+            );
+            refusal.into_response()
+        }
+    }
+}
 
 /// What a delivery is, decided from its headers, body and the configuration alone (no store,
 /// no forge): the table in the module docs, every row but the replay, which the store knows.
@@ -104,44 +202,25 @@ type Answer = (StatusCode, String);
 pub enum Decision {
     /// Taken, and nothing to do: why (answered 200).
     Ignored {
-        /// Its delivery id.
-        id: String,
         /// Its repository, when it is a comment.
         repo: Option<String>,
         /// Why nothing is done.
         why: String,
     },
     /// A `!testme` for the intake (answered 202).
-    Testme {
-        /// Its delivery id.
-        id: String,
-        /// What the intake is asked.
-        intake: Intake,
-    },
+    Testme(Intake),
 }
 
-/// Decides `body` delivered with `header`s, for a service configured with `secret` and
-/// `repositories`, at `now` (Unix seconds); a refusal is its answer.
-pub fn decide<'h>(
-    header: impl Fn(&str) -> Option<&'h str>,
+/// Decides the signed `delivery` of `body`, for a service configured with `repositories`, at
+/// `now` (Unix seconds).
+pub fn decide(
+    delivery: &Delivery,
     body: &[u8],
-    secret: &[u8],
     repositories: &std::collections::BTreeMap<String, super::config::Repository>,
     now: i64,
-) -> Result<Decision, Answer> {
-    let delivery = Delivery::from_headers(header).map_err(|e| {
-        let status = match e {
-            HookError::Unsigned => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        (status, e.to_string())
-    })?;
-    delivery
-        .verify(secret, body)
-        .map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+) -> Result<Decision, Refusal> {
     if delivery.event != "issue_comment" {
         return Ok(Decision::Ignored {
-            id: delivery.id,
             repo: None,
             why: format!(
                 "event `{}`: ccci acts on comments (issue_comment) only",
@@ -149,21 +228,12 @@ pub fn decide<'h>(
             ),
         });
     }
-    let comment: IssueComment = serde_json::from_slice(body).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("not an issue_comment payload as Gitea sends it: {e}"),
-        )
-    })?;
+    let comment: IssueComment =
+        serde_json::from_slice(body).map_err(|e| Refusal::NotThePayload(e.to_string()))?;
     let repo = comment.repository.full_name.clone();
     if !repositories.contains_key(&repo) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!(
-                "repository {repo} is not one this service runs (its configuration names {})",
-                repositories.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        ));
+        let known = repositories.keys().cloned().collect::<Vec<_>>().join(", ");
+        return Err(Refusal::UnknownRepository { repo, known });
     }
     let command = Testme::parse(&comment.comment.body);
     let ignored = match (comment.action.as_str(), comment.on_pull_request(), command) {
@@ -174,78 +244,70 @@ pub fn decide<'h>(
     };
     if let Some(what) = ignored {
         return Ok(Decision::Ignored {
-            id: delivery.id,
             repo: Some(repo),
             why: format!("ignored: {what}"),
         });
     }
     if let Some(age) = too_old(comment.comment.created_at.as_deref(), now) {
-        return Err((
-            StatusCode::CONFLICT,
-            format!(
-                "comment {} was written {age} s ago, more than {MAX_COMMENT_AGE} s: an old delivery replayed is not acted on; comment `!testme` again",
-                comment.comment.id
-            ),
-        ));
+        return Err(Refusal::TooOld {
+            comment: comment.comment.id,
+            age,
+        });
     }
     let clone_url = &comment.repository.clone_url;
     let fetchable = ["https://", "http://", "git://", "ssh://"]
         .iter()
         .any(|s| clone_url.starts_with(s));
     if !fetchable {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("the repository's clone_url `{clone_url}` is not an http(s), git or ssh URL ccci fetches"),
-        ));
+        return Err(Refusal::NotFetchable(clone_url.clone()));
     }
-    Ok(Decision::Testme {
-        id: delivery.id,
-        intake: Intake {
-            repo,
-            pr: comment.issue.number,
-            comment_id: comment.comment.id,
-            user: comment.comment.user.login.clone(),
-            quick: command == Some(Testme::Quick),
-            clone_url: comment.repository.clone_url.clone(),
-            comment_at: comment
-                .comment
-                .created_at
-                .as_deref()
-                .and_then(ccci_core::time::parse_rfc3339),
-        },
-    })
+    Ok(Decision::Testme(Intake {
+        repo,
+        pr: comment.issue.number,
+        comment_id: comment.comment.id,
+        user: comment.comment.user.login.clone(),
+        quick: command == Some(Testme::Quick),
+        clone_url: comment.repository.clone_url.clone(),
+        comment_at: comment
+            .comment
+            .created_at
+            .as_deref()
+            .and_then(ccci_core::time::parse_rfc3339),
+    }))
 }
 
-async fn take(svc: &Service, headers: &HeaderMap, body: &[u8]) -> Result<Answer, Answer> {
-    let decided = decide(
-        |name| headers.get(name).and_then(|v| v.to_str().ok()),
-        body,
-        &svc.config.webhook_secret,
-        &svc.config.repositories,
-        now(),
-    )?;
-    let (id, intake) = match decided {
-        Decision::Ignored { id, repo, why } => {
-            return accept(svc, &id, repo.as_deref(), None, None, why).await;
+/// Takes a signed delivery: decided, then recorded (a replay refused); the status it is
+/// answered with, what is said, and its id.
+async fn take(
+    svc: &Service,
+    delivery: &Delivery,
+    body: &[u8],
+) -> Result<(StatusCode, String, String), Refusal> {
+    let id = delivery.id.clone();
+    match decide(delivery, body, &svc.config.repositories, now())? {
+        Decision::Ignored { repo, why } => {
+            accept(svc, &id, repo.as_deref(), None, None).await?;
+            Ok((StatusCode::OK, why, id))
         }
-        Decision::Testme { id, intake } => (id, intake),
-    };
-    let request = serde_json::to_string(&intake)
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let answer = accept(
-        svc,
-        &id,
-        Some(&intake.repo),
-        Some(intake.comment_id),
-        Some(request),
-        format!(
-            "accepted: !testme on {}#{} by {}",
-            intake.repo, intake.pr, intake.user
-        ),
-    )
-    .await?;
-    svc.intake.notify_one();
-    Ok((StatusCode::ACCEPTED, answer.1))
+        Decision::Testme(intake) => {
+            let request =
+                serde_json::to_string(&intake).map_err(|e| Refusal::StoreAway(e.to_string()))?;
+            accept(
+                svc,
+                &id,
+                Some(&intake.repo),
+                Some(intake.comment_id),
+                Some(request),
+            )
+            .await?;
+            svc.intake.notify_one();
+            let said = format!(
+                "accepted: !testme on {}#{} by {}",
+                intake.repo, intake.pr, intake.user
+            );
+            Ok((StatusCode::ACCEPTED, said, id))
+        }
+    }
 }
 
 /// How old a `!testme` comment may be when its delivery arrives (seconds): the forge
@@ -262,30 +324,23 @@ fn too_old(created_at: Option<&str>, now: i64) -> Option<u64> {
 }
 
 /// Records the delivery (`request`: what it asks of the intake; `comment`: the `!testme`
-/// comment it carries), answering 409 for a replay of either.
+/// comment it carries), refusing a replay of either.
 async fn accept(
     svc: &Service,
     id: &str,
     repo: Option<&str>,
     comment: Option<i64>,
     request: Option<String>,
-    said: String,
-) -> Result<Answer, Answer> {
+) -> Result<(), Refusal> {
     let (id, repo) = (id.to_string(), repo.map(String::from));
     let taken = svc
         .ask(move |s| s.accept_delivery(&id, repo.as_deref(), comment, request.as_deref(), now()))
         .await
-        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e))?;
+        .map_err(Refusal::StoreAway)?;
     match taken {
-        ccci_store::Taken::New => Ok((StatusCode::OK, said)),
-        ccci_store::Taken::SameDelivery => Err((
-            StatusCode::CONFLICT,
-            "a delivery of this id was taken already (a replay)".into(),
-        )),
-        ccci_store::Taken::SameComment => Err((
-            StatusCode::CONFLICT,
-            "this comment was taken in already under another delivery id (a replay)".into(),
-        )),
+        ccci_store::Taken::New => Ok(()),
+        ccci_store::Taken::SameDelivery => Err(Refusal::SameDelivery),
+        ccci_store::Taken::SameComment => Err(Refusal::SameComment),
     }
 }
 
@@ -343,10 +398,10 @@ mod tests {
                 _ => None,
             }
         };
-        match decide(header, body, SECRET, &repositories(), NOW) {
+        match signed(header, body, SECRET).and_then(|d| decide(&d, body, &repositories(), NOW)) {
             Ok(Decision::Ignored { .. }) => (200, None),
-            Ok(Decision::Testme { intake, .. }) => (202, Some(intake)),
-            Err((status, _)) => (status.as_u16(), None),
+            Ok(Decision::Testme(intake)) => (202, Some(intake)),
+            Err(refusal) => (refusal.status().as_u16(), None),
         }
     }
 
