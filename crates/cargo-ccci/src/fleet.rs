@@ -91,7 +91,7 @@ fn up(recipe: &str) -> Result<ExitCode, String> {
                 k.run_id
             );
             let code = establish(&recipe, &k.commit)?;
-            record_canonicals();
+            service::record_canonicals();
             code
         }
         None => {
@@ -144,32 +144,6 @@ fn establish(recipe: &str, commit: &str) -> Result<ExitCode, String> {
         Some(2) => ExitCode::from(2),
         _ => ExitCode::FAILURE,
     })
-}
-
-/// Records this host's canonicals in the run store, in place of what it had for the host.
-/// Never fails the command: the store is told again by the next one.
-pub(crate) fn record_canonicals() {
-    let told = (|| -> Result<(), String> {
-        let settings = settings()?;
-        let records: Vec<Canonical> = ccci::fleet::Records::at(&settings.canonical_dir)
-            .all()
-            .into_iter()
-            .filter_map(Result::ok)
-            .collect();
-        let host = ccci::core::host::host_name().unwrap_or_else(|| "localhost".into());
-        if let Some(dir) = service::handoff_dir() {
-            let record = ccci::core::wire::CanonicalsRecord { host, records };
-            return service::handoff(&dir, ccci::core::wire::Handoff::Canonicals, &record);
-        }
-        let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-        let json = serde_json::to_string(&records).map_err(|e| e.to_string())?;
-        std::fs::write(file.path(), json).map_err(|e| e.to_string())?;
-        let path = file.path().display().to_string();
-        service::ask(&["set-canonicals", "--host", &host, &path]).map(|_| ())
-    })();
-    if let Err(e) = told {
-        eprintln!("cargo ccci: the run store does not know this host's canonicals yet: {e}");
-    }
 }
 
 /// Unix seconds now.
@@ -285,7 +259,7 @@ fn down(recipe: &str) -> Result<ExitCode, String> {
             ExitCode::FAILURE
         }
     };
-    record_canonicals();
+    service::record_canonicals();
     Ok(code)
 }
 

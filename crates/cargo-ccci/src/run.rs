@@ -4,7 +4,7 @@
 
 use crate::binaries::build_test_binary;
 use crate::results::{exit_code, read};
-use crate::{fleet, parse_timeout, recipe_names, report, service, test_crate, STOP_GRACE};
+use crate::{parse_timeout, recipe_names, report, service, test_crate, STOP_GRACE};
 use ccci::core::Results;
 use ccci::Deadline;
 use clap::builder::TypedValueParser as _;
@@ -207,7 +207,7 @@ pub(crate) fn run_asking(
         code
     };
     if results.canonical.is_some() {
-        fleet::record_canonicals();
+        service::record_canonicals();
     }
     Ok((code, Some(results)))
 }
@@ -305,7 +305,7 @@ fn run_repository(
     report::write_all(&report.results, junit, artifacts)?;
     service::record(&report.results.run_id);
     if report.results.canonical.is_some() {
-        fleet::record_canonicals();
+        service::record_canonicals();
     }
     let code = verdict_line(&report.results, &report.path);
     Ok(if report.interrupted {

@@ -124,3 +124,32 @@ pub fn ask(args: &[&str]) -> Result<String, String> {
     let shown = format!("{} {}", binary.display(), args.join(" "));
     ccci_process::run(cmd, shown, Deadline::after(TAKE_IN), "").map_err(|e| e.to_string())
 }
+
+/// Records this host's canonicals in the run store, in place of what it had for the host.
+/// Never fails the command: the store is told again by the next one.
+pub(crate) fn record_canonicals() {
+    let told = (|| -> Result<(), String> {
+        let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+        let settings = ccci::Settings::from_env(&here, ccci::default_runs_dir(&here))
+            .map_err(|e| e.to_string())?;
+        let records: Vec<ccci::core::canonical::Canonical> =
+            ccci::fleet::Records::at(&settings.canonical_dir)
+                .all()
+                .into_iter()
+                .filter_map(Result::ok)
+                .collect();
+        let host = ccci::core::host::host_name().unwrap_or_else(|| "localhost".into());
+        if let Some(dir) = handoff_dir() {
+            let record = ccci::core::wire::CanonicalsRecord { host, records };
+            return handoff(&dir, ccci::core::wire::Handoff::Canonicals, &record);
+        }
+        let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(&records).map_err(|e| e.to_string())?;
+        std::fs::write(file.path(), json).map_err(|e| e.to_string())?;
+        let path = file.path().display().to_string();
+        ask(&["set-canonicals", "--host", &host, &path]).map(|_| ())
+    })();
+    if let Err(e) = told {
+        eprintln!("cargo ccci: the run store does not know this host's canonicals yet: {e}");
+    }
+}
