@@ -313,17 +313,16 @@ pub fn dashboard(args: &StoreArgs, listen: &str) -> Result<ExitCode, String> {
                 let mut said = false;
                 loop {
                     tokio::time::sleep(TAKE_IN_EVERY).await;
-                    let (s, j) = (store.clone(), journal.clone());
-                    let taken = tokio::task::spawn_blocking(move || s.take_in(&j, &alive)).await;
-                    match taken {
-                        Ok(Err(e)) if !said => {
+                    let j = journal.clone();
+                    match ccci_store::on_thread(&store, move |s| s.take_in(&j, &alive)).await {
+                        Err(e) if !said => {
                             eprintln!(
                                 "ccci-service dashboard: cannot take in the run journal: {e}"
                             );
                             said = true;
                         }
-                        Ok(Ok(_)) => said = false,
-                        _ => {}
+                        Ok(_) => said = false,
+                        Err(_) => {}
                     }
                 }
             });

@@ -325,7 +325,9 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     let said = refused.body["body"].as_str().unwrap().to_string();
     assert!(
         said.contains(ccci_core::short_commit(&pushed)) && said.contains("comment `!testme` again"),
-        "{said}"
+        "{said}\nthe head pushed: {pushed}; the first head: {head}; the server's refs:\n{}\nthe service's log:\n{}",
+        ccci_testkit::git(&git.bare, &["show-ref"]),
+        std::fs::read_to_string(&log).unwrap_or_default()
     );
     let jobs = store.jobs(100).unwrap();
     assert!(

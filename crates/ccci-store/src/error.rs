@@ -51,6 +51,9 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
+    /// An async caller's question got no answer ([`crate::on_thread`]).
+    #[error("the run store gave no answer: {0}")]
+    NoAnswer(String),
     /// No run of that id.
     #[error("no run `{0}` in the run store (`cargo ccci history` lists them)")]
     NoRun(String),

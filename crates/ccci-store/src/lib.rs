@@ -34,6 +34,7 @@ mod import;
 mod journal;
 mod location;
 mod model;
+mod on_thread;
 mod open;
 mod query;
 mod queue;
@@ -43,6 +44,7 @@ pub use error::StoreError;
 pub use fleet::{CanonicalRow, Drift, KnownGood, Sweep, SweepEntry, SweepLine};
 pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
+pub use on_thread::{on_thread, ASK_WITHIN};
 pub use open::STORE_WAIT;
 pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing, Taken, ABANDONED};
 

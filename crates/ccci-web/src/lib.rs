@@ -29,7 +29,6 @@ use axum::Router;
 use ccci_store::{HistoryQuery, Store, StoreError};
 use maud::{html, Markup};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What the dashboard serves from: the store, and where its links point.
 #[derive(Clone)]
@@ -48,29 +47,19 @@ impl Dashboard {
     }
 
     /// Runs `ask` on the store on a blocking thread, within the store's deadline and a
-    /// little more.
+    /// little more ([`ccci_store::on_thread`]).
     async fn ask<T: Send + 'static>(
         &self,
         ask: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Failure> {
-        let store = self.store.clone();
-        let deadline = ccci_store::STORE_WAIT + Duration::from_secs(5);
-        let answer =
-            tokio::time::timeout(deadline, tokio::task::spawn_blocking(move || ask(&store)))
-                .await
-                .map_err(|_| {
-                    Failure::unavailable(format!(
-                        "the run store did not answer within {} s",
-                        deadline.as_secs()
-                    ))
-                })?
-                .map_err(|e| Failure::unavailable(format!("the store's thread failed: {e}")))?;
-        answer.map_err(|e| match e {
-            StoreError::NoRun(_) | StoreError::Ambiguous { .. } => {
-                Failure::not_found(e.to_string())
-            }
-            e => Failure::unavailable(e.to_string()),
-        })
+        ccci_store::on_thread(&self.store, ask)
+            .await
+            .map_err(|e| match e {
+                StoreError::NoRun(_) | StoreError::Ambiguous { .. } => {
+                    Failure::not_found(e.to_string())
+                }
+                e => Failure::unavailable(e.to_string()),
+            })
     }
 }
 

@@ -69,10 +69,8 @@ impl Service {
         &self,
         ask: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, String> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || ask(&store))
+        ccci_store::on_thread(&self.store, ask)
             .await
-            .map_err(|e| format!("the store's thread failed: {e}"))?
             .map_err(|e| e.to_string())
     }
 
