@@ -377,6 +377,29 @@ pub struct Teardown {
     pub kept: Option<Kept>,
 }
 
+impl Teardown {
+    /// A teardown that ran and left nothing: the ending of a run that ended well.
+    pub fn clean() -> Teardown {
+        Teardown {
+            clean: true,
+            ..Teardown::default()
+        }
+    }
+
+    /// Why this teardown makes a run red, when it does: its stack kept for debugging, or
+    /// something left behind.
+    pub fn makes_red(&self) -> Option<String> {
+        match &self.kept {
+            Some(kept) => Some(format!(
+                "stack {} kept for debugging until {} (--keep)",
+                kept.stack, kept.until
+            )),
+            None if !self.clean => Some(format!("teardown left {}", self.leftovers.join(", "))),
+            None => None,
+        }
+    }
+}
+
 /// A red run's stack left up for debugging, and how to reach and remove it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kept {
@@ -456,7 +479,7 @@ fn ladder_of(tests: &[TestRecord], declared_na: &BTreeMap<Rung, String>) -> Ladd
 fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
     if let Some(e) = &f.bad_input {
         let mut reasons = vec![format!("bad input: {e}")];
-        reasons.extend(teardown_reason(&f.teardown));
+        reasons.extend(f.teardown.makes_red());
         return (Verdict::Red, reasons);
     }
     let mut reasons = ladder.red_reasons();
@@ -490,7 +513,7 @@ fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
             crate::short_commit(&f.head.commit)
         ));
     }
-    reasons.extend(teardown_reason(&f.teardown));
+    reasons.extend(f.teardown.makes_red());
     // A quick run that could not put the canonical back leaves the fleet worse than it
     // found it: not green, whatever the head did.
     if let Some(c) = f
@@ -510,18 +533,6 @@ fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
         false => Verdict::Red,
     };
     (verdict, reasons)
-}
-
-/// Why teardown makes a run red: its stack kept for debugging, or something left behind.
-fn teardown_reason(t: &Teardown) -> Option<String> {
-    match &t.kept {
-        Some(kept) => Some(format!(
-            "stack {} kept for debugging until {} (--keep)",
-            kept.stack, kept.until
-        )),
-        None if !t.clean => Some(format!("teardown left {}", t.leftovers.join(", "))),
-        None => None,
-    }
 }
 
 #[cfg(test)]

@@ -27,32 +27,27 @@ impl Run {
             started: self.started,
             interrupted: self.interrupted(),
         };
-        let red_so_far = || {
-            let clean = Teardown {
-                clean: true,
-                ..Teardown::default()
-            };
-            let results = self
-                .shared
-                .record(|r| r.results(&facts, &self.steps, clean));
-            results.verdict == ccci_core::Verdict::Red
-        };
+        // The ladder is concluded twice, each time for its own use: here, as if teardown
+        // will be clean, for the verdict that decides how the run ends (a red stack kept,
+        // the canonical returned, a green one promoted); and once more at the end, with the
+        // teardown that happened and the promotion's record, for the results.
+        let so_far = self
+            .shared
+            .record(|r| r.results(&facts, &self.steps, Teardown::clean()))
+            .verdict;
+        let red = so_far == ccci_core::Verdict::Red;
         let teardown = match self.shared.settings.lane.ending() {
-            Ending::ReturnCanonical => self.return_canonical(red_so_far()),
+            Ending::ReturnCanonical => self.return_canonical(red),
             Ending::TearDown => {
                 let kept = match self.shared.settings.keep {
-                    Some(keep) if !self.interrupted() && red_so_far() => self.keep_stack(keep),
+                    Some(keep) if !self.interrupted() && red => self.keep_stack(keep),
                     _ => None,
                 };
                 kept.unwrap_or_else(|| self.teardown())
             }
         };
         if self.shared.settings.lane.may_promote() && !self.interrupted() {
-            let green = self
-                .shared
-                .record(|r| r.results(&facts, &self.steps, teardown.clone()))
-                .verdict
-                == ccci_core::Verdict::Green;
+            let green = so_far == ccci_core::Verdict::Green && teardown.makes_red().is_none();
             self.promote_canonical(green);
         }
         // A run that left something stays registered, for the janitor to retry (or, kept,
