@@ -315,11 +315,13 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     let pushed = push_to_pull(tmp.path(), &git, "custom-html");
     forge.state.pushed(1, now - 3);
     comment_accepted(&serving.url, "p-1", &seen, secret);
+    // Found by the head it names: an older `!testme` of the flood above, retried late (the
+    // forge was away), may be refused the same way, naming the head it pinned then.
     let refused = comment_posted(
         &forge.state,
         "a reply saying the head moved",
         Duration::from_secs(60),
-        "pushed to after your `!testme`",
+        &format!("its head is now {}", ccci_core::short_commit(&pushed)),
         &log,
     );
     let said = refused.body["body"].as_str().unwrap().to_string();

@@ -126,19 +126,6 @@ impl Config {
         let at = |what: String| format!("{}: {what}", path.display());
         let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot be read: {e}")))?;
         let f: File = serde_yaml_ng::from_str(&text).map_err(|e| at(e.to_string()))?;
-        let secret = |key: &str, file: &Path| -> Result<String, String> {
-            let v = std::fs::read_to_string(file).map_err(|e| {
-                at(format!(
-                    "forge.{key}: {} cannot be read ({e}): write the value into that file",
-                    file.display()
-                ))
-            })?;
-            let v = v.trim().to_string();
-            if v.is_empty() {
-                return Err(at(format!("forge.{key}: {} is empty", file.display())));
-            }
-            Ok(v)
-        };
         if !(f.public_url.starts_with("http://") || f.public_url.starts_with("https://")) {
             return Err(at(format!(
                 "public_url `{}` is not an http(s) URL: say where people reach this service",
@@ -167,46 +154,7 @@ impl Config {
             ),
         };
         let workspace = f.workspace.unwrap_or_else(|| PathBuf::from("."));
-        let mut repositories = BTreeMap::new();
-        for (name, r) in f.repositories {
-            let Some((_, short)) = name
-                .split_once('/')
-                .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
-            else {
-                return Err(at(format!(
-                    "repositories: `{name}` is not `owner/name` as the forge names it"
-                )));
-            };
-            let recipe = r.recipe.unwrap_or_else(|| short.to_string());
-            let crate_at = |c: &str| workspace.join("recipes").join(c).join("ccci.yml");
-            let test_crate = match r.test_crate {
-                Some(c) if !crate_at(&c).is_file() => {
-                    return Err(at(format!(
-                        "repositories.{name}.test_crate: no recipes/{c}/ccci.yml in the workspace {}",
-                        workspace.display()
-                    )));
-                }
-                Some(c) => Some(c),
-                None => crate_at(&recipe).is_file().then(|| recipe.clone()),
-            };
-            let allow = r
-                .allow
-                .iter()
-                .map(|a| {
-                    a.parse()
-                        .map_err(|why: String| at(format!("repositories.{name}.allow: {why}")))
-                })
-                .collect::<Result<_, _>>()?;
-            repositories.insert(
-                name,
-                Repository {
-                    recipe,
-                    test_crate,
-                    set: r.set,
-                    allow,
-                },
-            );
-        }
+        let repositories = repositories(f.repositories, &workspace, &at)?;
         let docker_host = f.docker_host.filter(|h| !h.trim().is_empty());
         let endpoint = docker_host.as_deref().or(env_docker_host);
         // A head is a stranger's code: on the daemon of the host that keeps the forge token,
@@ -236,14 +184,79 @@ impl Config {
                 .state_dir
                 .unwrap_or_else(|| ccci_core::host::StateDir::of_host().serve()),
             api: f.forge.api.trim_end_matches('/').into(),
-            token: secret("token_file", &f.forge.token_file)?,
-            webhook_secret: secret("webhook_secret_file", &f.forge.webhook_secret_file)?
+            token: secret("token_file", &f.forge.token_file, &at)?,
+            webhook_secret: secret("webhook_secret_file", &f.forge.webhook_secret_file, &at)?
                 .into_bytes(),
             repositories,
             sweep_every,
             docker_host,
         })
     }
+}
+
+/// The secret `forge.<key>` names: the trimmed content of `file`, which must not be empty.
+fn secret(key: &str, file: &Path, at: &impl Fn(String) -> String) -> Result<String, String> {
+    let v = std::fs::read_to_string(file).map_err(|e| {
+        at(format!(
+            "forge.{key}: {} cannot be read ({e}): write the value into that file",
+            file.display()
+        ))
+    })?;
+    let v = v.trim().to_string();
+    if v.is_empty() {
+        return Err(at(format!("forge.{key}: {} is empty", file.display())));
+    }
+    Ok(v)
+}
+
+/// The configured repositories, each checked: `owner/name` as the forge names it, its test
+/// crate in the workspace, what it may deploy beyond its own stack. `at` names the file.
+fn repositories(
+    listed: BTreeMap<String, RepoFile>,
+    workspace: &Path,
+    at: &impl Fn(String) -> String,
+) -> Result<BTreeMap<String, Repository>, String> {
+    let mut repositories = BTreeMap::new();
+    for (name, r) in listed {
+        let Some((_, short)) = name
+            .split_once('/')
+            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+        else {
+            return Err(at(format!(
+                "repositories: `{name}` is not `owner/name` as the forge names it"
+            )));
+        };
+        let recipe = r.recipe.unwrap_or_else(|| short.to_string());
+        let crate_at = |c: &str| workspace.join("recipes").join(c).join("ccci.yml");
+        let test_crate = match r.test_crate {
+            Some(c) if !crate_at(&c).is_file() => {
+                return Err(at(format!(
+                    "repositories.{name}.test_crate: no recipes/{c}/ccci.yml in the workspace {}",
+                    workspace.display()
+                )));
+            }
+            Some(c) => Some(c),
+            None => crate_at(&recipe).is_file().then(|| recipe.clone()),
+        };
+        let allow = r
+            .allow
+            .iter()
+            .map(|a| {
+                a.parse()
+                    .map_err(|why: String| at(format!("repositories.{name}.allow: {why}")))
+            })
+            .collect::<Result<_, _>>()?;
+        repositories.insert(
+            name,
+            Repository {
+                recipe,
+                test_crate,
+                set: r.set,
+                allow,
+            },
+        );
+    }
+    Ok(repositories)
 }
 
 /// Whether a Docker endpoint (`DOCKER_HOST`'s syntax; `None`: the default socket) is this

@@ -100,45 +100,65 @@ async fn act(svc: &Arc<Service>, d: &ccci_store::Accepted) {
     }
 }
 
+/// One `!testme`, in order: the commenter may start runs, the comment gets its reaction,
+/// the head is pinned, the head did not move since the comment, the run is queued. Each step
+/// either lets the next go on or is what became of the delivery.
 async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
     let Some(repo) = svc.config.repositories.get(&i.repo) else {
         return Acted::Done(format!("{} is no longer configured", i.repo));
     };
+    if let Err(acted) = permitted(svc, i).await {
+        return acted;
+    }
+    let eyes = Call::React {
+        repo: i.repo.clone(),
+        comment_id: i.comment_id,
+        content: "eyes".into(),
+    };
+    if let Err(e) = svc.tell(None, &eyes).await {
+        return Acted::Later(e);
+    }
+    let head_sha = match pin(svc, i).await {
+        Ok(head) => head,
+        Err(acted) => return acted,
+    };
+    if let Err(acted) = not_moved(svc, i, &head_sha, asked).await {
+        return acted;
+    }
+    queue(svc, i, repo, head_sha, asked).await
+}
+
+/// Whether the commenter may start runs (write, admin or owner); else what became of it.
+async fn permitted(svc: &Arc<Service>, i: &Intake) -> Result<(), Acted> {
     match svc.forge.permission(&i.repo, &i.user).await {
-        Ok(Permission::Write) => {}
+        Ok(Permission::Write) => Ok(()),
         Ok(Permission::Read) => {
             let body = format!(
                 "@{}: ccci runs start only for collaborators with write access to {} (or its admins): ask one of them to comment `!testme`.",
                 i.user, i.repo
             );
-            return reply(svc, i, body, "refused: no write access").await;
+            Err(reply(svc, i, body, "refused: no write access").await)
         }
-        Err(e) if e.retryable() => return Acted::Later(e.to_string()),
+        Err(e) if e.retryable() => Err(Acted::Later(e.to_string())),
         Err(ForgeError::Status { status: 403, .. }) => {
             let why = format!(
                 "the forge does not tell this service's account a collaborator's permission on {}: Gitea answers it only to the repository's administrators (or a site administrator); make the token's account an administrator of {} (its token needs `read:repository`)",
                 i.repo, i.repo
             );
             tracing::error!(repo = i.repo, "{why}");
-            return Acted::Done(why);
+            Err(Acted::Done(why))
         }
-        Err(e) => return Acted::Done(format!("the commenter's permission could not be had: {e}")),
+        Err(e) => Err(Acted::Done(format!(
+            "the commenter's permission could not be had: {e}"
+        ))),
     }
-    if let Err(e) = svc
-        .tell(
-            None,
-            &Call::React {
-                repo: i.repo.clone(),
-                comment_id: i.comment_id,
-                content: "eyes".into(),
-            },
-        )
-        .await
-    {
-        return Acted::Later(e);
-    }
+}
+
+/// The pull request's head, pinned from git itself (`refs/pull/N/head`): the commit that
+/// will run.
+async fn pin(svc: &Arc<Service>, i: &Intake) -> Result<String, Acted> {
     let pull_ref = format!("refs/pull/{}/head", i.pr);
-    let head = match proc::run(
+    let listed = proc::run(
         "git",
         &["ls-remote", &i.clone_url, &pull_ref],
         None,
@@ -146,48 +166,66 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
         PIN,
     )
     .await
-    {
-        Ok(out) => out.split_whitespace().next().map(String::from),
-        Err(e) => return Acted::Later(format!("the pull request's head could not be read: {e}")),
-    };
-    let Some(head_sha) = head else {
-        let body = format!(
-            "ccci found no `{pull_ref}` at {}: is this a pull request of {}?",
-            i.clone_url, i.repo
-        );
-        return reply(svc, i, body, "no such head").await;
-    };
-    // The commit that runs must be the one the commenter saw: a push after the comment
-    // (or, when the delivery does not say when it was written, after it arrived) is
-    // refused. The pin above came first, so a push after it is caught here too and
-    // refused, never run.
+    .map_err(|e| Acted::Later(format!("the pull request's head could not be read: {e}")))?;
+    match listed.split_whitespace().next() {
+        Some(head) => Ok(head.to_string()),
+        None => {
+            let body = format!(
+                "ccci found no `{pull_ref}` at {}: is this a pull request of {}?",
+                i.clone_url, i.repo
+            );
+            Err(reply(svc, i, body, "no such head").await)
+        }
+    }
+}
+
+/// Refuses, with a reply, a head pushed to after the comment: the commit that runs must be
+/// the one the commenter saw. When the delivery does not say when the comment was written,
+/// after it arrived (`asked`). The pin came first, so a push after it is caught here too and
+/// refused, never run.
+async fn not_moved(
+    svc: &Arc<Service>,
+    i: &Intake,
+    head_sha: &str,
+    asked: i64,
+) -> Result<(), Acted> {
     let since = i.comment_at.unwrap_or(u64::try_from(asked).unwrap_or(0));
     match svc.forge.pushes_since(&i.repo, i.pr, since).await {
-        Ok(pushes) if pushes.is_empty() => {}
-        Ok(pushes) => {
-            let at = ccci_core::time::rfc3339(pushes[pushes.len() - 1]);
-            let body = format!(
-                "@{}: the pull request was pushed to after your `!testme` (at {at}; its head is now {}), so nothing runs: ccci runs only the commit its commenter saw. Read the new commits and comment `!testme` again.",
-                i.user,
-                ccci_core::short_commit(&head_sha)
-            );
-            return reply(svc, i, body, "refused: the head moved after the comment").await;
-        }
-        Err(e) if e.retryable() => return Acted::Later(e.to_string()),
+        Ok(pushes) => match pushes.last() {
+            None => Ok(()),
+            Some(last) => {
+                let body = format!(
+                    "@{}: the pull request was pushed to after your `!testme` (at {}; its head is now {}), so nothing runs: ccci runs only the commit its commenter saw. Read the new commits and comment `!testme` again.",
+                    i.user,
+                    ccci_core::time::rfc3339(*last),
+                    ccci_core::short_commit(head_sha)
+                );
+                Err(reply(svc, i, body, "refused: the head moved after the comment").await)
+            }
+        },
+        Err(e) if e.retryable() => Err(Acted::Later(e.to_string())),
         Err(e) => {
             let body = format!(
                 "ccci could not make sure the pull request was not pushed to after the `!testme` of @{} (the forge's timeline: {e}), so nothing runs; the operator must give the service's token `read:issue`.",
                 i.user
             );
-            return reply(
-                svc,
-                i,
-                body,
-                "refused: the pushes since the comment could not be read",
-            )
-            .await;
+            let note = "refused: the pushes since the comment could not be read";
+            Err(reply(svc, i, body, note).await)
         }
     }
+}
+
+/// Queues the run of `head_sha` (a head already queued or running is that job) and sets its
+/// status to `pending`.
+async fn queue(
+    svc: &Arc<Service>,
+    i: &Intake,
+    repo: &super::config::Repository,
+    head_sha: String,
+    asked: i64,
+) -> Acted {
+    let short = ccci_core::short_commit(&head_sha).to_string();
+    let lane = ccci_core::results::Lane::of(i.quick);
     let job = NewJob {
         repo: i.repo.clone(),
         pr: i.pr,
@@ -197,48 +235,37 @@ async fn intake_one(svc: &Arc<Service>, i: &Intake, asked: i64) -> Acted {
         test_crate: repo.test_crate.clone(),
         // `!testme quick`: on the recipe's warm canonical; the run refuses (could not run,
         // said on the pull request) when this host keeps none.
-        lane: ccci_core::results::Lane::of(i.quick),
+        lane,
         requested_by: i.user.clone(),
         trigger_comment: Some(i.comment_id),
     };
-    let queued = match svc.ask(move |s| s.enqueue(&job, asked, now())).await {
-        Ok(q) => q,
+    let id = match svc.ask(move |s| s.enqueue(&job, asked, now())).await {
+        Ok(Enqueued::New(id)) => id,
+        Ok(Enqueued::Existing(id)) => {
+            return Acted::Done(format!("the same head is job {id}, queued or running"))
+        }
         Err(e) => return Acted::Later(e),
     };
-    match queued {
-        Enqueued::New(id) => {
-            let pending = Call::Status {
-                repo: i.repo.clone(),
-                sha: head_sha.clone(),
-                state: StatusState::Pending,
-                description: format!(
-                    "queued: {} at {}",
-                    repo.recipe,
-                    ccci_core::short_commit(&head_sha)
-                ),
-                target_url: svc.public.job(&id),
-            };
-            tracing::info!(
-                job = id,
-                repo = i.repo,
-                pr = i.pr,
-                head = ccci_core::short_commit(&head_sha),
-                lane = ccci_core::results::Lane::of(i.quick).as_str(),
-                "job queued"
-            );
-            if let Err(e) = svc.tell(Some(&id), &pending).await {
-                tracing::error!(job = id, "the pending status cannot be queued: {e}");
-            }
-            svc.runners.notify_waiters();
-            Acted::Done(format!(
-                "queued job {id} for {}",
-                ccci_core::short_commit(&head_sha)
-            ))
-        }
-        Enqueued::Existing(id) => {
-            Acted::Done(format!("the same head is job {id}, queued or running"))
-        }
+    tracing::info!(
+        job = id,
+        repo = i.repo,
+        pr = i.pr,
+        head = short,
+        lane = lane.as_str(),
+        "job queued"
+    );
+    let pending = Call::Status {
+        repo: i.repo.clone(),
+        sha: head_sha,
+        state: StatusState::Pending,
+        description: format!("queued: {} at {short}", repo.recipe),
+        target_url: svc.public.job(&id),
+    };
+    if let Err(e) = svc.tell(Some(&id), &pending).await {
+        tracing::error!(job = id, "the pending status cannot be queued: {e}");
     }
+    svc.runners.notify_waiters();
+    Acted::Done(format!("queued job {id} for {short}"))
 }
 
 /// Replies `body` on the intake's pull request and calls the delivery done with `note`, or

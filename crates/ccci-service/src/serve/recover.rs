@@ -7,14 +7,15 @@ use super::outbox::Call;
 use super::runner::STOP_GRACE;
 use super::{now, proc, Service};
 use ccci_forge::StatusState;
-use ccci_store::JobState;
+use ccci_store::{Job, JobState};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the janitor may take.
 const JANITOR: Duration = Duration::from_secs(10 * 60);
 
-/// Recovers this host's lost jobs, before it takes new ones.
+/// Recovers this host's lost jobs, before it takes new ones: each run still going stopped,
+/// the janitor run once, then each job queued again or, lost a second time, given up.
 pub async fn lost_runs(svc: &Arc<Service>) {
     let host = svc.config.host.clone();
     let lost = match svc.ask(move |s| s.running_on(&host)).await {
@@ -36,6 +37,15 @@ pub async fn lost_runs(svc: &Arc<Service>) {
             }
         }
     }
+    janitor(svc).await;
+    for job in lost {
+        again_or_given_up(svc, &job).await;
+    }
+    svc.runners.notify_waiters();
+}
+
+/// `cargo ccci janitor`: what the dead runs left on the Swarm, removed.
+async fn janitor(svc: &Arc<Service>) {
     let cargo_ccci = super::runner::cargo_ccci(svc);
     let program = cargo_ccci.to_string_lossy();
     match proc::run(
@@ -50,61 +60,52 @@ pub async fn lost_runs(svc: &Arc<Service>) {
         Ok(out) => tracing::info!("recovery: the janitor: {out}"),
         Err(e) => tracing::error!("recovery: the janitor: {e}"),
     }
-    for job in lost {
-        let a = &job.asked;
-        let again = job.attempts < 2;
-        let why = format!(
-            "the service on {} stopped while this run was going",
-            svc.config.host
-        );
-        let (calls, result) = if again {
-            let (id, w) = (job.id.clone(), why.clone());
-            let body = format!(
-                "ccci: {why}; running `{}` again.",
-                ccci_core::short_commit(&a.head_sha)
-            );
-            (
-                vec![Call::Reply {
-                    repo: a.repo.clone(),
-                    pr: a.pr,
-                    body,
-                }],
-                svc.ask(move |s| s.requeue(&id, &w)).await,
-            )
-        } else {
-            let (id, w) = (job.id.clone(), why.clone());
-            let body = format!(
-                "ccci: {why}, a second time; giving up on `{}`: comment `!testme` to try again.",
-                ccci_core::short_commit(&a.head_sha)
-            );
-            let status = Call::Status {
-                repo: a.repo.clone(),
-                sha: a.head_sha.clone(),
-                state: StatusState::Error,
-                description: format!("lost twice: {why}"),
-                target_url: svc.public.job(&job.id),
-            };
-            (
-                vec![
-                    status,
-                    Call::Reply {
-                        repo: a.repo.clone(),
-                        pr: a.pr,
-                        body,
-                    },
-                ],
-                svc.ask(move |s| s.finish_job(&id, JobState::Error, None, &w, now()))
-                    .await,
-            )
+}
+
+/// A lost job queued again, or given up when it was lost before; its pull request told.
+async fn again_or_given_up(svc: &Arc<Service>, job: &Job) {
+    let a = &job.asked;
+    let short = ccci_core::short_commit(&a.head_sha);
+    let why = format!(
+        "the service on {} stopped while this run was going",
+        svc.config.host
+    );
+    let (id, w) = (job.id.clone(), why.clone());
+    let (calls, result) = if job.attempts < 2 {
+        let body = format!("ccci: {why}; running `{short}` again.");
+        let reply = Call::Reply {
+            repo: a.repo.clone(),
+            pr: a.pr,
+            body,
         };
-        if let Err(e) = result {
+        (vec![reply], svc.ask(move |s| s.requeue(&id, &w)).await)
+    } else {
+        let body = format!(
+            "ccci: {why}, a second time; giving up on `{short}`: comment `!testme` to try again."
+        );
+        let status = Call::Status {
+            repo: a.repo.clone(),
+            sha: a.head_sha.clone(),
+            state: StatusState::Error,
+            description: format!("lost twice: {why}"),
+            target_url: svc.public.job(&job.id),
+        };
+        let reply = Call::Reply {
+            repo: a.repo.clone(),
+            pr: a.pr,
+            body,
+        };
+        let finished = svc
+            .ask(move |s| s.finish_job(&id, JobState::Error, None, &w, now()))
+            .await;
+        (vec![status, reply], finished)
+    };
+    if let Err(e) = result {
+        tracing::error!(job = job.id, "recovery: {e}");
+    }
+    for call in &calls {
+        if let Err(e) = svc.tell(Some(&job.id), call).await {
             tracing::error!(job = job.id, "recovery: {e}");
         }
-        for call in &calls {
-            if let Err(e) = svc.tell(Some(&job.id), call).await {
-                tracing::error!(job = job.id, "recovery: {e}");
-            }
-        }
     }
-    svc.runners.notify_waiters();
 }
