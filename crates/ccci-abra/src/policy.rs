@@ -102,6 +102,8 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// What an untrusted head's service `name` may not have: what reaches the host
+/// ([`host_access`]), a host file, a name other stacks resolve, a foreign host in a route.
 fn service(name: &str, svc: &Mapping, own: &Own<'_>, shared: &[&str], out: &mut Vec<Refusal>) {
     let mut refuse = |rule, key: &str, value: String, why| {
         out.push(Refusal {
@@ -112,51 +114,8 @@ fn service(name: &str, svc: &Mapping, own: &Own<'_>, shared: &[&str], out: &mut 
             why,
         })
     };
-    for v in svc
-        .get("volumes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        let bind = v.get("type").and_then(Value::as_str) == Some("bind");
-        if let Some(source) = v.get("source").and_then(Value::as_str).filter(|_| bind) {
-            refuse(
-                Rule::BindMount,
-                "volumes",
-                source.to_string(),
-                "a host path gives the head the host's files (the Docker socket gives it the host)",
-            );
-        }
-    }
-    for cap in strings(svc.get("cap_add")) {
-        refuse(
-            Rule::CapAdd,
-            "cap_add",
-            cap,
-            "a capability widens what the container may do to the host's kernel",
-        );
-    }
-    let sysctls: Vec<String> = match svc.get("sysctls") {
-        Some(Value::Mapping(m)) => m
-            .keys()
-            .filter_map(|k| k.as_str().map(String::from))
-            .collect(),
-        other => strings(other)
-            .into_iter()
-            .map(|s| s.split('=').next().unwrap_or_default().to_string())
-            .collect(),
-    };
-    for key in sysctls {
-        refuse(
-            Rule::Sysctl,
-            "sysctls",
-            key,
-            "a kernel parameter is the host's to set",
-        );
-    }
-    for dev in strings(svc.get("devices")) {
-        let host = dev.split(':').next().unwrap_or_default().to_string();
-        refuse(Rule::Device, "devices", host, "a device is the host's");
+    for (rule, key, value, why) in host_access(svc) {
+        refuse(rule, key, value, why);
     }
     for file in strings(svc.get("env_file")) {
         if let Some(path) = outside(own.checkout, &file) {
@@ -209,6 +168,59 @@ fn service(name: &str, svc: &Mapping, own: &Own<'_>, shared: &[&str], out: &mut 
             );
         }
     }
+}
+
+/// What of the host a service's spec reaches, `(rule, key, value, why)` each: a bind mount, a
+/// capability, a kernel parameter, a device.
+fn host_access(svc: &Mapping) -> Vec<(Rule, &'static str, String, &'static str)> {
+    let mut found = Vec::new();
+    for v in svc
+        .get("volumes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let bind = v.get("type").and_then(Value::as_str) == Some("bind");
+        if let Some(source) = v.get("source").and_then(Value::as_str).filter(|_| bind) {
+            found.push((
+                Rule::BindMount,
+                "volumes",
+                source.to_string(),
+                "a host path gives the head the host's files (the Docker socket gives it the host)",
+            ));
+        }
+    }
+    for cap in strings(svc.get("cap_add")) {
+        found.push((
+            Rule::CapAdd,
+            "cap_add",
+            cap,
+            "a capability widens what the container may do to the host's kernel",
+        ));
+    }
+    let sysctls: Vec<String> = match svc.get("sysctls") {
+        Some(Value::Mapping(m)) => m
+            .keys()
+            .filter_map(|k| k.as_str().map(String::from))
+            .collect(),
+        other => strings(other)
+            .into_iter()
+            .map(|s| s.split('=').next().unwrap_or_default().to_string())
+            .collect(),
+    };
+    for key in sysctls {
+        found.push((
+            Rule::Sysctl,
+            "sysctls",
+            key,
+            "a kernel parameter is the host's to set",
+        ));
+    }
+    for dev in strings(svc.get("devices")) {
+        let host = dev.split(':').next().unwrap_or_default().to_string();
+        found.push((Rule::Device, "devices", host, "a device is the host's"));
+    }
+    found
 }
 
 /// `(label, rule)` of every Traefik router rule among `labels` (a mapping or `k=v` list).

@@ -68,31 +68,23 @@ pub fn parse_args(kind: Kind, args: &TokenStream) -> (Option<When>, Vec<syn::Err
             ),
         };
     }
+    match lifecycle_when(args) {
+        Ok(when) => (Some(when), vec![]),
+        Err(e) => (None, vec![e]),
+    }
+}
+
+/// `before = op` or `after = op`, said exactly once, of an op that exists then.
+fn lifecycle_when(args: &TokenStream) -> Result<When, syn::Error> {
     let usage = "write `#[ccci::lifecycle(before = backup)]` or `#[ccci::lifecycle(after = upgrade)]` (ops: install, upgrade, backup, restore)";
-    let parsed =
-        match Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated.parse2(args.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                return (
-                    None,
-                    vec![syn::Error::new(e.span(), format!("{e}: {usage}"))],
-                )
-            }
-        };
+    let error = |span: Span, what: String| syn::Error::new(span, format!("{what}: {usage}"));
+    let parsed = Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated
+        .parse2(args.clone())
+        .map_err(|e| error(e.span(), e.to_string()))?;
     let items: Vec<_> = parsed.into_iter().collect();
     let [item] = items.as_slice() else {
-        let span = if items.is_empty() {
-            Span::call_site()
-        } else {
-            items[1].span()
-        };
-        return (
-            None,
-            vec![syn::Error::new(
-                span,
-                format!("say exactly once when this runs: {usage}"),
-            )],
-        );
+        let span = items.get(1).map_or_else(Span::call_site, |i| i.span());
+        return Err(error(span, "say exactly once when this runs".into()));
     };
     let key = item
         .path
@@ -102,15 +94,7 @@ pub fn parse_args(kind: Kind, args: &TokenStream) -> (Option<When>, Vec<syn::Err
     let before = match key.as_str() {
         "before" => true,
         "after" => false,
-        _ => {
-            return (
-                None,
-                vec![syn::Error::new(
-                    item.path.span(),
-                    format!("unknown key `{key}`: {usage}"),
-                )],
-            )
-        }
+        _ => return Err(error(item.path.span(), format!("unknown key `{key}`"))),
     };
     let op = match &item.value {
         syn::Expr::Path(p) => p
@@ -118,30 +102,16 @@ pub fn parse_args(kind: Kind, args: &TokenStream) -> (Option<When>, Vec<syn::Err
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default(),
-        other => {
-            return (
-                None,
-                vec![syn::Error::new(
-                    other.span(),
-                    format!("expected an op name: {usage}"),
-                )],
-            )
-        }
+        other => return Err(error(other.span(), "expected an op name".into())),
     };
     if !OPS.contains(&op.as_str()) {
-        return (
-            None,
-            vec![syn::Error::new(
-                item.value.span(),
-                format!("`{op}` is not an op: {usage}"),
-            )],
-        );
+        return Err(error(item.value.span(), format!("`{op}` is not an op")));
     }
     if before && op == "install" {
         let msg = "nothing exists before install: use `after = install` to act on the freshly installed app";
-        return (None, vec![syn::Error::new(item.value.span(), msg)]);
+        return Err(syn::Error::new(item.value.span(), msg));
     }
-    (Some(When { before, op }), vec![])
+    Ok(When { before, op })
 }
 
 /// Every problem with the function's signature.

@@ -5,7 +5,7 @@ use crate::error::{api, SwarmError};
 use crate::model::{ServiceKind, ServiceState, TaskState};
 use crate::stack::stack_filter;
 use crate::Swarm;
-use bollard::models::{Service, Task, TaskSpecRestartPolicyConditionEnum};
+use bollard::models::{Service, ServiceSpec, Task, TaskSpecRestartPolicyConditionEnum};
 use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use std::collections::HashMap;
 
@@ -180,21 +180,7 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
     let restart_none = condition.is_some_and(|c| c == TaskSpecRestartPolicyConditionEnum::NONE);
     let restart_any = condition.is_none_or(|c| c == TaskSpecRestartPolicyConditionEnum::ANY);
     // A service that serves something is meant to keep running, whatever its restart policy.
-    let serves = spec
-        .labels
-        .as_ref()
-        .is_some_and(|l| l.get("traefik.enable").is_some_and(|v| v == "true"))
-        || spec
-            .endpoint_spec
-            .as_ref()
-            .and_then(|e| e.ports.as_ref())
-            .is_some_and(|p| !p.is_empty())
-        || template
-            .as_ref()
-            .and_then(|t| t.container_spec.as_ref())
-            .and_then(|c| c.health_check.as_ref())
-            .and_then(|h| h.test.as_ref())
-            .is_some_and(|t| t.first().is_some_and(|x| x != "NONE"));
+    let serves = serves(&spec);
     let desired = s
         .service_status
         .as_ref()
@@ -213,30 +199,7 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
     let own: Vec<TaskState> = tasks
         .iter()
         .filter(|t| t.service_id == s.id)
-        .map(|t| {
-            let st = t.status.clone().unwrap_or_default();
-            let current = match (
-                &template_json,
-                t.spec
-                    .as_ref()
-                    .and_then(|sp| serde_json::to_value(sp).ok())
-                    .map(normalized),
-            ) {
-                (Some(a), Some(b)) => *a == b,
-                _ => false,
-            };
-            TaskState {
-                id: t.id.clone().unwrap_or_default(),
-                slot: t.slot,
-                desired_state: t.desired_state.map(|d| d.to_string()).unwrap_or_default(),
-                state: st.state.map(|d| d.to_string()).unwrap_or_default(),
-                err: st.err,
-                exit_code: st.container_status.as_ref().and_then(|c| c.exit_code),
-                timestamp: st.timestamp,
-                container_id: st.container_status.and_then(|c| c.container_id),
-                current,
-            }
-        })
+        .map(|t| task_state(t, template_json.as_ref()))
         .collect();
     let completed_ok = own
         .iter()
@@ -259,6 +222,49 @@ fn service_state(s: &Service, tasks: &[Task]) -> ServiceState {
             .filter(|s| !s.is_empty()),
         update_message: update.message,
         tasks: own,
+    }
+}
+
+/// Whether a service serves something: Traefik routes to it, it publishes a port, or it has
+/// a healthcheck.
+fn serves(spec: &ServiceSpec) -> bool {
+    spec.labels
+        .as_ref()
+        .is_some_and(|l| l.get("traefik.enable").is_some_and(|v| v == "true"))
+        || spec
+            .endpoint_spec
+            .as_ref()
+            .and_then(|e| e.ports.as_ref())
+            .is_some_and(|p| !p.is_empty())
+        || spec
+            .task_template
+            .as_ref()
+            .and_then(|t| t.container_spec.as_ref())
+            .and_then(|c| c.health_check.as_ref())
+            .and_then(|h| h.test.as_ref())
+            .is_some_and(|t| t.first().is_some_and(|x| x != "NONE"))
+}
+
+/// Task `t` as ccci judges it; `current` when its spec is the service's template (both
+/// [`normalized`]).
+fn task_state(t: &Task, template: Option<&serde_json::Value>) -> TaskState {
+    let st = t.status.clone().unwrap_or_default();
+    let spec = t
+        .spec
+        .as_ref()
+        .and_then(|sp| serde_json::to_value(sp).ok())
+        .map(normalized);
+    let current = matches!((template, spec), (Some(a), Some(b)) if *a == b);
+    TaskState {
+        id: t.id.clone().unwrap_or_default(),
+        slot: t.slot,
+        desired_state: t.desired_state.map(|d| d.to_string()).unwrap_or_default(),
+        state: st.state.map(|d| d.to_string()).unwrap_or_default(),
+        err: st.err,
+        exit_code: st.container_status.as_ref().and_then(|c| c.exit_code),
+        timestamp: st.timestamp,
+        container_id: st.container_status.and_then(|c| c.container_id),
+        current,
     }
 }
 

@@ -582,21 +582,7 @@ pub(crate) async fn make_or_promote(
         }
     }
     if old.is_none() {
-        // A stack of the canonical's name with no record here holds data nobody vouched for
-        // (another state directory's canonical, or one a crash left): never deployed over.
-        let found = d.swarm.service_labels(&d.app.stack).await?;
-        if !found.is_empty() {
-            return Err(HarnessError::CanonicalFailed {
-                stack: d.app.stack.clone(),
-                version: release.version.to_string(),
-                why: format!(
-                    "the stack is on the Swarm with no record in {}: point {} at the directory that keeps its record, or remove it (`docker stack rm {}`, then its volumes) if it is a leftover",
-                    shared.settings.canonical_dir.display(),
-                    ccci_core::vars::CANONICAL_DIR,
-                    d.app.stack
-                ),
-            });
-        }
+        refuse_unrecorded(shared, &d, &release).await?;
     }
     d.on_swarm = true;
     let made = establish(shared, &mut d, &release, proven_by, deadline).await;
@@ -641,6 +627,30 @@ pub(crate) async fn make_or_promote(
         }
     }
     Ok(Some(outcome))
+}
+
+/// Refuses to make a canonical where a stack of its name is on the Swarm with no record
+/// here: it holds data nobody vouched for (another state directory's canonical, or one a
+/// crash left), and is never deployed over.
+async fn refuse_unrecorded(
+    shared: &Shared,
+    d: &Deployment,
+    release: &Release,
+) -> Result<(), HarnessError> {
+    let found = d.swarm.service_labels(&d.app.stack).await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(HarnessError::CanonicalFailed {
+        stack: d.app.stack.clone(),
+        version: release.version.to_string(),
+        why: format!(
+            "the stack is on the Swarm with no record in {}: point {} at the directory that keeps its record, or remove it (`docker stack rm {}`, then its volumes) if it is a leftover",
+            shared.settings.canonical_dir.display(),
+            ccci_core::vars::CANONICAL_DIR,
+            d.app.stack
+        ),
+    })
 }
 
 /// What `cargo ccci canonical status` sees of a canonical on the Swarm, without the recipe's

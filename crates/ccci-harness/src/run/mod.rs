@@ -115,24 +115,7 @@ impl Run {
                 .collect(),
             ..Record::default()
         };
-        let journal = settings.journal_dir.as_deref().and_then(|journal| {
-            let reference = settings.reference.as_deref();
-            crate::journal::Journal::start(
-                journal,
-                &run_id,
-                &meta.recipe,
-                reference,
-                dir.path(),
-                settings.lane,
-            )
-                .map_err(|e| {
-                    record.warn(&format!(
-                        "no run journal ({e}): this run will not reach the run store; set {} to a writable directory",
-                        ccci_core::vars::JOURNAL_DIR
-                    ))
-                })
-                .ok()
-        });
+        let journal = start_journal(&settings, &meta, &run_id, &dir, &mut record);
         if let Some(e) = no_registry {
             record.warn(&format!(
                 "no run registry ({e}): if this run is killed, `cargo ccci janitor` cannot find what it deployed; set {} to a writable directory",
@@ -414,6 +397,33 @@ impl Drop for Lent<'_> {
     fn drop(&mut self) {
         *lock(self.1) = self.0.take();
     }
+}
+
+/// The run's note in the run journal, for the run store; a journal that cannot be written is
+/// a warning of the run's, never its failure.
+fn start_journal(
+    settings: &Settings,
+    meta: &RecipeMeta,
+    run_id: &str,
+    dir: &RunDir,
+    record: &mut Record,
+) -> Option<crate::journal::Journal> {
+    let journal = settings.journal_dir.as_deref()?;
+    crate::journal::Journal::start(
+        journal,
+        run_id,
+        &meta.recipe,
+        settings.reference.as_deref(),
+        dir.path(),
+        settings.lane,
+    )
+    .map_err(|e| {
+        record.warn(&format!(
+            "no run journal ({e}): this run will not reach the run store; set {} to a writable directory",
+            ccci_core::vars::JOURNAL_DIR
+        ))
+    })
+    .ok()
 }
 
 #[cfg(test)]
