@@ -46,7 +46,9 @@ pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
 pub use on_thread::{on_thread, ASK_WITHIN};
 pub use open::STORE_WAIT;
-pub use queue::{Accepted, Enqueued, Job, JobState, NewJob, Outgoing, Taken, ABANDONED};
+pub use queue::{
+    Accepted, Enqueued, Job, JobState, NewJob, OutboxState, Outgoing, Taken, ABANDONED,
+};
 
 /// How many of a recipe's latest cold runs the catalogue draws.
 pub const SPARK: usize = 30;

@@ -67,6 +67,31 @@ impl JobState {
     }
 }
 
+/// Where a forge call in the outbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// To be made (again, at its `next_at`).
+    Pending,
+    /// A process makes it now.
+    Taken,
+    /// The forge took it.
+    Sent,
+    /// The forge refused it for good.
+    Failed,
+}
+
+impl OutboxState {
+    /// Its name in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Taken => "taken",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+        }
+    }
+}
+
 /// A queued (or run) job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -387,9 +412,15 @@ impl Store {
         now: i64,
     ) -> Result<String, StoreError> {
         let id = new_id();
-        let seq = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64);
+        // The store's own counter (V5__outbox_sequence.sql): every host draws the next
+        // order from the database, whatever its clock says.
+        let drawn = self.db.query(
+            "UPDATE counters SET value = value + 1 WHERE name = 'outbox' RETURNING value",
+            &[],
+        )?;
+        let seq = drawn.first().and_then(|r| r.int(0)).ok_or_else(|| {
+            StoreError::Schema("the outbox's counter is missing from the counters table".into())
+        })?;
         self.db.exec(
             "INSERT INTO outbox (id, job_id, kind, call, state, seq, next_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
             &[id.as_str().into(), job_id.into(), kind.into(), call.into(), Val::Int(seq), Val::Int(now)],
@@ -426,18 +457,19 @@ impl Store {
             .collect())
     }
 
-    /// Forge call `id` was made (`sent`), failed for good (`failed`), or is tried again at
-    /// `next_at` (`pending`), with `error`.
+    /// Forge call `id` was made ([`OutboxState::Sent`]), failed for good
+    /// ([`OutboxState::Failed`]), or is tried again at `next_at` ([`OutboxState::Pending`]),
+    /// with `error`.
     pub fn outbox_mark(
         &self,
         id: &str,
-        state: &str,
+        state: OutboxState,
         next_at: i64,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         self.db.exec(
             "UPDATE outbox SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
-            &[state.into(), Val::Int(next_at), error.into(), id.into()],
+            &[state.as_str().into(), Val::Int(next_at), error.into(), id.into()],
         )?;
         Ok(())
     }

@@ -179,16 +179,23 @@ fn a_jobs_forge_calls_go_out_in_order_and_a_failed_one_holds_the_next() {
             .collect();
         assert_eq!(due, [first.clone(), other.clone()], "{}", t.kind);
         // The first failed: tried again later, and the second waits for it.
-        s.outbox_mark(&first, "pending", 100, Some("the forge is away"))
+        s.outbox_mark(
+            &first,
+            ccci_store::OutboxState::Pending,
+            100,
+            Some("the forge is away"),
+        )
+        .unwrap();
+        s.outbox_mark(&other, ccci_store::OutboxState::Sent, 10, None)
             .unwrap();
-        s.outbox_mark(&other, "sent", 10, None).unwrap();
         assert!(s.outbox_due(10, 10).unwrap().is_empty());
         let due = s.outbox_due(100, 10).unwrap();
         assert_eq!(
             (due.len(), due[0].id.as_str(), due[0].attempts),
             (1, first.as_str(), 1)
         );
-        s.outbox_mark(&first, "sent", 100, None).unwrap();
+        s.outbox_mark(&first, ccci_store::OutboxState::Sent, 100, None)
+            .unwrap();
         assert_eq!(s.outbox_due(100, 10).unwrap()[0].id, second);
         assert_eq!(s.outbox_pending().unwrap(), 1);
         s.set_pr_comment("o/r", 7, 99).unwrap();
@@ -222,7 +229,8 @@ fn a_delivery_or_forge_call_is_taken_by_one_process_and_freed_if_it_dies() {
             "{}: made once",
             t.kind
         );
-        a.outbox_mark(&call, "sent", 12, None).unwrap();
+        a.outbox_mark(&call, ccci_store::OutboxState::Sent, 12, None)
+            .unwrap();
         assert!(
             !b.take_outgoing(&call, later + 100).unwrap(),
             "a sent call stays sent"

@@ -6,6 +6,7 @@
 
 use super::{backoff, now, Service, CONTEXT};
 use ccci_forge::StatusState;
+use ccci_store::OutboxState;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,7 +127,7 @@ async fn send(svc: &Arc<Service>, id: &str, call: &str, attempts: u32) {
     let (state, next_at, error) = match outcome {
         Ok(()) => {
             tracing::info!(call = id, attempts, "forge: {what}: done");
-            ("sent", now(), None)
+            (OutboxState::Sent, now(), None)
         }
         Err((true, why)) => {
             let again = backoff(attempts);
@@ -136,7 +137,7 @@ async fn send(svc: &Arc<Service>, id: &str, call: &str, attempts: u32) {
                 again_in_s = again,
                 "forge: {what}: to be tried again: {why}"
             );
-            ("pending", now() + again, Some(why))
+            (OutboxState::Pending, now() + again, Some(why))
         }
         Err((false, why)) => {
             tracing::error!(
@@ -144,7 +145,7 @@ async fn send(svc: &Arc<Service>, id: &str, call: &str, attempts: u32) {
                 attempts,
                 "forge: {what}: refused for good: {why}"
             );
-            ("failed", now(), Some(why))
+            (OutboxState::Failed, now(), Some(why))
         }
     };
     if let Err(e) = svc
