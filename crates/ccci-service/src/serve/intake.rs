@@ -281,3 +281,155 @@ async fn reply(svc: &Arc<Service>, i: &Intake, body: String, note: &str) -> Acte
         Err(e) => Acted::Later(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::config::{Config, Repository};
+    use crate::serve::double::Double;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    const REPO: &str = "coop-cloud/custom-html";
+
+    /// A service of a store in `dir`, talking to `forge`, serving [`REPO`].
+    fn service(dir: &Path, forge: Arc<Double>) -> Arc<Service> {
+        let database = dir.join("runs.db").display().to_string();
+        let store = ccci_store::Store::open(&database.parse().unwrap()).unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            public_url: "http://ci.example".into(),
+            database: None,
+            host: "ci-1".into(),
+            capacity: 0,
+            run_timeout: Duration::from_secs(60),
+            workspace: dir.into(),
+            cargo_ccci: None,
+            state_dir: dir.join("state"),
+            api: "http://forge.example/api/v1".into(),
+            token: "token".into(),
+            webhook_secret: b"secret".to_vec(),
+            repositories: BTreeMap::from([(
+                REPO.to_string(),
+                Repository {
+                    recipe: "custom-html".into(),
+                    test_crate: None,
+                    set: Vec::new(),
+                    allow: Vec::new(),
+                },
+            )]),
+            sweep_every: None,
+            docker_host: None,
+        };
+        Arc::new(Service::new(config, Arc::new(store), forge, None, database))
+    }
+
+    /// A repository whose `refs/pull/1/head` is a commit; its path (git clones it as a URL)
+    /// and that commit.
+    fn pull_request(dir: &Path) -> (String, String) {
+        let work = dir.join("work");
+        ccci_testkit::release_repository("custom-html", &work);
+        ccci_testkit::git(&work, &["update-ref", "refs/pull/1/head", "HEAD"]);
+        let head = ccci_testkit::git(&work, &["rev-parse", "HEAD"]);
+        (work.display().to_string(), head)
+    }
+
+    fn intake(user: &str, clone_url: &str, comment_at: u64) -> Intake {
+        Intake {
+            repo: REPO.into(),
+            pr: 1,
+            comment_id: 42,
+            user: user.into(),
+            quick: false,
+            clone_url: clone_url.into(),
+            comment_at: Some(comment_at),
+        }
+    }
+
+    /// The calls the outbox holds, as the service would make them.
+    fn outbox(svc: &Service) -> Vec<Call> {
+        svc.store
+            .outbox_due(i64::MAX / 2, 100)
+            .unwrap()
+            .iter()
+            .map(|o| serde_json::from_str(&o.call).unwrap())
+            .collect()
+    }
+
+    fn reply_text(calls: &[Call]) -> String {
+        calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Reply { body, .. } => Some(body.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Each way an accepted `!testme` ends, decided with the forge a double: a commenter
+    /// without write access gets a reply and nothing runs; a head pushed to after the comment
+    /// gets a reply and nothing runs; a writer's head is queued, once, with its pending
+    /// status and the reaction.
+    #[tokio::test]
+    async fn a_testme_is_refused_or_queued_as_the_forge_answers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (url, head) = pull_request(tmp.path());
+        let now = u64::try_from(now()).unwrap();
+
+        let forge = Arc::new(Double {
+            writers: vec!["alice".into()],
+            pushes: BTreeMap::from([(1, vec![now - 600, now - 3])]),
+            ..Double::default()
+        });
+        let svc = service(tmp.path(), forge.clone());
+
+        let refused = intake_one(&svc, &intake("mallory", &url, now - 10), now as i64).await;
+        assert!(matches!(&refused, Acted::Done(n) if n == "refused: no write access"));
+        assert!(reply_text(&outbox(&svc))
+            .contains("@mallory: ccci runs start only for collaborators with write access"));
+
+        let moved = intake_one(&svc, &intake("alice", &url, now - 10), now as i64).await;
+        assert!(
+            matches!(&moved, Acted::Done(n) if n == "refused: the head moved after the comment")
+        );
+        let said = reply_text(&outbox(&svc));
+        assert!(
+            said.contains(&format!(
+                "its head is now {}",
+                ccci_core::short_commit(&head)
+            )),
+            "{said}"
+        );
+        assert!(svc.store.jobs(10).unwrap().is_empty(), "nothing queued");
+
+        let queued = intake_one(&svc, &intake("alice", &url, now - 1), now as i64).await;
+        let Acted::Done(note) = queued else {
+            panic!("not done")
+        };
+        assert!(note.starts_with("queued job "), "{note}");
+        let jobs = svc.store.jobs(10).unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(
+            jobs[0].asked.head_sha, head,
+            "the head pinned from refs/pull/1/head"
+        );
+        let calls = outbox(&svc);
+        assert!(calls.iter().any(|c| matches!(c, Call::Status { state: StatusState::Pending, sha, .. } if *sha == head)), "{calls:?}");
+        assert!(
+            calls
+                .iter()
+                .any(|c| matches!(c, Call::React { comment_id: 42, .. })),
+            "{calls:?}"
+        );
+
+        let again = intake_one(&svc, &intake("alice", &url, now - 1), now as i64).await;
+        assert!(matches!(&again, Acted::Done(n) if n.starts_with("the same head is job")));
+        assert_eq!(svc.store.jobs(10).unwrap().len(), 1, "one job for one head");
+        let asked = forge.asked.lock().unwrap().clone();
+        assert!(
+            asked.contains(&"permission coop-cloud/custom-html mallory".to_string()),
+            "{asked:?}"
+        );
+    }
+}

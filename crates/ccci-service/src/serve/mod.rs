@@ -19,6 +19,8 @@
 //! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
 
 pub mod config;
+#[cfg(test)]
+mod double;
 mod handoff;
 mod hook;
 mod intake;
@@ -44,8 +46,8 @@ pub struct Service {
     pub config: Config,
     /// The run store, with the queue.
     pub store: Arc<Store>,
-    /// The forge's API.
-    pub forge: ccci_forge::Forge,
+    /// The forge's API: Gitea's or Forgejo's, or a test's double ([`ccci_forge::ForgeApi`]).
+    pub forge: Arc<dyn ccci_forge::ForgeApi>,
     /// The dashboard's URLs as people reach them.
     pub public: ccci_web::Urls,
     /// This host's run journal.
@@ -64,6 +66,29 @@ pub struct Service {
 }
 
 impl Service {
+    /// A service of `config`, keeping `store` (at `database`, for the runs it starts) and
+    /// talking to `forge`.
+    pub fn new(
+        config: Config,
+        store: Arc<Store>,
+        forge: Arc<dyn ccci_forge::ForgeApi>,
+        journal: Option<PathBuf>,
+        database: String,
+    ) -> Service {
+        Service {
+            public: ccci_web::Urls::new(&config.public_url),
+            config,
+            store,
+            forge,
+            journal,
+            database,
+            intake: Notify::new(),
+            outbox: Notify::new(),
+            runners: Notify::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
     /// Runs `ask` on the store on a blocking thread.
     pub async fn ask<T: Send + 'static>(
         &self,
@@ -171,18 +196,13 @@ pub fn serve(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let svc = Arc::new(Service {
-        public: ccci_web::Urls::new(&config.public_url),
+    let svc = Arc::new(Service::new(
         config,
-        store: Arc::new(store),
-        forge,
+        Arc::new(store),
+        Arc::new(forge),
         journal,
         database,
-        intake: Notify::new(),
-        outbox: Notify::new(),
-        runners: Notify::new(),
-        stopping: std::sync::atomic::AtomicBool::new(false),
-    });
+    ));
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&svc.config.listen)
             .await

@@ -172,10 +172,17 @@ async fn make(svc: &Arc<Service>, call: &Call) -> Result<(), (bool, String)> {
             state,
             description,
             target_url,
-        } => f
-            .status(repo, sha, *state, CONTEXT, description, target_url)
-            .await
-            .map_err(failed),
+        } => {
+            let status = ccci_forge::CommitStatus {
+                repo,
+                sha,
+                state: *state,
+                context: CONTEXT,
+                description,
+                target_url,
+            };
+            f.status(&status).await.map_err(failed)
+        }
         Call::Reply { repo, pr, body } => {
             f.comment(repo, *pr, body).await.map(drop).map_err(failed)
         }

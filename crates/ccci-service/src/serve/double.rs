@@ -1,0 +1,72 @@
+//! A test double of the forge ([`ForgeApi`]) for the service's own unit tests: it answers
+//! each commenter's permission and each pull request's pushes as a test sets them, and
+//! records every call it was asked. It stands in for a forge's HTTP API only; the real
+//! client's requests are checked against Gitea's OpenAPI description elsewhere (tests/).
+
+use ccci_forge::{Answer, CommitStatus, ForgeApi, ForgeError, IssueCommentItem, Permission};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A forge as a test sets it.
+#[derive(Default)]
+pub struct Double {
+    /// Each commenter's permission; anyone else reads only.
+    pub writers: Vec<String>,
+    /// Each pull request's pushes (Unix seconds), by number.
+    pub pushes: BTreeMap<i64, Vec<u64>>,
+    /// Every call asked, in order, as `what repo …`.
+    pub asked: Mutex<Vec<String>>,
+}
+
+impl Double {
+    fn note(&self, call: String) {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(call);
+    }
+}
+
+impl ForgeApi for Double {
+    fn me(&self) -> Answer<'_, String> {
+        self.note("me".into());
+        Box::pin(async { Ok("ccci-bot".to_string()) })
+    }
+    fn permission<'a>(&'a self, repo: &'a str, user: &'a str) -> Answer<'a, Permission> {
+        self.note(format!("permission {repo} {user}"));
+        let p = match self.writers.iter().any(|w| w == user) {
+            true => Permission::Write,
+            false => Permission::Read,
+        };
+        Box::pin(async move { Ok(p) })
+    }
+    fn react<'a>(&'a self, repo: &'a str, id: i64, reaction: &'a str) -> Answer<'a, ()> {
+        self.note(format!("react {repo} {id} {reaction}"));
+        Box::pin(async { Ok(()) })
+    }
+    fn status<'a>(&'a self, s: &'a CommitStatus<'a>) -> Answer<'a, ()> {
+        self.note(format!("status {} {} {}", s.repo, s.sha, s.state.as_str()));
+        Box::pin(async { Ok(()) })
+    }
+    fn comment<'a>(&'a self, repo: &'a str, number: i64, _body: &'a str) -> Answer<'a, i64> {
+        self.note(format!("comment {repo} {number}"));
+        Box::pin(async { Ok(1) })
+    }
+    fn edit_comment<'a>(&'a self, repo: &'a str, id: i64, _body: &'a str) -> Answer<'a, ()> {
+        self.note(format!("edit {repo} {id}"));
+        Box::pin(async { Ok(()) })
+    }
+    fn comments<'a>(&'a self, repo: &'a str, number: i64) -> Answer<'a, Vec<IssueCommentItem>> {
+        self.note(format!("comments {repo} {number}"));
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn pushes_since<'a>(&'a self, repo: &'a str, number: i64, since: u64) -> Answer<'a, Vec<u64>> {
+        self.note(format!("pushes {repo} {number} {since}"));
+        let pushes: Vec<u64> = self
+            .pushes
+            .get(&number)
+            .map(|p| p.iter().copied().filter(|at| *at >= since).collect())
+            .unwrap_or_default();
+        Box::pin(async move { Ok::<_, ForgeError>(pushes) })
+    }
+}
