@@ -4,6 +4,7 @@
 
 use crate::error::StoreError;
 use postgres::types::{IsNull, ToSql, Type};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// A value bound to a statement or read from a row.
@@ -78,27 +79,99 @@ impl Row {
     }
 }
 
-/// A connection to the store's database. One at a time uses it.
-pub(crate) enum Db {
-    Sqlite(Mutex<rusqlite::Connection>),
-    Postgres(Mutex<postgres::Client>, Box<postgres::Config>),
+/// How many connections one process keeps to the store's database.
+pub(crate) const POOL: usize = 4;
+
+/// A few connections to the store's database, each used by one question at a time: a
+/// question takes one that is free, so the dashboard's reads never wait behind a worker's
+/// long write on the same connection (SQLite's WAL lets readers go on beside a writer;
+/// PostgreSQL serves each connection on its own). One is made at open; the others when first
+/// needed.
+pub(crate) struct Pool<C> {
+    conns: Vec<Mutex<Option<C>>>,
+    next: AtomicUsize,
+    connect: Box<dyn Fn() -> Result<C, StoreError> + Send + Sync>,
 }
 
-/// Runs `call` on the PostgreSQL connection, connecting again when the server closed it
+impl<C> Pool<C> {
+    /// A pool of [`POOL`] connections made by `connect`, the first of them now.
+    pub(crate) fn open(
+        connect: impl Fn() -> Result<C, StoreError> + Send + Sync + 'static,
+    ) -> Result<Pool<C>, StoreError> {
+        let first = connect()?;
+        let mut conns = vec![Mutex::new(Some(first))];
+        conns.extend((1..POOL).map(|_| Mutex::new(None)));
+        Ok(Pool {
+            conns,
+            next: AtomicUsize::new(0),
+            connect: Box::new(connect),
+        })
+    }
+
+    /// A connection: a free one, else the next in turn once it is free.
+    pub(crate) fn get(&self) -> Result<Conn<'_, C>, StoreError> {
+        let free = self.conns.iter().find_map(|c| match c.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let mut guard = match free {
+            Some(g) => g,
+            None => lock(&self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()]),
+        };
+        if guard.is_none() {
+            *guard = Some((self.connect)()?);
+        }
+        Ok(Conn(guard))
+    }
+
+    /// A new connection in place of `c`'s (the server closed it).
+    fn reconnect(&self, c: &mut Conn<'_, C>) -> Result<(), StoreError> {
+        *c.0 = Some((self.connect)()?);
+        Ok(())
+    }
+}
+
+/// A connection taken from a [`Pool`], given back when dropped.
+pub(crate) struct Conn<'a, C>(MutexGuard<'a, Option<C>>);
+
+impl<C> std::ops::Deref for Conn<'_, C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        self.0
+            .as_ref()
+            .expect("a pool's connection is made before it is handed out")
+    }
+}
+
+impl<C> std::ops::DerefMut for Conn<'_, C> {
+    fn deref_mut(&mut self) -> &mut C {
+        self.0
+            .as_mut()
+            .expect("a pool's connection is made before it is handed out")
+    }
+}
+
+/// The store's database, through a [`Pool`] of connections.
+pub(crate) enum Db {
+    Sqlite(Pool<rusqlite::Connection>),
+    Postgres(Pool<postgres::Client>),
+}
+
+/// Runs `call` on a PostgreSQL connection, connecting again when the server closed it
 /// (restarted, or a network cut) and running it once more: a service keeps its store across
 /// the database's restarts. A batch that failed that way was rolled back by the server.
 fn on_postgres<T>(
-    client: &Mutex<postgres::Client>,
-    config: &postgres::Config,
+    pool: &Pool<postgres::Client>,
     call: impl Fn(&mut postgres::Client) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let mut c = lock(client);
+    let mut c = pool.get()?;
     if c.is_closed() {
-        *c = config.connect(postgres::NoTls)?;
+        pool.reconnect(&mut c)?;
     }
     match call(&mut c) {
         Err(_) if c.is_closed() => {
-            *c = config.connect(postgres::NoTls)?;
+            pool.reconnect(&mut c)?;
             call(&mut c)
         }
         done => done,
@@ -111,19 +184,19 @@ pub(crate) type Stmt = (&'static str, Vec<Val>);
 impl Db {
     /// Whether this is PostgreSQL (for the few statements the two write differently).
     pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self, Db::Postgres(..))
+        matches!(self, Db::Postgres(_))
     }
 
     /// Runs a statement; returns how many rows it changed.
     pub(crate) fn exec(&self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
         match self {
-            Db::Sqlite(c) => {
-                let c = lock(c);
+            Db::Sqlite(pool) => {
+                let c = pool.get()?;
                 let mut stmt = c.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(args.iter()))? as u64)
             }
-            Db::Postgres(c, config) => {
-                on_postgres(c, config, |c| Ok(c.execute(&numbered(sql), &refs(args))?))
+            Db::Postgres(pool) => {
+                on_postgres(pool, |c| Ok(c.execute(&numbered(sql), &refs(args))?))
             }
         }
     }
@@ -131,8 +204,8 @@ impl Db {
     /// Runs a query; returns its rows.
     pub(crate) fn query(&self, sql: &str, args: &[Val]) -> Result<Vec<Row>, StoreError> {
         match self {
-            Db::Sqlite(c) => {
-                let c = lock(c);
+            Db::Sqlite(pool) => {
+                let c = pool.get()?;
                 let mut stmt = c.prepare_cached(sql)?;
                 let width = stmt.column_count();
                 let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -144,7 +217,7 @@ impl Db {
                     .map(Row)
                     .collect())
             }
-            Db::Postgres(c, config) => on_postgres(c, config, |c| {
+            Db::Postgres(pool) => on_postgres(pool, |c| {
                 c.query(&numbered(sql), &refs(args))?
                     .iter()
                     .map(|r| from_postgres(r).map(Row))
@@ -156,8 +229,8 @@ impl Db {
     /// Runs `stmts` in one transaction: all of them, or none.
     pub(crate) fn batch(&self, stmts: &[Stmt]) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(c) => {
-                let mut c = lock(c);
+            Db::Sqlite(pool) => {
+                let mut c = pool.get()?;
                 let tx = c.transaction()?;
                 for (sql, args) in stmts {
                     tx.prepare_cached(sql)?
@@ -165,7 +238,7 @@ impl Db {
                 }
                 Ok(tx.commit()?)
             }
-            Db::Postgres(c, config) => on_postgres(c, config, |c| {
+            Db::Postgres(pool) => on_postgres(pool, |c| {
                 let mut tx = c.transaction()?;
                 for (sql, args) in stmts {
                     tx.execute(&numbered(sql), &refs(args))?;
@@ -279,6 +352,31 @@ impl ToSql for Val {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A question never waits behind another on a busy connection while one is free: a
+    /// worker holding one (a long write) leaves the others to the dashboard.
+    #[test]
+    fn a_busy_connection_leaves_the_others_free() {
+        let made = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let pool = Pool::open(move || Ok(counter.fetch_add(1, Ordering::SeqCst))).unwrap();
+        let held = pool.get().unwrap();
+        let other = pool.get().unwrap();
+        assert_ne!(
+            *held, *other,
+            "a second connection, not a wait for the first"
+        );
+        drop(other);
+        let again = pool.get().unwrap();
+        assert_eq!(
+            made.load(Ordering::SeqCst),
+            2,
+            "a free connection is used again"
+        );
+        drop((held, again));
+        let all: Vec<_> = (0..POOL).map(|_| pool.get().unwrap()).collect();
+        assert_eq!(all.len(), POOL);
+    }
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {

@@ -9,14 +9,17 @@
 //! | module | what it decides |
 //! |---|---|
 //! | `location` | where a store is ([`Location`]) |
-//! | `db` | one SQL dialect over SQLite and PostgreSQL |
+//! | `db` | one SQL dialect over SQLite and PostgreSQL, through a few pooled connections |
 //! | `open` | opening a store and bringing it to this ccci's schema |
-//! | `record` | how a run is written: started, finished, lost |
-//! | `journal` | taking in the run journal ([`ccci_core::journal`]): which runs finished, run, or were lost |
-//! | `import` | recording existing run directories, of any results schema |
+//! | `on_thread` | the store for async callers: each question on a blocking thread, with a deadline |
+//!
+//! Its three jobs, a room each:
+//!
+//! | job | what it decides |
+//! |---|---|
+//! | `history` | the runs: how one is written (`record`), the run journal taken in (`journal`), run directories imported (`import`), and a recipe's history, the catalogue, one run (`query`) |
 //! | `queue` | the forge's CI: deliveries (replays refused), the queue of runs (one per head, one per recipe at a time, one host each), forge calls still to make |
 //! | `fleet` | the warm fleet: the version a canonical is made at, the canonicals hosts keep, sweeps and their drift |
-//! | `query` | a recipe's history, the catalogue, one run, its previous run of a ref |
 //!
 //! ```no_run
 //! use ccci_store::{HistoryQuery, Store};
@@ -30,15 +33,12 @@
 mod db;
 mod error;
 mod fleet;
-mod import;
-mod journal;
+mod history;
 mod location;
 mod model;
 mod on_thread;
 mod open;
-mod query;
 mod queue;
-mod record;
 
 pub use error::StoreError;
 pub use fleet::{CanonicalRow, Drift, KnownGood, Sweep, SweepEntry, SweepLine};

@@ -1,10 +1,10 @@
 //! Opening a store: connecting, refusing a store written by a newer ccci, and applying this
 //! ccci's migrations (one process at a time).
 
-use crate::db::{Db, Val};
+use crate::db::{Db, Pool, Val};
 use crate::{Location, Store, StoreError};
 use ccci_core::host::FileLock;
-use std::sync::Mutex;
+
 use std::time::Duration;
 
 mod embedded {
@@ -36,16 +36,25 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
                 }
-                let conn =
-                    rusqlite::Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
-                conn.busy_timeout(STORE_WAIT)
-                    .map_err(|e| unavailable(e.to_string()))?;
-                // Readers (the dashboard) go on while a run is recorded.
-                conn.pragma_update(None, "journal_mode", "WAL")
-                    .map_err(|e| unavailable(e.to_string()))?;
-                conn.pragma_update(None, "synchronous", "NORMAL")
-                    .map_err(|e| unavailable(e.to_string()))?;
-                Db::Sqlite(Mutex::new(conn))
+                let path = path.clone();
+                let location = location.to_string();
+                let pool = Pool::open(move || {
+                    let unavailable = |why: String| StoreError::Unavailable {
+                        location: location.clone(),
+                        why,
+                    };
+                    let conn = rusqlite::Connection::open(&path)
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    conn.busy_timeout(STORE_WAIT)
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    // Readers (the dashboard) go on while a run is recorded.
+                    conn.pragma_update(None, "journal_mode", "WAL")
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    conn.pragma_update(None, "synchronous", "NORMAL")
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    Ok(conn)
+                })?;
+                Db::Sqlite(pool)
             }
             Location::Postgres(url) => {
                 let mut config: postgres::Config = url
@@ -53,10 +62,16 @@ impl Store {
                     .map_err(|e| unavailable(format!("not a PostgreSQL URL: {e}")))?;
                 config.connect_timeout(STORE_WAIT);
                 config.options(&format!("-c statement_timeout={}", STORE_WAIT.as_millis()));
-                let client = config
-                    .connect(postgres::NoTls)
-                    .map_err(|e| unavailable(e.to_string()))?;
-                Db::Postgres(Mutex::new(client), Box::new(config))
+                let location = location.to_string();
+                let pool = Pool::open(move || {
+                    config
+                        .connect(postgres::NoTls)
+                        .map_err(|e| StoreError::Unavailable {
+                            location: location.clone(),
+                            why: e.to_string(),
+                        })
+                })?;
+                Db::Postgres(pool)
             }
         };
         let store = Store {
@@ -112,12 +127,12 @@ impl Store {
             why: e.to_string(),
         };
         match &self.db {
-            Db::Sqlite(c) => {
-                let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
+            Db::Sqlite(pool) => {
+                let mut c = pool.get()?;
                 runner.run(&mut *c).map_err(failed)?;
             }
-            Db::Postgres(c, _) => {
-                let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
+            Db::Postgres(pool) => {
+                let mut c = pool.get()?;
                 runner.run(&mut *c).map_err(failed)?;
             }
         }
@@ -128,7 +143,7 @@ impl Store {
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let exists = match self.db {
             Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
-            Db::Postgres(..) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'refinery_schema_history'",
+            Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'refinery_schema_history'",
         };
         let found = self.db.query(exists, &[])?;
         if found.first().and_then(|r| r.int(0)).unwrap_or(0) == 0 {

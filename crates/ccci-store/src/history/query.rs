@@ -98,7 +98,7 @@ impl Store {
         )?;
         let results = match json.first().and_then(|j| j.text(0)) {
             Some(text) => Some(
-                crate::record::read_results(&text)
+                crate::history::record::read_results(&text)
                     .map_err(|e| StoreError::Schema(e.to_string()))?,
             ),
             None => None,

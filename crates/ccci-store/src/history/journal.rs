@@ -3,8 +3,8 @@
 //! while its run lives or the store could not record it, so nothing is lost while the store
 //! is away.
 
+use crate::history::record::{read_results, Unread};
 use crate::model::TakenIn;
-use crate::record::{read_results, Unread};
 use crate::{Store, StoreError};
 use ccci_core::journal::Entry;
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! Recording existing run directories: `cargo ccci import DIR…` backfills the store from
 //! results.json files of any schema ccci has written.
 
+use crate::history::record::read_results;
 use crate::model::Imported;
-use crate::record::read_results;
 use crate::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
