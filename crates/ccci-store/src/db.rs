@@ -46,36 +46,73 @@ impl<T: Into<Val>> From<Option<T>> for Val {
     }
 }
 
-/// One row of an answer.
+/// One row of an answer, its values read by column name: a column the answer lacks (a
+/// statement and the schema drifted apart) is a schema error, never an empty value.
 #[derive(Debug, Clone)]
-pub(crate) struct Row(Vec<Val>);
+pub(crate) struct Row {
+    names: std::sync::Arc<[String]>,
+    vals: Vec<Val>,
+}
 
 impl Row {
-    /// Column `i` as text (`None` for NULL).
-    pub(crate) fn text(&self, i: usize) -> Option<String> {
-        match self.0.get(i) {
-            Some(Val::Text(s)) => Some(s.clone()),
-            Some(Val::Int(n)) => Some(n.to_string()),
-            _ => None,
-        }
+    /// Column `name`'s value.
+    fn at(&self, name: &str) -> Result<&Val, StoreError> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.vals.get(i))
+            .ok_or_else(|| {
+                StoreError::Schema(format!(
+                    "the store's answer has no column `{name}` (it has {})",
+                    self.names.join(", ")
+                ))
+            })
     }
 
-    /// Column `i` as a whole number (`None` for NULL).
-    pub(crate) fn int(&self, i: usize) -> Option<i64> {
-        match self.0.get(i) {
-            Some(Val::Int(n)) => Some(*n),
-            Some(Val::Real(f)) => Some(*f as i64),
-            _ => None,
-        }
+    /// A value that must be there: a NULL in a column the schema fills is a schema error.
+    fn required<T>(name: &str, v: Option<T>) -> Result<T, StoreError> {
+        v.ok_or_else(|| {
+            StoreError::Schema(format!(
+                "column `{name}` is empty where the schema fills it"
+            ))
+        })
     }
 
-    /// Column `i` as a number (`None` for NULL).
-    pub(crate) fn real(&self, i: usize) -> Option<f64> {
-        match self.0.get(i) {
-            Some(Val::Real(f)) => Some(*f),
-            Some(Val::Int(n)) => Some(*n as f64),
+    /// Column `name` as text, `None` for NULL.
+    pub(crate) fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(match self.at(name)? {
+            Val::Text(s) => Some(s.clone()),
+            Val::Int(n) => Some(n.to_string()),
             _ => None,
-        }
+        })
+    }
+
+    /// Column `name` as text, which must not be NULL.
+    pub(crate) fn text(&self, name: &str) -> Result<String, StoreError> {
+        Self::required(name, self.opt_text(name)?)
+    }
+
+    /// Column `name` as a whole number, `None` for NULL.
+    pub(crate) fn opt_int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(match self.at(name)? {
+            Val::Int(n) => Some(*n),
+            Val::Real(f) => Some(*f as i64),
+            _ => None,
+        })
+    }
+
+    /// Column `name` as a whole number, which must not be NULL.
+    pub(crate) fn int(&self, name: &str) -> Result<i64, StoreError> {
+        Self::required(name, self.opt_int(name)?)
+    }
+
+    /// Column `name` as a number, `None` for NULL.
+    pub(crate) fn opt_real(&self, name: &str) -> Result<Option<f64>, StoreError> {
+        Ok(match self.at(name)? {
+            Val::Real(f) => Some(*f),
+            Val::Int(n) => Some(*n as f64),
+            _ => None,
+        })
     }
 }
 
@@ -208,19 +245,33 @@ impl Db {
                 let c = pool.get()?;
                 let mut stmt = c.prepare_cached(sql)?;
                 let width = stmt.column_count();
+                let names: std::sync::Arc<[String]> =
+                    stmt.column_names().iter().map(|n| n.to_string()).collect();
                 let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
                     (0..width).map(|i| r.get_ref(i).map(from_sqlite)).collect()
                 })?;
                 Ok(rows
                     .collect::<Result<Vec<Vec<Val>>, _>>()?
                     .into_iter()
-                    .map(Row)
+                    .map(|vals| Row {
+                        names: names.clone(),
+                        vals,
+                    })
                     .collect())
             }
             Db::Postgres(pool) => on_postgres(pool, |c| {
-                c.query(&numbered(sql), &refs(args))?
-                    .iter()
-                    .map(|r| from_postgres(r).map(Row))
+                let rows = c.query(&numbered(sql), &refs(args))?;
+                let names: std::sync::Arc<[String]> = rows.first().map_or_else(
+                    || std::sync::Arc::from(Vec::new()),
+                    |r| r.columns().iter().map(|c| c.name().to_string()).collect(),
+                );
+                rows.iter()
+                    .map(|r| {
+                        from_postgres(r).map(|vals| Row {
+                            names: names.clone(),
+                            vals,
+                        })
+                    })
                     .collect()
             }),
         }
@@ -352,6 +403,26 @@ impl ToSql for Val {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A column is read by its name: one the answer lacks (a statement and the schema
+    /// drifted apart) and a NULL where a value must be are schema errors, never empty values.
+    #[test]
+    fn a_column_is_read_by_name_and_a_missing_one_is_a_schema_error() {
+        let db = Db::Sqlite(Pool::open(|| Ok(rusqlite::Connection::open_in_memory()?)).unwrap());
+        let rows = db
+            .query("SELECT 'x' AS name, 7 AS n, NULL AS gone", &[])
+            .unwrap();
+        let r = &rows[0];
+        assert_eq!(r.text("name").unwrap(), "x");
+        assert_eq!(r.int("n").unwrap(), 7);
+        assert_eq!(r.opt_text("gone").unwrap(), None);
+        let missing = r.text("renamed").unwrap_err();
+        assert!(
+            matches!(&missing, StoreError::Schema(m) if m.contains("no column `renamed`") && m.contains("name, n, gone")),
+            "{missing}"
+        );
+        assert!(matches!(r.text("gone"), Err(StoreError::Schema(_))));
+    }
 
     /// A question never waits behind another on a busy connection while one is free: a
     /// worker holding one (a long write) leaves the others to the dashboard.

@@ -135,11 +135,15 @@ impl Store {
             "SELECT run_id, commit_sha, version FROM runs WHERE recipe = ? AND lane = 'cold' AND state = 'finished' AND partial = 0 AND verdict = 'green' AND version IS NOT NULL AND commit_sha IS NOT NULL ORDER BY started_at DESC, run_id DESC LIMIT 1",
             &[recipe.into()],
         )?;
-        Ok(rows.first().map(|r| KnownGood {
-            run_id: r.text(0).unwrap_or_default(),
-            commit: r.text(1).unwrap_or_default(),
-            version: r.text(2).unwrap_or_default(),
-        }))
+        rows.first()
+            .map(|r| {
+                Ok(KnownGood {
+                    run_id: r.text("run_id")?,
+                    commit: r.text("commit_sha")?,
+                    version: r.text("version")?,
+                })
+            })
+            .transpose()
     }
 
     /// Makes the store's canonicals of `host` the ones in `records`, in one transaction.
@@ -170,19 +174,20 @@ impl Store {
             "SELECT host, recipe, version, domain, stack, since, proven_by, proof FROM canonicals ORDER BY recipe, host",
             &[],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| CanonicalRow {
-                host: r.text(0).unwrap_or_default(),
-                recipe: r.text(1).unwrap_or_default(),
-                version: r.text(2).unwrap_or_default(),
-                domain: r.text(3).unwrap_or_default(),
-                stack: r.text(4).unwrap_or_default(),
-                since: r.int(5).unwrap_or(0),
-                proven_by: r.text(6),
-                proof: r.text(7).unwrap_or_default(),
+        rows.iter()
+            .map(|r| {
+                Ok(CanonicalRow {
+                    host: r.text("host")?,
+                    recipe: r.text("recipe")?,
+                    version: r.text("version")?,
+                    domain: r.text("domain")?,
+                    stack: r.text("stack")?,
+                    since: r.int("since")?,
+                    proven_by: r.opt_text("proven_by")?,
+                    proof: r.text("proof")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Records a sweep, each recipe's run set against its run in the latest earlier sweep
@@ -211,7 +216,7 @@ impl Store {
                 "SELECT s.run_id FROM sweep_runs s JOIN sweeps w ON w.sweep_id = s.sweep_id WHERE s.recipe = ? AND s.run_id IS NOT NULL AND w.started_at < ? ORDER BY w.started_at DESC, w.sweep_id DESC LIMIT 1",
                 &[e.recipe.as_str().into(), Val::Int(started_at)],
             )?;
-            let previous = previous.first().and_then(|r| r.text(0));
+            let previous = previous.first().map(|r| r.text("run_id")).transpose()?;
             let drift = Drift::between(
                 self.outcome_of(previous.as_deref())?,
                 self.outcome_of(e.run_id.as_deref())?,
@@ -246,9 +251,12 @@ impl Store {
             "SELECT level, verdict FROM runs WHERE run_id = ? AND state = 'finished'",
             &[id.into()],
         )?;
-        Ok(rows
-            .first()
-            .map(|r| (r.int(0).unwrap_or(0), r.text(1).as_deref() == Some("green"))))
+        rows.first()
+            .map(|r| {
+                let level = r.opt_int("level")?.unwrap_or(0);
+                Ok((level, r.opt_text("verdict")?.as_deref() == Some("green")))
+            })
+            .transpose()
     }
 
     /// The newest sweeps first, at most `limit`.
@@ -258,8 +266,8 @@ impl Store {
             &[Val::Int(limit.into())],
         )?;
         let mut out = Vec::new();
-        for id in ids.iter().filter_map(|r| r.text(0)) {
-            out.extend(self.sweep(&id)?);
+        for r in &ids {
+            out.extend(self.sweep(&r.text("sweep_id")?)?);
         }
         Ok(out)
     }
@@ -274,34 +282,34 @@ impl Store {
             return Ok(None);
         };
         let rows = self.db.query(
-            "SELECT s.recipe, s.run_id, s.note, s.previous_run_id, s.drift, a.level, a.verdict, b.level, b.verdict FROM sweep_runs s LEFT JOIN runs a ON a.run_id = s.run_id LEFT JOIN runs b ON b.run_id = s.previous_run_id WHERE s.sweep_id = ? ORDER BY s.recipe",
+            "SELECT s.recipe AS recipe, s.run_id AS run_id, s.note AS note, s.previous_run_id AS previous_run_id, s.drift AS drift, a.level AS level, a.verdict AS verdict, b.level AS previous_level, b.verdict AS previous_verdict FROM sweep_runs s LEFT JOIN runs a ON a.run_id = s.run_id LEFT JOIN runs b ON b.run_id = s.previous_run_id WHERE s.sweep_id = ? ORDER BY s.recipe",
             &[sweep_id.into()],
         )?;
         Ok(Some(Sweep {
             sweep_id: sweep_id.into(),
-            host: h.text(0).unwrap_or_default(),
-            started_at: h.int(1).unwrap_or(0),
-            finished_at: h.int(2).unwrap_or(0),
-            deps: h.text(3),
-            lines: rows.iter().map(line).collect(),
+            host: h.text("host")?,
+            started_at: h.int("started_at")?,
+            finished_at: h.int("finished_at")?,
+            deps: h.opt_text("deps")?,
+            lines: rows.iter().map(line).collect::<Result<_, _>>()?,
         }))
     }
 }
 
-fn line(r: &Row) -> SweepLine {
-    let level = |i: usize| r.int(i).map(|l| l.clamp(0, 4) as u8);
-    let green = |i: usize| r.text(i).map(|v| v == "green");
-    SweepLine {
-        recipe: r.text(0).unwrap_or_default(),
-        run_id: r.text(1),
-        note: r.text(2),
-        previous_run_id: r.text(3),
-        drift: Drift::parse(&r.text(4).unwrap_or_default()),
-        level: level(5),
-        green: green(6),
-        previous_level: level(7),
-        previous_green: green(8),
-    }
+fn line(r: &Row) -> Result<SweepLine, StoreError> {
+    let level = |col: &str| Ok::<_, StoreError>(r.opt_int(col)?.map(|l| l.clamp(0, 4) as u8));
+    let green = |col: &str| Ok::<_, StoreError>(r.opt_text(col)?.map(|v| v == "green"));
+    Ok(SweepLine {
+        recipe: r.text("recipe")?,
+        run_id: r.opt_text("run_id")?,
+        note: r.opt_text("note")?,
+        previous_run_id: r.opt_text("previous_run_id")?,
+        drift: Drift::parse(&r.text("drift")?),
+        level: level("level")?,
+        green: green("verdict")?,
+        previous_level: level("previous_level")?,
+        previous_green: green("previous_verdict")?,
+    })
 }
 
 #[cfg(test)]

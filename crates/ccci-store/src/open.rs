@@ -142,17 +142,23 @@ impl Store {
     /// The newest migration the store has applied (0 for a new store).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let exists = match self.db {
-            Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
-            Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'refinery_schema_history'",
+            Db::Sqlite(_) => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
+            Db::Postgres(_) => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'refinery_schema_history'",
         };
         let found = self.db.query(exists, &[])?;
-        if found.first().and_then(|r| r.int(0)).unwrap_or(0) == 0 {
+        if found.first().map(|r| r.int("n")).transpose()?.unwrap_or(0) == 0 {
             return Ok(0);
         }
-        let max = self
-            .db
-            .query("SELECT MAX(version) FROM refinery_schema_history", &[])?;
-        Ok(max.first().and_then(|r| r.int(0)).unwrap_or(0))
+        let max = self.db.query(
+            "SELECT MAX(version) AS version FROM refinery_schema_history",
+            &[],
+        )?;
+        Ok(max
+            .first()
+            .map(|r| r.opt_int("version"))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0))
     }
 }
 

@@ -220,15 +220,16 @@ impl Store {
             "SELECT id, request, attempts, received_at FROM deliveries WHERE (state = 'accepted' AND next_at <= ?) OR (state = 'taken' AND next_at < ?) ORDER BY received_at, id LIMIT ?",
             &[Val::Int(now), Val::Int(now - ABANDONED), Val::Int(limit.into())],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| Accepted {
-                id: r.text(0).unwrap_or_default(),
-                request: r.text(1).unwrap_or_default(),
-                attempts: r.int(2).unwrap_or(0) as u32,
-                received_at: r.int(3).unwrap_or(0),
+        rows.iter()
+            .map(|r| {
+                Ok(Accepted {
+                    id: r.text("id")?,
+                    request: r.text("request")?,
+                    attempts: r.int("attempts")? as u32,
+                    received_at: r.int("received_at")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Takes accepted delivery `id` to act on it: `false` when another process took it first
@@ -274,7 +275,7 @@ impl Store {
                 Val::Int(asked),
             ],
         )?;
-        if let Some(id) = then.first().and_then(|r| r.text(0)) {
+        if let Some(id) = then.first().map(|r| r.text("id")).transpose()? {
             return Ok(Enqueued::Existing(id));
         }
         for _ in 0..3 {
@@ -303,7 +304,7 @@ impl Store {
                 &[job.repo.as_str().into(), job.head_sha.as_str().into(), job.lane.as_str().into()],
             )?;
             // Gone between the two statements (it ended): queue it anew.
-            if let Some(id) = existing.first().and_then(|r| r.text(0)) {
+            if let Some(id) = existing.first().map(|r| r.text("id")).transpose()? {
                 return Ok(Enqueued::Existing(id));
             }
         }
@@ -418,9 +419,13 @@ impl Store {
             "UPDATE counters SET value = value + 1 WHERE name = 'outbox' RETURNING value",
             &[],
         )?;
-        let seq = drawn.first().and_then(|r| r.int(0)).ok_or_else(|| {
-            StoreError::Schema("the outbox's counter is missing from the counters table".into())
-        })?;
+        let seq = drawn
+            .first()
+            .map(|r| r.int("value"))
+            .transpose()?
+            .ok_or_else(|| {
+                StoreError::Schema("the outbox's counter is missing from the counters table".into())
+            })?;
         self.db.exec(
             "INSERT INTO outbox (id, job_id, kind, call, state, seq, next_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
             &[id.as_str().into(), job_id.into(), kind.into(), call.into(), Val::Int(seq), Val::Int(now)],
@@ -445,16 +450,17 @@ impl Store {
             "SELECT id, job_id, kind, call, attempts FROM outbox AS o WHERE ((state = 'pending' AND next_at <= ?) OR (state = 'taken' AND next_at < ?)) AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE (e.state = 'pending' OR e.state = 'taken') AND e.job_id = o.job_id AND e.seq < o.seq) ORDER BY seq, id LIMIT ?",
             &[Val::Int(now), Val::Int(now - ABANDONED), Val::Int(limit.into())],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| Outgoing {
-                id: r.text(0).unwrap_or_default(),
-                job_id: r.text(1),
-                kind: r.text(2).unwrap_or_default(),
-                call: r.text(3).unwrap_or_default(),
-                attempts: r.int(4).unwrap_or(0) as u32,
+        rows.iter()
+            .map(|r| {
+                Ok(Outgoing {
+                    id: r.text("id")?,
+                    job_id: r.opt_text("job_id")?,
+                    kind: r.text("kind")?,
+                    call: r.text("call")?,
+                    attempts: r.int("attempts")? as u32,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Forge call `id` was made ([`OutboxState::Sent`]), failed for good
@@ -476,10 +482,11 @@ impl Store {
 
     /// How many forge calls are pending (for a service's health).
     pub fn outbox_pending(&self) -> Result<i64, StoreError> {
-        let rows = self
-            .db
-            .query("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", &[])?;
-        Ok(rows.first().and_then(|r| r.int(0)).unwrap_or(0))
+        let rows = self.db.query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'",
+            &[],
+        )?;
+        Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0))
     }
 
     /// ccci's report comment on pull request `pr` of `repo`, if it made one.
@@ -488,7 +495,7 @@ impl Store {
             "SELECT comment_id FROM pr_comments WHERE repo = ? AND pr = ?",
             &[repo.into(), Val::Int(pr)],
         )?;
-        Ok(rows.first().and_then(|r| r.int(0)))
+        rows.first().map(|r| r.int("comment_id")).transpose()
     }
 
     /// Notes ccci's report comment on pull request `pr` of `repo`.
@@ -518,33 +525,32 @@ fn new_id() -> String {
 fn job(r: &Row) -> Result<Job, StoreError> {
     let bad = |what: &str| StoreError::Schema(format!("a job row with {what}"));
     Ok(Job {
-        id: r.text(0).ok_or_else(|| bad("no id"))?,
+        id: r.text("id")?,
         asked: NewJob {
-            repo: r.text(1).unwrap_or_default(),
-            pr: r.int(2).unwrap_or(0),
-            head_sha: r.text(3).unwrap_or_default(),
-            clone_url: r.text(4).unwrap_or_default(),
-            recipe: r.text(5).unwrap_or_default(),
-            test_crate: r.text(6),
+            repo: r.text("repo")?,
+            pr: r.int("pr")?,
+            head_sha: r.text("head_sha")?,
+            clone_url: r.text("clone_url")?,
+            recipe: r.text("recipe")?,
+            test_crate: r.opt_text("test_crate")?,
             lane: r
-                .text(7)
-                .and_then(|l| l.parse().ok())
-                .ok_or_else(|| bad("an unknown lane"))?,
-            requested_by: r.text(10).unwrap_or_default(),
-            trigger_comment: r.int(11),
+                .text("lane")?
+                .parse()
+                .map_err(|_| bad("an unknown lane"))?,
+            requested_by: r.text("requested_by")?,
+            trigger_comment: r.opt_int("trigger_comment")?,
         },
-        state: r
-            .text(8)
-            .as_deref()
-            .and_then(JobState::parse)
-            .ok_or_else(|| bad("an unknown state"))?,
-        attempts: r.int(9).unwrap_or(0) as u32,
-        host: r.text(12),
-        pid: r.int(13).map(|p| (p as u32, r.int(14).map(|s| s as u64))),
-        run_id: r.text(15),
-        created_at: r.int(16).unwrap_or(0),
-        started_at: r.int(17),
-        finished_at: r.int(18),
-        note: r.text(19),
+        state: JobState::parse(&r.text("state")?).ok_or_else(|| bad("an unknown state"))?,
+        attempts: r.int("attempts")? as u32,
+        host: r.opt_text("host")?,
+        pid: match r.opt_int("pid")? {
+            Some(p) => Some((p as u32, r.opt_int("pid_start")?.map(|s| s as u64))),
+            None => None,
+        },
+        run_id: r.opt_text("run_id")?,
+        created_at: r.int("created_at")?,
+        started_at: r.opt_int("started_at")?,
+        finished_at: r.opt_int("finished_at")?,
+        note: r.opt_text("note")?,
     })
 }

@@ -39,7 +39,7 @@ impl Store {
     /// [`SPARK`] such runs, and how many runs it has.
     pub fn catalogue(&self) -> Result<Vec<RecipeSummary>, StoreError> {
         let counts = self.db.query(
-            "SELECT recipe, COUNT(*), SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), MAX(started_at) FROM runs GROUP BY recipe ORDER BY recipe",
+            "SELECT recipe, COUNT(*) AS runs, SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, MAX(started_at) AS last_started FROM runs GROUP BY recipe ORDER BY recipe",
             &[],
         )?;
         // The last SPARK whole cold runs of each recipe, newest first, by the index made for
@@ -51,15 +51,13 @@ impl Store {
         let mut levels: BTreeMap<String, Vec<(u8, bool)>> = BTreeMap::new();
         let mut newest: BTreeMap<String, String> = BTreeMap::new();
         for r in &cold {
-            let recipe = r.text(0).unwrap_or_default();
-            newest
-                .entry(recipe.clone())
-                .or_insert_with(|| r.text(1).unwrap_or_default());
-            let level = r.int(2).unwrap_or(0).clamp(0, 4) as u8;
-            levels
-                .entry(recipe)
-                .or_default()
-                .push((level, r.text(3).as_deref() == Some("green")));
+            let recipe = r.text("recipe")?;
+            if !newest.contains_key(&recipe) {
+                newest.insert(recipe.clone(), r.text("run_id")?);
+            }
+            let level = r.opt_int("level")?.unwrap_or(0).clamp(0, 4) as u8;
+            let green = r.opt_text("verdict")?.as_deref() == Some("green");
+            levels.entry(recipe).or_default().push((level, green));
         }
         let mut latest: BTreeMap<String, RunRow> = self
             .rows_of(&newest.into_values().collect::<Vec<_>>())?
@@ -68,16 +66,16 @@ impl Store {
             .collect();
         let mut out = Vec::new();
         for c in &counts {
-            let recipe = c.text(0).unwrap_or_default();
+            let recipe = c.text("recipe")?;
             let mut levels = levels.remove(&recipe).unwrap_or_default();
             levels.reverse();
             out.push(RecipeSummary {
                 latest: latest.remove(&recipe),
                 levels,
                 recipe,
-                runs: c.int(1).unwrap_or(0),
-                running: c.int(2).unwrap_or(0),
-                last_started: c.int(3).unwrap_or(0),
+                runs: c.int("runs")?,
+                running: c.opt_int("running")?.unwrap_or(0),
+                last_started: c.opt_int("last_started")?.unwrap_or(0),
             });
         }
         Ok(out)
@@ -96,7 +94,12 @@ impl Store {
             "SELECT results FROM results WHERE run_id = ?",
             &[run_id.into()],
         )?;
-        let results = match json.first().and_then(|j| j.text(0)) {
+        let results = match json
+            .first()
+            .map(|j| j.opt_text("results"))
+            .transpose()?
+            .flatten()
+        {
             Some(text) => Some(
                 crate::history::record::read_results(&text)
                     .map_err(|e| StoreError::Schema(e.to_string()))?,
@@ -133,15 +136,17 @@ impl Store {
             .db
             .query("SELECT run_id FROM runs WHERE run_id = ?", &[id.into()])?;
         if let Some(r) = exact.first() {
-            return Ok(r.text(0).unwrap_or_default());
+            return r.text("run_id");
         }
         // A prefix, matched in Rust: LIKE would read `_` in run ids as a wildcard.
         let all = self.db.query("SELECT run_id FROM runs", &[])?;
-        let matches: Vec<String> = all
-            .iter()
-            .filter_map(|r| r.text(0))
-            .filter(|r| r.starts_with(id) || r.ends_with(id))
-            .collect();
+        let mut matches = Vec::new();
+        for r in &all {
+            let run_id = r.text("run_id")?;
+            if run_id.starts_with(id) || run_id.ends_with(id) {
+                matches.push(run_id);
+            }
+        }
         match matches.len() {
             0 => Err(StoreError::NoRun(id.into())),
             1 => Ok(matches.into_iter().next().unwrap_or_default()),
@@ -179,10 +184,10 @@ impl Store {
         )?;
         let mut by_run: BTreeMap<String, BTreeMap<Rung, String>> = BTreeMap::new();
         for r in &rungs {
-            if let (Some(id), Some(rung), Some(outcome)) = (
-                r.text(0),
-                r.text(1).as_deref().and_then(Rung::parse),
-                r.text(2),
+            if let (id, Some(rung), Some(outcome)) = (
+                r.text("run_id")?,
+                Rung::parse(&r.text("rung")?),
+                r.opt_text("outcome")?,
             ) {
                 by_run.entry(id).or_default().insert(rung, outcome);
             }
@@ -198,35 +203,31 @@ impl Store {
 fn row(r: &Row) -> Result<RunRow, StoreError> {
     let bad = |what: &str| StoreError::Schema(format!("a run row with {what}"));
     Ok(RunRow {
-        run_id: r.text(0).ok_or_else(|| bad("no id"))?,
-        recipe: r.text(1).ok_or_else(|| bad("no recipe"))?,
-        reference: r.text(2),
-        commit: r.text(3),
-        version: r.text(4),
+        run_id: r.text("run_id")?,
+        recipe: r.text("recipe")?,
+        reference: r.opt_text("reference")?,
+        commit: r.opt_text("commit_sha")?,
+        version: r.opt_text("version")?,
         lane: r
-            .text(5)
-            .and_then(|l| l.parse::<Lane>().ok())
-            .ok_or_else(|| bad("an unknown lane"))?,
-        state: r
-            .text(6)
-            .as_deref()
-            .and_then(State::parse)
-            .ok_or_else(|| bad("an unknown state"))?,
-        level: r.int(7).map(|l| l.clamp(0, 4) as u8),
-        green: r.text(8).map(|v| v == "green"),
-        bad_input: r.text(9),
-        partial: r.int(10).unwrap_or(0) != 0,
-        started_at: r.int(11).unwrap_or(0),
-        finished_at: r.int(12),
-        duration_secs: r.real(13),
-        ccci_version: r.text(14),
-        ccci_commit: r.text(15),
-        results_schema: r.text(16),
-        host: r.text(17),
-        app_url: r.text(18),
-        routing: r.text(19),
-        run_dir: r.text(20),
-        reason: r.text(21),
+            .text("lane")?
+            .parse::<Lane>()
+            .map_err(|_| bad("an unknown lane"))?,
+        state: State::parse(&r.text("state")?).ok_or_else(|| bad("an unknown state"))?,
+        level: r.opt_int("level")?.map(|l| l.clamp(0, 4) as u8),
+        green: r.opt_text("verdict")?.map(|v| v == "green"),
+        bad_input: r.opt_text("bad_input")?,
+        partial: r.int("partial")? != 0,
+        started_at: r.int("started_at")?,
+        finished_at: r.opt_int("finished_at")?,
+        duration_secs: r.opt_real("duration_secs")?,
+        ccci_version: r.opt_text("ccci_version")?,
+        ccci_commit: r.opt_text("ccci_commit")?,
+        results_schema: r.opt_text("results_schema")?,
+        host: r.opt_text("host")?,
+        app_url: r.opt_text("app_url")?,
+        routing: r.opt_text("routing")?,
+        run_dir: r.opt_text("run_dir")?,
+        reason: r.opt_text("reason")?,
         rungs: BTreeMap::new(),
     })
 }
