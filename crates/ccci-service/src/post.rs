@@ -72,14 +72,9 @@ pub fn post(a: PostArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async {
         retried(|| forge.status(&a.repo, &sha, state, &a.context, &line, &a.target_url)).await?;
-        let me = retried(|| forge.me()).await?;
-        let comments = retried(|| forge.comments(&a.repo, a.pr)).await?;
-        match tell::own_report(&comments, &me) {
-            Some(id) => retried(|| forge.edit_comment(&a.repo, id, &body)).await,
-            None => retried(|| forge.comment(&a.repo, a.pr, &body))
-                .await
-                .map(drop),
-        }
+        retried(|| tell::upsert_report(&forge, &a.repo, a.pr, &body, None))
+            .await
+            .map(drop)
     })
     .map_err(|e| format!("the forge did not take the report: {e}"))?;
     say!(

@@ -23,6 +23,41 @@ pub fn own_report(comments: &[ccci_forge::IssueCommentItem], me: &str) -> Option
         .map(|c| c.id)
 }
 
+/// Puts `body` as ccci's report on pull request `pr` of `repo`: the comment `known` (the one
+/// the store remembers), else the bot's own found by its [`MARKER`], is edited; one deleted
+/// meanwhile, or none, is made anew. Its id. The one upsert, for `serve` and `report --post`
+/// alike.
+///
+/// # Errors
+/// The forge's, for the call that failed.
+pub async fn upsert_report(
+    forge: &dyn ccci_forge::ForgeApi,
+    repo: &str,
+    pr: i64,
+    body: &str,
+    known: Option<i64>,
+) -> Result<i64, ccci_forge::ForgeError> {
+    let earlier = match known {
+        Some(id) => Some(id),
+        None => {
+            let me = forge.me().await?;
+            let comments = forge.comments(repo, pr).await?;
+            own_report(&comments, &me)
+        }
+    };
+    match earlier {
+        Some(id) => match forge.edit_comment(repo, id, body).await {
+            Ok(()) => Ok(id),
+            // Deleted on the forge meanwhile: a new one.
+            Err(ccci_forge::ForgeError::Status { status: 404, .. }) => {
+                forge.comment(repo, pr, body).await
+            }
+            Err(e) => Err(e),
+        },
+        None => forge.comment(repo, pr, body).await,
+    }
+}
+
 /// The commit status of a run: green `success`, red `failure`, refused for bad input `error`;
 /// and its line (`L4 GREEN`, `L3 RED: <first reason>`).
 pub fn status_of(r: &Results) -> (StatusState, String) {

@@ -203,25 +203,9 @@ async fn report(svc: &Arc<Service>, repo: &str, pr: i64, body: &str) -> Result<(
         .await
         .map_err(|e| (true, e))?,
     );
-    let earlier = match known {
-        Some(id) => Some(id),
-        None => {
-            let me = svc.forge.me().await.map_err(failed)?;
-            let comments = svc.forge.comments(repo, pr).await.map_err(failed)?;
-            crate::tell::own_report(&comments, &me)
-        }
-    };
-    let id = match earlier {
-        Some(id) => match svc.forge.edit_comment(repo, id, body).await {
-            Ok(()) => id,
-            // Deleted on the forge meanwhile: a new one.
-            Err(ccci_forge::ForgeError::Status { status: 404, .. }) => {
-                svc.forge.comment(repo, pr, body).await.map_err(failed)?
-            }
-            Err(e) => return Err(failed(e)),
-        },
-        None => svc.forge.comment(repo, pr, body).await.map_err(failed)?,
-    };
+    let id = crate::tell::upsert_report(svc.forge.as_ref(), repo, pr, body, known)
+        .await
+        .map_err(failed)?;
     svc.ask(move |s| s.set_pr_comment(&r, pr, id))
         .await
         .map_err(|e| (true, e))
