@@ -67,6 +67,43 @@ impl JobState {
     }
 }
 
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeliveryState {
+    /// It asks something of the intake, which has not acted on it yet (or will again).
+    Accepted,
+    /// A process acts on it now.
+    Taken,
+    /// The intake acted on it.
+    Done,
+    /// It asked nothing (an event or comment ccci does not act on).
+    Ignored,
+}
+
+impl DeliveryState {
+    /// Its name in the store.
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Accepted => "accepted",
+            DeliveryState::Taken => "taken",
+            DeliveryState::Done => "done",
+            DeliveryState::Ignored => "ignored",
+        }
+    }
+}
+
+impl From<DeliveryState> for Val {
+    fn from(s: DeliveryState) -> Val {
+        Val::Text(s.as_str().into())
+    }
+}
+
+impl From<OutboxState> for Val {
+    fn from(s: OutboxState) -> Val {
+        Val::Text(s.as_str().into())
+    }
+}
+
 /// Where a forge call in the outbox stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -190,10 +227,9 @@ impl Store {
         request: Option<&str>,
         now: i64,
     ) -> Result<Taken, StoreError> {
-        let state = if request.is_some() {
-            "accepted"
-        } else {
-            "ignored"
+        let state = match request {
+            Some(_) => DeliveryState::Accepted,
+            None => DeliveryState::Ignored,
         };
         // No conflict target: either unique key (the id, or the repository's comment) refuses.
         let n = self.db.exec(
@@ -217,8 +253,14 @@ impl Store {
     /// Accepted deliveries due to be acted on at `now`, oldest first.
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<Accepted>, StoreError> {
         let rows = self.db.query(
-            "SELECT id, request, attempts, received_at FROM deliveries WHERE (state = 'accepted' AND next_at <= ?) OR (state = 'taken' AND next_at < ?) ORDER BY received_at, id LIMIT ?",
-            &[Val::Int(now), Val::Int(now - ABANDONED), Val::Int(limit.into())],
+            "SELECT id, request, attempts, received_at FROM deliveries WHERE (state = ? AND next_at <= ?) OR (state = ? AND next_at < ?) ORDER BY received_at, id LIMIT ?",
+            &[
+                DeliveryState::Accepted.into(),
+                Val::Int(now),
+                DeliveryState::Taken.into(),
+                Val::Int(now - ABANDONED),
+                Val::Int(limit.into()),
+            ],
         )?;
         rows.iter()
             .map(|r| {
@@ -237,8 +279,15 @@ impl Store {
     /// [`ABANDONED`] seconds is free again.
     pub fn take_delivery(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let n = self.db.exec(
-            "UPDATE deliveries SET state = 'taken', next_at = ? WHERE id = ? AND (state = 'accepted' OR (state = 'taken' AND next_at < ?))",
-            &[Val::Int(now), id.into(), Val::Int(now - ABANDONED)],
+            "UPDATE deliveries SET state = ?, next_at = ? WHERE id = ? AND (state = ? OR (state = ? AND next_at < ?))",
+            &[
+                DeliveryState::Taken.into(),
+                Val::Int(now),
+                id.into(),
+                DeliveryState::Accepted.into(),
+                DeliveryState::Taken.into(),
+                Val::Int(now - ABANDONED),
+            ],
         )?;
         Ok(n == 1)
     }
@@ -246,8 +295,8 @@ impl Store {
     /// Delivery `id` was acted on (`note` says how).
     pub fn delivery_done(&self, id: &str, note: &str) -> Result<(), StoreError> {
         self.db.exec(
-            "UPDATE deliveries SET state = 'done', note = ? WHERE id = ?",
-            &[note.into(), id.into()],
+            "UPDATE deliveries SET state = ?, note = ? WHERE id = ?",
+            &[DeliveryState::Done.into(), note.into(), id.into()],
         )?;
         Ok(())
     }
@@ -255,8 +304,8 @@ impl Store {
     /// Acting on delivery `id` failed (`why`): try again at `next_at`.
     pub fn delivery_retry(&self, id: &str, next_at: i64, why: &str) -> Result<(), StoreError> {
         self.db.exec(
-            "UPDATE deliveries SET state = 'accepted', attempts = attempts + 1, next_at = ?, note = ? WHERE id = ?",
-            &[Val::Int(next_at), why.into(), id.into()],
+            "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_at = ?, note = ? WHERE id = ?",
+            &[DeliveryState::Accepted.into(), Val::Int(next_at), why.into(), id.into()],
         )?;
         Ok(())
     }
@@ -427,8 +476,8 @@ impl Store {
                 StoreError::Schema("the outbox's counter is missing from the counters table".into())
             })?;
         self.db.exec(
-            "INSERT INTO outbox (id, job_id, kind, call, state, seq, next_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-            &[id.as_str().into(), job_id.into(), kind.into(), call.into(), Val::Int(seq), Val::Int(now)],
+            "INSERT INTO outbox (id, job_id, kind, call, state, seq, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            &[id.as_str().into(), job_id.into(), kind.into(), call.into(), OutboxState::Pending.into(), Val::Int(seq), Val::Int(now)],
         )?;
         Ok(id)
     }
@@ -437,8 +486,15 @@ impl Store {
     /// taken and not marked within [`ABANDONED`] seconds is free again.
     pub fn take_outgoing(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let n = self.db.exec(
-            "UPDATE outbox SET state = 'taken', next_at = ? WHERE id = ? AND (state = 'pending' OR (state = 'taken' AND next_at < ?))",
-            &[Val::Int(now), id.into(), Val::Int(now - ABANDONED)],
+            "UPDATE outbox SET state = ?, next_at = ? WHERE id = ? AND (state = ? OR (state = ? AND next_at < ?))",
+            &[
+                OutboxState::Taken.into(),
+                Val::Int(now),
+                id.into(),
+                OutboxState::Pending.into(),
+                OutboxState::Taken.into(),
+                Val::Int(now - ABANDONED),
+            ],
         )?;
         Ok(n == 1)
     }
@@ -447,8 +503,16 @@ impl Store {
     /// (the next waits for it).
     pub fn outbox_due(&self, now: i64, limit: u32) -> Result<Vec<Outgoing>, StoreError> {
         let rows = self.db.query(
-            "SELECT id, job_id, kind, call, attempts FROM outbox AS o WHERE ((state = 'pending' AND next_at <= ?) OR (state = 'taken' AND next_at < ?)) AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE (e.state = 'pending' OR e.state = 'taken') AND e.job_id = o.job_id AND e.seq < o.seq) ORDER BY seq, id LIMIT ?",
-            &[Val::Int(now), Val::Int(now - ABANDONED), Val::Int(limit.into())],
+            "SELECT id, job_id, kind, call, attempts FROM outbox AS o WHERE ((state = ? AND next_at <= ?) OR (state = ? AND next_at < ?)) AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE (e.state = ? OR e.state = ?) AND e.job_id = o.job_id AND e.seq < o.seq) ORDER BY seq, id LIMIT ?",
+            &[
+                OutboxState::Pending.into(),
+                Val::Int(now),
+                OutboxState::Taken.into(),
+                Val::Int(now - ABANDONED),
+                OutboxState::Pending.into(),
+                OutboxState::Taken.into(),
+                Val::Int(limit.into()),
+            ],
         )?;
         rows.iter()
             .map(|r| {
@@ -475,7 +539,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.db.exec(
             "UPDATE outbox SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
-            &[state.as_str().into(), Val::Int(next_at), error.into(), id.into()],
+            &[state.into(), Val::Int(next_at), error.into(), id.into()],
         )?;
         Ok(())
     }
@@ -483,8 +547,8 @@ impl Store {
     /// How many forge calls are pending (for a service's health).
     pub fn outbox_pending(&self) -> Result<i64, StoreError> {
         let rows = self.db.query(
-            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'",
-            &[],
+            "SELECT COUNT(*) AS n FROM outbox WHERE state = ?",
+            &[OutboxState::Pending.into()],
         )?;
         Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0))
     }
