@@ -88,12 +88,18 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
         "an event ccci does not act on is taken and said so: {said}"
     );
 
-    // A commenter without write access is told who may start runs.
-    comment_accepted(
+    // A commenter without write access is told who may start runs: the delivery's answer
+    // says nothing will run, and a reply on the pull request says who may.
+    let (code, said) = deliver(
         &serving.url,
         "m-1",
+        "issue_comment",
         &payload(60, "mallory", "!testme"),
         secret,
+    );
+    assert!(
+        code == 200 && said.contains("mallory may not start runs"),
+        "{code}: {said}"
     );
     let reply = comment_posted(
         &forge.state,
@@ -105,7 +111,7 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     insta::assert_snapshot!(
         "serve_commenter_without_permission",
         format!(
-            "202, then a reply: {}",
+            "200, then a reply: {}",
             reply.body["body"].as_str().unwrap()
         )
     );

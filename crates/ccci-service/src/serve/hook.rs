@@ -12,7 +12,8 @@
 //! | a `!testme` comment written more than [`MAX_COMMENT_AGE`] ago (a replayed body) | 409 |
 //! | a delivery id already seen, or its comment taken in under another id (a replay) | 409 |
 //! | an event, action or comment ccci does not act on | 200, and what it is |
-//! | `!testme` on a pull request, by anyone | 202: accepted, acted on by the intake |
+//! | `!testme` by a commenter the forge says may not start runs | 200, said so; the intake replies on the pull request |
+//! | `!testme` on a pull request, by a writer (or a forge that did not answer within 3 s) | 202: accepted, acted on by the intake |
 //!
 //! The body reaches the webhook only through the [`Signed`] extractor (size, headers,
 //! signature: [`signed`]); [`decide`] is every later row but the replay, from the delivery and
@@ -301,6 +302,21 @@ async fn take(
             )
             .await?;
             svc.intake.notify_one();
+            // Asked here too, briefly, so that the forge's delivery log says at once that
+            // nothing will run; the intake asks again and replies either way, and a forge
+            // slow to answer leaves the delivery accepted for the intake to decide.
+            let permission = tokio::time::timeout(
+                PERMISSION_WITHIN,
+                svc.forge.permission(&intake.repo, &intake.user),
+            )
+            .await;
+            if let Ok(Ok(ccci_forge::Permission::Read)) = permission {
+                let said = format!(
+                    "refused: {} may not start runs on {} (write access is needed); a reply on #{} says so",
+                    intake.user, intake.repo, intake.pr
+                );
+                return Ok((StatusCode::OK, said, id));
+            }
             let said = format!(
                 "accepted: !testme on {}#{} by {}",
                 intake.repo, intake.pr, intake.user
@@ -309,6 +325,10 @@ async fn take(
         }
     }
 }
+
+/// How long the webhook waits for the commenter's permission before it answers `202`
+/// regardless (the intake asks again, with retries).
+const PERMISSION_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How old a `!testme` comment may be when its delivery arrives (seconds): the forge
 /// delivers at once and retries a failed delivery within minutes; a body older than this is
