@@ -127,6 +127,32 @@ impl OutboxState {
             OutboxState::Failed => "failed",
         }
     }
+
+    fn parse(s: &str) -> Option<OutboxState> {
+        [
+            OutboxState::Pending,
+            OutboxState::Taken,
+            OutboxState::Sent,
+            OutboxState::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+/// A forge call about a job, and where it stands: what its pull request was told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Told {
+    /// `react`, `status`, `report` or `reply`.
+    pub kind: String,
+    /// What it tells the pull request, in a line for people.
+    pub summary: String,
+    /// Where it stands.
+    pub state: OutboxState,
+    /// How many times it was made.
+    pub attempts: u32,
+    /// What the forge said the last time it failed.
+    pub last_error: Option<String>,
 }
 
 /// A queued (or run) job.
@@ -453,11 +479,14 @@ impl Store {
         rows.iter().map(job).collect()
     }
 
-    /// Adds a forge call to make (about `job_id`, after every earlier call about it).
+    /// Adds a forge call to make (about `job_id`, after every earlier call about it): its
+    /// `kind`, what it tells the pull request in a line for people (`summary`), and the call
+    /// itself as the service reads it back (`call`).
     pub fn outbox_push(
         &self,
         job_id: Option<&str>,
         kind: &str,
+        summary: &str,
         call: &str,
         now: i64,
     ) -> Result<String, StoreError> {
@@ -476,8 +505,8 @@ impl Store {
                 StoreError::Schema("the outbox's counter is missing from the counters table".into())
             })?;
         self.db.exec(
-            "INSERT INTO outbox (id, job_id, kind, call, state, seq, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            &[id.as_str().into(), job_id.into(), kind.into(), call.into(), OutboxState::Pending.into(), Val::Int(seq), Val::Int(now)],
+            "INSERT INTO outbox (id, job_id, kind, summary, call, state, seq, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            &[id.as_str().into(), job_id.into(), kind.into(), summary.into(), call.into(), OutboxState::Pending.into(), Val::Int(seq), Val::Int(now)],
         )?;
         Ok(id)
     }
@@ -542,6 +571,30 @@ impl Store {
             &[state.into(), Val::Int(next_at), error.into(), id.into()],
         )?;
         Ok(())
+    }
+
+    /// What the pull request of job `id` was told, in the order it was asked: each forge call
+    /// about the job with where it stands.
+    pub fn told(&self, id: &str) -> Result<Vec<Told>, StoreError> {
+        let rows = self.db.query(
+            "SELECT kind, summary, state, attempts, last_error FROM outbox WHERE job_id = ? ORDER BY seq, id",
+            &[id.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let state = r.text("state")?;
+                Ok(Told {
+                    kind: r.text("kind")?,
+                    // Calls queued before the summary was kept (V6) say only their kind.
+                    summary: r.opt_text("summary")?.unwrap_or_default(),
+                    state: OutboxState::parse(&state).ok_or_else(|| {
+                        StoreError::Schema(format!("an outbox call in the unknown state `{state}`"))
+                    })?,
+                    attempts: r.int("attempts")? as u32,
+                    last_error: r.opt_text("last_error")?,
+                })
+            })
+            .collect()
     }
 
     /// How many forge calls are pending (for a service's health).

@@ -168,9 +168,15 @@ fn many_takers_take_every_job_exactly_once() {
 fn a_jobs_forge_calls_go_out_in_order_and_a_failed_one_holds_the_next() {
     for t in common::both() {
         let s = t.open();
-        let first = s.outbox_push(Some("j1"), "status", "pending", 0).unwrap();
-        let second = s.outbox_push(Some("j1"), "status", "success", 0).unwrap();
-        let other = s.outbox_push(Some("j2"), "react", "eyes", 0).unwrap();
+        let first = s
+            .outbox_push(Some("j1"), "status", "pending: queued", "pending", 0)
+            .unwrap();
+        let second = s
+            .outbox_push(Some("j1"), "status", "success: L4 GREEN", "success", 0)
+            .unwrap();
+        let other = s
+            .outbox_push(Some("j2"), "react", "eyes", "eyes", 0)
+            .unwrap();
         let due: Vec<String> = s
             .outbox_due(10, 10)
             .unwrap()
@@ -222,7 +228,7 @@ fn a_delivery_or_forge_call_is_taken_by_one_process_and_freed_if_it_dies() {
         let later = 10 + ccci_store::ABANDONED + 1;
         assert_eq!(b.due_deliveries(later, 10).unwrap().len(), 1);
         assert!(b.take_delivery("d", later).unwrap());
-        let call = a.outbox_push(Some("j"), "react", "{}", 0).unwrap();
+        let call = a.outbox_push(Some("j"), "react", "eyes", "{}", 0).unwrap();
         assert!(a.take_outgoing(&call, 10).unwrap());
         assert!(
             !b.take_outgoing(&call, 11).unwrap(),

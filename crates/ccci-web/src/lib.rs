@@ -186,12 +186,15 @@ async fn queue(State(d): State<Dashboard>) -> Result<Markup, Failure> {
 
 async fn job(State(d): State<Dashboard>, Path(id): Path<String>) -> Result<Markup, Failure> {
     let asked = id.clone();
-    let job = d.ask(move |s| s.job(&asked)).await?.ok_or_else(|| {
+    let (job, told) = d
+        .ask(move |s| Ok((s.job(&asked)?, s.told(&asked)?)))
+        .await?;
+    let job = job.ok_or_else(|| {
         Failure::not_found(format!(
             "no job `{id}` in the run store (the queue lists them)"
         ))
     })?;
-    Ok(pages::queue::job(&d.urls, &job))
+    Ok(pages::queue::job(&d.urls, &job, &told))
 }
 
 /// `?a=&b=`: the two runs to compare.

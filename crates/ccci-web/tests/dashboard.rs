@@ -59,8 +59,9 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
     // A run of another host: its directory is not here, its results are.
     let elsewhere = sample_results("nb-1", "notebook", "2.0.0+16", 1_795_305_000, false);
     store.record_finished(&elsewhere).unwrap();
-    // A job of the forge's CI, for the queue and its page.
-    store
+    // A job of the forge's CI, for the queue and its page, with what its pull request was
+    // told: a status the forge took, and a verdict it has not taken yet.
+    let enqueued = store
         .enqueue(
             &ccci_store::NewJob {
                 repo: "coop-cloud/custom-html".into(),
@@ -75,6 +76,38 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
             },
             1_795_306_700,
             1_795_306_700,
+        )
+        .unwrap();
+    let ccci_store::Enqueued::New(job_id) = enqueued else {
+        panic!("a new job")
+    };
+    let pending = store
+        .outbox_push(
+            Some(&job_id),
+            "status",
+            "status pending: queued: custom-html at 01234567",
+            "{}",
+            1_795_306_700,
+        )
+        .unwrap();
+    store
+        .outbox_mark(&pending, ccci_store::OutboxState::Sent, 0, None)
+        .unwrap();
+    let verdict = store
+        .outbox_push(
+            Some(&job_id),
+            "status",
+            "status failure: L3 RED: front page",
+            "{}",
+            1_795_306_800,
+        )
+        .unwrap();
+    store
+        .outbox_mark(
+            &verdict,
+            ccci_store::OutboxState::Pending,
+            1_795_306_900,
+            Some("the forge answered 503"),
         )
         .unwrap();
     let base = common::serve(Store::open(&location).unwrap());
@@ -148,6 +181,11 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
         ),
         "{red}"
     );
+    // A deploy of the unreleased head says what "chaos" means.
+    assert!(
+        red.contains("(the unreleased head)") && red.contains("abra app deploy --chaos"),
+        "{red}"
+    );
     let ab = page(&fetched, "/compare?a=green-1&b=red-2");
     let functional_row = ab
         .split("<tr")
@@ -158,6 +196,18 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
         "the broken rung stands out: {functional_row}"
     );
     assert!(ab.contains("same ccci on another recipe commit"), "{ab}");
+    let job = page(&fetched, &format!("/jobs/{job_id}"));
+    let told = job
+        .split("What the pull request was told")
+        .nth(1)
+        .expect("the job page says what the pull request was told");
+    assert!(
+        told.contains("status pending: queued: custom-html at 01234567")
+            && told.contains("taken by the forge")
+            && told.contains("status failure: L3 RED: front page")
+            && told.contains("not taken yet, tried 1 time(s): the forge answered 503"),
+        "{told}"
+    );
     let catalogue = page(&fetched, "/");
     assert!(
         catalogue.contains("L3 RED") && catalogue.contains("<svg"),

@@ -101,12 +101,13 @@ impl Service {
 
     /// Queues forge call `call` about `job` and wakes the outbox.
     pub async fn tell(&self, job: Option<&str>, call: &outbox::Call) -> Result<(), String> {
-        let (kind, json) = (
+        let (kind, summary, json) = (
             call.kind(),
+            call.summary(),
             serde_json::to_string(call).map_err(|e| e.to_string())?,
         );
         let job = job.map(String::from);
-        self.ask(move |s| s.outbox_push(job.as_deref(), kind, &json, now()))
+        self.ask(move |s| s.outbox_push(job.as_deref(), kind, &summary, &json, now()))
             .await?;
         self.outbox.notify_one();
         Ok(())

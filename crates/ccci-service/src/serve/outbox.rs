@@ -77,6 +77,25 @@ impl Call {
         }
     }
 
+    /// What it tells the pull request, in a line for people (the job's page shows it).
+    pub fn summary(&self) -> String {
+        match self {
+            Call::React { content, .. } => format!("a reaction ({content}) to the comment"),
+            Call::Status {
+                state, description, ..
+            } => format!("status {}: {description}", state.as_str()),
+            Call::Report { .. } => "the report comment (edited in place by later runs)".into(),
+            Call::Reply { body, .. } => {
+                let line = body.lines().next().unwrap_or_default();
+                let mut said: String = line.chars().take(200).collect();
+                if said.len() < line.len() {
+                    said.push('…');
+                }
+                format!("a reply: {said}")
+            }
+        }
+    }
+
     /// Its kind, as the outbox lists it.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -1,9 +1,9 @@
 //! The forge's CI: the queue (every job, where it stands, which host took it) and one job's
-//! page (what asked for it, and its run once it has one).
+//! page (what asked for it, its run once it has one, and what its pull request was told).
 
 use super::{layout, short, when};
 use crate::Urls;
-use ccci_store::{Job, JobState};
+use ccci_store::{Job, JobState, OutboxState, Told};
 use maud::{html, Markup};
 
 fn state(s: JobState) -> Markup {
@@ -42,7 +42,7 @@ pub(crate) fn page(urls: &Urls, jobs: &[Job]) -> Markup {
 }
 
 /// A job's page.
-pub(crate) fn job(urls: &Urls, j: &Job) -> Markup {
+pub(crate) fn job(urls: &Urls, j: &Job, told: &[Told]) -> Markup {
     let a = &j.asked;
     let body = html! {
         h1 { (a.repo) "#" (a.pr) " " (state(j.state)) }
@@ -62,7 +62,43 @@ pub(crate) fn job(urls: &Urls, j: &Job) -> Markup {
             }
         }
         @if let Some(r) = &j.run_id { p { "Its run: " a href=(urls.run(r)) { (r) } } }
+        h2 { "What the pull request was told" }
+        @if told.is_empty() {
+            p { "Nothing yet." }
+        } @else {
+            table {
+                tr { th { "call" } th { "what" } th { "outcome" } }
+                @for t in told {
+                    tr {
+                        td { (t.kind) }
+                        td { (t.summary) }
+                        td { (told_outcome(t)) }
+                    }
+                }
+            }
+        }
         p { a href=(urls.queue()) { "the queue" } }
     };
     layout(urls, &format!("job {}", j.id), body)
+}
+
+/// Where a call stands, in words: made, to be made again and why, or refused.
+fn told_outcome(t: &Told) -> String {
+    let tries = match t.attempts {
+        0 | 1 => String::new(),
+        n => format!(" after {n} tries"),
+    };
+    let said = t
+        .last_error
+        .as_deref()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
+    match t.state {
+        OutboxState::Sent => format!("taken by the forge{tries}"),
+        OutboxState::Pending | OutboxState::Taken if t.attempts == 0 => "to be made".into(),
+        OutboxState::Pending | OutboxState::Taken => {
+            format!("not taken yet, tried {} time(s){said}", t.attempts)
+        }
+        OutboxState::Failed => format!("refused by the forge{said}"),
+    }
 }

@@ -163,7 +163,14 @@ fn lists(res: &Results) -> Markup {
             h2 { "Deploys" }
             ul { @for d in &res.deploys {
                 li {
-                    (d.step) " " (d.version.as_deref().unwrap_or("chaos")) " "
+                    (d.step) " "
+                    @match d.version.as_deref() {
+                        Some(v) => { (v) }
+                        // The head is no release: deployed from its commit as `abra app deploy
+                        // --chaos` deploys one, its version label marked `+U`.
+                        None => { abbr title="a chaos deploy: the head's commit, not a release, deployed as `abra app deploy --chaos` does (its version label ends in +U)" { "chaos" } " (the unreleased head)" }
+                    }
+                    " "
                     code { (ccci_core::short_commit(&d.commit)) } " (" (d.compose_files.join(" + ")) "): "
                     @if d.healthy { "healthy" } @else { "never healthy" }
                 }
