@@ -37,16 +37,7 @@ pub fn record_sweep(args: &StoreArgs, file: &Path) -> Result<ExitCode, String> {
     let s: SweepRecord =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
     let store = open_store(args)?;
-    let sweep = store
-        .record_sweep(
-            &s.sweep_id,
-            &s.host,
-            i64::try_from(s.started_at).unwrap_or(i64::MAX),
-            i64::try_from(s.finished_at).unwrap_or(i64::MAX),
-            s.deps.as_deref(),
-            &s.entries,
-        )
-        .map_err(|e| e.to_string())?;
+    let sweep = store.record_sweep(&s).map_err(|e| e.to_string())?;
     crate::print_out(&report(&sweep));
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use crate::{Store, StoreError};
 use ccci_core::canonical::Canonical;
 use serde::Serialize;
 
-pub use ccci_core::wire::{KnownGood, SweepEntry};
+pub use ccci_core::wire::{KnownGood, SweepEntry, SweepRecord};
 
 /// A canonical deployment as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -192,26 +192,20 @@ impl Store {
 
     /// Records a sweep, each recipe's run set against its run in the latest earlier sweep
     /// that ran it, and returns the sweep with its report.
-    pub fn record_sweep(
-        &self,
-        sweep_id: &str,
-        host: &str,
-        started_at: i64,
-        finished_at: i64,
-        deps: Option<&str>,
-        entries: &[SweepEntry],
-    ) -> Result<Sweep, StoreError> {
+    pub fn record_sweep(&self, sweep: &SweepRecord) -> Result<Sweep, StoreError> {
+        let at = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+        let (sweep_id, started_at) = (sweep.sweep_id.as_str(), at(sweep.started_at));
         let mut stmts = vec![(
             "INSERT INTO sweeps (sweep_id, host, started_at, finished_at, deps) VALUES (?, ?, ?, ?, ?)",
             vec![
                 sweep_id.into(),
-                host.into(),
+                sweep.host.as_str().into(),
                 Val::Int(started_at),
-                Val::Int(finished_at),
-                deps.map(str::to_string).into(),
+                Val::Int(at(sweep.finished_at)),
+                sweep.deps.clone().into(),
             ],
         )];
-        for e in entries {
+        for e in &sweep.entries {
             let previous = self.db.query(
                 "SELECT s.run_id FROM sweep_runs s JOIN sweeps w ON w.sweep_id = s.sweep_id WHERE s.recipe = ? AND s.run_id IS NOT NULL AND w.started_at < ? ORDER BY w.started_at DESC, w.sweep_id DESC LIMIT 1",
                 &[e.recipe.as_str().into(), Val::Int(started_at)],

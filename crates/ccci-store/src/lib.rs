@@ -41,7 +41,7 @@ mod open;
 mod queue;
 
 pub use error::StoreError;
-pub use fleet::{CanonicalRow, Drift, KnownGood, Sweep, SweepEntry, SweepLine};
+pub use fleet::{CanonicalRow, Drift, KnownGood, Sweep, SweepEntry, SweepLine, SweepRecord};
 pub use location::Location;
 pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun, TakenIn};
 pub use on_thread::{on_thread, ASK_WITHIN};

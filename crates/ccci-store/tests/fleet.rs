@@ -5,7 +5,7 @@ mod common;
 
 use ccci_core::canonical::Canonical;
 use ccci_core::results::Lane;
-use ccci_store::{Drift, SweepEntry};
+use ccci_store::{Drift, SweepEntry, SweepRecord};
 use ccci_testkit::sample_results;
 
 fn canonical(recipe: &str) -> Canonical {
@@ -122,36 +122,40 @@ fn a_sweep_sets_each_recipe_against_the_sweep_before() {
             run_id: run.map(str::to_string),
             note: None,
         };
+        let sweep = |id: &str, started_at, deps: Option<&str>, entries| SweepRecord {
+            sweep_id: id.into(),
+            host: "ci-1".into(),
+            started_at,
+            finished_at: started_at + 300,
+            deps: deps.map(str::to_string),
+            entries,
+        };
         let first = store
-            .record_sweep(
+            .record_sweep(&sweep(
                 "s1",
-                "ci-1",
                 1_795_305_500,
-                1_795_305_800,
                 None,
-                &[
+                vec![
                     entry("custom-html", Some("a1")),
                     entry("notebook", Some("b1")),
                 ],
-            )
+            ))
             .unwrap();
         assert!(
             first.lines.iter().all(|l| l.drift == Drift::New),
             "{first:#?}"
         );
         let second = store
-            .record_sweep(
+            .record_sweep(&sweep(
                 "s2",
-                "ci-1",
                 1_795_395_500,
-                1_795_395_800,
                 Some("OIDC provider at its newest release"),
-                &[
+                vec![
                     entry("custom-html", Some("a2")),
                     entry("notebook", Some("b2")),
                     entry("mumble", None),
                 ],
-            )
+            ))
             .unwrap();
         let drift: Vec<(&str, Drift, Option<&str>)> = second
             .lines

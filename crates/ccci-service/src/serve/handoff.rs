@@ -34,14 +34,7 @@ pub fn take(store: &Store, dir: &Path) {
     match read::<SweepRecord>(dir, Handoff::Sweep) {
         None => {}
         Some(Err(e)) => tracing::error!("a sweep was handed over unreadable: {e}"),
-        Some(Ok(s)) => match store.record_sweep(
-            &s.sweep_id,
-            &s.host,
-            i64::try_from(s.started_at).unwrap_or(i64::MAX),
-            i64::try_from(s.finished_at).unwrap_or(i64::MAX),
-            s.deps.as_deref(),
-            &s.entries,
-        ) {
+        Some(Ok(s)) => match store.record_sweep(&s) {
             Ok(sweep) => {
                 for line in crate::fleet::report(&sweep).lines() {
                     tracing::info!(sweep = sweep.sweep_id, "{line}");
