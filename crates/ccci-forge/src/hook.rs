@@ -150,6 +150,43 @@ impl IssueComment {
     }
 }
 
+/// A `pull_request` delivery (Gitea's `PullRequestPayload`), as much of it as ccci reads: a
+/// push to a pull request's branch is `synchronized` (Gitea and Forgejo; GitHub says
+/// `synchronize`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestEvent {
+    /// `opened`, `synchronized`, `closed`, …
+    pub action: String,
+    /// The pull request's number.
+    pub number: i64,
+    /// The pull request.
+    pub pull_request: PullRequestBody,
+    /// The repository.
+    pub repository: Repository,
+}
+
+/// The pull request of a [`PullRequestEvent`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestBody {
+    /// Its head.
+    pub head: Head,
+}
+
+/// A pull request's head.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    /// The head's commit.
+    pub sha: String,
+}
+
+impl PullRequestEvent {
+    /// The new head, when the event is a push to the pull request.
+    pub fn pushed(&self) -> Option<&str> {
+        matches!(self.action.as_str(), "synchronized" | "synchronize")
+            .then_some(self.pull_request.head.sha.as_str())
+    }
+}
+
 /// A `!testme` command: the first word of a new comment on a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Testme {

@@ -18,4 +18,4 @@ pub use api::{Answer, CommitStatus, ForgeApi};
 pub use client::{
     Account, Forge, ForgeError, IssueCommentItem, Permission, PullRequest, StatusState,
 };
-pub use hook::{Delivery, HookError, IssueComment, Testme};
+pub use hook::{Delivery, HookError, IssueComment, PullRequestEvent, Testme};

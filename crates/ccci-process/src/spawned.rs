@@ -48,18 +48,40 @@ impl Spawned {
     /// [`ProcessError::DeadlinePassed`] when it was stopped at the deadline;
     /// [`ProcessError::Command`] when waiting for it failed.
     pub async fn wait(
-        mut self,
+        self,
         deadline: Deadline,
         grace: Duration,
     ) -> Result<ExitStatus, ProcessError> {
+        self.wait_unless(deadline, grace, std::future::pending())
+            .await
+            .map(|(status, _)| status)
+    }
+
+    /// [`Spawned::wait`], and asked to stop the same way as soon as `stop` resolves (the
+    /// caller no longer wants it: a newer head superseded the run). Returns how it exited,
+    /// and whether `stop` asked it to.
+    ///
+    /// # Errors
+    /// As [`Spawned::wait`]; one that `stop` asked and that outlived `grace` too is
+    /// [`ProcessError::DeadlinePassed`].
+    pub async fn wait_unless(
+        mut self,
+        deadline: Deadline,
+        grace: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(ExitStatus, bool), ProcessError> {
         let pgid = self.child.id();
-        let mut asked: Option<tokio::time::Instant> = None;
+        let mut stop = std::pin::pin!(stop);
+        let mut asked: Option<(tokio::time::Instant, bool)> = None;
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
                     return match asked {
-                        None => Ok(status),
-                        Some(_) => Err(ProcessError::deadline(&self.shown, deadline, true)),
+                        None => Ok((status, false)),
+                        Some((_, true)) => Ok((status, true)),
+                        Some((_, false)) => {
+                            Err(ProcessError::deadline(&self.shown, deadline, true))
+                        }
                     };
                 }
                 Ok(None) => {}
@@ -73,16 +95,28 @@ impl Spawned {
                 None if deadline.passed() => {
                     tracing::debug!("`{}` asked to stop at its deadline", self.shown);
                     signal_group(pgid, libc::SIGTERM);
-                    asked = Some(tokio::time::Instant::now());
+                    asked = Some((tokio::time::Instant::now(), false));
                 }
-                Some(at) if at.elapsed() >= grace => {
+                Some((at, _)) if at.elapsed() >= grace => {
                     kill_group(pgid);
                     let _ = self.child.wait();
                     return Err(ProcessError::deadline(&self.shown, deadline, true));
                 }
                 _ => {}
             }
-            tokio::time::sleep(CHECK_AT_MOST_EVERY).await;
+            let pause = tokio::time::sleep(CHECK_AT_MOST_EVERY);
+            if asked.is_none() {
+                tokio::select! {
+                    () = &mut stop => {
+                        tracing::debug!("`{}` asked to stop: its caller no longer wants it", self.shown);
+                        signal_group(pgid, libc::SIGTERM);
+                        asked = Some((tokio::time::Instant::now(), true));
+                    }
+                    () = pause => {}
+                }
+            } else {
+                pause.await;
+            }
         }
     }
 }

@@ -406,6 +406,93 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     );
 }
 
+/// A push to a pull request supersedes the run of its old head, as operators expect of a CI
+/// service: the run is stopped (it tears down), its job is cancelled, and the old head's
+/// status says which commit superseded it; the pull request is not told `failure`.
+#[test]
+fn a_push_supersedes_the_running_run_of_the_old_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = forge(&[("alice", "write")]);
+    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let old = pull_head(&git.bare);
+    let s = setup(
+        &tmp.path().join("svc"),
+        &forge.prism.url,
+        &[(REPO, "custom-html")],
+        1,
+        "ci-p",
+        None,
+    );
+    let log = s.dir.join("serve.log");
+    let serving = start(&s);
+    let body = comment_payload(REPO, &git.clone_url, 80, "alice", "!testme");
+    assert_eq!(
+        deliver(&serving.url, "p-1", "issue_comment", &body, Some(&s.secret)).0,
+        202
+    );
+    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
+    let running = wait_job(
+        &store,
+        "running with its process",
+        Duration::from_secs(120),
+        |j| j.state == ccci_store::JobState::Running && j.pid.is_some(),
+    );
+    assert_eq!(running.asked.head_sha, old);
+
+    let new = push_to_pull(tmp.path(), &git, "custom-html");
+    let push = serde_json::to_vec(&serde_json::json!({
+        "action": "synchronized",
+        "number": 1,
+        "pull_request": {"number": 1, "head": {"sha": new}},
+        "repository": {"full_name": REPO, "clone_url": git.clone_url},
+    }))
+    .unwrap();
+    let (code, said) = deliver(&serving.url, "p-2", "pull_request", &push, Some(&s.secret));
+    assert!(
+        code == 200 && said.contains("0 queued and 1 running job(s) of older heads superseded"),
+        "{code}: {said}"
+    );
+    let ended = wait_job(
+        &store,
+        "cancelled once its run stopped",
+        Duration::from_secs(600),
+        |j| j.id == running.id && j.state == ccci_store::JobState::Cancelled,
+    );
+    assert_eq!(ended.superseded_by.as_deref(), Some(new.as_str()));
+    let told = wait_for(
+        &forge.state,
+        "the old head's status says it was superseded",
+        Duration::from_secs(60),
+        |r| {
+            statuses(r).into_iter().find(|(state, description)| {
+                state == "error" && description.contains("superseded by")
+            })
+        },
+        &log,
+    );
+    assert_eq!(
+        told.1,
+        format!(
+            "superseded by {}: comment `!testme` to run it",
+            ccci_core::short_commit(&new)
+        )
+    );
+    assert!(
+        statuses(&forge.state.received())
+            .iter()
+            .all(|(state, _)| state != "failure"),
+        "a superseded run is not the recipe's failure"
+    );
+    assert!(
+        store
+            .jobs(10)
+            .unwrap()
+            .iter()
+            .all(|j| j.asked.head_sha != new),
+        "the new head waits for a !testme (auto_rerun is off)"
+    );
+}
+
 #[test]
 fn a_kill_9_of_the_service_mid_run_loses_no_run() {
     let tmp = tempfile::tempdir().unwrap();

@@ -47,7 +47,8 @@ pub use model::{HistoryQuery, Imported, RecipeSummary, RunRow, State, StoredRun,
 pub use on_thread::{on_thread, ASK_WITHIN};
 pub use open::STORE_WAIT;
 pub use queue::{
-    Accepted, Enqueued, Job, JobState, NewJob, OutboxState, Outgoing, Taken, Told, ABANDONED,
+    Accepted, Enqueued, Job, JobState, NewJob, OutboxState, Outgoing, Superseded, Taken, Told,
+    ABANDONED,
 };
 
 /// How many of a recipe's latest cold runs the catalogue draws.

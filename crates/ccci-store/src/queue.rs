@@ -42,6 +42,8 @@ pub enum JobState {
     Done,
     /// It could not run, or was lost twice.
     Error,
+    /// A push to its pull request superseded it before it ended.
+    Cancelled,
 }
 
 impl JobState {
@@ -52,6 +54,7 @@ impl JobState {
             JobState::Running => "running",
             JobState::Done => "done",
             JobState::Error => "error",
+            JobState::Cancelled => "cancelled",
         }
     }
 
@@ -61,6 +64,7 @@ impl JobState {
             JobState::Running,
             JobState::Done,
             JobState::Error,
+            JobState::Cancelled,
         ]
         .into_iter()
         .find(|j| j.as_str() == s)
@@ -140,6 +144,15 @@ impl OutboxState {
     }
 }
 
+/// The jobs a push superseded ([`Store::supersede`]), as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superseded {
+    /// Queued: cancelled now.
+    pub queued: Vec<Job>,
+    /// Running: asked to stop.
+    pub running: Vec<Job>,
+}
+
 /// A forge call about a job, and where it stands: what its pull request was told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Told {
@@ -180,6 +193,8 @@ pub struct Job {
     pub finished_at: Option<i64>,
     /// What happened, in a line.
     pub note: Option<String>,
+    /// The head of its pull request that superseded it, when a push did.
+    pub superseded_by: Option<String>,
 }
 
 /// What queueing a job did.
@@ -223,7 +238,7 @@ pub struct Outgoing {
 /// is free for another to take.
 pub const ABANDONED: i64 = 300;
 
-const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, attempts, requested_by, trigger_comment, host, pid, pid_start, run_id, created_at, started_at, finished_at, note";
+const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, attempts, requested_by, trigger_comment, host, pid, pid_start, run_id, created_at, started_at, finished_at, note, superseded_by";
 
 /// The partial unique index's predicate, written as the index writes it (PostgreSQL matches a
 /// conflict target to an index by it).
@@ -573,6 +588,50 @@ impl Store {
         Ok(())
     }
 
+    /// A push made `head` the head of pull request `pr` of `repo`: its jobs of other heads
+    /// that are queued are cancelled now, and those running are asked to stop (their host's
+    /// runner sees it). Returns both, as they were before.
+    pub fn supersede(
+        &self,
+        repo: &str,
+        pr: i64,
+        head: &str,
+        now: i64,
+    ) -> Result<Superseded, StoreError> {
+        let of = |state: JobState| -> Result<Vec<Job>, StoreError> {
+            let rows = self.db.query(
+                &format!("SELECT {JOB} FROM jobs WHERE repo = ? AND pr = ? AND head_sha <> ? AND state = ? AND superseded_by IS NULL"),
+                &[repo.into(), Val::Int(pr), head.into(), state.as_str().into()],
+            )?;
+            rows.iter().map(job).collect()
+        };
+        let (queued, running) = (of(JobState::Queued)?, of(JobState::Running)?);
+        let note = format!("superseded by {}", ccci_core::short_commit(head));
+        let mut stmts = Vec::new();
+        // Every one is marked; one still queued is also cancelled, while one a host took
+        // meanwhile is stopped by that host's runner, which sees the mark.
+        for j in queued.iter().chain(&running) {
+            stmts.push((
+                "UPDATE jobs SET superseded_by = ? WHERE id = ?",
+                vec![head.into(), j.id.as_str().into()],
+            ));
+        }
+        for j in &queued {
+            stmts.push((
+                "UPDATE jobs SET state = ?, note = ?, finished_at = ? WHERE id = ? AND state = ?",
+                vec![
+                    JobState::Cancelled.as_str().into(),
+                    note.as_str().into(),
+                    Val::Int(now),
+                    j.id.as_str().into(),
+                    JobState::Queued.as_str().into(),
+                ],
+            ));
+        }
+        self.db.batch(&stmts)?;
+        Ok(Superseded { queued, running })
+    }
+
     /// What the pull request of job `id` was told, in the order it was asked: each forge call
     /// about the job with where it stands.
     pub fn told(&self, id: &str) -> Result<Vec<Told>, StoreError> {
@@ -669,5 +728,6 @@ fn job(r: &Row) -> Result<Job, StoreError> {
         started_at: r.opt_int("started_at")?,
         finished_at: r.opt_int("finished_at")?,
         note: r.opt_text("note")?,
+        superseded_by: r.opt_text("superseded_by")?,
     })
 }

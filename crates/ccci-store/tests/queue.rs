@@ -243,3 +243,64 @@ fn a_delivery_or_forge_call_is_taken_by_one_process_and_freed_if_it_dies() {
         );
     }
 }
+
+/// A push to a pull request supersedes its other heads' jobs: a queued one is cancelled at
+/// once, a running one is marked for its runner to stop; the pushed head's own job, and
+/// another pull request's, are left alone.
+#[test]
+fn a_push_cancels_the_queued_and_marks_the_running_jobs_of_older_heads() {
+    for t in common::both() {
+        let s = t.open();
+        let mut other = job("o/r", "q", "ccc");
+        other.pr = 2;
+        s.enqueue(&other, 5, 5).unwrap();
+        let Enqueued::New(running) = s.enqueue(&job("o/r", "r", "aaa"), 1, 1).unwrap() else {
+            panic!("new")
+        };
+        assert_eq!(s.claim("h1", 2).unwrap().unwrap().id, running);
+        let mut quick = job("o/r", "r", "bbb");
+        quick.lane = ccci_core::results::Lane::of(true);
+        let Enqueued::New(queued) = s.enqueue(&quick, 3, 3).unwrap() else {
+            panic!("new")
+        };
+        let Enqueued::New(pushed) = s.enqueue(&job("o/r", "r", "ddd"), 4, 4).unwrap() else {
+            panic!("new")
+        };
+
+        let superseded = s.supersede("o/r", 7, "ddd", 10).unwrap();
+        let ids = |jobs: &[ccci_store::Job]| jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&superseded.queued), vec![queued.clone()], "{}", t.kind);
+        assert_eq!(
+            ids(&superseded.running),
+            vec![running.clone()],
+            "{}",
+            t.kind
+        );
+        let q = s.job(&queued).unwrap().unwrap();
+        assert_eq!(
+            (q.state, q.superseded_by.as_deref(), q.note.as_deref()),
+            (JobState::Cancelled, Some("ddd"), Some("superseded by ddd"))
+        );
+        let r = s.job(&running).unwrap().unwrap();
+        assert_eq!(
+            (r.state, r.superseded_by.as_deref()),
+            (JobState::Running, Some("ddd"))
+        );
+        let p = s.job(&pushed).unwrap().unwrap();
+        assert_eq!((p.state, p.superseded_by), (JobState::Queued, None));
+        assert!(
+            s.jobs(10)
+                .unwrap()
+                .iter()
+                .filter(|j| j.asked.pr == 2)
+                .all(|j| j.superseded_by.is_none()),
+            "another pull request's job is left alone"
+        );
+        // Told once: a second delivery of the same push finds nothing more to supersede.
+        let again = s.supersede("o/r", 7, "ddd", 11).unwrap();
+        assert!(
+            again.queued.is_empty() && again.running.is_empty(),
+            "{again:?}"
+        );
+    }
+}

@@ -43,6 +43,8 @@ struct RepoFile {
     set: Vec<String>,
     #[serde(default)]
     allow: Vec<String>,
+    #[serde(default)]
+    auto_rerun: bool,
 }
 
 /// The service's configuration, checked.
@@ -100,6 +102,9 @@ pub struct Repository {
     /// What this repository's heads may deploy beyond their own stack (`--allow`): every
     /// head the service runs is untrusted (docs/serve.md#what-a-head-may-deploy).
     pub allow: Vec<ccci_core::policy::Allowance>,
+    /// Whether a push to a pull request runs its new head at once (after superseding the
+    /// old head's run), or waits for a new `!testme` (the default).
+    pub auto_rerun: bool,
 }
 
 impl Config {
@@ -253,6 +258,7 @@ fn repositories(
                 test_crate,
                 set: r.set,
                 allow,
+                auto_rerun: r.auto_rerun,
             },
         );
     }

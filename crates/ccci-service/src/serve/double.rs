@@ -3,9 +3,16 @@
 //! records every call it was asked. It stands in for a forge's HTTP API only; the real
 //! client's requests are checked against Gitea's OpenAPI description elsewhere (tests/).
 
+use super::config::{Config, Repository};
+use super::Service;
 use ccci_forge::{Answer, CommitStatus, ForgeApi, ForgeError, IssueCommentItem, Permission};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The repository the test service serves.
+pub const REPO: &str = "coop-cloud/custom-html";
 
 /// A forge as a test sets it.
 #[derive(Default)]
@@ -69,4 +76,48 @@ impl ForgeApi for Double {
             .unwrap_or_default();
         Box::pin(async move { Ok::<_, ForgeError>(pushes) })
     }
+}
+
+/// A service of a store in `dir`, talking to `forge`, serving [`REPO`] (whose new heads
+/// run at once when `auto_rerun`).
+pub fn service(dir: &Path, forge: Arc<Double>, auto_rerun: bool) -> Arc<Service> {
+    let database = dir.join("runs.db").display().to_string();
+    let store = ccci_store::Store::open(&database.parse().unwrap()).unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        public_url: "http://ci.example".into(),
+        database: None,
+        host: "ci-1".into(),
+        capacity: 0,
+        run_timeout: Duration::from_secs(60),
+        workspace: dir.into(),
+        cargo_ccci: None,
+        state_dir: dir.join("state"),
+        api: "http://forge.example/api/v1".into(),
+        token: "token".into(),
+        webhook_secret: b"secret".to_vec(),
+        repositories: BTreeMap::from([(
+            REPO.to_string(),
+            Repository {
+                recipe: "custom-html".into(),
+                test_crate: None,
+                set: Vec::new(),
+                allow: Vec::new(),
+                auto_rerun,
+            },
+        )]),
+        sweep_every: None,
+        docker_host: None,
+    };
+    Arc::new(Service::new(config, Arc::new(store), forge, None, database))
+}
+
+/// A repository whose `refs/pull/1/head` is a commit; its path (git clones it as a URL)
+/// and that commit.
+pub fn pull_request(dir: &Path) -> (String, String) {
+    let work = dir.join("work");
+    ccci_testkit::release_repository("custom-html", &work);
+    ccci_testkit::git(&work, &["update-ref", "refs/pull/1/head", "HEAD"]);
+    let head = ccci_testkit::git(&work, &["rev-parse", "HEAD"]);
+    (work.display().to_string(), head)
 }

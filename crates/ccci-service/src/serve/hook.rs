@@ -12,6 +12,7 @@
 //! | a `!testme` comment written more than [`MAX_COMMENT_AGE`] ago (a replayed body) | 409 |
 //! | a delivery id already seen, or its comment taken in under another id (a replay) | 409 |
 //! | an event, action or comment ccci does not act on | 200, and what it is |
+//! | a push to a pull request (`pull_request`, `synchronized`) | 200: the runs of its older heads superseded, what was |
 //! | `!testme` by a commenter the forge says may not start runs | 200, said so; the intake replies on the pull request |
 //! | `!testme` on a pull request, by a writer (or a forge that did not answer within 3 s) | 202: accepted, acted on by the intake |
 //!
@@ -210,6 +211,21 @@ pub enum Decision {
     },
     /// A `!testme` for the intake (answered 202).
     Testme(Intake),
+    /// A push to a pull request (answered 200): the runs of its older heads are superseded.
+    Pushed(Push),
+}
+
+/// A push to a pull request, as its delivery said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr: i64,
+    /// Its new head.
+    pub head: String,
+    /// Where the repository is cloned from.
+    pub clone_url: String,
 }
 
 /// Decides the signed `delivery` of `body`, for a service configured with `repositories`, at
@@ -220,6 +236,9 @@ pub fn decide(
     repositories: &std::collections::BTreeMap<String, super::config::Repository>,
     now: i64,
 ) -> Result<Decision, Refusal> {
+    if delivery.event == "pull_request" {
+        return pushed(body, repositories);
+    }
     if delivery.event != "issue_comment" {
         return Ok(Decision::Ignored {
             repo: None,
@@ -256,10 +275,7 @@ pub fn decide(
         });
     }
     let clone_url = &comment.repository.clone_url;
-    let fetchable = ["https://", "http://", "git://", "ssh://"]
-        .iter()
-        .any(|s| clone_url.starts_with(s));
-    if !fetchable {
+    if !fetchable(clone_url) {
         return Err(Refusal::NotFetchable(clone_url.clone()));
     }
     Ok(Decision::Testme(Intake {
@@ -277,10 +293,51 @@ pub fn decide(
     }))
 }
 
+/// A `pull_request` delivery: a push to a configured repository's pull request supersedes
+/// its older heads' runs; any other action is taken and nothing done.
+fn pushed(
+    body: &[u8],
+    repositories: &std::collections::BTreeMap<String, super::config::Repository>,
+) -> Result<Decision, Refusal> {
+    let event: ccci_forge::PullRequestEvent =
+        serde_json::from_slice(body).map_err(|e| Refusal::NotThePayload(e.to_string()))?;
+    let repo = event.repository.full_name.clone();
+    if !repositories.contains_key(&repo) {
+        let known = repositories.keys().cloned().collect::<Vec<_>>().join(", ");
+        return Err(Refusal::UnknownRepository { repo, known });
+    }
+    let Some(head) = event.pushed() else {
+        return Ok(Decision::Ignored {
+            repo: Some(repo),
+            why: format!(
+                "ignored: a pull request {}; ccci acts on pushes to one (synchronized) and `!testme`",
+                event.action
+            ),
+        });
+    };
+    let clone_url = event.repository.clone_url.clone();
+    if !fetchable(&clone_url) {
+        return Err(Refusal::NotFetchable(clone_url));
+    }
+    Ok(Decision::Pushed(Push {
+        repo,
+        pr: event.number,
+        head: head.to_string(),
+        clone_url,
+    }))
+}
+
+/// Whether `url` is one ccci fetches: http(s), git or ssh.
+fn fetchable(url: &str) -> bool {
+    ["https://", "http://", "git://", "ssh://"]
+        .iter()
+        .any(|s| url.starts_with(s))
+}
+
 /// Takes a signed delivery: decided, then recorded (a replay refused); the status it is
 /// answered with, what is said, and its id.
 async fn take(
-    svc: &Service,
+    svc: &Arc<Service>,
     delivery: &Delivery,
     body: &[u8],
 ) -> Result<(StatusCode, String, String), Refusal> {
@@ -289,6 +346,13 @@ async fn take(
         Decision::Ignored { repo, why } => {
             accept(svc, &id, repo.as_deref(), None, None).await?;
             Ok((StatusCode::OK, why, id))
+        }
+        Decision::Pushed(push) => {
+            accept(svc, &id, Some(&push.repo), None, None).await?;
+            let said = super::supersede::pushed(svc, &push)
+                .await
+                .map_err(Refusal::StoreAway)?;
+            Ok((StatusCode::OK, said, id))
         }
         Decision::Testme(intake) => {
             let request =
@@ -381,6 +445,7 @@ mod tests {
                 test_crate: None,
                 set: Vec::new(),
                 allow: Vec::new(),
+                auto_rerun: false,
             },
         )])
     }
@@ -406,6 +471,17 @@ mod tests {
         .unwrap()
     }
 
+    /// A `pull_request` delivery's body: `action` on pull request 7 of `repo`.
+    fn pull_request(repo: &str, action: &str, clone_url: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "action": action,
+            "number": 7,
+            "pull_request": {"number": 7, "head": {"sha": "abcdef0123456789"}},
+            "repository": {"full_name": repo, "clone_url": clone_url}
+        }))
+        .unwrap()
+    }
+
     /// The answer `decide` gives `body` as event `event`, signed with `key` (none: unsigned),
     /// with or without a delivery id: its status and what a Testme asked.
     fn answer(event: &str, body: &[u8], key: Option<&[u8]>, id: bool) -> (u16, Option<Intake>) {
@@ -421,6 +497,7 @@ mod tests {
         match signed(header, body, SECRET).and_then(|d| decide(&d, body, &repositories(), NOW)) {
             Ok(Decision::Ignored { .. }) => (200, None),
             Ok(Decision::Testme(intake)) => (202, Some(intake)),
+            Ok(Decision::Pushed(_)) => (200, None),
             Err(refusal) => (refusal.status().as_u16(), None),
         }
     }
@@ -488,6 +565,36 @@ mod tests {
             ),
             ("another event", answer("push", b"{}", signed, true), 200),
             (
+                "a push to a pull request",
+                answer(
+                    "pull_request",
+                    &pull_request(repo, "synchronized", url),
+                    signed,
+                    true,
+                ),
+                200,
+            ),
+            (
+                "a pull request opened",
+                answer(
+                    "pull_request",
+                    &pull_request(repo, "opened", url),
+                    signed,
+                    true,
+                ),
+                200,
+            ),
+            (
+                "a push to another repository's pull request",
+                answer(
+                    "pull_request",
+                    &pull_request("someone/else", "synchronized", url),
+                    signed,
+                    true,
+                ),
+                403,
+            ),
+            (
                 "an edited comment",
                 answer(
                     "issue_comment",
@@ -537,6 +644,36 @@ mod tests {
                 quick: false,
                 clone_url: url.into(),
                 comment_at: Some(u64::try_from(NOW - 5).unwrap()),
+            })
+        );
+        let push = pull_request(repo, "synchronized", url);
+        let decided = super::signed(
+            |name: &str| match name {
+                "x-gitea-event" => Some("pull_request"),
+                "x-gitea-delivery" => Some("d-2"),
+                _ => None,
+            },
+            &push,
+            b"unused",
+        );
+        assert!(decided.is_err(), "unsigned, so refused before anything");
+        let header_sig = ccci_forge::hook::sign(SECRET, &push);
+        let header = |name: &str| -> Option<&str> {
+            match name {
+                "x-gitea-event" => Some("pull_request"),
+                "x-gitea-delivery" => Some("d-2"),
+                "x-gitea-signature" => Some(header_sig.as_str()),
+                _ => None,
+            }
+        };
+        let d = super::signed(header, &push, SECRET).unwrap();
+        assert_eq!(
+            decide(&d, &push, &repositories(), NOW).unwrap(),
+            Decision::Pushed(Push {
+                repo: repo.into(),
+                pr: 7,
+                head: "abcdef0123456789".into(),
+                clone_url: url.into(),
             })
         );
         let quick = comment(repo, "created", true, "!testme quick", 5, url);

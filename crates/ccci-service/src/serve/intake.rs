@@ -224,48 +224,62 @@ async fn queue(
     head_sha: String,
     asked: i64,
 ) -> Acted {
-    let short = ccci_core::short_commit(&head_sha).to_string();
-    let lane = ccci_core::results::Lane::of(i.quick);
     let job = NewJob {
         repo: i.repo.clone(),
         pr: i.pr,
-        head_sha: head_sha.clone(),
+        head_sha,
         clone_url: i.clone_url.clone(),
         recipe: repo.recipe.clone(),
         test_crate: repo.test_crate.clone(),
         // `!testme quick`: on the recipe's warm canonical; the run refuses (could not run,
         // said on the pull request) when this host keeps none.
-        lane,
+        lane: ccci_core::results::Lane::of(i.quick),
         requested_by: i.user.clone(),
         trigger_comment: Some(i.comment_id),
     };
-    let id = match svc.ask(move |s| s.enqueue(&job, asked, now())).await {
-        Ok(Enqueued::New(id)) => id,
-        Ok(Enqueued::Existing(id)) => {
-            return Acted::Done(format!("the same head is job {id}, queued or running"))
+    match enqueue(svc, job, asked).await {
+        Ok(note) => Acted::Done(note),
+        Err(e) => Acted::Later(e),
+    }
+}
+
+/// Queues `job` (a head already queued or running is that job) and sets its status to
+/// `pending`; what became of it, in a line.
+pub(super) async fn enqueue(svc: &Arc<Service>, job: NewJob, asked: i64) -> Result<String, String> {
+    let short = ccci_core::short_commit(&job.head_sha).to_string();
+    let (repo, pr, head_sha, recipe, lane) = (
+        job.repo.clone(),
+        job.pr,
+        job.head_sha.clone(),
+        job.recipe.clone(),
+        job.lane,
+    );
+    let id = match svc.ask(move |s| s.enqueue(&job, asked, now())).await? {
+        Enqueued::New(id) => id,
+        Enqueued::Existing(id) => {
+            return Ok(format!("the same head is job {id}, queued or running"))
         }
-        Err(e) => return Acted::Later(e),
     };
     tracing::info!(
         job = id,
-        repo = i.repo,
-        pr = i.pr,
+        repo,
+        pr,
         head = short,
         lane = lane.as_str(),
         "job queued"
     );
     let pending = Call::Status {
-        repo: i.repo.clone(),
+        repo,
         sha: head_sha,
         state: StatusState::Pending,
-        description: format!("queued: {} at {short}", repo.recipe),
+        description: format!("queued: {recipe} at {short}"),
         target_url: svc.public.job(&id),
     };
     if let Err(e) = svc.tell(Some(&id), &pending).await {
         tracing::error!(job = id, "the pending status cannot be queued: {e}");
     }
     svc.runners.notify_waiters();
-    Acted::Done(format!("queued job {id} for {short}"))
+    Ok(format!("queued job {id} for {short}"))
 }
 
 /// Replies `body` on the intake's pull request and calls the delivery done with `note`, or
@@ -285,54 +299,8 @@ async fn reply(svc: &Arc<Service>, i: &Intake, body: String, note: &str) -> Acte
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::config::{Config, Repository};
-    use crate::serve::double::Double;
+    use crate::serve::double::{pull_request, service, Double, REPO};
     use std::collections::BTreeMap;
-    use std::path::Path;
-
-    const REPO: &str = "coop-cloud/custom-html";
-
-    /// A service of a store in `dir`, talking to `forge`, serving [`REPO`].
-    fn service(dir: &Path, forge: Arc<Double>) -> Arc<Service> {
-        let database = dir.join("runs.db").display().to_string();
-        let store = ccci_store::Store::open(&database.parse().unwrap()).unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".into(),
-            public_url: "http://ci.example".into(),
-            database: None,
-            host: "ci-1".into(),
-            capacity: 0,
-            run_timeout: Duration::from_secs(60),
-            workspace: dir.into(),
-            cargo_ccci: None,
-            state_dir: dir.join("state"),
-            api: "http://forge.example/api/v1".into(),
-            token: "token".into(),
-            webhook_secret: b"secret".to_vec(),
-            repositories: BTreeMap::from([(
-                REPO.to_string(),
-                Repository {
-                    recipe: "custom-html".into(),
-                    test_crate: None,
-                    set: Vec::new(),
-                    allow: Vec::new(),
-                },
-            )]),
-            sweep_every: None,
-            docker_host: None,
-        };
-        Arc::new(Service::new(config, Arc::new(store), forge, None, database))
-    }
-
-    /// A repository whose `refs/pull/1/head` is a commit; its path (git clones it as a URL)
-    /// and that commit.
-    fn pull_request(dir: &Path) -> (String, String) {
-        let work = dir.join("work");
-        ccci_testkit::release_repository("custom-html", &work);
-        ccci_testkit::git(&work, &["update-ref", "refs/pull/1/head", "HEAD"]);
-        let head = ccci_testkit::git(&work, &["rev-parse", "HEAD"]);
-        (work.display().to_string(), head)
-    }
 
     fn intake(user: &str, clone_url: &str, comment_at: u64) -> Intake {
         Intake {
@@ -382,7 +350,7 @@ mod tests {
             pushes: BTreeMap::from([(1, vec![now - 600, now - 3])]),
             ..Double::default()
         });
-        let svc = service(tmp.path(), forge.clone());
+        let svc = service(tmp.path(), forge.clone(), false);
 
         let refused = intake_one(&svc, &intake("mallory", &url, now - 10), now as i64).await;
         assert!(matches!(&refused, Acted::Done(n) if n == "refused: no write access"));

@@ -14,6 +14,7 @@
 //! | `recover` | at start: the runs this host lost (killed) stopped, reaped, queued again once |
 //! | `handoff` | what a `cargo ccci` it started left for the store (a sweep, the canonicals), recorded by the service itself |
 //! | `log` | the service's log: a line per event, plain or JSON, `RUST_LOG` / `-v` |
+//! | `supersede` | a push to a pull request: its older heads' runs cancelled or stopped, its head run at once when asked |
 //! | `proc` | the short commands (git, the janitor) as argv, run by `ccci-process` |
 //!
 //! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
@@ -29,6 +30,7 @@ mod outbox;
 mod proc;
 mod recover;
 mod runner;
+mod supersede;
 
 use ccci_store::{Store, StoreError};
 use config::Config;

@@ -68,6 +68,8 @@ enum Outcome {
     Ran(Box<Results>),
     /// It did not: why.
     CouldNotRun(String),
+    /// A push superseded it and it was stopped: by this head; its run, if it wrote results.
+    Superseded(String, Option<String>),
 }
 
 /// The service's clone of the job's repository, with the pull request's head fetched.
@@ -123,6 +125,19 @@ async fn prepare(svc: &Service, job: &Job, dir: &Path) -> Result<PathBuf, String
     Ok(clone)
 }
 
+/// Resolves once a push has superseded job `id` (its host looks every few seconds).
+async fn superseded(svc: &Service, id: &str) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let asked = id.to_string();
+        if let Ok(Some(job)) = svc.ask(move |s| s.job(&asked)).await {
+            if job.superseded_by.is_some() {
+                return;
+            }
+        }
+    }
+}
+
 /// `cargo ccci run` of the job, under the run's deadline, its output in the job's `run.log`.
 async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome {
     let results = dir.join("results.json");
@@ -148,7 +163,9 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
         tracing::error!(job = job.id, "the run's process cannot be recorded: {e}");
     }
     let deadline = ccci_process::Deadline::after(svc.config.run_timeout);
-    let ended = run.wait(deadline, STOP_GRACE).await;
+    let ended = run
+        .wait_unless(deadline, STOP_GRACE, superseded(svc, &job.id))
+        .await;
     // The run recorded itself in the store's journal; take it in now, for its page.
     if let Some(j) = svc.journal.clone() {
         let alive =
@@ -162,15 +179,26 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
             Ok(())
         })
         .await;
-    match std::fs::read_to_string(&results)
+    let written = std::fs::read_to_string(&results)
         .ok()
-        .and_then(|t| serde_json::from_str::<Results>(&t).ok())
-    {
+        .and_then(|t| serde_json::from_str::<Results>(&t).ok());
+    if let Ok((_, true)) = ended {
+        let id = job.id.clone();
+        let by = svc
+            .ask(move |s| s.job(&id))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|j| j.superseded_by)
+            .unwrap_or_default();
+        return Outcome::Superseded(by, written.map(|r| r.run_id.clone()));
+    }
+    match written {
         Some(r) => Outcome::Ran(Box::new(r)),
         None => Outcome::CouldNotRun(format!(
             "the run wrote no results ({}); its log, on {}: {}",
             match ended {
-                Ok(s) => format!("it exited {s}"),
+                Ok((s, _)) => format!("it exited {s}"),
                 Err(e) => e.to_string(),
             },
             svc.config.host,
@@ -235,6 +263,9 @@ fn last_lines(path: &Path, n: usize) -> String {
 /// Tells the pull request how the job ended and records it: status, report, job state.
 async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
     let a = &job.asked;
+    if let Outcome::Superseded(by, run_id) = &outcome {
+        return superseded_told(svc, job, by, run_id.clone()).await;
+    }
     let (state, description, body, run_id, job_state) = match &outcome {
         Outcome::Ran(r) => {
             let (state, verdict) = crate::tell::status_of(r);
@@ -263,6 +294,7 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
                 JobState::Error,
             )
         }
+        Outcome::Superseded(..) => return,
     };
     let target = run_id
         .as_deref()
@@ -295,6 +327,44 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
     let (id, note) = (job.id.clone(), description);
     if let Err(e) = svc
         .ask(move |s| s.finish_job(&id, job_state, run_id.as_deref(), &note, now()))
+        .await
+    {
+        tracing::error!(job = job.id, "the job cannot be finished in the store: {e}");
+    }
+}
+
+/// A run a push stopped: its head's status says by which commit (no report: the pull
+/// request's report stays the last run's), and the job is cancelled.
+async fn superseded_told(svc: &Arc<Service>, job: &Job, by: &str, run_id: Option<String>) {
+    let a = &job.asked;
+    let auto_rerun = svc
+        .config
+        .repositories
+        .get(&a.repo)
+        .is_some_and(|r| r.auto_rerun);
+    let description = super::supersede::told(by, auto_rerun);
+    tracing::info!(job = job.id, "run stopped: {description}");
+    let status = Call::Status {
+        repo: a.repo.clone(),
+        sha: a.head_sha.clone(),
+        state: StatusState::Error,
+        description: description.clone(),
+        target_url: svc.public.job(&job.id),
+    };
+    if let Err(e) = svc.tell(Some(&job.id), &status).await {
+        tracing::error!(job = job.id, "the superseded status cannot be queued: {e}");
+    }
+    let id = job.id.clone();
+    if let Err(e) = svc
+        .ask(move |s| {
+            s.finish_job(
+                &id,
+                JobState::Cancelled,
+                run_id.as_deref(),
+                &description,
+                now(),
+            )
+        })
         .await
     {
         tracing::error!(job = job.id, "the job cannot be finished in the store: {e}");

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 
 fn state(s: JobState) -> Markup {
     let class = match s {
-        JobState::Queued | JobState::Running => "grey",
+        JobState::Queued | JobState::Running | JobState::Cancelled => "grey",
         JobState::Done => "green",
         JobState::Error => "red",
     };
