@@ -21,6 +21,7 @@
 //! the configuration alone. Both are pure functions, tested row by row; the replay is the
 //! store's to know. Every refusal is a [`Refusal`], answered with its status in one place.
 
+use super::asked::{Intake, Push};
 use super::{now, Service};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
@@ -32,27 +33,6 @@ use std::sync::Arc;
 
 /// The largest delivery taken: Gitea's comment payloads are a few kilobytes.
 pub const MAX_BODY: usize = 1 << 20;
-
-/// What the intake is asked to do: a `!testme` comment, as the delivery said it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Intake {
-    /// `owner/name`.
-    pub repo: String,
-    /// The pull request.
-    pub pr: i64,
-    /// The comment that asked.
-    pub comment_id: i64,
-    /// Who asked.
-    pub user: String,
-    /// `!testme quick`.
-    pub quick: bool,
-    /// Where the repository is cloned from.
-    pub clone_url: String,
-    /// When the comment was written (Unix seconds, the forge's clock), when the delivery
-    /// says: the head must not have moved since.
-    #[serde(default)]
-    pub comment_at: Option<u64>,
-}
 
 /// The webhook's route.
 pub fn router(svc: Arc<Service>) -> Router {
@@ -213,19 +193,6 @@ pub enum Decision {
     Testme(Intake),
     /// A push to a pull request (answered 200): the runs of its older heads are superseded.
     Pushed(Push),
-}
-
-/// A push to a pull request, as its delivery said it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Push {
-    /// `owner/name`.
-    pub repo: String,
-    /// The pull request.
-    pub pr: i64,
-    /// Its new head.
-    pub head: String,
-    /// Where the repository is cloned from.
-    pub clone_url: String,
 }
 
 /// Decides the signed `delivery` of `body`, for a service configured with `repositories`, at

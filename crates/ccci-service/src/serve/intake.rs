@@ -6,7 +6,7 @@
 //! running is that run) and the head's status set to `pending`. A forge or git that cannot be
 //! reached is asked again later: the delivery waits in the store until it is acted on.
 
-use super::hook::Intake;
+use super::asked::Intake;
 use super::outbox::Call;
 use super::{backoff, now, proc, Service};
 use ccci_forge::{ForgeError, Permission, StatusState};

@@ -6,6 +6,7 @@
 //!
 //! | module | what it decides |
 //! |---|---|
+//! | `asked` | what a delivery asks: a `!testme` for the intake, a push that supersedes |
 //! | `config` | the configuration file, checked |
 //! | `hook` | whether a delivery is taken: signature, replay, size, repository, what it asks |
 //! | `intake` | what an accepted delivery becomes: a reply, or a queued run with its head pinned |
@@ -19,6 +20,7 @@
 //!
 //! Everything that must survive a kill is in the store: deliveries, jobs, forge calls.
 
+mod asked;
 pub mod config;
 #[cfg(test)]
 mod double;

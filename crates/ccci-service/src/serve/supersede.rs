@@ -5,7 +5,7 @@
 //! request: the new head runs at once when the repository says `auto_rerun: true`, else at
 //! the next `!testme`.
 
-use super::hook::Push;
+use super::asked::Push;
 use super::outbox::Call;
 use super::{now, Service};
 use ccci_forge::StatusState;
