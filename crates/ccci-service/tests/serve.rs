@@ -425,18 +425,7 @@ fn a_push_supersedes_the_running_run_of_the_old_head() {
     );
     let log = s.dir.join("serve.log");
     let serving = start(&s);
-    let body = comment_payload(REPO, &git.clone_url, 80, "alice", "!testme");
-    assert_eq!(
-        deliver(&serving.url, "p-1", "issue_comment", &body, Some(&s.secret)).0,
-        202
-    );
-    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
-    let running = wait_job(
-        &store,
-        "running with its process",
-        Duration::from_secs(120),
-        |j| j.state == ccci_store::JobState::Running && j.pid.is_some(),
-    );
+    let (store, running) = testme_running(&serving.url, &s, (REPO, &git), 80, "p-1");
     assert_eq!(running.asked.head_sha, old);
 
     let new = push_to_pull(tmp.path(), &git, "custom-html");
@@ -508,18 +497,7 @@ fn a_kill_9_of_the_service_mid_run_loses_no_run() {
     );
     let log = s.dir.join("serve.log");
     let mut serving = start(&s);
-    let body = comment_payload(REPO, &git.clone_url, 70, "alice", "!testme");
-    assert_eq!(
-        deliver(&serving.url, "k-1", "issue_comment", &body, Some(&s.secret)).0,
-        202
-    );
-    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
-    let running = wait_job(
-        &store,
-        "running with its process",
-        Duration::from_secs(120),
-        |j| j.state == ccci_store::JobState::Running && j.pid.is_some(),
-    );
+    let (store, running) = testme_running(&serving.url, &s, (REPO, &git), 70, "k-1");
     // Well into its run: the run has started deploying.
     std::thread::sleep(Duration::from_secs(8));
     serving.child.kill().unwrap();

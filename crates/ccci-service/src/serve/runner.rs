@@ -263,9 +263,6 @@ fn last_lines(path: &Path, n: usize) -> String {
 /// Tells the pull request how the job ended and records it: status, report, job state.
 async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
     let a = &job.asked;
-    if let Outcome::Superseded(by, run_id) = &outcome {
-        return superseded_told(svc, job, by, run_id.clone()).await;
-    }
     let (state, description, body, run_id, job_state) = match &outcome {
         Outcome::Ran(r) => {
             let (state, verdict) = crate::tell::status_of(r);
@@ -294,7 +291,10 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
                 JobState::Error,
             )
         }
-        Outcome::Superseded(..) => return,
+        // No verdict and no report: the old head is told who superseded it.
+        Outcome::Superseded(by, run_id) => {
+            return superseded_told(svc, job, by, run_id.clone()).await;
+        }
     };
     let target = run_id
         .as_deref()

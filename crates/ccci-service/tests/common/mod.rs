@@ -566,6 +566,31 @@ pub fn start(s: &Setup) -> Serving {
     Serving { child, url }
 }
 
+/// alice's `!testme` (comment `comment`, delivery `delivery`) on pull request 1 of `repo`,
+/// served by `git`, taken by the service at `url`; the store of `s`, and the job once a host
+/// runs it with its process.
+pub fn testme_running(
+    url: &str,
+    s: &Setup,
+    (repo, git): (&str, &GitServer),
+    comment: i64,
+    delivery: &str,
+) -> (ccci_store::Store, ccci_store::Job) {
+    let body = comment_payload(repo, &git.clone_url, comment, "alice", "!testme");
+    assert_eq!(
+        deliver(url, delivery, "issue_comment", &body, Some(&s.secret)).0,
+        202
+    );
+    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
+    let running = wait_job(
+        &store,
+        "running with its process",
+        Duration::from_secs(120),
+        |j| j.state == ccci_store::JobState::Running && j.pid.is_some(),
+    );
+    (store, running)
+}
+
 /// A Gitea `issue_comment` delivery's body for a comment on pull request 1.
 pub fn comment_payload(
     repo: &str,
