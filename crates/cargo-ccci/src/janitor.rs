@@ -3,14 +3,25 @@
 
 use std::process::ExitCode;
 
-/// `janitor [--dry-run] [--kept] [--older-than 2h|never]`.
-pub(crate) fn command(dry_run: bool, kept: bool, older_than: &str) -> Result<ExitCode, String> {
+/// `janitor [--dry-run] [--kept] [--older-than 2h|never] [--after 30m]`.
+pub(crate) fn command(
+    dry_run: bool,
+    kept: bool,
+    older_than: &str,
+    after: Option<&str>,
+) -> Result<ExitCode, String> {
     let older_than = match older_than {
         "never" => None,
         d => Some(ccci::core::meta::duration(d).ok_or_else(|| {
             format!("--older-than `{d}` is not a duration: write it like `2h` or `30m`, or `never`")
         })?),
     };
+    if let Some(a) = after {
+        let wait = ccci::core::meta::duration(a).ok_or_else(|| {
+            format!("--after `{a}` is not a duration: write it like `30m` or `90s`")
+        })?;
+        std::thread::sleep(wait);
+    }
     janitor(ccci::registry::Sweep {
         dry_run,
         kept,

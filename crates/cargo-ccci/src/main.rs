@@ -146,6 +146,10 @@ pub(crate) enum Cmd {
         /// `2h` (the default) or `30m`, or `never`.
         #[arg(long, value_name = "DURATION", default_value = "2h")]
         older_than: String,
+        /// Wait this long first (a duration like `30m`): what `cargo ccci serve` starts to
+        /// remove a kept deployment on time, whatever becomes of the service meanwhile.
+        #[arg(long, value_name = "DURATION")]
+        after: Option<String>,
     },
     /// The warm OIDC provider runs with an SSO dependency share: its status, a safe upgrade
     /// (snapshot, upgrade, health check, roll back), its removal.
@@ -290,7 +294,8 @@ fn main() -> ExitCode {
             dry_run,
             kept,
             older_than,
-        } => janitor::command(dry_run, kept, &older_than),
+            after,
+        } => janitor::command(dry_run, kept, &older_than, after.as_deref()),
         Cmd::Deps { cmd } => deps::deps(cmd),
         Cmd::Canonical { cmd } => fleet::canonical(cmd),
         Cmd::Sweep(a) => fleet::sweep(a),

@@ -283,6 +283,16 @@ const FAULTS: &[(&str, &str, &str)] = &[
         "cargo test -p ccci-harness --test faults the_app",
     ),
     (
+        "crates/ccci-harness/tests/snapshots/faults__fault_registry_down.snap",
+        "the registry of an image is down (and, beside it, an image a running registry lacks)",
+        "cargo test -p ccci-harness --test faults an_image",
+    ),
+    (
+        "crates/ccci-harness/tests/snapshots/faults__fault_disk_full.snap",
+        "the disk of the run directories fills up before the backup",
+        "cargo test -p ccci-harness --test faults a_disk",
+    ),
+    (
         "crates/cargo-ccci/tests/snapshots/deps__fault_provider_down_at_start.snap",
         "the OIDC provider a recipe depends on is down when the run starts",
         "cargo test -p cargo-ccci --test deps a_provider_down",

@@ -127,6 +127,12 @@ fn withheld_the_dependency_makes_the_run_red_naming_it() {
     );
     let rec = oidc_record(res);
     assert!(!rec.provided && rec.values.is_empty(), "{rec:#?}");
+    // Withheld, the dependency ccci provides was not there: not the recipe's red.
+    assert!(
+        res.cause.as_ref().is_some_and(|c| c.is_host()),
+        "{:?}",
+        res.cause
+    );
     assert!(
         rec.problem
             .as_deref()
@@ -179,6 +185,12 @@ fn a_provider_down_when_the_run_starts_stops_it_before_the_app_is_deployed() {
     );
     assert!(!oidc_record(res).provided, "{:#?}", res.dependencies);
     assert_eq!(res.verdict, Verdict::Red);
+    // The provider ccci keeps was down: the host's fault, never the recipe's.
+    assert!(
+        res.cause.as_ref().is_some_and(|c| c.is_host()),
+        "{:?}",
+        res.cause
+    );
     // What the maintainer reads, without what changes from run to run (how many times the
     // provider failed, and how).
     let (said_down, rest) = failure.split_once(" is down: ").unwrap();
@@ -260,8 +272,14 @@ fn a_realm_lost_mid_run_makes_it_red_and_the_next_run_is_green() {
         .unwrap()
         .replace(&realm, "<realm>");
     let lost = lost
-        .split_once(" (its own glewlwyd at ")
+        .split_once(" (at ")
         .map_or(lost.as_str(), |(said, _)| said);
+    // Not the recipe's fault: a dependency ccci provides went away.
+    assert!(
+        first.cause.as_ref().is_some_and(|c| c.is_host()),
+        "{:?}",
+        first.cause
+    );
     // A realm is a stack of its own: it is removed whole though its glewlwyd is down.
     assert!(first.teardown.clean, "{:?}", first.teardown);
 
@@ -269,7 +287,7 @@ fn a_realm_lost_mid_run_makes_it_red_and_the_next_run_is_green() {
     assert!(second.status.success(), "{}", said(&second));
     insta::assert_snapshot!(
         "fault_realm_lost_mid_run",
-        format!("`cargo test` fails, red: {lost} (its own glewlwyd at …): …; its realm removed at teardown all the same; the next `cargo test` passes, green, with a realm of its own")
+        format!("`cargo test` fails, red: {lost} (at …): …, the host's fault; its realm removed at teardown all the same; the next `cargo test` passes, green, with a realm of its own")
     );
     let status = deps(&["status"], provider.domain);
     let text = String::from_utf8_lossy(&status.stdout);

@@ -105,8 +105,20 @@ fn dockerd_restarted_during_a_deploy_wait_leaves_nothing_once_it_is_back() {
             other => format!("install {other:?}"),
         })
         .unwrap_or_default();
+    // A red run here is the host's, never the recipe's: the daemon went away.
+    if results.verdict == ccci::core::Verdict::Red {
+        assert!(
+            results.cause.as_ref().is_some_and(|c| c.is_host()),
+            "{:?}",
+            results.cause
+        );
+    }
     let outcome = format!(
-        "{install}; exit {}; teardown {}; {} left after the janitor",
+        "{install}; {}; exit {}; teardown {}; {} left after the janitor",
+        match &results.cause {
+            Some(c) => format!("cause {}", c.as_str()),
+            None => "green".into(),
+        },
         status.code().unwrap_or(-1),
         match (results.teardown.clean, registered.is_empty()) {
             (true, _) => "clean",

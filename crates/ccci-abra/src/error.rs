@@ -141,6 +141,41 @@ pub enum AbraError {
     Swarm(#[from] ccci_swarm::SwarmError),
 }
 
+impl AbraError {
+    /// What the host lacked, when this error is the host's fault and not the recipe's: a
+    /// tool or builder the machine lacks, the Docker daemon, a registry that could not be
+    /// reached for any of the images, a full disk.
+    pub fn host_fault(&self) -> Option<String> {
+        match self {
+            AbraError::HostFault(why) => Some(why.clone()),
+            AbraError::Swarm(e) => e.host_fault(),
+            AbraError::ImagesUnavailable { images } => {
+                let unreachable: Vec<&str> = images
+                    .iter()
+                    .filter(|(_, _, why)| why.as_ref().is_some_and(|w| w.is_host()))
+                    .map(|(_, image, _)| image.as_str())
+                    .collect();
+                // Only when every image that failed failed for the host: one that does not
+                // exist is the recipe's, whatever else happened.
+                (!unreachable.is_empty() && unreachable.len() == images.len()).then(|| {
+                    format!(
+                        "the registry of {} could not be reached",
+                        unreachable.join(", ")
+                    )
+                })
+            }
+            AbraError::Io { path, source } => disk_full(path, source),
+            _ => None,
+        }
+    }
+}
+
+/// What the host lacked when `source` says the disk holding `path` is full.
+pub fn disk_full(path: &std::path::Path, source: &std::io::Error) -> Option<String> {
+    (source.kind() == std::io::ErrorKind::StorageFull)
+        .then(|| format!("disk space: writing {} failed: {source}", path.display()))
+}
+
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AbraError {
     let path = path.into();
     move |source| AbraError::Io { path, source }

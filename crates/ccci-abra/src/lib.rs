@@ -24,10 +24,12 @@ pub mod policy;
 mod recipe;
 pub mod release;
 pub mod render;
+pub mod stamp;
 
 pub use app::{stack_name, App};
 pub use backup::Snapshot;
 pub use deployer::{DeployRequest, Deployed, Deployer};
 pub use engine::{check_untrusted, merged, remove_stack, BuiltinEngine, Pull, Reach};
-pub use error::AbraError;
+pub use error::{disk_full, AbraError};
 pub use recipe::{tag_version, Recipe, Release};
+pub use stamp::Stamp;

@@ -404,25 +404,14 @@ fn stamp_labels(services: &mut Mapping, input: &RenderInput<'_>) {
         return;
     };
     let labels = child(child(svc, "deploy"), "labels");
-    if let Some(v) = &input.version {
-        labels.insert(
-            format!("coop-cloud.{stack}.version").into(),
-            v.clone().into(),
-        );
-    }
-    labels.insert(
-        format!("coop-cloud.{stack}.recipe").into(),
-        input.recipe.into(),
+    let stamped = crate::Stamp::labels(
+        stack,
+        input.version.as_deref(),
+        input.recipe,
+        input.chaos.as_ref(),
     );
-    labels.insert(
-        format!("coop-cloud.{stack}.chaos").into(),
-        input.chaos.is_some().to_string().into(),
-    );
-    if let Some(c) = &input.chaos {
-        labels.insert(
-            format!("coop-cloud.{stack}.chaos-version").into(),
-            c.to_string().into(),
-        );
+    for (k, v) in stamped {
+        labels.insert(k.into(), v.into());
     }
 }
 

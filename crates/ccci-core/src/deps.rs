@@ -13,14 +13,14 @@
 //! assert_eq!(expand("{not a template}", &deps).unwrap(), "{not a template}");
 //! ```
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Credentials of provisioned dependencies, by dependency name, then key: what a test reads
 /// as `ctx.deps` and a template as `{deps.<name>.<key>}`.
 pub type Deps = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
 
 /// What a dependency is, whatever the recipe calls it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// An OpenID Connect provider: the app signs its users in through it.

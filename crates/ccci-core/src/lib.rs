@@ -22,6 +22,7 @@
 //! | [`wire`] | what `cargo ccci` and `ccci-service` hand each other ([`wire::KnownGood`], [`wire::SweepRecord`]) |
 
 pub mod canonical;
+pub mod cause;
 pub mod chaos;
 pub mod ctx;
 pub mod deps;
@@ -40,6 +41,7 @@ pub mod vars;
 pub mod version;
 pub mod wire;
 
+pub use cause::Cause;
 pub use chaos::ChaosVersion;
 pub use ctx::{Deps, HookCtx};
 pub use ladder::{Ladder, Level, Rung, RungOutcome, Verdict};

@@ -4,6 +4,7 @@
 //! a field changes meaning only together with [`SCHEMA`]. The reference system learned to pin
 //! the schema of stored evidence when a level number silently changed meaning between runs.
 
+pub use crate::cause::Cause;
 use crate::ladder::{
     rung_from_tests, Ladder, Level, Rung, RungOutcome, Skips, TestStatus, Verdict,
 };
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema identifier written into every results.json.
-pub const SCHEMA: &str = "ccci.results/6";
+pub const SCHEMA: &str = "ccci.results/7";
 
 /// Every schema ccci has written, oldest first. Each one only added fields to the one before
 /// (with defaults), so a results.json of any of them reads as [`Results`]; a store keeps the
@@ -27,13 +28,16 @@ pub const SCHEMA: &str = "ccci.results/6";
 /// - `/5`: what provided each dependency and with what (`dependencies[]`: `kind`,
 ///   `provider`, `values`, `problem`);
 /// - `/6`: the warm fleet: what the run did with its recipe's canonical deployment
-///   (`canonical`), and every path of the upgrade rung (`upgrade_paths`).
-pub const SCHEMAS: [&str; 6] = [
+///   (`canonical`), and every path of the upgrade rung (`upgrade_paths`);
+/// - `/7`: whose fault a red run is (`cause`), what the host lacked in a failed step
+///   (`tests[].host_fault`), and why a run was stopped (`cancelled`).
+pub const SCHEMAS: [&str; 7] = [
     "ccci.results/1",
     "ccci.results/2",
     "ccci.results/3",
     "ccci.results/4",
     "ccci.results/5",
+    "ccci.results/6",
     SCHEMA,
 ];
 
@@ -55,6 +59,10 @@ pub struct Results {
     pub verdict: Verdict,
     /// Why red, one line each.
     pub verdict_reasons: Vec<String>,
+    /// Whose fault a red run is ([`Cause`]); `None` when green, and in results written
+    /// before `/7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
     /// Every rung's outcome.
     pub rungs: BTreeMap<Rung, RungOutcome>,
     /// Skipped rungs by kind: declared (intentional) or not.
@@ -157,6 +165,10 @@ pub struct Facts {
     /// (`upgrade_from`); empty when the upgrade did not run. Since `/6`.
     #[serde(default)]
     pub upgrade_paths: Vec<crate::canonical::UpgradePath>,
+    /// Why the run was stopped before its verdict (an interrupt, a newer head), when it was.
+    /// Since `/7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<String>,
 }
 
 /// A build of ccci: what an A/B comparison of two runs of one recipe ref sets side by side,
@@ -346,6 +358,10 @@ pub struct TestRecord {
     /// For a failure on a deployed app: the file with every service's task history and log
     /// tail at that moment.
     pub forensics: Option<String>,
+    /// For a failure that was the host's, not the recipe's: what the host lacked (the
+    /// daemon, the registry, the disk, a dependency ccci provides). Since `/7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_fault: Option<String>,
 }
 
 /// One backup attempt.
@@ -445,12 +461,14 @@ impl Results {
             }
         }
         let (verdict, verdict_reasons) = verdict_of(&f, &ladder);
+        let cause = (verdict == Verdict::Red).then(|| cause_of(&f));
         Results {
             schema: SCHEMA.into(),
             level: ladder.level(),
             level_cap_rung: ladder.level_cap_rung(),
             verdict,
             verdict_reasons,
+            cause,
             skips: ladder.skips(),
             rungs: ladder.rungs().clone(),
             facts: f,
@@ -535,6 +553,51 @@ fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
     (verdict, reasons)
 }
 
+/// The cause of a red run, by these rules, in order:
+/// - refused for bad input: the recipe (its input);
+/// - stopped before its verdict (`cancelled`): cancelled;
+/// - the first step that failed decides: the host's when it recorded what the host
+///   lacked (`host_fault`), else the recipe's;
+/// - no step failed but a dependency ccci provides was lost or not given, teardown left
+///   something, or the canonical could not be put back: the host's (ccci's own part);
+/// - else the recipe's (a rung unverified, a skip it did not declare).
+fn cause_of(f: &Facts) -> Cause {
+    if f.bad_input.is_some() {
+        return Cause::Recipe;
+    }
+    if let Some(why) = &f.cancelled {
+        return Cause::Cancelled { why: why.clone() };
+    }
+    let first_failure = f
+        .tests
+        .iter()
+        .find(|t| matches!(t.status, TestStatus::Fail { .. }));
+    if let Some(t) = first_failure {
+        return match &t.host_fault {
+            Some(lacked) => Cause::Host {
+                lacked: lacked.clone(),
+            },
+            None => Cause::Recipe,
+        };
+    }
+    let ccci_part = f
+        .dependencies
+        .iter()
+        .find_map(|d| {
+            d.problem
+                .as_ref()
+                .map(|p| format!("dependency `{}`: {p}", d.name))
+        })
+        .or_else(|| {
+            (!f.teardown.clean && f.teardown.kept.is_none())
+                .then(|| format!("teardown left {}", f.teardown.leftovers.join(", ")))
+        });
+    match ccci_part {
+        Some(lacked) => Cause::Host { lacked },
+        None => Cause::Recipe,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,6 +648,7 @@ mod tests {
                     status: TestStatus::Pass,
                     duration_ms: 5210,
                     forensics: None,
+                    host_fault: None,
                 },
                 TestRecord {
                     name: "functional::not_found".into(),
@@ -594,6 +658,7 @@ mod tests {
                     },
                     duration_ms: 12,
                     forensics: Some("target/ccci/runs/custom-html-20261122160000-1a2b3c/forensics/05-functional__not_found.txt".into()),
+                    host_fault: None,
                 },
             ],
             snapshots: vec![SnapshotRecord {
@@ -658,6 +723,7 @@ mod tests {
             lane: Lane::Cold,
             canonical: None,
             upgrade_paths: Vec::new(),
+            cancelled: None,
         }
     }
 
@@ -686,6 +752,60 @@ mod tests {
             r.verdict_reasons,
             ["the head 01234567 was never deployed and healthy"]
         );
+    }
+
+    #[test]
+    fn a_red_run_names_its_cause_and_the_first_failure_decides() {
+        let proven = || {
+            let mut f = facts();
+            f.restore_proof = Some(RestoreProof::Markers {
+                paths: vec!["app:/data".into()],
+            });
+            f
+        };
+        let cause = |f: Facts| Results::conclude(f, &BTreeMap::new()).cause;
+        // The sample's functional test failed, with nothing of the host's: the recipe's.
+        assert_eq!(cause(proven()), Some(Cause::Recipe));
+        // The same failure, recorded as the host's (the daemon went away): the host's.
+        let mut f = proven();
+        f.tests[1].host_fault = Some("the Docker daemon stopped answering".into());
+        assert_eq!(
+            cause(f.clone()),
+            Some(Cause::Host {
+                lacked: "the Docker daemon stopped answering".into()
+            })
+        );
+        // A recipe failure before the host's decides.
+        f.tests[0].status = TestStatus::Fail {
+            message: "never healthy".into(),
+        };
+        assert_eq!(cause(f), Some(Cause::Recipe));
+        // Stopped before its verdict: cancelled, whatever failed.
+        let mut f = proven();
+        f.cancelled = Some("interrupted".into());
+        assert_eq!(
+            cause(f),
+            Some(Cause::Cancelled {
+                why: "interrupted".into()
+            })
+        );
+        // Nothing failed but a dependency ccci provides was lost: the host's.
+        let mut f = proven();
+        f.tests.truncate(1);
+        f.dependencies[0].problem = Some("its realm answered 502".into());
+        let r = Results::conclude_on(f, all_pass());
+        assert_eq!(r.verdict, Verdict::Red);
+        assert!(
+            r.cause.as_ref().is_some_and(Cause::is_host),
+            "{:?}",
+            r.cause
+        );
+        // Green: no cause, and none written.
+        let mut f = proven();
+        f.tests.truncate(1);
+        let r = Results::conclude_on(f, all_pass());
+        assert_eq!((r.verdict, &r.cause), (Verdict::Green, &None));
+        assert!(!serde_json::to_string(&r).unwrap().contains("\"cause\""));
     }
 
     #[test]

@@ -13,15 +13,21 @@
 //!   redirect URIs and a user with a generated password, all named after the run, removed at
 //!   teardown and reaped by the janitor when the run's process is gone.
 //!
+//! - [`Dependency`]: the seam every kind goes through (ensure, grant, revoke), matched to its
+//!   implementation in [`open`] only; the harness and the janitor hold dependencies as
+//!   `Arc<dyn Dependency>`.
+//!
 //! Nothing here decides whether a run needs a dependency: the harness reads the recipe's
 //! `deps` ([`ccci_core::deps`]) and asks.
 
+pub mod dependency;
 mod error;
 pub mod glewlwyd;
 mod lock;
 pub mod provider;
 mod releases;
 
+pub use dependency::{open, Ask, Dependency, Granted};
 pub use error::DepsError;
 pub use glewlwyd::{Admin, Realm, RealmSpec};
 pub use provider::{Place, Provider, Status, Upgrade, REALM_LABEL};

@@ -536,14 +536,8 @@ impl Provider {
 
     /// The release its app service's label names, when it is deployed.
     async fn deployed(&self) -> Result<Option<Version>, DepsError> {
-        let key = format!("coop-cloud.{}.version", self.stack);
-        Ok(self
-            .swarm
-            .service_labels(&self.stack)
-            .await?
-            .into_iter()
-            .find(|(name, _)| name == "app")
-            .and_then(|(_, labels)| labels.get(&key)?.parse().ok()))
+        let services = self.swarm.service_labels(&self.stack).await?;
+        Ok(ccci_abra::Stamp::find(&self.stack, &services).and_then(|(_, s)| s.release()))
     }
 
     /// Whether it answers now (within `deadline`), through Traefik.

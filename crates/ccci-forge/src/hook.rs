@@ -187,26 +187,35 @@ impl PullRequestEvent {
     }
 }
 
-/// A `!testme` command: the first word of a new comment on a pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Testme {
-    /// `!testme`: a cold run.
-    Cold,
-    /// `!testme quick`: the quick lane.
-    Quick,
+/// A `!testme` command: the first word of a new comment on a pull request, and what follows
+/// it on its line: `quick` (the quick lane) and `keep=<duration>` (`keep=30m`: keep a red
+/// run's deployment that long for a look). A word it does not know is not a command and is
+/// left alone, as is a `keep=` that is not a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Testme {
+    /// `!testme quick`: the quick lane; else a cold run.
+    pub quick: bool,
+    /// `!testme keep=30m`: how long a red run's deployment is kept.
+    pub keep: Option<std::time::Duration>,
 }
 
 impl Testme {
     /// The command `body` gives, if its first word is `!testme`.
     pub fn parse(body: &str) -> Option<Testme> {
-        let mut words = body.split_whitespace();
+        let first = body.trim_start().lines().next()?;
+        let mut words = first.split_whitespace();
         if words.next()? != "!testme" {
             return None;
         }
-        match words.next() {
-            Some("quick") => Some(Testme::Quick),
-            _ => Some(Testme::Cold),
+        let mut t = Testme::default();
+        for word in words {
+            match word.split_once('=') {
+                None if word == "quick" => t.quick = true,
+                Some(("keep", d)) => t.keep = ccci_core::meta::duration(d).filter(|d| !d.is_zero()),
+                _ => {}
+            }
         }
+        Some(t)
     }
 }
 
@@ -249,9 +258,22 @@ mod tests {
 
     #[test]
     fn testme_is_the_first_word() {
-        assert_eq!(Testme::parse("!testme"), Some(Testme::Cold));
-        assert_eq!(Testme::parse("  !testme\nplease"), Some(Testme::Cold));
-        assert_eq!(Testme::parse("!testme quick"), Some(Testme::Quick));
+        let cold = Some(Testme::default());
+        let quick = Some(Testme {
+            quick: true,
+            keep: None,
+        });
+        assert_eq!(Testme::parse("!testme"), cold);
+        assert_eq!(Testme::parse("  !testme\nquick please"), cold);
+        assert_eq!(Testme::parse("!testme quick"), quick);
+        assert_eq!(
+            Testme::parse("!testme keep=30m quick"),
+            Some(Testme {
+                quick: true,
+                keep: Some(std::time::Duration::from_secs(1800))
+            })
+        );
+        assert_eq!(Testme::parse("!testme keep=soon"), cold);
         assert_eq!(Testme::parse("please !testme"), None);
         assert_eq!(Testme::parse("!testmenot"), None);
         assert_eq!(Testme::parse(""), None);

@@ -611,11 +611,13 @@ pub(crate) struct Provided {
     pub realms: Vec<Held>,
 }
 
-/// A realm the run holds at a provider.
+/// A realm (a grant of the run's own) the run holds at a dependency.
 pub(crate) struct Held {
     /// The dependency, as `deps` names it.
     pub dep: String,
-    pub provider: ccci_deps::Provider,
+    /// Where the realm is held.
+    pub at: std::sync::Arc<dyn ccci_deps::Dependency>,
+    /// The realm's name.
     pub realm: String,
 }
 
@@ -626,12 +628,7 @@ impl Provided {
         let mut d: Vec<String> = self
             .realms
             .iter()
-            .flat_map(|h| {
-                [
-                    h.provider.domain().to_string(),
-                    h.provider.realm_domain(&h.realm),
-                ]
-            })
+            .flat_map(|h| h.at.domains(&h.realm))
             .collect();
         d.sort();
         d.dedup();

@@ -1,11 +1,11 @@
 //! The run's dependencies [R29]: each one the recipe declares (`deps`) is provided for real
 //! before the app is deployed, or the run is refused naming it.
 //!
-//! An OIDC dependency (`oidc`, `keycloak`, … see [`ccci_core::deps::NAMES`]) is a realm of
-//! the run's own beside ccci's warm provider ([`ccci_deps::Provider`]): the provider made
-//! healthy (deployed or recovered) first, then the realm, a glewlwyd of the run's own so that
-//! no other run's user signs in through it, its client with the app's redirect URIs and a
-//! user. The
+//! Every kind goes through one seam, [`ccci_deps::Dependency`]: the warm dependency made
+//! healthy (deployed or recovered) first, then a realm (a grant) of the run's own in it. An
+//! OIDC dependency (`oidc`, `keycloak`, … see [`ccci_core::deps::NAMES`]) is ccci's warm
+//! provider ([`ccci_deps::Provider`]), its realm a glewlwyd of the run's own so that no other
+//! run's user signs in through it, with a client for the app's redirect URIs and a user. The
 //! values reach the app through the settings' `{deps.<name>.<key>}` templates (its env and
 //! secrets) and the tests as `ctx.deps[name]`; results.json says what was provided, its
 //! credentials redacted. The realm is registered before it exists, removed at teardown, and
@@ -22,7 +22,7 @@ use ccci_abra::Reach;
 use ccci_core::deps::{Kind, SECRET_KEYS};
 use ccci_core::meta::Dep;
 use ccci_core::{vars, Deps, MetaError};
-use ccci_deps::{Provider, RealmSpec};
+use ccci_deps::{Ask, Dependency, Provider};
 use ccci_swarm::{Deadline, Swarm};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -80,18 +80,17 @@ pub(crate) async fn provide(
             });
             continue;
         }
-        match kind {
-            Kind::Oidc => oidc(shared, d, dep, deadline).await?,
-        }
+        grant(shared, d, dep, kind, deadline).await?;
     }
     apply(shared, d)
 }
 
-/// A realm of the run's own in the warm OIDC provider.
-async fn oidc(
+/// A realm of the run's own at the warm dependency of `kind`.
+async fn grant(
     shared: &Shared,
     d: &mut Deployment,
     dep: &Dep,
+    kind: Kind,
     deadline: Deadline,
 ) -> Result<(), HarnessError> {
     let failed = |source| HarnessError::Dependency {
@@ -104,53 +103,48 @@ async fn oidc(
         });
     };
     let domain = oidc_domain(&shared.settings, Some(&d.app.domain));
-    let provider = oidc_provider(&shared.settings, &d.swarm, &domain)
+    let place = crate::settings::provider_place(
+        &domain,
+        shared.settings.image_builder.as_deref(),
+        crate::deployment::ipvs(&shared.settings, &d.swarm),
+    );
+    let at = ccci_deps::open(kind, &d.swarm, place)
         .await
         .map_err(failed)?;
     let realm = ccci_deps::realm_name(&shared.run_id);
     // Registered before it exists: a run killed from here on has its realm reaped.
     if let Some(registry) = &shared.registry {
-        registry.hold_realm(&shared.run_id, &domain, &realm)?;
+        registry.hold_realm(&shared.run_id, kind, &domain, &realm)?;
     }
-    let version = provider.ensure(deadline).await.map_err(failed)?;
-    reap_dead_runs_realms(shared, &provider, deadline).await;
-    let keys = provider.new_keys(deadline).await.map_err(failed)?;
-    let base = match proxy.https_port {
-        443 => format!("https://{}", d.app.domain),
-        port => format!("https://{}:{port}", d.app.domain),
-    };
-    let spec = RealmSpec {
+    let running = at.ensure(deadline).await.map_err(failed)?;
+    reap_dead_runs_realms(shared, at.as_ref(), deadline).await;
+    let ask = Ask {
         name: realm.clone(),
-        redirect_uris: dep
-            .redirect_paths
-            .iter()
-            .map(|p| format!("{base}{p}"))
-            .collect(),
+        app_url: match proxy.https_port {
+            443 => format!("https://{}", d.app.domain),
+            port => format!("https://{}:{port}", d.app.domain),
+        },
+        redirect_paths: dep.redirect_paths.clone(),
     };
     // Held before it is made: whatever of it a failure leaves is removed at teardown.
     d.deps.realms.push(Held {
         dep: dep.name.clone(),
-        provider: provider.clone(),
+        at: at.clone(),
         realm: realm.clone(),
     });
-    let made = provider
-        .make_realm(&spec, &keys, deadline)
-        .await
-        .map_err(failed)?;
+    let granted = at.grant(&ask, deadline).await.map_err(failed)?;
     eprintln!(
-        "ccci: install: dependency `{}`: realm {realm} at {} (glewlwyd {version})",
-        dep.name, made.issuer
+        "ccci: install: dependency `{}`: realm {realm} at {} ({running})",
+        dep.name, granted.at
     );
-    let values = made.values(&provider.ca_pem());
-    let provider_line = format!("glewlwyd {version} at {}", provider.url());
     shared.record(|r| {
         if let Some(rec) = r.dependencies.iter_mut().find(|x| x.name == dep.name) {
             rec.provided = true;
-            rec.provider = Some(provider_line);
-            rec.values = shown(&values);
+            rec.provider = Some(running);
+            rec.values = shown(&granted.values);
         }
     });
-    d.deps.values.insert(dep.name.clone(), values);
+    d.deps.values.insert(dep.name.clone(), granted.values);
     Ok(())
 }
 
@@ -227,16 +221,16 @@ pub(crate) async fn check(shared: &Shared, d: &Deployment) {
         if !answering {
             continue;
         }
-        if let Err(why) = held
-            .provider
-            .realm_answers(&held.realm, Deadline::after(STILL_THERE))
+        if let Err(e) = held
+            .at
+            .answers(&held.realm, Deadline::after(STILL_THERE))
             .await
         {
             let problem = format!(
-                "realm {} of the provider {} stopped answering (its own glewlwyd at {}): {why}",
+                "realm {} of the provider {} stopped answering (at {}): {e}",
                 held.realm,
-                held.provider.url(),
-                held.provider.realm_url(&held.realm)
+                held.at.url(),
+                held.at.grant_url(&held.realm)
             );
             eprintln!("ccci: dependency `{}`: {problem}", held.dep);
             shared.record(|r| {
@@ -252,36 +246,30 @@ pub(crate) async fn check(shared: &Shared, d: &Deployment) {
 pub(crate) async fn remove(provided: &Provided, deadline: Deadline) -> Vec<String> {
     let mut left = Vec::new();
     for held in &provided.realms {
-        if let Err(e) = held.provider.remove_realm(&held.realm, deadline).await {
-            left.push(format!(
-                "realm {} at {}: {e}",
-                held.realm,
-                held.provider.url()
-            ));
+        if let Err(e) = held.at.revoke(&held.realm, deadline).await {
+            left.push(format!("realm {} at {}: {e}", held.realm, held.at.url()));
         }
     }
     left
 }
 
-/// Removes, at `provider`, the realms of registered runs whose process is gone (a run killed
-/// while its provider was down could not). Best effort: what fails stays registered.
-async fn reap_dead_runs_realms(shared: &Shared, provider: &Provider, deadline: Deadline) {
+/// Revokes, at `at`, the realms of registered runs whose process is gone (a run killed while
+/// its dependency was down could not). Best effort: what fails stays registered.
+async fn reap_dead_runs_realms(shared: &Shared, at: &dyn Dependency, deadline: Deadline) {
     let Some(registry) = &shared.registry else {
         return;
     };
     let dead: Vec<_> = registry
         .runs()
         .into_iter()
-        .filter(|r| {
-            !crate::registry::alive(r) && r.realms.iter().any(|h| h.domain == provider.domain())
-        })
+        .filter(|r| !crate::registry::alive(r) && r.realms.iter().any(|h| h.domain == at.domain()))
         .collect();
     if dead.is_empty() {
         return;
     }
     for run in dead {
-        for held in run.realms.iter().filter(|h| h.domain == provider.domain()) {
-            match provider.remove_realm(&held.realm, deadline).await {
+        for held in run.realms.iter().filter(|h| h.domain == at.domain()) {
+            match at.revoke(&held.realm, deadline).await {
                 Ok(()) => {
                     eprintln!(
                         "ccci: janitor: removed realm {} of gone run {}",
@@ -295,5 +283,113 @@ async fn reap_dead_runs_realms(shared: &Shared, provider: &Provider, deadline: D
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployment::Held;
+    use ccci_core::deps::Kind;
+    use ccci_deps::dependency::Pending;
+    use ccci_deps::{DepsError, Granted};
+    use std::sync::{Arc, Mutex};
+
+    /// A test double of [`Dependency`]: it records what it was asked, and refuses to revoke
+    /// the realms named in `stuck`.
+    struct Ledger {
+        domain: String,
+        stuck: Vec<String>,
+        revoked: Mutex<Vec<String>>,
+    }
+
+    impl Ledger {
+        fn new(domain: &str, stuck: &[&str]) -> Arc<Ledger> {
+            Arc::new(Ledger {
+                domain: domain.into(),
+                stuck: stuck.iter().map(|s| s.to_string()).collect(),
+                revoked: Mutex::new(Vec::new()),
+            })
+        }
+    }
+
+    impl Dependency for Ledger {
+        fn kind(&self) -> Kind {
+            Kind::Oidc
+        }
+        fn domain(&self) -> &str {
+            &self.domain
+        }
+        fn url(&self) -> String {
+            format!("https://{}", self.domain)
+        }
+        fn ensure(&self, _: Deadline) -> Pending<'_, String> {
+            Box::pin(async { Ok("ledger".to_string()) })
+        }
+        fn grant<'a>(&'a self, ask: &'a Ask, _: Deadline) -> Pending<'a, Granted> {
+            Box::pin(async move {
+                Ok(Granted {
+                    values: BTreeMap::new(),
+                    at: ask.name.clone(),
+                })
+            })
+        }
+        fn revoke<'a>(&'a self, name: &'a str, _: Deadline) -> Pending<'a, ()> {
+            Box::pin(async move {
+                if self.stuck.iter().any(|s| s == name) {
+                    return Err(DepsError::RealmLeft {
+                        realm: name.into(),
+                        stack: format!("realm_{name}"),
+                        left: "a volume".into(),
+                    });
+                }
+                self.revoked.lock().unwrap().push(name.into());
+                Ok(())
+            })
+        }
+        fn answers<'a>(&'a self, _: &'a str, _: Deadline) -> Pending<'a, ()> {
+            Box::pin(async { Ok(()) })
+        }
+        fn domains(&self, name: &str) -> Vec<String> {
+            vec![self.domain.clone(), format!("{name}.{}", self.domain)]
+        }
+        fn grant_url(&self, name: &str) -> String {
+            format!("https://{name}.{}", self.domain)
+        }
+    }
+
+    fn held(dep: &str, at: &Arc<Ledger>, realm: &str) -> Held {
+        Held {
+            dep: dep.into(),
+            at: at.clone(),
+            realm: realm.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn teardown_revokes_every_realm_and_names_the_one_left() {
+        let (a, b) = (Ledger::new("a.test", &[]), Ledger::new("b.test", &["r2"]));
+        let provided = Provided {
+            values: Default::default(),
+            realms: vec![held("sso", &a, "r1"), held("oidc", &b, "r2")],
+        };
+        let left = remove(&provided, Deadline::after(Duration::from_secs(5))).await;
+        assert_eq!(*a.revoked.lock().unwrap(), ["r1"]);
+        assert!(b.revoked.lock().unwrap().is_empty());
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(
+            left[0].starts_with("realm r2 at https://b.test: realm r2 could not be removed whole"),
+            "{left:?}"
+        );
+    }
+
+    #[test]
+    fn the_tests_resolve_each_dependency_and_realm_once() {
+        let a = Ledger::new("a.test", &[]);
+        let provided = Provided {
+            values: Default::default(),
+            realms: vec![held("sso", &a, "r1"), held("oidc", &a, "r2")],
+        };
+        assert_eq!(provided.domains(), ["a.test", "r1.a.test", "r2.a.test"]);
     }
 }

@@ -204,6 +204,8 @@ pub enum HarnessError {
         attempts: u32,
         /// Each attempt's reason.
         failures: Vec<String>,
+        /// What the host lacked, when every attempt failed for the host (a full disk).
+        host_fault: Option<String>,
     },
     /// The restore itself failed; the snapshot is untouched.
     #[error("{source}; the snapshot is intact at {} for another attempt", dir.display())]
@@ -412,7 +414,42 @@ impl From<SwarmError> for StepError {
     }
 }
 
+impl StepError {
+    /// What the host lacked, when the step failed because of the host and not the recipe
+    /// (see [`HarnessError::host_fault`]); a recipe function's failure is the recipe's.
+    pub(crate) fn host_fault(&self) -> Option<String> {
+        match self {
+            StepError::Tier(e) => e.host_fault(),
+            _ => None,
+        }
+    }
+}
+
 impl HarnessError {
+    /// What the host lacked, when this is the host's fault and not the recipe's
+    /// ([`ccci_core::Cause::Host`]): the Docker daemon, a registry that could not be
+    /// reached, a full disk, a dependency or a Traefik ccci provides, ccci's own runtime.
+    /// Decided on the error's type, never its text.
+    pub fn host_fault(&self) -> Option<String> {
+        match self {
+            HarnessError::Swarm(e) => e.host_fault(),
+            HarnessError::Abra(e) => e.host_fault(),
+            HarnessError::Io { path, source } => ccci_abra::disk_full(path, source),
+            HarnessError::RunsDirUnusable { path, source } => Some(format!(
+                "a writable runs directory: {}: {source}",
+                path.display()
+            )),
+            HarnessError::Dependency { dep, source } => {
+                Some(format!("dependency `{dep}`, which ccci provides: {source}"))
+            }
+            HarnessError::NoTraefik { host } => Some(format!("a Traefik on the Swarm at {host}")),
+            HarnessError::HttpClient { reason, .. } => Some(format!("an HTTP client: {reason}")),
+            HarnessError::Runtime(e) => Some(format!("an async runtime: {e}")),
+            HarnessError::NoUsableBackup { host_fault, .. } => host_fault.clone(),
+            _ => None,
+        }
+    }
+
     /// Whether the run's input is wrong (the recipe as written, its settings, the command
     /// line): what a person must fix before the run can mean anything, as opposed to a
     /// failure of the app or a fault of the host. A run refused for bad input *could not

@@ -79,6 +79,7 @@ impl Record {
         status: TestStatus,
         started: Instant,
         forensics: Option<String>,
+        host_fault: Option<String>,
     ) {
         self.tests.push(TestRecord {
             name: step.name.clone(),
@@ -86,6 +87,7 @@ impl Record {
             status,
             duration_ms: started.elapsed().as_millis() as u64,
             forensics,
+            host_fault,
         });
     }
 
@@ -113,6 +115,7 @@ impl Record {
                 },
                 duration_ms: 0,
                 forensics: None,
+                host_fault: None,
             });
         }
         tests
@@ -168,6 +171,9 @@ impl Record {
             lane: self.lane,
             canonical: self.canonical.clone(),
             upgrade_paths: self.upgrade_paths.clone(),
+            cancelled: run
+                .interrupted
+                .then(|| "interrupted (Ctrl-C or SIGTERM); it tore down".to_string()),
         };
         let mut declared = run.meta.expected_na.clone();
         if let Some(why) = self.lane.skips_backup() {

@@ -42,13 +42,21 @@ pub struct ActiveRun {
     pub realms: Vec<HeldRealm>,
 }
 
-/// A realm a run holds: which provider, which realm.
+/// A realm (a grant of the run's own) a run holds: which dependency, which realm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldRealm {
-    /// The provider's domain.
+    /// The dependency's kind: how the janitor opens it ([`ccci_deps::open`]). An entry
+    /// written before kinds were recorded is an OIDC realm, the only kind there was.
+    #[serde(default = "oidc")]
+    pub kind: ccci_core::deps::Kind,
+    /// The dependency's domain.
     pub domain: String,
     /// The realm's name.
     pub realm: String,
+}
+
+fn oidc() -> ccci_core::deps::Kind {
+    ccci_core::deps::Kind::Oidc
 }
 
 impl ActiveRun {
@@ -159,9 +167,16 @@ impl Registry {
     }
 
     /// Records that `run_id` holds (or is about to make) `realm` at the provider `domain`.
-    pub fn hold_realm(&self, run_id: &str, domain: &str, realm: &str) -> Result<(), HarnessError> {
+    pub fn hold_realm(
+        &self,
+        run_id: &str,
+        kind: ccci_core::deps::Kind,
+        domain: &str,
+        realm: &str,
+    ) -> Result<(), HarnessError> {
         let mut run = self.read(run_id)?;
         run.realms.push(HeldRealm {
+            kind,
             domain: domain.into(),
             realm: realm.into(),
         });
@@ -349,15 +364,15 @@ pub async fn reap_orphans(
     orphans
 }
 
-/// The janitor's part for one gone run: removes the realms its entry names, each at its
-/// provider; returns what could not be removed.
+/// The janitor's part for one gone run: revokes the realms its entry names, each at its
+/// dependency (opened by the kind the entry records); returns what could not be removed.
 async fn reap_realms(swarm: &Swarm, run: &ActiveRun, deadline: Deadline) -> Vec<String> {
     let mut left = Vec::new();
     for held in &run.realms {
         let removed = async {
             let place = crate::settings::provider_place(&held.domain, None, true);
-            let provider = ccci_deps::Provider::open(swarm, place).await?;
-            provider.remove_realm(&held.realm, deadline).await
+            let dependency = ccci_deps::open(held.kind, swarm, place).await?;
+            dependency.revoke(&held.realm, deadline).await
         };
         if let Err(e) = removed.await {
             left.push(format!("realm {} at {}: {e}", held.realm, held.domain));

@@ -274,6 +274,16 @@ fn ending_lines(s: &mut String, r: &Results) {
     if let Some(cap) = r.level_cap_rung {
         let _ = writeln!(s, "  capped by:      {cap}");
     }
+    // Whose fault the red is: a host's is no word on the recipe.
+    match &r.cause {
+        Some(c @ ccci_core::Cause::Host { .. }) => {
+            let _ = writeln!(s, "  cause:          {c} (not the recipe's failure)");
+        }
+        Some(c) => {
+            let _ = writeln!(s, "  cause:          {c}");
+        }
+        None => {}
+    }
     // The rung lines above already say why each rung is not a pass; only the reasons that
     // come from elsewhere (a dependency, the head's deploy, teardown) are added here.
     let mut ladder = ccci_core::Ladder::default();

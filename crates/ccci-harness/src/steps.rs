@@ -4,7 +4,7 @@
 use crate::deployment::Deployment;
 use crate::error::HarnessError;
 use crate::shared::Shared;
-use ccci_core::{ChaosVersion, Op};
+use ccci_core::Op;
 use ccci_swarm::Deadline;
 
 /// The upgrade of `d` from `base` to the head, in place: the upgrade env set, the head
@@ -32,21 +32,24 @@ pub(crate) async fn upgrade_in_place(
         .await?;
     let stack = d.app.stack.clone();
     let service = &shared.meta.service;
-    let label = format!("coop-cloud.{stack}.chaos-version");
+    let label = ccci_abra::stamp::Field::ChaosVersion.key(&stack);
     let labels = d.swarm.service_labels(&stack).await?;
-    let found = labels
+    let stamp = labels
         .iter()
         .find(|(n, _)| n == service)
-        .and_then(|(_, l)| l.get(&label).cloned())
+        .map(|(_, l)| ccci_abra::Stamp::read(&stack, l))
+        .filter(|s| s.chaos_version.is_some())
         .ok_or_else(|| HarnessError::NotChaos {
             stack: stack.clone(),
             service: service.clone(),
-            label: label.clone(),
+            label,
         })?;
-    let running = found.parse::<ChaosVersion>().ok();
-    if !running.as_ref().is_some_and(|r| r.is_commit(&head.commit)) {
+    if !stamp
+        .chaos_commit()
+        .is_some_and(|r| r.is_commit(&head.commit))
+    {
         return Err(HarnessError::UpgradeDidNotTake {
-            running: found,
+            running: stamp.chaos_version.unwrap_or_default(),
             head: short.to_string(),
         });
     }

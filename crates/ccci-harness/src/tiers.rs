@@ -112,7 +112,7 @@ async fn backup_attempt(
     attempt: u32,
     placed: &markers::Placed,
     deadline: Deadline,
-) -> Result<SnapshotRecord, StepError> {
+) -> Result<(SnapshotRecord, Option<String>), StepError> {
     let dir = shared.dir.snapshot(attempt);
     let mut record = SnapshotRecord {
         attempt,
@@ -120,8 +120,12 @@ async fn backup_attempt(
         verified: None,
         error: None,
     };
+    let mut host_fault = None;
     match d.engine.backup(&d.app, &dir, deadline).await {
-        Err(e) => record.error = Some(e.to_string()),
+        Err(e) => {
+            host_fault = e.host_fault();
+            record.error = Some(e.to_string());
+        }
         Ok(snapshot) => {
             let lost = markers::missing_from(&snapshot, &placed.markers)?;
             let rejected = match lost.is_empty() {
@@ -145,7 +149,7 @@ async fn backup_attempt(
             }
         }
     }
-    Ok(record)
+    Ok((record, host_fault))
 }
 
 /// Backup: let the services settle, write ccci's markers into every backed-up directory,
@@ -178,8 +182,14 @@ pub(crate) async fn backup(
         eprintln!("ccci: backup: wrote marker {}", m.describe());
     }
     let mut failures = Vec::new();
+    // What the host lacked in every attempt so far; `None` once one failed otherwise.
+    let mut host_faults = Some(Vec::new());
     for attempt in 1..=BACKUP_ATTEMPTS {
-        let record = backup_attempt(shared, d, attempt, &placed, deadline).await?;
+        let (record, host) = backup_attempt(shared, d, attempt, &placed, deadline).await?;
+        host_faults = host_faults.zip(host).map(|(mut all, h)| {
+            all.push(h);
+            all
+        });
         let said = match &record.error {
             Some(e) => format!("rejected: {e}"),
             None => "accepted".into(),
@@ -213,6 +223,7 @@ pub(crate) async fn backup(
     Err(HarnessError::NoUsableBackup {
         attempts: failures.len() as u32,
         failures,
+        host_fault: host_faults.and_then(|all| all.into_iter().next()),
     }
     .into())
 }

@@ -37,4 +37,4 @@ pub use error::ProcessError;
 pub use group::{group_alive, running_count, stop_all, stop_all_within, stop_group};
 pub use hold::{hold, pipe, Held};
 pub use run::{command, exec, run, run_async, run_showing_stderr, supervise};
-pub use spawned::{log_to, spawn, Spawned};
+pub use spawned::{detach, log_to, spawn, Spawned};

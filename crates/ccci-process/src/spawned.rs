@@ -34,6 +34,25 @@ pub fn spawn(mut cmd: Command, shown: String) -> Result<Spawned, ProcessError> {
     })
 }
 
+/// Starts `cmd` in a process group of its own, stdin closed, and lets it go: it is not
+/// registered (neither [`crate::stop_all`] nor the caller's end stops it) and outlives the
+/// caller, even one killed with SIGKILL; a thread reaps it when it exits before the caller.
+/// For what must happen at a time whatever becomes of the caller (a kept deployment removed
+/// when its time is up), and which keeps its own deadlines. Its pid.
+///
+/// # Errors
+/// [`ProcessError::Command`] when it cannot start.
+pub fn detach(mut cmd: Command, shown: &str) -> Result<u32, ProcessError> {
+    cmd.stdin(Stdio::null()).process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ProcessError::not_started(shown, e.to_string()))?;
+    let pid = child.id();
+    tracing::debug!(pid, "started `{shown}`, detached");
+    std::thread::spawn(move || child.wait());
+    Ok(pid)
+}
+
 impl Spawned {
     /// Its pid, which is also its process group's.
     pub fn pid(&self) -> u32 {

@@ -2,7 +2,7 @@
 
 use crate::one_line;
 use ccci_core::ladder::{RungOutcome, TestStatus};
-use ccci_core::{Results, Verdict};
+use ccci_core::{Cause, Results, Verdict};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -95,6 +95,19 @@ pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
         for reason in &r.verdict_reasons {
             let _ = writeln!(s, "- {}", one_line(reason));
         }
+    }
+    match &r.cause {
+        Some(Cause::Host { lacked }) => {
+            let _ = writeln!(
+                s,
+                "\n**Not the recipe's failure:** the host failed this run ({}). It says nothing of the recipe: run it again once the host is fixed (`cargo ccci serve` retries it on a fresh deployment).",
+                one_line(lacked)
+            );
+        }
+        Some(Cause::Cancelled { why }) => {
+            let _ = writeln!(s, "\n**Cancelled** before its verdict: {}.", one_line(why));
+        }
+        Some(Cause::Recipe) | None => {}
     }
     let failed: Vec<_> = r
         .tests

@@ -56,6 +56,21 @@ fn a_refused_run_says_its_one_error_once_and_no_ladder() {
     assert!(card_svg(&r).contains("BAD INPUT"));
 }
 
+#[test]
+fn a_red_the_host_caused_says_it_is_not_the_recipes_failure() {
+    let mut r = sample();
+    let md = markdown(&r, None);
+    assert!(!md.contains("Not the recipe's failure"), "{md}");
+    r.cause = Some(ccci_core::Cause::Host {
+        lacked: "the registry of 127.0.0.1:5999/app:1 could not be reached".into(),
+    });
+    let md = markdown(&r, None);
+    assert!(
+        md.contains("**Not the recipe's failure:** the host failed this run (the registry of 127.0.0.1:5999/app:1 could not be reached)"),
+        "{md}"
+    );
+}
+
 /// Two runs side by side: the rung that broke is marked, and what changed between them is
 /// named (the world, the recipe, ccci, the settings).
 #[test]

@@ -427,6 +427,28 @@ fn a_push_supersedes_the_running_run_of_the_old_head() {
     let serving = start(&s);
     let (store, running) = testme_running(&serving.url, &s, (REPO, &git), 80, "p-1");
     assert_eq!(running.asked.head_sha, old);
+    // The running run's log is on its page, and followed live: lines as the run writes them.
+    let log_url = format!("{}/jobs/{}/log?from=0", serving.url, running.id);
+    let since = std::time::Instant::now();
+    let (lines, still) = loop {
+        let (code, running_now, text) = get_with_header(&log_url, "x-ccci-running");
+        assert_eq!(code, 200, "{text}");
+        if text.lines().any(|l| l.starts_with("ccci:")) {
+            break (text, running_now);
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(120),
+            "no line of the run in its log within 120 s: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(still.as_deref(), Some("true"), "{lines}");
+    let (code, page) = get(&format!("{}/jobs/{}", serving.url, running.id));
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("id=\"log\"") && page.contains("Live: new lines appear"),
+        "{page}"
+    );
 
     let new = push_to_pull(tmp.path(), &git, "custom-html");
     let push = serde_json::to_vec(&serde_json::json!({
@@ -687,4 +709,130 @@ fn postgres_database() -> Database {
 fn comment_accepted(url: &str, delivery: &str, payload: &[u8], secret: Option<&str>) {
     let (status, body) = deliver(url, delivery, "issue_comment", payload, secret);
     assert_eq!(status, 202, "delivery {delivery}: {body}");
+}
+
+/// Pushes to pull request 1 a head whose functional tests fail (unknown paths answer the
+/// landing page instead of 404; its nginx config's version bumped, as Swarm needs): a red run
+/// with its deployment up. Its commit.
+fn push_red_head(root: &std::path::Path, git: &GitServer) -> String {
+    let work = root.join("work-custom-html");
+    let conf = work.join("nginx.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replace(
+            "try_files $uri $uri/ =404;",
+            "try_files $uri $uri/ /index.html;",
+        ),
+    )
+    .unwrap();
+    let abra = work.join("abra.sh");
+    let text = std::fs::read_to_string(&abra).unwrap();
+    std::fs::write(
+        &abra,
+        text.replace("NGINX_CONF_VERSION=v1", "NGINX_CONF_VERSION=v2"),
+    )
+    .unwrap();
+    ccci_testkit::git(
+        &work,
+        &["commit", "--quiet", "-am", "every path is the landing page"],
+    );
+    let bare = git.bare.to_str().unwrap();
+    ccci_testkit::git(
+        &work,
+        &["push", "--quiet", "--force", bare, "HEAD:refs/pull/1/head"],
+    );
+    pull_head(&git.bare)
+}
+
+/// `!testme keep=1m` on a red head: its deployment is left up, the report says how to reach
+/// it, and it is removed on time though the service was killed (`kill -9`) meanwhile.
+#[test]
+fn a_kept_red_run_is_reaped_on_time_across_a_kill_9_of_the_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = forge(&[("alice", "write")]);
+    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let head = push_red_head(tmp.path(), &git);
+    let s = setup(
+        &tmp.path().join("svc"),
+        &forge.prism.url,
+        &[(REPO, "custom-html")],
+        1,
+        "ci-keep",
+        None,
+    );
+    let log = s.dir.join("serve.log");
+    let mut serving = start(&s);
+    let body = comment_payload(REPO, &git.clone_url, 90, "alice", "!testme keep=1m");
+    let (code, said) = deliver(
+        &serving.url,
+        "keep-1",
+        "issue_comment",
+        &body,
+        Some(&s.secret),
+    );
+    assert_eq!(code, 202, "{said}");
+    let (state, line) = status_reached(&forge.state, "failure", Duration::from_secs(900), &log);
+    assert!(line.contains("RED"), "{state}: {line}");
+    let report = comment_posted(
+        &forge.state,
+        "the report with the kept deployment",
+        Duration::from_secs(60),
+        "Kept for a look until",
+        &log,
+    );
+    let report = report.body["body"].as_str().unwrap().to_string();
+    assert!(
+        report.contains("stack ps ") && report.contains("exec -it"),
+        "{report}"
+    );
+
+    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
+    let job = store
+        .jobs(10)
+        .unwrap()
+        .into_iter()
+        .find(|j| j.asked.head_sha == head)
+        .unwrap();
+    assert_eq!(job.asked.keep, Some(60));
+    let results: ccci_core::Results = serde_json::from_str(
+        &std::fs::read_to_string(s.dir.join("state/jobs").join(&job.id).join("results.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let kept = results
+        .teardown
+        .kept
+        .clone()
+        .expect("the deployment was kept");
+    assert!(
+        !ccci_testkit::docker(&["stack", "ps", "-q", &kept.stack])
+            .trim()
+            .is_empty(),
+        "the kept stack is up"
+    );
+    assert_eq!(results.cause, Some(ccci_core::Cause::Recipe));
+
+    // The service dies; the deployment still goes when its time is up.
+    serving.child.kill().unwrap();
+    serving.child.wait().unwrap();
+    let until = ccci_core::time::parse_rfc3339(&kept.until).unwrap();
+    let gone_by = Duration::from_secs(
+        until.saturating_sub(ccci_core::time::unix_secs(std::time::SystemTime::now())) + 90,
+    );
+    let since = std::time::Instant::now();
+    while !ccci_testkit::objects_of(&kept.stack).is_empty() {
+        assert!(
+            since.elapsed() < gone_by,
+            "the kept stack {} is still up {} s after its time: {:?}\nthe reaper's log:\n{}",
+            kept.stack,
+            gone_by.as_secs(),
+            ccci_testkit::objects_of(&kept.stack),
+            std::fs::read_to_string(s.dir.join("state/jobs").join(&job.id).join("reaper.log"))
+                .unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let now = ccci_core::time::unix_secs(std::time::SystemTime::now());
+    assert!(now >= until, "removed before its time: {now} < {until}");
 }

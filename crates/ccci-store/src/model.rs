@@ -82,6 +82,9 @@ pub struct RunRow {
     pub run_dir: Option<String>,
     /// Why it is red (the first reason), or why it was lost.
     pub reason: Option<String>,
+    /// Whose fault a red run is: `recipe`, `host` or `cancelled` (results.json's `cause`);
+    /// `None` for a green run, one not finished, or one written before `/7`.
+    pub cause: Option<String>,
     /// Each rung's outcome (`pass`, `fail`, `skip`, `unverified`, `not run`), for finished
     /// runs.
     pub rungs: BTreeMap<Rung, String>,

@@ -29,6 +29,8 @@ pub struct NewJob {
     pub requested_by: String,
     /// The comment that asked.
     pub trigger_comment: Option<i64>,
+    /// How long a red run's deployment is kept for a look (`!testme keep=30m`), in seconds.
+    pub keep: Option<u64>,
 }
 
 /// Where a job stands.
@@ -195,6 +197,8 @@ pub struct Job {
     pub note: Option<String>,
     /// The head of its pull request that superseded it, when a push did.
     pub superseded_by: Option<String>,
+    /// The job this one retries after a host fault, when it is a retry.
+    pub retry_of: Option<String>,
 }
 
 /// What queueing a job did.
@@ -238,7 +242,7 @@ pub struct Outgoing {
 /// is free for another to take.
 pub const ABANDONED: i64 = 300;
 
-const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, attempts, requested_by, trigger_comment, host, pid, pid_start, run_id, created_at, started_at, finished_at, note, superseded_by";
+const JOB: &str = "id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, attempts, requested_by, trigger_comment, host, pid, pid_start, run_id, created_at, started_at, finished_at, note, superseded_by, retry_of, keep_secs";
 
 /// The partial unique index's predicate, written as the index writes it (PostgreSQL matches a
 /// conflict target to an index by it).
@@ -370,22 +374,7 @@ impl Store {
         }
         for _ in 0..3 {
             let id = new_id();
-            let n = self.db.exec(
-                &format!("INSERT INTO jobs (id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, requested_by, trigger_comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (repo, head_sha, lane) WHERE {ACTIVE} DO NOTHING"),
-                &[
-                    id.as_str().into(),
-                    job.repo.as_str().into(),
-                    Val::Int(job.pr),
-                    job.head_sha.as_str().into(),
-                    job.clone_url.as_str().into(),
-                    job.recipe.as_str().into(),
-                    job.test_crate.clone().into(),
-                    job.lane.as_str().into(),
-                    job.requested_by.as_str().into(),
-                    job.trigger_comment.into(),
-                    Val::Int(now),
-                ],
-            )?;
+            let n = self.insert_job(&id, job, now, None)?;
             if n == 1 {
                 return Ok(Enqueued::New(id));
             }
@@ -454,6 +443,64 @@ impl Store {
             &[state.as_str().into(), run_id.into(), note.into(), Val::Int(now), id.into()],
         )?;
         Ok(())
+    }
+
+    /// Queues a retry of finished job `id` (its run failed for the host, not the recipe): a
+    /// new job of the same head that names it (`retry_of`), so that both attempts are kept.
+    /// `None` when another job of that head is already queued or running (a `!testme` came
+    /// meanwhile: that one is the retry), or when `id` is unknown.
+    pub fn retry(&self, id: &str, now: i64) -> Result<Option<String>, StoreError> {
+        let Some(old) = self.job(id)? else {
+            return Ok(None);
+        };
+        let new = new_id();
+        let n = self.insert_job(&new, &old.asked, now, Some(id))?;
+        Ok((n == 1).then_some(new))
+    }
+
+    /// Inserts `job` as queued job `id` (retrying `retry_of`, when it does), unless a job of
+    /// the same head and lane is queued or running: how many rows it inserted.
+    fn insert_job(
+        &self,
+        id: &str,
+        job: &NewJob,
+        now: i64,
+        retry_of: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        self.db.exec(
+            &format!("INSERT INTO jobs (id, repo, pr, head_sha, clone_url, recipe, test_crate, lane, state, requested_by, trigger_comment, created_at, retry_of, keep_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) ON CONFLICT (repo, head_sha, lane) WHERE {ACTIVE} DO NOTHING"),
+            &[
+                id.into(),
+                job.repo.as_str().into(),
+                Val::Int(job.pr),
+                job.head_sha.as_str().into(),
+                job.clone_url.as_str().into(),
+                job.recipe.as_str().into(),
+                job.test_crate.clone().into(),
+                job.lane.as_str().into(),
+                job.requested_by.as_str().into(),
+                job.trigger_comment.into(),
+                Val::Int(now),
+                retry_of.into(),
+                job.keep.map(|k| k.min(i64::MAX as u64) as i64).into(),
+            ],
+        )
+    }
+
+    /// How many times the job `id` retries an earlier one (0 for a first attempt), following
+    /// `retry_of` back.
+    pub fn retries_before(&self, id: &str) -> Result<u32, StoreError> {
+        let mut n = 0;
+        let mut at = self.job(id)?.and_then(|j| j.retry_of);
+        while let Some(earlier) = at {
+            n += 1;
+            // A chain longer than any retry setting is a loop: stop counting.
+            if n > 100 {
+                break;
+            }
+            at = self.job(&earlier)?.and_then(|j| j.retry_of);
+        }
+        Ok(n)
     }
 
     /// Puts running job `id` back in the queue (its host lost it), saying why.
@@ -715,6 +762,7 @@ fn job(r: &Row) -> Result<Job, StoreError> {
                 .map_err(|_| bad("an unknown lane"))?,
             requested_by: r.text("requested_by")?,
             trigger_comment: r.opt_int("trigger_comment")?,
+            keep: r.opt_int("keep_secs")?.map(|k| k.max(0) as u64),
         },
         state: JobState::parse(&r.text("state")?).ok_or_else(|| bad("an unknown state"))?,
         attempts: r.int("attempts")? as u32,
@@ -729,5 +777,6 @@ fn job(r: &Row) -> Result<Job, StoreError> {
         finished_at: r.opt_int("finished_at")?,
         note: r.opt_text("note")?,
         superseded_by: r.opt_text("superseded_by")?,
+        retry_of: r.opt_text("retry_of")?,
     })
 }

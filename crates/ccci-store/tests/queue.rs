@@ -21,6 +21,7 @@ fn job(repo: &str, recipe: &str, sha: &str) -> NewJob {
         lane: Lane::Cold,
         requested_by: "alice".into(),
         trigger_comment: Some(11),
+        keep: None,
     }
 }
 
@@ -302,5 +303,45 @@ fn a_push_cancels_the_queued_and_marks_the_running_jobs_of_older_heads() {
             again.queued.is_empty() && again.running.is_empty(),
             "{again:?}"
         );
+    }
+}
+
+/// A run that failed for the host is retried as a job of its own that names the one it
+/// retries, so both attempts are kept; a retry is not queued beside a job of the same head
+/// already waiting, and the chain of retries is counted back.
+#[test]
+fn a_host_fault_is_retried_as_a_new_job_linked_to_the_first() {
+    for t in common::both() {
+        let s = t.open();
+        let Enqueued::New(first) = s.enqueue(&job("o/r", "r", "aaa"), 1, 1).unwrap() else {
+            panic!("new")
+        };
+        assert_eq!(s.claim("h1", 2).unwrap().unwrap().id, first);
+        // Still running: a retry cannot sit beside it.
+        assert_eq!(s.retry(&first, 3).unwrap(), None, "{}", t.kind);
+        s.finish_job(&first, JobState::Done, Some("run-1"), "host fault", 4)
+            .unwrap();
+        let second = s.retry(&first, 5).unwrap().expect("a retry is queued");
+        let queued = s.job(&second).unwrap().unwrap();
+        assert_eq!(
+            (queued.state, queued.retry_of.as_deref(), &queued.asked),
+            (
+                JobState::Queued,
+                Some(first.as_str()),
+                &job("o/r", "r", "aaa")
+            ),
+            "{}",
+            t.kind
+        );
+        assert_eq!(s.retries_before(&first).unwrap(), 0);
+        assert_eq!(s.retries_before(&second).unwrap(), 1);
+        // The first attempt is kept as it ended.
+        let kept = s.job(&first).unwrap().unwrap();
+        assert_eq!(
+            (kept.state, kept.run_id.as_deref()),
+            (JobState::Done, Some("run-1"))
+        );
+        // Asked again while the retry waits: that is the retry, not a third job.
+        assert_eq!(s.retry(&first, 6).unwrap(), None, "{}", t.kind);
     }
 }

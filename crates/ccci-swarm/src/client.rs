@@ -217,6 +217,20 @@ impl Swarm {
         }
     }
 
+    /// Resolves when the daemon first fails to answer a ping, checked every `every` (no
+    /// answer within 10 s is a failure too): what it said. A step that saw this may have
+    /// failed because of the host (a dockerd restart), not because of its recipe.
+    pub async fn stops_answering(&self, every: Duration) -> String {
+        loop {
+            tokio::time::sleep(every).await;
+            match tokio::time::timeout(Duration::from_secs(10), self.docker.ping()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return e.to_string(),
+                Err(_) => return "no answer to a ping within 10 s".into(),
+            }
+        }
+    }
+
     /// The host name of the machine the daemon runs on, as this client reaches it: 127.0.0.1
     /// for a local socket, the host of a `tcp://` address, the host ssh connects to for an
     /// `ssh://` one. Published ports of the Swarm's services are reached there.

@@ -80,9 +80,42 @@ pub enum SwarmError {
         /// What the daemon said.
         reason: String,
     },
+    /// What a container sent could not be written on this host (the archive of a backup).
+    #[error("{what}: writing it on this host failed: {source}")]
+    Sink {
+        /// What was being written, naming the container and path.
+        what: String,
+        /// The error, whose kind says whether the disk is full.
+        #[source]
+        source: std::io::Error,
+    },
     /// A wait gave up.
     #[error(transparent)]
     Wait(#[from] WaitError),
+}
+
+impl SwarmError {
+    /// What the host lacked, when this error is the host's fault and not the recipe's: a
+    /// daemon that was not reachable, is not a swarm manager, or stopped answering mid-run.
+    pub fn host_fault(&self) -> Option<String> {
+        match self {
+            SwarmError::Unreachable { host, .. } => {
+                Some(format!("the Docker daemon at {host} was not reachable"))
+            }
+            SwarmError::NotSwarm { host, .. } => Some(format!(
+                "the Docker daemon at {host} is not a swarm manager"
+            )),
+            SwarmError::Lost { what, .. } => Some(format!(
+                "the Docker daemon stopped answering while ccci tried to {what}"
+            )),
+            SwarmError::Sink { what, source }
+                if source.kind() == std::io::ErrorKind::StorageFull =>
+            {
+                Some(format!("disk space on this host: {what}: {source}"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Whether the daemon refused a call because the container is gone (404) or not running

@@ -162,10 +162,9 @@ impl Swarm {
                     cap_mib: cap >> 20,
                 });
             }
-            sink(&chunk).map_err(|e| SwarmError::Exec {
-                container: container.into(),
-                argv: vec![format!("download {path}")],
-                reason: format!("writing the archive failed: {e}"),
+            sink(&chunk).map_err(|source| SwarmError::Sink {
+                what: format!("the archive of {path} from container {container}"),
+                source,
             })?;
         }
         Ok(n)

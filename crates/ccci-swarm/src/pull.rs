@@ -26,6 +26,14 @@ pub enum PullFailure {
     TimedOut(std::time::Duration),
 }
 
+impl PullFailure {
+    /// Whether the failure is the host's (its registry or network could not be reached, or
+    /// was too slow), not the recipe's (an image that does not exist, or is not public).
+    pub fn is_host(&self) -> bool {
+        matches!(self, PullFailure::Unreachable(_) | PullFailure::TimedOut(_))
+    }
+}
+
 /// The registry an image comes from, as Docker configs key it: the first path component when
 /// it looks like a host (`ghcr.io/…`, `127.0.0.1:5000/…`, `localhost/…`), else Docker Hub.
 pub fn registry_of(image: &str) -> String {

@@ -180,6 +180,7 @@ pub fn sample_results(
         status,
         duration_ms: 1200,
         forensics: None,
+        host_fault: None,
     };
     let functional = match green {
         true => TestStatus::Pass,
@@ -259,6 +260,7 @@ pub fn sample_results(
         lane: Lane::Cold,
         canonical: None,
         upgrade_paths: Vec::new(),
+        cancelled: None,
     };
     ccci_core::Results::conclude(facts, &Default::default())
 }
@@ -334,4 +336,15 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &target).unwrap();
         }
     }
+}
+
+/// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
+pub fn objects_of(stack: &str) -> Vec<String> {
+    let label = format!("label=com.docker.stack.namespace={stack}");
+    let mut found = Vec::new();
+    for kind in ["service", "network", "volume", "secret", "config"] {
+        let out = docker(&[kind, "ls", "-q", "--filter", &label]);
+        found.extend(out.lines().map(|l| format!("{kind} {l}")));
+    }
+    found
 }

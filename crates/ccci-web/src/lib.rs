@@ -9,16 +9,19 @@
 //! | `/runs/{id}/files/{path}` | a report or piece of evidence of its run directory ([`files`](crate::files): never the app's env, data or secrets) |
 //! | `/compare?a=…&b=…` | two runs side by side: rung by rung, step by step, both ccci builds and recipe commits |
 //! | `/fleet` | the warm fleet: every canonical deployment, and the newest sweeps with each recipe's drift since the sweep before |
-//! | `/queue`, `/jobs/{id}` | the forge's CI: every run asked for, where it stands, which host took it |
+//! | `/queue`, `/jobs/{id}` | the forge's CI: every run asked for, where it stands, which host took it, and (served by the host that runs it) its log, live while it runs |
+//! | `/jobs/{id}/log?from=N` | a job's log from byte `N`: whole lines, redacted ([`JobLogs`]); `x-ccci-next` says where the next piece starts, `x-ccci-running` whether more will come |
 //!
 //! [`router`] is an axum `Router` the forge service mounts as it is; `cargo ccci dashboard`
 //! serves it alone. Handlers only fetch from the store (on a blocking thread, under the
 //! store's deadline) and hand what it answered to a page function.
 
 mod files;
+mod logs;
 mod pages;
 mod urls;
 
+pub use logs::{JobLogs, Piece};
 pub use urls::Urls;
 
 use axum::extract::{Path, Query, State};
@@ -35,6 +38,7 @@ use std::sync::Arc;
 pub struct Dashboard {
     store: Arc<Store>,
     urls: Urls,
+    logs: Option<JobLogs>,
 }
 
 impl Dashboard {
@@ -43,7 +47,14 @@ impl Dashboard {
         Dashboard {
             store,
             urls: Urls::default(),
+            logs: None,
         }
+    }
+
+    /// The same, serving the logs of the jobs this host runs ([`JobLogs`]) on their pages.
+    pub fn with_job_logs(mut self, logs: JobLogs) -> Dashboard {
+        self.logs = Some(logs);
+        self
     }
 
     /// Runs `ask` on the store on a blocking thread, within the store's deadline and a
@@ -75,6 +86,7 @@ pub fn router(dashboard: Dashboard) -> Router {
         .route("/fleet", get(fleet))
         .route("/queue", get(queue))
         .route("/jobs/{id}", get(job))
+        .route("/jobs/{id}/log", get(job_log))
         .fallback(|| async { Failure::not_found("no such page".into()) })
         .with_state(dashboard)
 }
@@ -194,7 +206,51 @@ async fn job(State(d): State<Dashboard>, Path(id): Path<String>) -> Result<Marku
             "no job `{id}` in the run store (the queue lists them)"
         ))
     })?;
-    Ok(pages::queue::job(&d.urls, &job, &told))
+    let log = d.logs.as_ref().and_then(|l| l.tail(&id));
+    Ok(pages::queue::job(&d.urls, &job, &told, log.as_ref()))
+}
+
+/// `?from=N`: where in the log to start.
+#[derive(serde::Deserialize)]
+struct From {
+    #[serde(default)]
+    from: u64,
+}
+
+async fn job_log(
+    State(d): State<Dashboard>,
+    Path(id): Path<String>,
+    Query(f): Query<From>,
+) -> Result<Response, Failure> {
+    let no_log = || {
+        Failure::not_found(format!(
+            "this host keeps no log of job `{id}` (the host that runs it serves it)"
+        ))
+    };
+    let logs = d.logs.clone().ok_or_else(no_log)?;
+    let asked = id.clone();
+    let job = d.ask(move |s| s.job(&asked)).await?;
+    let running = job.is_some_and(|j| j.state == ccci_store::JobState::Running);
+    let piece = logs.read(&id, f.from).ok_or_else(no_log)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                header::HeaderName::from_static("x-ccci-next"),
+                piece.next.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-ccci-running"),
+                running.to_string(),
+            ),
+        ],
+        piece.text,
+    )
+        .into_response())
 }
 
 /// `?a=&b=`: the two runs to compare.

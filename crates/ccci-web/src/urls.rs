@@ -53,6 +53,11 @@ impl Urls {
         format!("{}/jobs/{}", self.base, escape(id))
     }
 
+    /// Job `id`'s log, from a byte offset (`?from=N`).
+    pub fn job_log(&self, id: &str) -> String {
+        format!("{}/jobs/{}/log", self.base, escape(id))
+    }
+
     /// The warm fleet: the canonical deployments and the newest sweeps with their drift.
     pub fn fleet(&self) -> String {
         format!("{}/fleet", self.base)

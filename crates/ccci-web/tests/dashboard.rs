@@ -73,6 +73,7 @@ fn every_page_and_file_answers_shows_no_secret_and_the_broken_rung_stands_out() 
                 lane: ccci_core::results::Lane::Cold,
                 requested_by: "alice".into(),
                 trigger_comment: Some(42),
+                keep: None,
             },
             1_795_306_700,
             1_795_306_700,

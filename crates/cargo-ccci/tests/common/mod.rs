@@ -70,17 +70,8 @@ pub fn read_until<R: BufRead>(lines: &mut Lines<R>, until: impl Fn(&str) -> bool
     seen
 }
 
-/// Every object of `stack` on the daemon, by the docker CLI (a second opinion beside ccci's).
-#[allow(dead_code)] // each test binary compiles this module
-pub fn objects_of(stack: &str) -> Vec<String> {
-    let label = format!("label=com.docker.stack.namespace={stack}");
-    let mut found = Vec::new();
-    for kind in ["service", "network", "volume", "secret", "config"] {
-        let out = ccci_testkit::docker(&[kind, "ls", "-q", "--filter", &label]);
-        found.extend(out.lines().map(|l| format!("{kind} {l}")));
-    }
-    found
-}
+#[allow(unused_imports)] // each test binary compiles this module
+pub use ccci_testkit::objects_of;
 
 /// The results of the one run under `runs` (a `CCCI_RUNS_DIR`); `said` is shown if there is
 /// none.

@@ -431,16 +431,12 @@ fn runs_release(
     c: &Canonical,
     also: Option<&str>,
 ) -> Result<(), String> {
-    let key = format!("coop-cloud.{}.version", c.stack);
-    let chaos = format!("coop-cloud.{}.chaos", c.stack);
-    let Some((_, l)) = services.iter().find(|(_, l)| l.contains_key(&key)) else {
+    let Some((_, stamp)) = ccci_abra::Stamp::find(&c.stack, services) else {
         return Err(match services.is_empty() {
             true => format!("its stack {} is not on the Swarm", c.stack),
             false => "no service carries its version label".into(),
         });
     };
-    let (version, is_chaos) = (l.get(&key), l.get(&chaos).map(String::as_str));
-    let chaos_version = l.get(&format!("coop-cloud.{}.chaos-version", c.stack));
     // The release deployed with the CI overlay beside its checkout is a chaos deploy of the
     // release's own commit with an untracked file (`<commit>+U`), as abra stamps it; a head
     // left behind carries another commit. The release may be tagged on another commit in
@@ -449,15 +445,16 @@ fn runs_release(
         .into_iter()
         .flatten()
         .any(|commit| {
-            chaos_version == Some(&ccci_core::ChaosVersion::new(commit, true).to_string())
+            stamp.chaos_version.as_deref()
+                == Some(&ccci_core::ChaosVersion::new(commit, true).to_string())
         });
-    match (version == Some(&c.version), is_chaos) {
-        (true, Some("false")) => Ok(()),
-        (true, Some("true")) if own_chaos => Ok(()),
+    match (stamp.version.as_deref() == Some(&c.version), stamp.chaos) {
+        (true, Some(false)) => Ok(()),
+        (true, Some(true)) if own_chaos => Ok(()),
         _ => Err(format!(
             "it runs {} (chaos: {}), not the known-good release {}",
-            version.map_or("no version", String::as_str),
-            is_chaos.unwrap_or("?"),
+            stamp.version.as_deref().unwrap_or("no version"),
+            stamp.chaos.map_or("?".to_string(), |c| c.to_string()),
             c.version
         )),
     }

@@ -73,6 +73,10 @@ pub(crate) struct Run {
     started: SystemTime,
     steps: Vec<Step>,
     interrupt: tokio::sync::watch::Sender<bool>,
+    /// The Docker daemon as the step watcher pings it ([`Run::block_on_step`]).
+    watched: tokio::sync::Mutex<Option<ccci_swarm::Swarm>>,
+    /// What the daemon said when it stopped answering during the current step, if it did.
+    daemon_gone: Mutex<Option<String>>,
     deployment: Mutex<Option<Deployment>>,
     /// The run's entry in the run journal, noted again when the run ends.
     journal: Mutex<Option<crate::journal::Journal>>,
@@ -139,6 +143,8 @@ impl Run {
             rt,
             started,
             interrupt: tokio::sync::watch::Sender::new(false),
+            watched: tokio::sync::Mutex::new(None),
+            daemon_gone: Mutex::new(None),
             deployment: Mutex::new(None),
             journal: Mutex::new(journal),
         })
@@ -229,7 +235,8 @@ impl Run {
             let status = TestStatus::Skipped {
                 reason: reason.clone(),
             };
-            self.shared.record(|r| r.push(step, status, started, None));
+            self.shared
+                .record(|r| r.push(step, status, started, None, None));
             return Ok(());
         }
         // After an interrupt every step left is "interrupted", not "its prerequisite failed".
@@ -247,12 +254,13 @@ impl Run {
                 Action::Functional(def) => self.recipe_step(step, def.run, def.file, def.line),
             },
         };
-        let (status, forensics) = match &result {
-            Ok(()) => (TestStatus::Pass, None),
+        let (status, forensics, host) = match &result {
+            Ok(()) => (TestStatus::Pass, None, None),
             Err(StepError::CannotRun(why)) => (
                 TestStatus::CannotRun {
                     reason: why.to_string(),
                 },
+                None,
                 None,
             ),
             Err(StepError::NotRun { because }) => (
@@ -260,11 +268,13 @@ impl Run {
                     reason: because.clone(),
                 },
                 None,
+                None,
             ),
             Err(StepError::Interrupted) => (
                 TestStatus::NotRun {
                     reason: "the run was interrupted".into(),
                 },
+                None,
                 None,
             ),
             Err(e) => {
@@ -272,11 +282,19 @@ impl Run {
                 // A dependency that went away is the likeliest cause: say so if it did.
                 self.check_dependencies();
                 let kept = self.forensics(step, &message);
-                (TestStatus::Fail { message }, kept)
+                let host = e
+                    .host_fault()
+                    .or_else(|| self.dependency_fault())
+                    .or_else(|| {
+                        lock(&self.daemon_gone).clone().map(|why| {
+                            format!("the Docker daemon stopped answering during the step ({why})")
+                        })
+                    });
+                (TestStatus::Fail { message }, kept, host)
             }
         };
         self.shared
-            .record(|r| r.push(step, status, started, forensics));
+            .record(|r| r.push(step, status, started, forensics, host));
         self.persist_op_state();
         result
     }
@@ -330,6 +348,7 @@ impl Run {
         fut: impl std::future::Future<Output = Result<T, StepError>>,
     ) -> Result<T, StepError> {
         let mut interrupted = self.interrupt.subscribe();
+        *lock(&self.daemon_gone) = None;
         self.rt.block_on(async {
             tokio::select! {
                 r = fut => r,
@@ -338,8 +357,41 @@ impl Run {
                     ccci_process::stop_all();
                     Err(StepError::Interrupted)
                 }
+                never = self.watch_daemon() => match never {},
             }
         })
+    }
+
+    /// What the host lacked when a dependency ccci provides is not there (lost during the run,
+    /// or withheld): a step that failed then failed for want of it.
+    fn dependency_fault(&self) -> Option<String> {
+        self.shared.record(|r| {
+            r.dependencies.iter().find_map(|d| {
+                let p = d.problem.as_ref()?;
+                Some(format!("dependency `{}`, which ccci provides: {p}", d.name))
+            })
+        })
+    }
+
+    /// Pings the Docker daemon while a step runs and notes, once, when it stops answering
+    /// (a dockerd restart): a step that fails then is the host's fault, not the recipe's.
+    /// Never resolves.
+    async fn watch_daemon(&self) -> std::convert::Infallible {
+        let mut watched = self.watched.lock().await;
+        if watched.is_none() {
+            match ccci_swarm::Swarm::connect().await {
+                Ok(swarm) => *watched = Some(swarm),
+                Err(e) => *lock(&self.daemon_gone) = Some(e.to_string()),
+            }
+        }
+        if let Some(swarm) = watched.as_ref() {
+            let why = swarm
+                .stops_answering(std::time::Duration::from_secs(2))
+                .await;
+            lock(&self.daemon_gone).get_or_insert(why);
+        }
+        drop(watched);
+        std::future::pending().await
     }
 
     /// Runs a lifecycle function or functional test as its own step.

@@ -15,6 +15,9 @@ pub struct Intake {
     pub user: String,
     /// `!testme quick`.
     pub quick: bool,
+    /// `!testme keep=30m`: how long a red run's deployment is kept, in seconds.
+    #[serde(default)]
+    pub keep: Option<u64>,
     /// Where the repository is cloned from.
     pub clone_url: String,
     /// When the comment was written (Unix seconds, the forge's clock), when the delivery

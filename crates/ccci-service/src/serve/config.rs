@@ -22,6 +22,9 @@ struct File {
     sweep_every: Option<String>,
     docker_host: Option<String>,
     runs_beside_the_service: Option<bool>,
+    host_retries: Option<u32>,
+    keep_logs: Option<String>,
+    max_keep: Option<String>,
     forge: ForgeFile,
     repositories: BTreeMap<String, RepoFile>,
 }
@@ -87,6 +90,15 @@ pub struct Config {
     /// host's daemon, which [`Config::read`] refuses for a host that runs jobs unless
     /// `runs_beside_the_service` says so.
     pub docker_host: Option<String>,
+    /// How many times a run that failed for the host (results.json's `cause: host`) is
+    /// queued again on a fresh deployment before the pull request is told (default 1).
+    pub host_retries: u32,
+    /// How long a job's log and its run's directory are kept after it ended (default 14
+    /// days, `336h`).
+    pub keep_logs: Duration,
+    /// The longest a `!testme keep=…` keeps a red run's deployment (default 2 h; `0s`
+    /// keeps none).
+    pub max_keep: Duration,
 }
 
 /// What the service runs for one repository.
@@ -195,7 +207,31 @@ impl Config {
             repositories,
             sweep_every,
             docker_host,
+            host_retries: f.host_retries.unwrap_or(1),
+            keep_logs: keep_logs(f.keep_logs.as_deref(), &at)?,
+            max_keep: match f.max_keep.as_deref() {
+                None => Duration::from_secs(2 * 3600),
+                Some(t) => ccci_core::meta::duration(t).ok_or_else(|| {
+                    at(format!(
+                        "max_keep `{t}` is not a duration: write it like `2h` or `30m`"
+                    ))
+                })?,
+            },
         })
+    }
+}
+
+/// `keep_logs`, checked: a duration of an hour or more (default 14 days).
+fn keep_logs(t: Option<&str>, at: &impl Fn(String) -> String) -> Result<Duration, String> {
+    match t {
+        None => Ok(Duration::from_secs(14 * 24 * 3600)),
+        Some(t) => ccci_core::meta::duration(t)
+            .filter(|d| *d >= Duration::from_secs(3600))
+            .ok_or_else(|| {
+                at(format!(
+                    "keep_logs `{t}` is not a duration of an hour or more: write it like `336h` (14 days)"
+                ))
+            }),
     }
 }
 

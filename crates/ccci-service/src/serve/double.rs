@@ -108,8 +108,27 @@ pub fn service(dir: &Path, forge: Arc<Double>, auto_rerun: bool) -> Arc<Service>
         )]),
         sweep_every: None,
         docker_host: None,
+        host_retries: 1,
+        keep_logs: Duration::from_secs(14 * 24 * 3600),
+        max_keep: Duration::from_secs(2 * 3600),
     };
     Arc::new(Service::new(config, Arc::new(store), forge, None, database))
+}
+
+/// A job of pull request 1 of [`REPO`] at `head`, as a `!testme` by alice asks it.
+pub fn new_job(head: &str) -> ccci_store::NewJob {
+    ccci_store::NewJob {
+        repo: REPO.into(),
+        pr: 1,
+        head_sha: head.into(),
+        clone_url: "git://127.0.0.1/coop-cloud/custom-html.git".into(),
+        recipe: "custom-html".into(),
+        test_crate: None,
+        lane: ccci_core::results::Lane::Cold,
+        requested_by: "alice".into(),
+        trigger_comment: Some(1),
+        keep: None,
+    }
 }
 
 /// A repository whose `refs/pull/1/head` is a commit; its path (git clones it as a URL)

@@ -250,7 +250,8 @@ pub fn decide(
         pr: comment.issue.number,
         comment_id: comment.comment.id,
         user: comment.comment.user.login.clone(),
-        quick: command == Some(Testme::Quick),
+        quick: command.is_some_and(|c| c.quick),
+        keep: command.and_then(|c| c.keep).map(|k| k.as_secs()),
         clone_url: comment.repository.clone_url.clone(),
         comment_at: comment
             .comment
@@ -609,6 +610,7 @@ mod tests {
                 comment_id: 42,
                 user: "alice".into(),
                 quick: false,
+                keep: None,
                 clone_url: url.into(),
                 comment_at: Some(u64::try_from(NOW - 5).unwrap()),
             })

@@ -236,6 +236,9 @@ async fn queue(
         lane: ccci_core::results::Lane::of(i.quick),
         requested_by: i.user.clone(),
         trigger_comment: Some(i.comment_id),
+        // `!testme keep=30m`: a red run's deployment is kept that long, within the
+        // operator's `max_keep`.
+        keep: i.keep,
     };
     match enqueue(svc, job, asked).await {
         Ok(note) => Acted::Done(note),
@@ -309,6 +312,7 @@ mod tests {
             comment_id: 42,
             user: user.into(),
             quick: false,
+            keep: None,
             clone_url: clone_url.into(),
             comment_at: Some(comment_at),
         }

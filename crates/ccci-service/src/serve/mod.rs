@@ -30,6 +30,7 @@ mod intake;
 pub mod log;
 mod outbox;
 mod proc;
+mod prune;
 mod recover;
 mod runner;
 mod supersede;
@@ -70,6 +71,18 @@ pub struct Service {
 }
 
 impl Service {
+    /// The logs of the jobs this host runs, as their pages serve them: never the service's
+    /// own secrets (its forge token, its webhook secret, its store's address and password).
+    pub fn job_logs(&self) -> ccci_web::JobLogs {
+        let mut secrets = vec![
+            self.config.token.clone(),
+            String::from_utf8_lossy(&self.config.webhook_secret).into_owned(),
+            self.database.clone(),
+        ];
+        secrets.extend(password_of(&self.database));
+        ccci_web::JobLogs::new(self.config.state_dir.join("jobs"), secrets)
+    }
+
     /// A service of `config`, keeping `store` (at `database`, for the runs it starts) and
     /// talking to `forge`.
     pub fn new(
@@ -216,6 +229,7 @@ pub fn serve(
         recover::lost_runs(&svc).await;
         tokio::spawn(intake::work(svc.clone()));
         tokio::spawn(outbox::work(svc.clone()));
+        tokio::spawn(prune::work(svc.clone()));
         for n in 0..svc.config.capacity {
             tokio::spawn(runner::work(svc.clone(), n));
         }
@@ -230,8 +244,9 @@ pub fn serve(
             svc.store.location(),
             svc.config.capacity
         );
-        let app = ccci_web::router(ccci_web::Dashboard::new(svc.store.clone()))
-            .merge(hook::router(svc.clone()));
+        let dashboard =
+            ccci_web::Dashboard::new(svc.store.clone()).with_job_logs(svc.job_logs());
+        let app = ccci_web::router(dashboard).merge(hook::router(svc.clone()));
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(stopped())
             .await
@@ -284,4 +299,12 @@ async fn take_in(svc: Arc<Service>) {
             tracing::error!("the run journal cannot be taken in: {e}");
         }
     }
+}
+
+/// The password in a database URL (`postgres://user:password@host/db`), if it has one.
+fn password_of(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let (credentials, _) = rest.rsplit_once('@')?;
+    let (_, password) = credentials.split_once(':')?;
+    Some(password.to_string()).filter(|p| !p.is_empty())
 }

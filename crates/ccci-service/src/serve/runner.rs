@@ -59,7 +59,65 @@ async fn run(svc: &Arc<Service>, job: Job) {
         );
         return;
     }
+    if let Outcome::Ran(r) = &outcome {
+        if let Some(lacked) = retry_for(svc, &job, r).await {
+            return retry(svc, &job, r, &lacked).await;
+        }
+    }
     tell(svc, &job, outcome).await;
+}
+
+/// What the host lacked, when run `r` of `job` failed for the host and may be retried: the
+/// job retries fewer earlier attempts than the operator's `host_retries`.
+async fn retry_for(svc: &Service, job: &Job, r: &Results) -> Option<String> {
+    let lacked = match &r.cause {
+        Some(ccci_core::Cause::Host { lacked }) => lacked.clone(),
+        _ => return None,
+    };
+    let id = job.id.clone();
+    let before = svc.ask(move |s| s.retries_before(&id)).await.ok()?;
+    (before < svc.config.host_retries).then_some(lacked)
+}
+
+/// Keeps `job`'s attempt as it ended (run `r`, a fault of the host) and queues it again on
+/// a fresh deployment: the head's status says so, and the report waits for the attempt that
+/// judges the recipe.
+async fn retry(svc: &Arc<Service>, job: &Job, r: &Results, lacked: &str) {
+    let (id, run_id, at) = (job.id.clone(), r.run_id.clone(), now());
+    let note = format!("a fault of the host: {lacked}; retried");
+    let asked = svc
+        .ask(move |s| {
+            s.finish_job(&id, JobState::Done, Some(&run_id), &note, at)?;
+            s.retry(&id, at)
+        })
+        .await;
+    let again = match asked {
+        Ok(Some(again)) => again,
+        // A job of this head is queued or running already (a `!testme` came): it tells.
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(job = job.id, "the retry cannot be queued: {e}");
+            return tell(svc, job, Outcome::Ran(Box::new(r.clone()))).await;
+        }
+    };
+    let description = format!("retrying on a fresh deployment after a fault of the host: {lacked}");
+    tracing::info!(
+        job = job.id,
+        retry = again,
+        run = r.run_id,
+        "run ended: {description}"
+    );
+    svc.runners.notify_waiters();
+    let status = Call::Status {
+        repo: job.asked.repo.clone(),
+        sha: job.asked.head_sha.clone(),
+        state: StatusState::Pending,
+        description,
+        target_url: svc.public.job(&again),
+    };
+    if let Err(e) = svc.tell(Some(&job.id), &status).await {
+        tracing::error!(job = job.id, "the retry's status cannot be queued: {e}");
+    }
 }
 
 /// How a job ended.
@@ -194,7 +252,10 @@ async fn execute(svc: &Service, job: &Job, clone: &Path, dir: &Path) -> Outcome 
         return Outcome::Superseded(by, written.map(|r| r.run_id.clone()));
     }
     match written {
-        Some(r) => Outcome::Ran(Box::new(r)),
+        Some(r) => {
+            reap_on_time(svc, job, &r, dir);
+            Outcome::Ran(Box::new(r))
+        }
         None => Outcome::CouldNotRun(format!(
             "the run wrote no results ({}); its log, on {}: {}",
             match ended {
@@ -224,6 +285,11 @@ fn run_command(svc: &Service, job: &Job, clone: &Path, results: &Path) -> std::p
     if let Some(flag) = job.asked.lane.flag() {
         cmd.arg(flag);
     }
+    if let Some(keep) = kept_for(svc, job) {
+        cmd.arg("--keep")
+            .arg("--keep-for")
+            .arg(format!("{}s", keep.as_secs()));
+    }
     if let Some(repo) = svc.config.repositories.get(&job.asked.repo) {
         for set in &repo.set {
             cmd.args(["--set", set]);
@@ -240,6 +306,43 @@ fn run_command(svc: &Service, job: &Job, clone: &Path, results: &Path) -> std::p
         cmd.env(ccci_core::vars::JOURNAL_DIR, j);
     }
     cmd
+}
+
+/// How long `job`'s run keeps its deployment when it is red: what `!testme keep=…` asked,
+/// within the operator's `max_keep`; `None` when nothing is to be kept.
+fn kept_for(svc: &Service, job: &Job) -> Option<Duration> {
+    let asked = Duration::from_secs(job.asked.keep?);
+    Some(asked.min(svc.config.max_keep)).filter(|k| !k.is_zero())
+}
+
+/// Starts, detached, what removes run `r`'s kept deployment when its time is up: `cargo ccci
+/// janitor --after …`, which outlives this service (a `kill -9` of it, a restart) and keeps
+/// its own deadlines; its output in the job's `reaper.log`.
+fn reap_on_time(svc: &Service, job: &Job, r: &Results, dir: &Path) {
+    let Some(until) = r
+        .teardown
+        .kept
+        .as_ref()
+        .and_then(|k| ccci_core::time::parse_rfc3339(&k.until))
+    else {
+        return;
+    };
+    let wait = until.saturating_sub(now().max(0) as u64) + 5;
+    let mut cmd = ccci_process::command(cargo_ccci(svc));
+    cmd.args(["ccci", "janitor", "--older-than", "never", "--after"])
+        .arg(format!("{wait}s"))
+        .current_dir(&svc.config.workspace)
+        .envs(svc.config.tested_swarm_env());
+    let log = dir.join("reaper.log");
+    let started = ccci_process::log_to(&mut cmd, &log)
+        .map_err(|e| format!("{}: {e}", log.display()))
+        .and_then(|()| {
+            ccci_process::detach(cmd, "cargo ccci janitor --after").map_err(|e| e.to_string())
+        });
+    match started {
+        Ok(pid) => tracing::info!(job = job.id, pid, wait_secs = wait, "the kept deployment is removed on time"),
+        Err(e) => tracing::error!(job = job.id, "the kept deployment's reaper did not start ({e}): `cargo ccci janitor` removes it once its time is up"),
+    }
 }
 
 /// The `cargo-ccci` that runs jobs: the configured one, else beside this binary, else on PATH.
@@ -273,6 +376,13 @@ async fn tell(svc: &Arc<Service>, job: &Job, outcome: Outcome) {
                 ccci_core::short_commit(&a.head_sha),
                 svc.config.host
             );
+            let footer = match &r.teardown.kept {
+                Some(k) => format!(
+                    "{}\n{footer}",
+                    crate::tell::kept_lines(k, svc.config.docker_host.as_deref())
+                ),
+                None => footer,
+            };
             let body = crate::tell::report_body(r, Some(&svc.public.files(&r.run_id)), &footer);
             (state, verdict, body, Some(r.run_id.clone()), JobState::Done)
         }
@@ -368,5 +478,138 @@ async fn superseded_told(svc: &Arc<Service>, job: &Job, by: &str, run_id: Option
         .await
     {
         tracing::error!(job = job.id, "the job cannot be finished in the store: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::double::{new_job as asked, service, Double};
+    use ccci_core::Cause;
+    use ccci_store::Enqueued;
+
+    fn red(run_id: &str, cause: Cause) -> Results {
+        let mut r = ccci_testkit::sample_results(run_id, "custom-html", "aaaa1111", 1, false);
+        r.cause = Some(cause);
+        r
+    }
+
+    /// Every commit status queued for the head, in order.
+    fn statuses(svc: &Service) -> Vec<(StatusState, String)> {
+        svc.store
+            .outbox_due(i64::MAX / 2, 100)
+            .unwrap()
+            .iter()
+            .filter_map(|o| match serde_json::from_str(&o.call).unwrap() {
+                Call::Status {
+                    state, description, ..
+                } => Some((state, description)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn claimed(svc: &Service) -> Job {
+        svc.store
+            .claim("ci-1", now())
+            .unwrap()
+            .expect("a queued job")
+    }
+
+    /// A host fault is retried once on a new job linked to the first, the head told it is
+    /// retried (pending); the retry's host fault is told as `error`, never `failure`.
+    #[tokio::test]
+    async fn a_host_fault_is_retried_once_and_never_posts_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let svc = service(tmp.path(), Arc::new(Double::default()), false);
+        let Enqueued::New(first) = svc.store.enqueue(&asked("aaaa1111"), 1, 1).unwrap() else {
+            panic!("new")
+        };
+        let job = claimed(&svc).await;
+        let host = Cause::Host {
+            lacked: "the registry of 127.0.0.1:5000/app:1 could not be reached".into(),
+        };
+        let r = red("run-1", host.clone());
+        let lacked = retry_for(&svc, &job, &r)
+            .await
+            .expect("a first attempt is retried");
+        retry(&svc, &job, &r, &lacked).await;
+
+        let jobs = svc.store.jobs(10).unwrap();
+        let kept = jobs.iter().find(|j| j.id == first).unwrap();
+        assert_eq!(
+            (kept.state, kept.run_id.as_deref()),
+            (JobState::Done, Some("run-1"))
+        );
+        let again = jobs.iter().find(|j| j.id != first).expect("a retry job");
+        assert_eq!(
+            (again.state, again.retry_of.as_deref()),
+            (JobState::Queued, Some(first.as_str()))
+        );
+        let told = statuses(&svc);
+        assert!(
+            matches!(told.as_slice(), [(StatusState::Pending, d)] if d.contains("fault of the host") && d.contains("127.0.0.1:5000")),
+            "{told:?}"
+        );
+
+        // The retry fails for the host again: not retried, told as an error of the host.
+        let retried = claimed(&svc).await;
+        assert_eq!(retried.id, again.id);
+        let r = red("run-2", host);
+        assert_eq!(retry_for(&svc, &retried, &r).await, None);
+        tell(&svc, &retried, Outcome::Ran(Box::new(r))).await;
+        let told = statuses(&svc);
+        assert!(
+            matches!(told.last(), Some((StatusState::Error, d)) if d.starts_with("not judged: a fault of the host")),
+            "{told:?}"
+        );
+        assert!(
+            told.iter().all(|(s, _)| *s != StatusState::Failure),
+            "{told:?}"
+        );
+    }
+
+    /// `!testme keep=…` becomes `--keep --keep-for`, capped by the operator's `max_keep`.
+    #[tokio::test]
+    async fn keep_is_asked_of_the_run_within_max_keep() {
+        let tmp = tempfile::tempdir().unwrap();
+        let svc = service(tmp.path(), Arc::new(Double::default()), false);
+        let args = |head: &str, keep: Option<u64>| {
+            let mut asked = asked(head);
+            asked.keep = keep;
+            svc.store.enqueue(&asked, 1, 1).unwrap();
+            let job = svc.store.claim("ci-1", 2).unwrap().unwrap();
+            svc.store
+                .finish_job(&job.id, JobState::Done, None, "", 3)
+                .unwrap();
+            let cmd = run_command(&svc, &job, tmp.path(), &tmp.path().join("r.json"));
+            let args: Vec<String> = cmd
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            args.join(" ")
+        };
+        assert!(args("aaaa1111", Some(1800)).contains("--keep --keep-for 1800s"));
+        // Over the operator's cap (2 h here): the cap.
+        assert!(args("bbbb2222", Some(10 * 3600)).contains("--keep --keep-for 7200s"));
+        assert!(!args("cccc3333", None).contains("--keep"));
+    }
+
+    /// A recipe's red is told as `failure` at once, never retried.
+    #[tokio::test]
+    async fn a_recipe_red_posts_failure_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let svc = service(tmp.path(), Arc::new(Double::default()), false);
+        svc.store.enqueue(&asked("aaaa1111"), 1, 1).unwrap();
+        let job = claimed(&svc).await;
+        let r = red("run-1", Cause::Recipe);
+        assert_eq!(retry_for(&svc, &job, &r).await, None);
+        tell(&svc, &job, Outcome::Ran(Box::new(r))).await;
+        let told = statuses(&svc);
+        assert!(
+            matches!(told.as_slice(), [(StatusState::Failure, _)]),
+            "{told:?}"
+        );
+        assert_eq!(svc.store.jobs(10).unwrap().len(), 1, "no retry was queued");
     }
 }

@@ -72,6 +72,7 @@ pub async fn pushed(svc: &Arc<Service>, push: &Push) -> Result<String, String> {
             lane: ccci_core::results::Lane::Cold,
             requested_by: "a push (auto_rerun)".into(),
             trigger_comment: None,
+            keep: None,
         };
         let queued = super::intake::enqueue(svc, job, now()).await?;
         said.push_str(&format!("; {queued}"));
@@ -82,21 +83,7 @@ pub async fn pushed(svc: &Arc<Service>, push: &Push) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::double::{service, Double, REPO};
-
-    fn job(head: &str) -> NewJob {
-        NewJob {
-            repo: REPO.into(),
-            pr: 1,
-            head_sha: head.into(),
-            clone_url: "git://127.0.0.1/coop-cloud/custom-html.git".into(),
-            recipe: "custom-html".into(),
-            test_crate: None,
-            lane: ccci_core::results::Lane::Cold,
-            requested_by: "alice".into(),
-            trigger_comment: Some(1),
-        }
-    }
+    use crate::serve::double::{new_job as job, service, Double, REPO};
 
     fn push(head: &str) -> Push {
         Push {

@@ -709,13 +709,28 @@ pub fn wait_job(
 
 /// GETs `url`: (status, text).
 pub fn get(url: &str) -> (u16, String) {
+    let (status, _, text) = get_with_header(url, "content-type");
+    (status, text)
+}
+
+/// GETs `url`: (status, the value of header `name`, text).
+pub fn get_with_header(url: &str, name: &str) -> (u16, Option<String>, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let r = reqwest::Client::new().get(url).send().await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
+        let header = r
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        (
+            r.status().as_u16(),
+            header,
+            r.text().await.unwrap_or_default(),
+        )
     })
 }
 

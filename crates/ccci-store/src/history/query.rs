@@ -9,7 +9,7 @@ use ccci_core::results::Lane;
 use std::collections::BTreeMap;
 
 /// The columns a [`RunRow`] is read from, in [`row`]'s order.
-const ROW: &str = "run_id, recipe, reference, commit_sha, version, lane, state, level, verdict, bad_input, partial, started_at, finished_at, duration_secs, ccci_version, ccci_commit, results_schema, host, app_url, routing, run_dir, reason";
+const ROW: &str = "run_id, recipe, reference, commit_sha, version, lane, state, level, verdict, bad_input, partial, started_at, finished_at, duration_secs, ccci_version, ccci_commit, results_schema, host, app_url, routing, run_dir, reason, cause";
 
 impl Store {
     /// Runs newest first, as `q` filters them.
@@ -228,6 +228,7 @@ fn row(r: &Row) -> Result<RunRow, StoreError> {
         routing: r.opt_text("routing")?,
         run_dir: r.opt_text("run_dir")?,
         reason: r.opt_text("reason")?,
+        cause: r.opt_text("cause")?,
         rungs: BTreeMap::new(),
     })
 }

@@ -9,7 +9,7 @@ use ccci_core::results::{Results, SCHEMA, SCHEMAS};
 
 /// Every column of `runs`, in the order the statements below bind them.
 #[cfg(test)]
-const COLUMNS: &str = "run_id, recipe, reference, commit_sha, version, lane, state, level, verdict, bad_input, partial, started_at, finished_at, duration_secs, ccci_version, ccci_commit, results_schema, host, domain, app_url, routing, run_dir, reason";
+const COLUMNS: &str = "run_id, recipe, reference, commit_sha, version, lane, state, level, verdict, bad_input, partial, started_at, finished_at, duration_secs, ccci_version, ccci_commit, results_schema, host, domain, app_url, routing, run_dir, reason, cause";
 
 impl Store {
     /// Records that a run started; a run the store already knows is left as it is.
@@ -205,6 +205,7 @@ fn finished_values(r: &Results) -> Vec<Val> {
         r.routing.map(|x| x.as_str()).into(),
         r.run_dir.as_str().into(),
         r.verdict_reasons.first().cloned().into(),
+        r.cause.as_ref().map(|c| c.as_str()).into(),
     ]
 }
 
@@ -217,9 +218,9 @@ const INSERT_LOST: &str = "INSERT INTO runs (run_id, recipe, reference, lane, st
 /// A finished run: every column from its results.
 const UPSERT_FINISHED: &str = concat!(
     "INSERT INTO runs (",
-    "run_id, recipe, reference, commit_sha, version, lane, state, level, verdict, bad_input, partial, started_at, finished_at, duration_secs, ccci_version, ccci_commit, results_schema, host, domain, app_url, routing, run_dir, reason",
-    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET ",
-    "recipe = excluded.recipe, reference = excluded.reference, commit_sha = excluded.commit_sha, version = excluded.version, lane = excluded.lane, state = excluded.state, level = excluded.level, verdict = excluded.verdict, bad_input = excluded.bad_input, partial = excluded.partial, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_secs = excluded.duration_secs, ccci_version = excluded.ccci_version, ccci_commit = excluded.ccci_commit, results_schema = excluded.results_schema, host = excluded.host, domain = excluded.domain, app_url = excluded.app_url, routing = excluded.routing, run_dir = excluded.run_dir, reason = excluded.reason"
+    "run_id, recipe, reference, commit_sha, version, lane, state, level, verdict, bad_input, partial, started_at, finished_at, duration_secs, ccci_version, ccci_commit, results_schema, host, domain, app_url, routing, run_dir, reason, cause",
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET ",
+    "recipe = excluded.recipe, reference = excluded.reference, commit_sha = excluded.commit_sha, version = excluded.version, lane = excluded.lane, state = excluded.state, level = excluded.level, verdict = excluded.verdict, bad_input = excluded.bad_input, partial = excluded.partial, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_secs = excluded.duration_secs, ccci_version = excluded.ccci_version, ccci_commit = excluded.ccci_commit, results_schema = excluded.results_schema, host = excluded.host, domain = excluded.domain, app_url = excluded.app_url, routing = excluded.routing, run_dir = excluded.run_dir, reason = excluded.reason, cause = excluded.cause"
 );
 
 #[cfg(test)]

@@ -102,4 +102,5 @@ a { color: #0969da; }
 .pics img { max-width: 48%; border: 1px solid #d0d7de; margin-right: 1%; vertical-align: top; background: #fff; }
 form { margin: 8px 0; } select, input { font-size: 14px; }
 ul.files { columns: 2; }
+pre#log { background: #fff; border: 1px solid #d0d7de; padding: 8px 12px; font-size: 12px; max-height: 640px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
 "#;

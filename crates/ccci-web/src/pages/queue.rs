@@ -1,10 +1,11 @@
 //! The forge's CI: the queue (every job, where it stands, which host took it) and one job's
-//! page (what asked for it, its run once it has one, and what its pull request was told).
+//! page (what asked for it, its run once it has one, what its pull request was told, and its
+//! log, followed live while it runs).
 
 use super::{layout, short, when};
 use crate::Urls;
 use ccci_store::{Job, JobState, OutboxState, Told};
-use maud::{html, Markup};
+use maud::{html, Markup, PreEscaped};
 
 fn state(s: JobState) -> Markup {
     let class = match s {
@@ -42,7 +43,7 @@ pub(crate) fn page(urls: &Urls, jobs: &[Job]) -> Markup {
 }
 
 /// A job's page.
-pub(crate) fn job(urls: &Urls, j: &Job, told: &[Told]) -> Markup {
+pub(crate) fn job(urls: &Urls, j: &Job, told: &[Told], log: Option<&crate::Piece>) -> Markup {
     let a = &j.asked;
     let body = html! {
         h1 { (a.repo) "#" (a.pr) " " (state(j.state)) }
@@ -77,10 +78,38 @@ pub(crate) fn job(urls: &Urls, j: &Job, told: &[Told]) -> Markup {
                 }
             }
         }
+        h2 { "Its log" }
+        @match log {
+            None => p { "This host keeps no log of it: the host that runs it serves it." },
+            Some(l) => {
+                @if j.state == JobState::Running {
+                    p.meta { "Live: new lines appear as the run writes them." }
+                }
+                pre #log data-next=(l.next) data-url=(urls.job_log(&j.id)) { (l.text) }
+                @if j.state == JobState::Running { script { (PreEscaped(FOLLOW)) } }
+            }
+        }
         p { a href=(urls.queue()) { "the queue" } }
     };
     layout(urls, &format!("job {}", j.id), body)
 }
+
+/// Follows a running job's log: asks for what was written since every 2 s, and reloads the
+/// page once the run ended (its verdict, its link). No framework: the page reads without it.
+const FOLLOW: &str = r#"(function () {
+  var log = document.getElementById("log"), next = +log.dataset.next;
+  function poll() {
+    fetch(log.dataset.url + "?from=" + next).then(function (r) {
+      var running = r.headers.get("x-ccci-running") === "true";
+      next = +(r.headers.get("x-ccci-next") || next);
+      return r.text().then(function (t) {
+        if (t) { log.textContent += t; log.scrollTop = log.scrollHeight; }
+        if (running) { setTimeout(poll, 2000); } else { location.reload(); }
+      });
+    }).catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 2000);
+})();"#;
 
 /// Where a call stands, in words: made, to be made again and why, or refused.
 fn told_outcome(t: &Told) -> String {

@@ -104,6 +104,16 @@ fn concluded(urls: &Urls, r: &RunRow, res: &Results, files: Option<&[String]>) -
         @if !res.verdict_reasons.is_empty() {
             h2 { "Why it is red" }
             ul { @for reason in &res.verdict_reasons { li { (reason) } } }
+            @match &res.cause {
+                Some(ccci_core::Cause::Host { lacked }) => p.note title="cause: host" {
+                    "Not the recipe's failure: the host failed this run (" (lacked) "). It says nothing of the recipe; `cargo ccci serve` retries such a run on a fresh deployment."
+                },
+                Some(ccci_core::Cause::Cancelled { why }) => p.note title="cause: cancelled" {
+                    "Cancelled before its verdict: " (why) "."
+                },
+                Some(ccci_core::Cause::Recipe) => p title="cause: recipe" { "Cause: the recipe failed a rung." },
+                None => {},
+            }
         }
         h2 { "Rungs" }
         table {
