@@ -125,3 +125,59 @@ fn a_config_changed_since_the_base_release_under_the_same_name_is_refused() {
     let (code, said) = lint(&["--recipe-git", &repo]);
     assert_eq!(code, Some(0), "bumped, it is clean: {said}");
 }
+
+/// custom-html's releases, then a head whose compose file `edit` changes, committed: a
+/// repository to lint the head of against its release before.
+fn edited_head(dir: &Path, edit: impl Fn(&str) -> String) -> String {
+    ccci_testkit::release_repository("custom-html", dir);
+    let compose = dir.join("compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(&compose, edit(&text)).unwrap();
+    ccci_testkit::git(dir, &["commit", "--quiet", "-am", "the head's change"]);
+    dir.display().to_string()
+}
+
+/// A head that renames the volume every deployed app's data is in is refused before anything
+/// is deployed (C005, an error), said with the rule's id, file and fix, as text and as JSON;
+/// the same head with the volume kept is clean, its warnings listed with their ids.
+#[test]
+fn a_rule_error_refuses_the_head_and_json_says_every_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let renamed = edited_head(&tmp.path().join("renamed"), |t| {
+        t.replace(
+            "      - content:/usr/share/nginx/html",
+            "      - html:/usr/share/nginx/html",
+        )
+        .replace("volumes:\n  content:", "volumes:\n  html:")
+    });
+    let (code, said) = lint(&["--recipe-git", &renamed]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("C005 error: compose.yml: volume `content` of 1.1.0+1.22.1 is gone from the head: keep its name"),
+        "{said}"
+    );
+    let (code, json) = lint(&["--recipe-git", &renamed, "--format", "json"]);
+    assert_eq!(code, Some(2), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["refused"].as_str().unwrap().contains("C005 error"), "{v}");
+
+    let kept = edited_head(&tmp.path().join("kept"), |t| {
+        t.replace("nginx:1.22", "nginx:1.22@sha256:0123")
+    });
+    let (code, json) = lint(&["--recipe-git", &kept, "--format", "json"]);
+    assert_eq!(code, Some(0), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["refused"], serde_json::Value::Null);
+    let c003 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "C003")
+        .unwrap_or_else(|| panic!("a digest pin is said: {v}"));
+    assert_eq!(c003["level"], "warning");
+    assert_eq!(c003["file"], "compose.yml");
+    assert!(
+        c003["line"].as_u64().is_some() && c003["fix"].as_str().is_some(),
+        "{c003}"
+    );
+}

@@ -24,6 +24,7 @@ pub mod policy;
 mod recipe;
 pub mod release;
 pub mod render;
+pub mod rules;
 pub mod stamp;
 
 pub use app::{stack_name, App};

@@ -28,6 +28,9 @@ pub(crate) struct Checkout {
     pub overlay: Option<Overlay>,
     /// Lightweight tags this clone made annotated (abra deploys only annotated releases).
     pub annotated: Vec<String>,
+    /// ccci's rules' warnings on the head against the upgrade's base (their errors refused
+    /// it): for the run's warnings and comment.
+    pub warnings: Vec<ccci_abra::rules::Finding>,
 }
 
 /// The refs a run deploys.
@@ -150,14 +153,69 @@ impl Checkout {
             )?;
             ccci_abra::check_untrusted(&app, &recipe, allow, deadline)?;
         }
+        // The checks above first: a head refused for what it is, before what it changed.
+        let warnings = rules(&recipe, &refs, &app, deadline)?;
         Ok(Checkout {
             recipe,
             app,
             refs,
             overlay,
             annotated,
+            warnings,
         })
     }
+}
+
+/// A release of `recipe` as [`ccci_abra::rules`] reads it: its files at `commit` (the compose
+/// files `names`, but the CI overlay, which is ccci's, not the release's).
+pub(crate) fn release_at(
+    recipe: &Recipe,
+    commit: &str,
+    tag: Option<&str>,
+    names: &[String],
+    deadline: Deadline,
+) -> Result<ccci_abra::rules::Release, HarnessError> {
+    let mut compose = Vec::new();
+    for name in names.iter().filter(|n| *n != CI_OVERLAY) {
+        if let Some(text) = recipe.file_at(commit, name, deadline)? {
+            compose.push((name.clone(), text));
+        }
+    }
+    Ok(ccci_abra::rules::Release {
+        tag: tag.map(String::from),
+        compose,
+        env_sample: recipe.file_at(commit, ".env.sample", deadline)?,
+        abra_sh: recipe.file_at(commit, "abra.sh", deadline)?,
+        readme: recipe.file_at(commit, "README.md", deadline)?,
+    })
+}
+
+/// ccci's rules on the head against the release its upgrade starts from
+/// ([`ccci_abra::rules::between`], [`ccci_abra::rules::label_is_tag`]): an error refuses the
+/// run before anything is deployed; the warnings are returned.
+fn rules(
+    recipe: &Recipe,
+    refs: &Refs,
+    app: &App,
+    deadline: Deadline,
+) -> Result<Vec<ccci_abra::rules::Finding>, HarnessError> {
+    let names = app.compose_files();
+    let tag = refs.head_release.as_ref().map(|r| r.tag.as_str());
+    let head = release_at(recipe, &refs.head.commit, tag, &names, deadline)?;
+    let mut found: Vec<_> = ccci_abra::rules::label_is_tag(&head).into_iter().collect();
+    if let Some(b) = &refs.base {
+        let base = release_at(recipe, &b.commit, Some(&b.tag), &names, deadline)?;
+        found.extend(ccci_abra::rules::between(&base, &head));
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|f| f.level == ccci_abra::rules::Level::Error);
+    if !errors.is_empty() {
+        return Err(HarnessError::Rules {
+            findings: errors.iter().map(ToString::to_string).collect(),
+        });
+    }
+    Ok(warnings)
 }
 
 impl Refs {

@@ -83,6 +83,9 @@ fn record_checkout(shared: &Shared, checkout: &Checkout) {
                 .push(format!("overlay {CI_OVERLAY} from {}", overlay.from));
         });
     }
+    for finding in &checkout.warnings {
+        shared.record(|r| r.warn(&finding.to_string()));
+    }
     shared.record(|r| {
         r.head = Some(checkout.refs.head.clone());
         r.base = checkout.refs.base_ref();
@@ -177,6 +180,7 @@ impl Deployment {
             refs,
             overlay,
             annotated: _,
+            warnings: _,
         } = checkout;
         let swarm = Swarm::connect().await?;
         let mut labels = placement.labels;

@@ -197,6 +197,13 @@ pub enum HarnessError {
         /// The probe's path.
         path: String,
     },
+    /// ccci's rules refuse the head against the release its upgrade starts from
+    /// ([`ccci_abra::rules`]): each finding, with its id, file, line and fix.
+    #[error("{}", findings.join("; "))]
+    Rules {
+        /// Each finding, as one line.
+        findings: Vec<String>,
+    },
     /// Every backup attempt failed or was rejected.
     #[error("no usable backup in {attempts} attempts: {}", failures.join("; "))]
     NoUsableBackup {
@@ -473,7 +480,8 @@ impl HarnessError {
             | HarnessError::NoCanonical { .. }
             | HarnessError::CanonicalNotRelease { .. }
             | HarnessError::DepsNeedTraefik { .. }
-            | HarnessError::NoSuchSecret { .. } => true,
+            | HarnessError::NoSuchSecret { .. }
+            | HarnessError::Rules { .. } => true,
             HarnessError::Abra(e) => matches!(
                 e,
                 AbraError::Recipe(_)

@@ -36,6 +36,9 @@ pub struct Linted {
     pub overlay: Option<String>,
     /// Lightweight tags a run would make annotated in its clone.
     pub annotated: Vec<String>,
+    /// What the rules found that does not refuse a run: abra's `R001`–`R015` on the head,
+    /// and ccci's warnings against the upgrade's base ([`ccci_abra::rules`]).
+    pub findings: Vec<ccci_abra::rules::Finding>,
 }
 
 /// Lints a recipe test crate (`settings.crate_dir`, its `ccci.yml` and [`vars::SET`](ccci_core::vars::SET)), with
@@ -120,7 +123,27 @@ fn lint(settings: &Settings, meta: &RecipeMeta, scratch: &Path) -> Result<Linted
         deadline,
     )?;
     unbumped_since_base(&checkout, deadline)?;
+    let names = checkout.app.compose_files();
+    let head = crate::checkout::release_at(
+        &checkout.recipe,
+        &checkout.refs.head.commit,
+        checkout.refs.head_release.as_ref().map(|r| r.tag.as_str()),
+        &names,
+        deadline,
+    )?;
+    let repository = ccci_abra::rules::Repository {
+        tags: checkout
+            .refs
+            .releases
+            .iter()
+            .map(|r| r.tag.clone())
+            .collect(),
+        lightweight: checkout.annotated.clone(),
+    };
+    let mut findings = ccci_abra::rules::abra(&head, &repository);
+    findings.extend(checkout.warnings.iter().cloned());
     Ok(Linted {
+        findings,
         recipe: meta.recipe.clone(),
         base: checkout.refs.base_ref(),
         compose_files: checkout.app.compose_files(),
