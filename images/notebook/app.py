@@ -2,10 +2,11 @@
 
 Version 1.0 stores notes as text; 2.0 adds a title and a creation time (schema 2). At start
 the app waits for the database and applies every migration up to its own version, so 2.0
-started on a 1.0 database migrates it in place.
+started on a 1.0 database migrates it in place. Schema 2 only adds columns with defaults, so
+1.0 still runs on it (an expand-only migration): rolling 2.0 back to 1.0 keeps every note.
 
 HTTP API on :8080
-  GET  /health          200 once the database answers and the schema is current, else 503
+  GET  /health          200 once the database answers at a schema this version runs on, else 503
   GET  /version         {"app": "2.0", "schema": 2}
   GET  /notes           [{"id": 1, "body": "…"[, "title": "…", "created_at": "…"]}, …]
   POST /notes           body: raw UTF-8 text (1.0, 2.0) or JSON {"title", "body"} (2.0) → 201 {"id": N}
@@ -32,6 +33,9 @@ MIGRATIONS = {
     ],
 }
 SCHEMA = {"1.0": 1, "2.0": 2}[VERSION]
+# The schemas each version runs on: its own, and (1.0) schema 2, whose migration only added
+# columns with defaults that 1.0 neither reads nor has to write.
+READS = {"1.0": {1, 2}, "2.0": {2}}[VERSION]
 
 
 def connect():
@@ -69,7 +73,7 @@ def migrate():
                 cur.execute(sql)
             cur.execute("INSERT INTO schema_version VALUES (%s)", (version,))
             print(f"notebook {VERSION}: migrated the schema to version {version}", file=sys.stderr)
-        if have > SCHEMA:
+        if have > SCHEMA and have not in READS:
             raise SystemExit(f"notebook {VERSION}: the database has schema {have}, newer than this app's {SCHEMA}")
     conn.close()
 
@@ -105,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if self.path == "/health":
                 with connect() as conn, conn.cursor() as cur:
-                    ok = current_schema(cur) == SCHEMA
+                    ok = current_schema(cur) in READS
                 return self.reply(200 if ok else 503, {"schema_current": ok})
             if self.path == "/version":
                 return self.reply(200, {"app": VERSION, "schema": SCHEMA})

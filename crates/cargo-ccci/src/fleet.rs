@@ -301,8 +301,9 @@ fn sweep_one(recipe: &str, wait: Duration) -> (SweepEntry, bool) {
     say!("cargo ccci sweep: {recipe}: a cold run of its latest release");
     // Promotes the recipe's canonical when it has one and the run is green; making one is
     // `canonical up`'s.
+    // Each release the sweep proves is also proven safe to roll back to the one before.
     let ran = crate::run::run_asking(
-        crate::run::RunArgs::of_recipe(recipe),
+        crate::run::RunArgs::of_recipe(recipe).rolling_back(),
         Some(ccci::CanonicalAsk::Promote),
     );
     match ran {

@@ -5,13 +5,14 @@
 //! cargo ccci run [RECIPE] [--ref REF] [--recipe-git URL] [--domain D] [--set K=V]…
 //!                [--routing traefik|host-port] [--pull missing|always|never]
 //!                [--timeout 2h] [--junit PATH] [--keep [--keep-for 1h]]
-//!                [--quick] [--upgrade-from N]
+//!                [--quick] [--upgrade-from N] [--rollback]
 //! cargo ccci lint [RECIPE] [--recipe-git URL] [--ref REF] [--domain D] [--set K=V]…
+//!                 [--format text|json]
 //! cargo ccci list [--json]
 //! cargo ccci results <results.json> [--json]
 //! cargo ccci report <results.json> [--format markdown|junit] [--out PATH]
 //! cargo ccci report <results.json> --post --forge API --repo OWNER/NAME --pr N [--sha SHA]
-//! cargo ccci janitor [--dry-run] [--kept]
+//! cargo ccci janitor [--dry-run] [--kept] [--older-than 2h|never] [--after DURATION]
 //! cargo ccci deps status|upgrade|remove [--domain D] [--to VERSION] [--releases DIR] [--force]
 //! cargo ccci canonical up RECIPE | status [--json] | down RECIPE
 //! cargo ccci sweep [RECIPE…] [--skip-deps] [--wait 2h]

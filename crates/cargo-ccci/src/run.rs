@@ -93,6 +93,11 @@ pub(crate) struct RunArgs {
     /// own (over the recipe's `upgrade_from`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
     upgrade_from: Option<u32>,
+    /// End by rolling the app back to the release its upgrade started from, as `abra app
+    /// rollback` does: it must come up healthy with its data intact, or the run is red
+    /// (over the recipe's `rollback`; the sweep always does).
+    #[arg(long)]
+    rollback: bool,
     #[command(flatten)]
     trust: Trust,
 }
@@ -124,11 +129,18 @@ impl RunArgs {
             keep_for: default(DEFAULT_KEEP_FOR),
             quick: false,
             upgrade_from: None,
+            rollback: false,
             trust: Trust {
                 untrusted: false,
                 allow: Vec::new(),
             },
         }
+    }
+
+    /// The same run, ending by rolling the app back (`--rollback`).
+    pub(crate) fn rolling_back(mut self) -> RunArgs {
+        self.rollback = true;
+        self
     }
 }
 
@@ -157,6 +169,7 @@ pub(crate) fn run_asking(
         screenshot: Some(from_env.screenshot.unwrap_or(true)),
         lane: a.quick.then_some(ccci::core::results::Lane::of(true)),
         upgrade_from: a.upgrade_from,
+        rollback: a.rollback.then_some(true),
         canonical,
         untrusted: a.trust.allowances(),
         ..Default::default()

@@ -78,6 +78,13 @@ impl Lane {
         self == Lane::Cold
     }
 
+    /// Whether a run of this lane may end by rolling the app back to the release its upgrade
+    /// started from: only a cold run, on its own deployment; a quick run returns the
+    /// canonical to known-good instead.
+    pub fn may_roll_back(self) -> bool {
+        self == Lane::Cold
+    }
+
     /// What a person is told of the lane beside the level; nothing for the cold lane.
     pub fn note(self) -> Option<&'static str> {
         match self {

@@ -266,6 +266,12 @@ pub struct RecipeMeta {
     /// 1): each path deploys its release and upgrades it to the head in a deployment of its
     /// own, and the rung passes only when every path does.
     pub upgrade_from: u32,
+    /// Whether the run ends by rolling the app back to the release its upgrade started from,
+    /// as `abra app rollback` does, which must come up healthy with the data intact; a red
+    /// rollback caps no rung but makes the verdict red. `None` (unsaid): only when the run is
+    /// asked to (the sweep, `--rollback`); `Some(false)`: never, whoever asks (a recipe that
+    /// says why it cannot be rolled back here).
+    pub rollback: Option<bool>,
 }
 
 impl RecipeMeta {
@@ -290,6 +296,7 @@ impl RecipeMeta {
             rename_docker_provider: true,
             canonical: false,
             upgrade_from: 1,
+            rollback: None,
         }
     }
 
@@ -313,6 +320,7 @@ impl RecipeMeta {
         "rename_docker_provider",
         "canonical",
         "upgrade_from",
+        "rollback",
     ];
 
     /// Parses the text of a `ccci.yml`. `file` is only used in error messages.
@@ -525,6 +533,7 @@ struct RawMeta {
     rename_docker_provider: Option<bool>,
     canonical: Option<bool>,
     upgrade_from: Option<u32>,
+    rollback: Option<bool>,
 }
 
 impl RawMeta {
@@ -627,6 +636,7 @@ impl RawMeta {
         if let Some(r) = self.rename_docker_provider {
             m.rename_docker_provider = r;
         }
+        m.rollback = self.rollback;
         if let Some(t) = self.test_timeout {
             m.test_timeout = parse_duration(&t).map_err(|msg| invalid("test_timeout", msg))?;
         }

@@ -30,7 +30,8 @@ pub const SCHEMA: &str = "ccci.results/7";
 /// - `/6`: the warm fleet: what the run did with its recipe's canonical deployment
 ///   (`canonical`), and every path of the upgrade rung (`upgrade_paths`);
 /// - `/7`: whose fault a red run is (`cause`), what the host lacked in a failed step
-///   (`tests[].host_fault`), and why a run was stopped (`cancelled`).
+///   (`tests[].host_fault`), why a run was stopped (`cancelled`), and how it rolled back
+///   (`rollback`).
 pub const SCHEMAS: [&str; 7] = [
     "ccci.results/1",
     "ccci.results/2",
@@ -169,6 +170,25 @@ pub struct Facts {
     /// Since `/7`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<String>,
+    /// How the app rolled back to the release its upgrade started from, when the run was
+    /// asked to (`rollback: true`, the sweep). Since `/7`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
+}
+
+/// The app deployed back to the release its upgrade started from, as `abra app rollback`
+/// does: it must come up healthy with the data intact. A red one caps no rung, and makes the
+/// verdict red ("rollback unsafe: …").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollback {
+    /// The release rolled back to.
+    pub to: String,
+    /// `None` when it was healthy with every marker intact; else why not.
+    pub problem: Option<String>,
+    /// The markers that proved the data survived it (`<service>:<path>`).
+    pub proof: Vec<String>,
+    /// How long it took.
+    pub duration_secs: f64,
 }
 
 /// A build of ccci: what an A/B comparison of two runs of one recipe ref sets side by side,
@@ -531,6 +551,9 @@ fn verdict_of(f: &Facts, ladder: &Ladder) -> (Verdict, Vec<String>) {
             crate::short_commit(&f.head.commit)
         ));
     }
+    if let Some(problem) = f.rollback.as_ref().and_then(|r| r.problem.as_ref()) {
+        reasons.push(format!("rollback unsafe: {problem}"));
+    }
     reasons.extend(f.teardown.makes_red());
     // A quick run that could not put the canonical back leaves the fleet worse than it
     // found it: not green, whatever the head did.
@@ -724,6 +747,7 @@ mod tests {
             canonical: None,
             upgrade_paths: Vec::new(),
             cancelled: None,
+            rollback: None,
         }
     }
 

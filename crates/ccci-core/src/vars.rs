@@ -33,6 +33,8 @@
 //! | [`RECIPES`] | the directory of real recipe repositories (git bundles) | ccci's own tests |
 //! | [`PRISM`] | the Prism CLI that serves the forge's OpenAPI description in the forge tests | ccci's own tests |
 //! | [`TEST_POSTGRES`] | a PostgreSQL server the store's tests make databases in | ccci's own tests |
+//! | [`ROLLBACK`] | end the run by rolling the app back to the release its upgrade started from (`yes`/`no`; default the recipe's `rollback`) | every run; `cargo ccci sweep` says `yes` |
+//! | [`HOST`] | this host's name in what a run records (results.json, the run store); default the machine's | every run; `cargo ccci serve` sets it to its `host` |
 //! | [`FLOOR`] | the floor script the floor benchmark compares a run with | `cargo bench --bench floor` |
 
 /// Where run directories go.
@@ -115,6 +117,16 @@ pub const TEST_POSTGRES: &str = "CCCI_TEST_POSTGRES";
 /// The Prism CLI (`prism`) that serves Gitea's OpenAPI description in ccci's forge tests,
 /// validating every request against it.
 pub const PRISM: &str = "CCCI_PRISM";
+/// Whether a run ends by rolling the app back to the release its upgrade started from, as
+/// `abra app rollback` does (`yes` or `no`; default the recipe's `rollback` in ccci.yml).
+pub const ROLLBACK: &str = "CCCI_ROLLBACK";
+
+/// This host's name in what a run records (results.json, the run journal and store): what
+/// `cargo ccci serve` calls its host (`host:`), so that a job's page and its run's page name
+/// one host; default the machine's host name. Never used to tell whether a process lives:
+/// that is the machine's own name's job.
+pub const HOST: &str = "CCCI_HOST";
+
 /// The floor script (`../shared/bench/floor-custom-html`): the least a run of custom-html
 /// could do, which `cargo bench -p ccci-harness --bench floor` compares ccci's run with.
 pub const FLOOR: &str = "CCCI_FLOOR";

@@ -12,4 +12,8 @@ pub(crate) fn this() -> Build {
     }
 }
 
-pub(crate) use ccci_core::host::host_name;
+/// This host's name in what a run records: the settings' ([`ccci_core::vars::HOST`], what
+/// `cargo ccci serve` calls its host), else the machine's.
+pub(crate) fn host_name(settings: &crate::Settings) -> Option<String> {
+    settings.host.clone().or_else(ccci_core::host::host_name)
+}

@@ -22,6 +22,7 @@ impl Journal {
         reference: Option<&str>,
         run_dir: &Path,
         lane: ccci_core::results::Lane,
+        host: Option<String>,
     ) -> Result<Journal, String> {
         let (pid, pid_start) = this_process();
         let entry = Entry {
@@ -31,7 +32,7 @@ impl Journal {
             run_dir: run_dir.display().to_string(),
             pid,
             pid_start,
-            host: crate::build::host_name(),
+            host,
             started: unix_now(),
             ended: None,
             // A running or lost quick run is stored as quick, not as a cold run.
@@ -60,8 +61,16 @@ mod tests {
     #[test]
     fn the_entry_says_the_runs_lane_from_its_start() {
         let dir = tempfile::tempdir().unwrap();
-        let mut j =
-            Journal::start(dir.path(), "r-1", "ghost", None, dir.path(), Lane::Quick).unwrap();
+        let mut j = Journal::start(
+            dir.path(),
+            "r-1",
+            "ghost",
+            None,
+            dir.path(),
+            Lane::Quick,
+            None,
+        )
+        .unwrap();
         let read = |dir: &Path| -> Entry {
             let text = std::fs::read_to_string(dir.join(Entry::file_name("r-1"))).unwrap();
             serde_json::from_str(&text).unwrap()

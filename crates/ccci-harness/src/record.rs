@@ -64,6 +64,8 @@ pub(crate) struct Record {
     pub canonical: Option<ccci_core::canonical::CanonicalOutcome>,
     /// Every upgrade path, the run's own first.
     pub upgrade_paths: Vec<ccci_core::canonical::UpgradePath>,
+    /// How the app rolled back, when the run was asked to.
+    pub rollback: Option<ccci_core::results::Rollback>,
 }
 
 impl Record {
@@ -167,13 +169,14 @@ impl Record {
             screenshot: self.screenshot.clone(),
             bad_input: self.bad_input.clone(),
             ccci: Some(crate::build::this()),
-            host: crate::build::host_name(),
+            host: run.host.clone(),
             lane: self.lane,
             canonical: self.canonical.clone(),
             upgrade_paths: self.upgrade_paths.clone(),
             cancelled: run
                 .interrupted
                 .then(|| "interrupted (Ctrl-C or SIGTERM); it tore down".to_string()),
+            rollback: self.rollback.clone(),
         };
         let mut declared = run.meta.expected_na.clone();
         if let Some(why) = self.lane.skips_backup() {
@@ -203,4 +206,6 @@ pub(crate) struct RunFacts<'a> {
     pub run_dir: &'a str,
     pub started: SystemTime,
     pub interrupted: bool,
+    /// This host's name, as the run records it ([`crate::build::host_name`]).
+    pub host: Option<String>,
 }

@@ -274,6 +274,14 @@ fn ending_lines(s: &mut String, r: &Results) {
     if let Some(cap) = r.level_cap_rung {
         let _ = writeln!(s, "  capped by:      {cap}");
     }
+    if let Some(rb) = &r.rollback {
+        let how = match &rb.problem {
+            None if rb.proof.is_empty() => "healthy (no backed-up path held a marker)".to_string(),
+            None => format!("healthy, data intact ({})", rb.proof.join(", ")),
+            Some(why) => format!("UNSAFE: {why}"),
+        };
+        let _ = writeln!(s, "  rollback:       to {}: {how}", rb.to);
+    }
     // Whose fault the red is: a host's is no word on the recipe.
     match &r.cause {
         Some(c @ ccci_core::Cause::Host { .. }) => {

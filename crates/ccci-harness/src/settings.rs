@@ -24,6 +24,8 @@ pub struct Settings {
     pub domain: Option<String>,
     /// Also write results.json here ([`vars::RESULTS_FILE`]).
     pub results_copy: Option<PathBuf>,
+    /// This host's name in what the run records ([`vars::HOST`]); `None`: the machine's.
+    pub host: Option<String>,
     /// How apps are reached ([`vars::ROUTING`]: `traefik` or `host-port`); default: through
     /// Traefik when one serves the `proxy` network, else on a host port.
     pub routing: Option<Routing>,
@@ -43,6 +45,9 @@ pub struct Settings {
     /// asks for it when this is unsaid (its report shows it); a bare `cargo test` takes none
     /// unless this says yes.
     pub screenshot: Option<bool>,
+    /// Whether the run ends by rolling the app back ([`vars::ROLLBACK`]); `None`: as the
+    /// recipe's `rollback` says.
+    pub rollback: Option<bool>,
     /// Whether the head is untrusted, and what its operator allows it beyond its own stack
     /// ([`vars::UNTRUSTED`], [`vars::ALLOW`]): `None` deploys the recipe as written (a
     /// maintainer's own machine); `Some` holds every deploy to [`ccci_abra::policy`].
@@ -213,6 +218,7 @@ impl Settings {
             reference: var(vars::REF),
             domain: var(vars::DOMAIN),
             results_copy: var(vars::RESULTS_FILE).map(PathBuf::from),
+            host: var(vars::HOST),
             routing: var(vars::ROUTING)
                 .map(|v| v.parse().map_err(HarnessError::BadRouting))
                 .transpose()?,
@@ -223,6 +229,9 @@ impl Settings {
             ipvs: var(vars::IPVS).map(|v| switch(vars::IPVS, v)).transpose()?,
             screenshot: var(vars::SCREENSHOT)
                 .map(|v| switch(vars::SCREENSHOT, v))
+                .transpose()?,
+            rollback: var(vars::ROLLBACK)
+                .map(|v| switch(vars::ROLLBACK, v))
                 .transpose()?,
             untrusted: untrusted(
                 var(vars::UNTRUSTED)
@@ -315,11 +324,13 @@ impl Settings {
             reference: None,
             domain: None,
             results_copy: None,
+            host: None,
             routing: None,
             pull: None,
             ca_cert: None,
             ipvs: None,
             screenshot: None,
+            rollback: None,
             untrusted: None,
             limits: None,
             backup_cap: None,
@@ -367,6 +378,8 @@ pub struct Overrides {
     pub upgrade_from: Option<u32>,
     /// What `canonical up` asks of the run.
     pub canonical: Option<CanonicalAsk>,
+    /// Whether the run ends by rolling the app back.
+    pub rollback: Option<bool>,
 }
 
 impl Overrides {
@@ -384,6 +397,7 @@ impl Overrides {
         settings.lane = self.lane.unwrap_or(settings.lane);
         settings.upgrade_from = self.upgrade_from.or(settings.upgrade_from);
         settings.canonical = self.canonical.or(settings.canonical);
+        settings.rollback = self.rollback.or(settings.rollback);
         settings
     }
 
@@ -419,6 +433,7 @@ impl Overrides {
             (vars::LANE, self.lane.map(|l| l.as_str().into())),
             (vars::UPGRADE_FROM, self.upgrade_from.map(|n| n.to_string())),
             (vars::CANONICAL, self.canonical.map(|c| c.as_str().into())),
+            (vars::ROLLBACK, self.rollback.map(yes_no)),
         ]
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))

@@ -470,3 +470,49 @@ fn a_head_that_changes_a_config_but_not_its_version_is_told_what_to_bump() {
     assert_eq!(res.verdict, Verdict::Red);
     common::assert_clean(res);
 }
+
+/// A head whose first start migrates the data one way passes every rung, and the rollback to
+/// the release before (as `abra app rollback` does) finds that release cannot start over the
+/// head's data: the verdict is red for that alone, naming the rollback, and no rung is capped.
+#[test]
+fn a_head_whose_migration_the_release_before_cannot_read_is_unsafe_to_roll_back() {
+    let r = run(
+        "one-way-migration",
+        |m| {
+            m.rollback = Some(true);
+            m.expected_na
+                .extend([(Rung::Functional, "the rollback is what is tested".into())]);
+        },
+        Hooks::none(),
+    );
+    let res = &r.results;
+    common::assert_clean(res);
+    for rung in [Rung::Install, Rung::Upgrade, Rung::BackupRestore] {
+        assert_eq!(res.rungs[&rung], RungOutcome::Pass, "{rung}: {res:#?}");
+    }
+    let rollback = res.rollback.as_ref().expect("the run rolled back");
+    assert_eq!(rollback.to, "1.0.0+1.35");
+    let problem = rollback.problem.as_deref().expect("the rollback is unsafe");
+    assert!(
+        problem.starts_with("1.0.0+1.35 is not healthy over the head's data"),
+        "{problem}"
+    );
+    assert_eq!(res.verdict, Verdict::Red);
+    assert_eq!(res.verdict_reasons.len(), 1, "{:?}", res.verdict_reasons);
+    assert!(
+        res.verdict_reasons[0].starts_with("rollback unsafe: 1.0.0+1.35 is not healthy"),
+        "{:?}",
+        res.verdict_reasons
+    );
+    // The level is what the rungs earned (capped by the declared functional skip alone): the
+    // rollback caps no rung.
+    assert_eq!(
+        (res.level, res.level_cap_rung),
+        (Level(3), Some(Rung::Functional))
+    );
+    assert!(
+        res.deploys.iter().any(|d| d.step == "rollback"),
+        "{:#?}",
+        res.deploys
+    );
+}

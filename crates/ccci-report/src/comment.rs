@@ -96,6 +96,21 @@ pub fn markdown(r: &Results, artifacts: Option<&str>) -> String {
             let _ = writeln!(s, "- {}", one_line(reason));
         }
     }
+    if let Some(rb) = &r.rollback {
+        let _ = match &rb.problem {
+            None => writeln!(
+                s,
+                "\n**Rollback** to {}: ✅ healthy, data intact (as `abra app rollback` would leave it).",
+                rb.to
+            ),
+            Some(why) => writeln!(
+                s,
+                "\n**Rollback** to {}: ❌ unsafe: {}",
+                rb.to,
+                one_line(why)
+            ),
+        };
+    }
     match &r.cause {
         Some(Cause::Host { lacked }) => {
             let _ = writeln!(

@@ -652,16 +652,17 @@ fn two_services_on_one_postgres_store_take_every_job_exactly_once() {
         &a.dir.join("serve.log"),
     );
     assert_eq!(verdicts.len(), 2, "{verdicts:?}");
-    // The dashboard shows which host ran each.
+    // The dashboard shows which host ran each, by one name: the job's page and its run's
+    // page say the host the service calls itself (`host:`), not two names for one machine.
     for j in &jobs {
-        let run = store.run(j.run_id.as_deref().unwrap()).unwrap().unwrap();
-        assert_eq!(
-            run.row.host.as_deref(),
-            ccci_core::host::host_name().as_deref(),
-            "the machine that ran it"
-        );
+        let host = j.host.as_deref().unwrap();
+        let run_id = j.run_id.as_deref().unwrap();
+        let run = store.run(run_id).unwrap().unwrap();
+        assert_eq!(run.row.host.as_deref(), Some(host), "the host that ran it");
         let (_, page) = get(&format!("{}/jobs/{}", sa.url, j.id));
-        assert!(page.contains(j.host.as_deref().unwrap()), "{page}");
+        assert!(page.contains(host), "{page}");
+        let (_, page) = get(&format!("{}/runs/{run_id}", sa.url));
+        assert!(page.contains(host), "{page}");
     }
 }
 
@@ -835,4 +836,74 @@ fn a_kept_red_run_is_reaped_on_time_across_a_kill_9_of_the_service() {
     }
     let now = ccci_core::time::unix_secs(std::time::SystemTime::now());
     assert!(now >= until, "removed before its time: {now} < {until}");
+}
+
+/// A head whose image's registry is down fails for the host, not the recipe: the service
+/// retries it once on a new job linked to the first, then tells the pull request `error`
+/// saying what the host lacked, and never `failure`.
+#[test]
+fn a_host_fault_is_retried_once_and_never_told_as_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = forge(&[("alice", "write")]);
+    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    // A registry that is down: nothing answers at its address.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = down.local_addr().unwrap().port();
+    drop(down);
+    let work = tmp.path().join("work-custom-html");
+    let compose = work.join("compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(
+        &compose,
+        text.replace(
+            "local/nginx:1.22",
+            &format!("127.0.0.1:{port}/ccci/nginx:1.22"),
+        ),
+    )
+    .unwrap();
+    ccci_testkit::git(
+        &work,
+        &["commit", "--quiet", "-am", "an image from another registry"],
+    );
+    let bare = git.bare.to_str().unwrap();
+    ccci_testkit::git(
+        &work,
+        &["push", "--quiet", "--force", bare, "HEAD:refs/pull/1/head"],
+    );
+    let s = setup(
+        &tmp.path().join("svc"),
+        &forge.prism.url,
+        &[(REPO, "custom-html")],
+        1,
+        "ci-h",
+        None,
+    );
+    let log = s.dir.join("serve.log");
+    let serving = start(&s);
+    let body = comment_payload(REPO, &git.clone_url, 95, "alice", "!testme");
+    let (code, said) = deliver(&serving.url, "h-1", "issue_comment", &body, Some(&s.secret));
+    assert_eq!(code, 202, "{said}");
+    let (_, line) = status_reached(&forge.state, "error", Duration::from_secs(900), &log);
+    assert!(
+        line.starts_with(
+            "not judged: a fault of the host, not the recipe: the registry of 127.0.0.1:"
+        ),
+        "{line}"
+    );
+    let told = statuses(&forge.state.received());
+    assert!(told.iter().all(|(state, _)| state != "failure"), "{told:?}");
+    assert!(
+        told.iter().any(|(state, d)| state == "pending" && d.starts_with("retrying on a fresh deployment")),
+        "{told:?}"
+    );
+    let store = ccci_store::Store::open(&s.database.parse().unwrap()).unwrap();
+    let jobs = store.jobs(10).unwrap();
+    assert_eq!(jobs.len(), 2, "the first attempt and its retry: {jobs:#?}");
+    let retry = jobs.iter().find(|j| j.retry_of.is_some()).expect("a retry");
+    let first = jobs.iter().find(|j| j.retry_of.is_none()).unwrap();
+    assert_eq!(retry.retry_of.as_deref(), Some(first.id.as_str()));
+    for j in &jobs {
+        let run = store.run(j.run_id.as_deref().unwrap()).unwrap().unwrap();
+        assert_eq!(run.row.cause.as_deref(), Some("host"), "{j:#?}");
+    }
 }

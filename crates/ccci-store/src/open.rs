@@ -30,12 +30,18 @@ impl Store {
             location: location.to_string(),
             why,
         };
+        let mut sqlite_lock = None;
         let db = match location {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
                 }
+                // Held from the first connection to the last migration: the first
+                // connection switches a new file to WAL, which SQLite does without waiting
+                // for a busy file (a store being migrated), so two processes opening a new
+                // store at once take turns here as they do for the migrations.
+                sqlite_lock = Some(take_lock(&lock_file(path))?);
                 let path = path.clone();
                 let location = location.to_string();
                 let pool = Pool::open(move || {
@@ -78,7 +84,10 @@ impl Store {
             db,
             location: location.clone(),
         };
-        store.migrate()?;
+        match sqlite_lock {
+            Some(_held) => store.migrate_locked()?,
+            None => store.migrate()?,
+        }
         Ok(store)
     }
 
@@ -86,11 +95,7 @@ impl Store {
     /// migration lock so that processes opening a new store at once do not race.
     fn migrate(&self) -> Result<(), StoreError> {
         let _lock = match &self.location {
-            Location::Sqlite(path) => {
-                let mut file = path.clone().into_os_string();
-                file.push(".lock");
-                Some(take_lock(std::path::Path::new(&file))?)
-            }
+            Location::Sqlite(path) => Some(take_lock(&lock_file(path))?),
             Location::Postgres(_) => {
                 self.db
                     .exec("SELECT pg_advisory_lock(?)", &[Val::Int(MIGRATION_LOCK)])?;
@@ -163,6 +168,13 @@ impl Store {
 }
 
 /// Takes the store's migration lock on `path` ([`FileLock`]), waiting at most [`STORE_WAIT`].
+/// The file a SQLite store's openers and migrators take turns on: `<store>.lock`.
+fn lock_file(store: &std::path::Path) -> std::path::PathBuf {
+    let mut file = store.to_path_buf().into_os_string();
+    file.push(".lock");
+    file.into()
+}
+
 fn take_lock(path: &std::path::Path) -> Result<FileLock, StoreError> {
     let deadline = std::time::Instant::now() + STORE_WAIT;
     loop {

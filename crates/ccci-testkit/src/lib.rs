@@ -261,6 +261,7 @@ pub fn sample_results(
         canonical: None,
         upgrade_paths: Vec::new(),
         cancelled: None,
+        rollback: None,
     };
     ccci_core::Results::conclude(facts, &Default::default())
 }

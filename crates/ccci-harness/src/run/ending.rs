@@ -15,6 +15,7 @@ impl Run {
     /// never ran were not selected by the test filter, or cut off by an interrupt.
     pub(crate) fn finish(&self) -> Report {
         self.take_screenshot();
+        self.roll_back();
         self.persist_op_state();
         if !self.interrupted() {
             self.check_dependencies();
@@ -26,6 +27,7 @@ impl Run {
             run_dir: &run_dir,
             started: self.started,
             interrupted: self.interrupted(),
+            host: crate::build::host_name(&self.shared.settings),
         };
         // The ladder is concluded twice, each time for its own use: here, as if teardown
         // will be clean, for the verdict that decides how the run ends (a red stack kept,

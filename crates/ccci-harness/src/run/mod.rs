@@ -21,6 +21,7 @@ mod ending;
 mod forensics;
 mod guards;
 mod manifest;
+mod rollback;
 
 use crate::budget::Budgets;
 use crate::deployment::Deployment;
@@ -468,6 +469,7 @@ fn start_journal(
         settings.reference.as_deref(),
         dir.path(),
         settings.lane,
+        crate::build::host_name(settings),
     )
     .map_err(|e| {
         record.warn(&format!(

@@ -301,6 +301,8 @@ fn run_command(svc: &Service, job: &Job, clone: &Path, results: &Path) -> std::p
     cmd.current_dir(&svc.config.workspace)
         .envs(svc.config.tested_swarm_env())
         .env(ccci_core::vars::RESULTS_FILE, results)
+        // One name for this host: the run records the one the job's page shows.
+        .env(ccci_core::vars::HOST, &svc.config.host)
         .env(ccci_core::vars::DATABASE, &svc.database);
     if let Some(j) = &svc.journal {
         cmd.env(ccci_core::vars::JOURNAL_DIR, j);
