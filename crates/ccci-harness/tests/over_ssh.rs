@@ -96,10 +96,17 @@ fn a_recipe_climbs_the_ladder_on_a_swarm_reached_over_ssh() {
     settings.ipvs = Some(false);
     let report = run_recipe(settings, meta, Hooks::none()).unwrap();
     let res = &report.results;
+    // custom-html says `rollback: true`: its rollback is deployed over ssh too.
+    let steps: Vec<&str> = res.deploys.iter().map(|d| d.step.as_str()).collect();
     assert!(
-        res.deploys.iter().all(|d| d.healthy) && res.deploys.len() == 2,
-        "install and upgrade deployed over ssh: {:#?}",
-        res.tests
+        res.deploys.iter().all(|d| d.healthy) && steps == ["install", "upgrade", "rollback"],
+        "install, upgrade and rollback deployed over ssh: {:#?}",
+        res.deploys
+    );
+    assert!(
+        res.rollback.as_ref().is_some_and(|r| r.problem.is_none()),
+        "{:#?}",
+        res.rollback
     );
     assert_eq!(
         res.verdict,
