@@ -46,12 +46,16 @@ pub async fn oidc_provider(
     swarm: &Swarm,
     domain: &str,
 ) -> Result<Provider, ccci_deps::DepsError> {
-    let place = crate::settings::provider_place(
+    Provider::open(swarm, place(settings, swarm, domain)).await
+}
+
+/// Where the dependency at `domain` lives for runs with `settings` on `swarm`.
+fn place(settings: &Settings, swarm: &Swarm, domain: &str) -> ccci_deps::Place {
+    crate::settings::provider_place(
         domain,
         settings.image_builder.as_deref(),
         crate::deployment::ipvs(settings, swarm),
-    );
-    Provider::open(swarm, place).await
+    )
 }
 
 /// Provides every dependency the recipe declares, then gives the app its env and secrets
@@ -103,12 +107,7 @@ async fn grant(
         });
     };
     let domain = oidc_domain(&shared.settings, Some(&d.app.domain));
-    let place = crate::settings::provider_place(
-        &domain,
-        shared.settings.image_builder.as_deref(),
-        crate::deployment::ipvs(&shared.settings, &d.swarm),
-    );
-    let at = ccci_deps::open(kind, &d.swarm, place)
+    let at = ccci_deps::open(kind, &d.swarm, place(&shared.settings, &d.swarm, &domain))
         .await
         .map_err(failed)?;
     let realm = ccci_deps::realm_name(&shared.run_id);
