@@ -21,6 +21,8 @@
 //! cargo ccci compare RUN RUN
 //! cargo ccci dashboard [--listen ADDR]
 //! cargo ccci serve --config FILE
+//! cargo ccci forge serve --dir DIR [--hook URL] [--user LOGIN=PERMISSION]… [--repo OWNER/NAME=PATH]…
+//! cargo ccci forge pr|comment|show …
 //! ```
 //!
 //! Every run is kept in the run store (`--database`, default runs.db in ccci's state
@@ -190,6 +192,11 @@ pub(crate) enum Cmd {
     /// --help`, docs/serve.md).
     #[command(disable_help_flag = true)]
     Serve(Passed),
+    /// A small, real forge to try `serve` against on one machine: Gitea's API calls ccci
+    /// makes, git over HTTP with `refs/pull/N/head`, signed webhook deliveries, a page per
+    /// pull request (`cargo ccci forge --help`, docs/serve.md "Try it in five minutes").
+    #[command(disable_help_flag = true)]
+    Forge(Passed),
 }
 
 /// Where `report --post` posts.
@@ -300,9 +307,12 @@ fn main() -> ExitCode {
         Cmd::Deps { cmd } => deps::deps(cmd),
         Cmd::Canonical { cmd } => fleet::canonical(cmd),
         Cmd::Sweep(a) => fleet::sweep(a),
-        Cmd::History(_) | Cmd::Import(_) | Cmd::Compare(_) | Cmd::Dashboard(_) | Cmd::Serve(_) => {
-            service::hand_over(&args[1..], &about(&args[1]))
-        }
+        Cmd::History(_)
+        | Cmd::Import(_)
+        | Cmd::Compare(_)
+        | Cmd::Dashboard(_)
+        | Cmd::Serve(_)
+        | Cmd::Forge(_) => service::hand_over(&args[1..], &about(&args[1])),
     };
     result.unwrap_or_else(|e| {
         eprintln!("cargo ccci: {e}");

@@ -1,5 +1,5 @@
 //! `--help` answers at once and never compiles: the commands that live in ccci-service
-//! (`history`, `import`, `compare`, `dashboard`, `serve`, `report --post`) say what they do
+//! (`history`, `import`, `compare`, `dashboard`, `serve`, `forge`, `report --post`) say what they do
 //! and where their options come from when no ccci-service is built, without building it.
 
 use std::process::Command;
@@ -11,7 +11,7 @@ fn help_of_a_service_command_never_builds_the_service() {
     // if anything asks it to build.
     let alone = tmp.path().join("cargo-ccci");
     std::fs::copy(env!("CARGO_BIN_EXE_cargo-ccci"), &alone).unwrap();
-    for command in ["serve", "history", "dashboard"] {
+    for command in ["serve", "history", "dashboard", "forge"] {
         let out = Command::new(&alone)
             .args(["ccci", command, "--help"])
             .env("PATH", "/usr/bin:/bin")

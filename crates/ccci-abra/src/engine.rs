@@ -659,9 +659,17 @@ async fn run_docker(
 }
 
 /// The docker CLI's refusal to change a config or secret in place (`failed to update config
-/// <name>: … only updates to Labels are allowed`), as the one line that says what to bump.
+/// <name>: … only updates to Labels are allowed`), as the one line that says what to bump; or
+/// a service's mode (`failed to update service <name>: … service mode change is not
+/// allowed`), as the one line that says what to keep.
 /// The CLI says it only in words: they are read here, at the boundary, and nowhere else.
 fn immutable_refusal(stderr: &str, stack: &str) -> Option<AbraError> {
+    if stderr.contains("service mode change is not allowed") {
+        let rest = &stderr
+            [stderr.find("failed to update service ")? + "failed to update service ".len()..];
+        let service = rest.split([':', ' ']).next()?.to_string();
+        return Some(AbraError::ModeChange { service });
+    }
     if !stderr.contains("only updates to Labels are allowed") {
         return None;
     }
@@ -909,6 +917,13 @@ mod tests {
             .to_string();
         assert!(e.contains("bump `SECRET_DB_PASSWORD_VERSION`"), "{e}");
         assert!(immutable_refusal("network proxy not found", "cust_ccci_test").is_none());
+        // As Docker 20.10 says it, measured: a stack whose service went replicated → global.
+        let mode = "Updating service mt_app (id: gwt2hbwqg4fd)\nfailed to update service mt_app: Error response from daemon: rpc error: code = Unimplemented desc = service mode change is not allowed";
+        let e = immutable_refusal(mode, "mt").unwrap().to_string();
+        assert!(
+            e.starts_with("service `mt_app` has another deploy mode"),
+            "{e}"
+        );
     }
 
     #[test]

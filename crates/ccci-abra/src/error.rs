@@ -127,6 +127,13 @@ pub enum AbraError {
         /// The variable whose value versions it (`NGINX_CONF_VERSION`).
         variable: String,
     },
+    /// A service whose deploy mode the head changed (`replicated` ↔ `global`): Swarm refuses
+    /// to change a service's mode in place, so the upgrade cannot be deployed.
+    #[error("service `{service}` has another deploy mode than the release it upgrades from, and Swarm never changes a service's mode in place (Docker: service mode change is not allowed): keep its mode, or give the service a new name so that this release makes one of its own (rule C009 of `cargo ccci lint` says so before a deploy)")]
+    ModeChange {
+        /// The service, as the Swarm names it (`<stack>_<service>`).
+        service: String,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

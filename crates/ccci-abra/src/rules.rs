@@ -98,6 +98,16 @@ pub const RULES: &[Rule] = &[
         Level::Warning,
         "a release's version label is its tag",
     ),
+    rule(
+        "C008",
+        Level::Warning,
+        "no network's options changed since the release before (Swarm keeps a network as it was made)",
+    ),
+    rule(
+        "C009",
+        Level::Error,
+        "no service's deploy mode changed since the release before (Swarm refuses it in place)",
+    ),
 ];
 
 const fn rule(id: &'static str, level: Level, what: &'static str) -> Rule {
@@ -428,7 +438,7 @@ fn unvendored_configs(docs: &[Doc<'_>], head: &Release) -> Vec<Finding> {
     out
 }
 
-/// ccci's rules `C002`–`C007` on `head` against `base`, the release its upgrade starts from.
+/// ccci's rules `C002`–`C009` (but `C007`) on `head` against `base`, the release its upgrade starts from.
 /// `C001` (a changed config or secret file under the same name) needs each release's files
 /// on disk and is [`crate::drift::unbumped`]'s.
 pub fn between(base: &Release, head: &Release) -> Vec<Finding> {
@@ -445,6 +455,7 @@ pub fn between(base: &Release, head: &Release) -> Vec<Finding> {
             out.push(found("C005", &file, None, format!("volume `{key}` of {} is gone from the head", base.tag.as_deref().unwrap_or("the release before")), "keep its name: every deployed app's data is in it, and an upgrade would leave it behind"));
         }
     }
+    out.extend(unchangeable(base, &b, &h));
     let before = length_hints(base.env_sample.as_deref().unwrap_or(""));
     let env = head.env_sample.as_deref().unwrap_or("");
     for (secret, (line, now)) in length_hints(env) {
@@ -452,6 +463,61 @@ pub fn between(base: &Release, head: &Release) -> Vec<Finding> {
             if now < *was {
                 out.push(found("C006", ".env.sample", Some(line), format!("the length hint of {secret} shrank from {was} to {now}"), "keep it: a shorter generated secret is a weaker one, and existing apps keep theirs"));
             }
+        }
+    }
+    out
+}
+
+/// A network's options Swarm fixes when it makes it.
+const NETWORK_OPTIONS: [&str; 6] = [
+    "driver",
+    "driver_opts",
+    "internal",
+    "attachable",
+    "ipam",
+    "enable_ipv6",
+];
+
+/// `C008` and `C009`: what Swarm never changes in place. A network's options: `docker stack
+/// deploy` leaves an existing network as it was, without a word, so deployed apps keep the
+/// old ones. A service's deploy mode: Swarm refuses the update, and the upgrade fails.
+fn unchangeable(base: &Release, b: &[Doc<'_>], h: &[Doc<'_>]) -> Vec<Finding> {
+    let since = base.tag.as_deref().unwrap_or("the release before");
+    let definition = |docs: &[Doc<'_>], key: &str| {
+        docs.iter()
+            .find_map(|d| d.value.get("networks")?.get(key))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let options = |v: &Value| NETWORK_OPTIONS.map(|k| v.get(k).cloned());
+    let mut out = Vec::new();
+    let before: BTreeSet<String> = top_level(b, "networks")
+        .into_iter()
+        .map(|(k, _, _)| k)
+        .collect();
+    for (key, file, text) in top_level(h, "networks") {
+        let (was, now) = (definition(b, &key), definition(h, &key));
+        let external = |v: &Value| v.get("external").and_then(Value::as_bool) == Some(true);
+        if before.contains(&key) && !external(&now) && options(&was) != options(&now) {
+            out.push(found("C008", &file, line_of(&text, &format!("{key}:")), format!("network `{key}` has other options than in {since}"), "Swarm keeps a network as it was made, so deployed apps would keep the old options without a word: give the network a new name, so that this release makes one of its own"));
+        }
+    }
+    let mode = |s: &Service<'_>| {
+        s.def
+            .get("deploy")
+            .and_then(|d| d.get("mode"))
+            .and_then(Value::as_str)
+            .unwrap_or("replicated")
+            .to_string()
+    };
+    let modes: std::collections::BTreeMap<String, String> = services(b)
+        .iter()
+        .map(|s| (s.name.clone(), mode(s)))
+        .collect();
+    for s in services(h) {
+        let now = mode(&s);
+        if let Some(was) = modes.get(&s.name).filter(|was| **was != now) {
+            out.push(found("C009", &s.file, line_of(s.text, "mode:"), format!("service `{}` is `{now}`, and was `{was}` in {since}", s.name), "Swarm refuses to change a service's mode in place, so the upgrade of every deployed app would fail: keep the mode, or give the service a new name"));
         }
     }
     out

@@ -195,6 +195,49 @@ async fn deploy_then_remove_leaves_no_object_of_any_kind() {
     );
 }
 
+/// A release that changes its service's deploy mode (replicated → global), deployed over the
+/// one before: Swarm refuses it, and the error is typed and one line that says what to keep,
+/// not Docker's `service mode change is not allowed`.
+#[tokio::test]
+async fn a_service_mode_change_is_refused_in_one_line_that_says_what_to_keep() {
+    let s = setup("mode-changed", &domain("mode")).await;
+    let releases = s.recipe.releases(dl()).unwrap();
+    let request = |i: usize| DeployRequest {
+        app: &s.app,
+        recipe: &s.recipe,
+        release: Some(&releases[i].version),
+        force_chaos: false,
+        deadline: dl(),
+    };
+    // The engine deploys the recipe's work tree: each release is checked out first, as a run
+    // does.
+    let result = async {
+        s.recipe.checkout(&releases[0].tag, dl())?;
+        s.engine.deploy(request(0)).await?;
+        s.recipe.checkout(&releases[1].tag, dl())?;
+        let e = s
+            .engine
+            .deploy(request(1))
+            .await
+            .expect_err("Swarm refuses a mode change");
+        let said = e.to_string();
+        match &e {
+            ccci_abra::AbraError::ModeChange { service } => {
+                assert_eq!(service, &format!("{}_app", s.app.stack))
+            }
+            other => panic!("a mode change, typed: {other:?}"),
+        }
+        assert!(!said.contains('\n'), "one line: {said}");
+        assert!(
+            said.contains("keep its mode, or give the service a new name"),
+            "{said}"
+        );
+        Ok(())
+    }
+    .await;
+    s.tear_down(result).await;
+}
+
 #[tokio::test]
 async fn a_recipe_without_compose_yml_fails_before_deploying() {
     let s = setup("no-compose", &domain("noco")).await;

@@ -20,6 +20,7 @@
 //! |---|---|---|---|
 //! | [`run`], [`run_async`] | yes | stdout returned, stderr kept for the error | group killed |
 //! | [`run_showing_stderr`] | yes | stdout returned, stderr shown as it runs | group killed |
+//! | [`run_with_input`] | yes | given stdin; stdout returned as bytes, stderr kept for the error | group killed |
 //! | [`supervise`] | yes | as the caller's | SIGTERM, SIGKILL after a grace |
 //! | [`spawn`] then [`Spawned::wait`] | async, the pid known first | as the command sets | SIGTERM to the group, SIGKILL after a grace |
 //! | [`hold`] | no: a [`Held`] kept while the caller talks to it | as the command sets | the caller's; killed when dropped |
@@ -36,5 +37,5 @@ pub use deadline::Deadline;
 pub use error::ProcessError;
 pub use group::{group_alive, running_count, stop_all, stop_all_within, stop_group};
 pub use hold::{hold, pipe, Held};
-pub use run::{command, exec, run, run_async, run_showing_stderr, supervise};
+pub use run::{command, exec, run, run_async, run_showing_stderr, run_with_input, supervise};
 pub use spawned::{detach, log_to, spawn, Spawned};

@@ -70,6 +70,21 @@ pub async fn run_async(
         })?
 }
 
+/// Runs `cmd` with `input` on its stdin until it exits or `deadline` passes; returns its
+/// stdout as bytes, untouched (a git pack, a CGI answer). Otherwise as [`run`]: its own
+/// process group, killed at the deadline, a failure carrying stderr.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_input(
+    cmd: Command,
+    input: Vec<u8>,
+    shown: String,
+    deadline: Deadline,
+) -> Result<Vec<u8>, ProcessError> {
+    run_bytes(cmd, Some(input), shown, deadline, "", Stderr::Kept)
+}
+
 /// Reads `pipe` to its end on a thread of its own; the bytes arrive on the channel.
 fn drain(pipe: Option<Box<dyn Read + Send>>) -> std::sync::mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -121,23 +136,41 @@ enum Stderr {
 }
 
 fn run_with(
-    mut cmd: Command,
+    cmd: Command,
     shown: String,
     deadline: Deadline,
     hint: &str,
     stderr_to: Stderr,
 ) -> Result<String, ProcessError> {
+    let out = run_bytes(cmd, None, shown, deadline, hint, stderr_to)?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// Runs `cmd` (with `input` on its stdin, else none) until it exits or `deadline` passes;
+/// its stdout.
+fn run_bytes(
+    mut cmd: Command,
+    input: Option<Vec<u8>>,
+    shown: String,
+    deadline: Deadline,
+    hint: &str,
+    stderr_to: Stderr,
+) -> Result<Vec<u8>, ProcessError> {
+    use std::io::Write as _;
     if deadline.passed() {
         return Err(ProcessError::deadline(&shown, deadline, false));
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(match stderr_to {
-            Stderr::Kept => Stdio::piped(),
-            Stderr::Shown => Stdio::inherit(),
-        })
-        // Its own process group, so that killing it at the deadline reaches its children.
-        .process_group(0);
+    cmd.stdin(match input {
+        Some(_) => Stdio::piped(),
+        None => Stdio::null(),
+    })
+    .stdout(Stdio::piped())
+    .stderr(match stderr_to {
+        Stderr::Kept => Stdio::piped(),
+        Stderr::Shown => Stdio::inherit(),
+    })
+    // Its own process group, so that killing it at the deadline reaches its children.
+    .process_group(0);
     let started = std::time::Instant::now();
     let mut child = cmd
         .spawn()
@@ -148,6 +181,13 @@ fn run_with(
         "started `{shown}` (deadline in {} s)",
         deadline.remaining().as_secs()
     );
+    // Written on a thread of its own: a command that answers before it has read all of its
+    // input would otherwise block the write while nobody reads its output.
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
     // Pipes are drained while the command runs: a command that fills a pipe buffer would
     // otherwise block forever on a write nobody reads.
     let stdout = drain(
@@ -182,7 +222,7 @@ fn run_with(
             stderr: String::from_utf8_lossy(&err).trim().to_string(),
         });
     }
-    Ok(String::from_utf8_lossy(&out).trim().to_string())
+    Ok(out)
 }
 
 /// Runs `cmd` with the terminal's stdout and stderr until it exits or `deadline` passes. At

@@ -20,8 +20,9 @@ const PULLS: i64 = 40;
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
-    let (forge, api) = forge_direct(&[("alice", "write")]);
-    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let forge = forge_direct(&[("alice", "write")]);
+    let api = forge.api();
+    let git = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
     let work = tmp.path().join("work-custom-html");
     for pr in 2..=PULLS {
         ccci_testkit::git(
@@ -53,7 +54,7 @@ fn main() {
         None,
     );
     let serving = start(&s);
-    let latency = reaction_and_pending(&serving.url, &s.secret, &git.clone_url, &forge);
+    let latency = reaction_and_pending(&serving.url, &s.secret, &git.clone_url, &forge.state);
     let flood = flood(&serving.url, &s.secret, &git.clone_url, &s.database);
     println!(
         "goals: reaction and pending p95 < 1 s: {}; 100/s for 10 s, none lost: {}",

@@ -94,7 +94,11 @@ pub fn serve(args: &StoreArgs, config: &std::path::Path) -> Result<ExitCode, Str
     let location = location(&args)?;
     let store = Store::open(&location).map_err(|e| e.to_string())?;
     let database = match &location {
-        Location::Sqlite(p) => p.display().to_string(),
+        // The runs are handed this path; they work in directories of their own.
+        Location::Sqlite(p) => std::path::absolute(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string(),
         Location::Postgres(url) => url.clone(),
     };
     crate::serve::serve(config, store, database, journal(&args))?;

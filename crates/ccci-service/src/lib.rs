@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`commands`] | the run store's commands, and starting `serve` |
 //! | [`fleet`] | the warm fleet's side of the store: known-good, canonicals, sweeps |
+//! | [`forge`] | `cargo ccci forge`: a small real forge to try the service against |
 //! | [`post`] | `report --post`: a run's status and report to its pull request |
 //! | [`serve`] | the forge's CI |
 //! | [`tell`] | what a pull request is told of a run: its status and report |
@@ -21,6 +22,7 @@ macro_rules! say {
 
 pub mod commands;
 pub mod fleet;
+pub mod forge;
 pub mod post;
 pub mod serve;
 pub mod tell;

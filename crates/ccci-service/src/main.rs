@@ -10,6 +10,7 @@
 //! ccci-service known-good RECIPE
 //! ccci-service set-canonicals --host HOST FILE
 //! ccci-service record-sweep FILE
+//! ccci-service forge serve|pr|comment|show …
 //!   every one: [--database URL] [--journal DIR]
 //! ```
 //!
@@ -17,7 +18,7 @@
 //! store is kept: never into `cargo ccci run`, never into a recipe's test crate. Exit status:
 //! 0 done, 2 could not (the store unreachable or refused, bad arguments).
 
-use ccci_service::{commands, fleet, post, serve};
+use ccci_service::{commands, fleet, forge, post, serve};
 use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -94,6 +95,13 @@ enum Cmd {
     /// Post a run's commit status and report to its pull request (a CI engine's step;
     /// `cargo ccci report RESULTS --post`).
     PostReport(post::PostArgs),
+    /// A small, real forge to try the service against on one machine: Gitea's API calls ccci
+    /// makes, git over HTTP with `refs/pull/N/head`, signed webhook deliveries, a page per
+    /// pull request (docs/serve.md, "Try it in five minutes").
+    Forge {
+        #[command(subcommand)]
+        cmd: forge::cli::ForgeCmd,
+    },
     /// The version `cargo ccci canonical up` makes a recipe's canonical at: its latest green
     /// cold run of a release, as a line of JSON (`null`: none).
     KnownGood {
@@ -154,6 +162,10 @@ fn main() -> ExitCode {
             commands::serve(store, &config)
         }
         Cmd::PostReport(a) => post::post(a),
+        Cmd::Forge { cmd } => {
+            serve::log::init(serve::log::Format::Plain, 0);
+            forge::cli::run(cmd)
+        }
     };
     result.unwrap_or_else(|e| {
         eprintln!("cargo ccci: {e}");

@@ -17,11 +17,11 @@ const REPO: &str = "coop-cloud/custom-html";
 fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = forge(&[("alice", "write"), ("mallory", "read")]);
-    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let git = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
     let head = pull_head(&git.bare);
     let s = setup(
         &tmp.path().join("svc"),
-        &forge.prism.url,
+        &forge.api(),
         &[(REPO, "custom-html")],
         2,
         "ci-1",
@@ -33,9 +33,12 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
         |id: i64, user: &str, body: &str| comment_payload(REPO, &git.clone_url, id, user, body);
     let secret = Some(s.secret.as_str());
     // Anyone can write ccci's marker: the report must not be taken for this one.
-    let planted = forge
-        .state
-        .comment_as(1, "mallory", "<!-- ccci:testme -->\nL4 GREEN, trust me");
+    let planted = forge.state.comment_as(
+        REPO,
+        1,
+        "mallory",
+        "<!-- ccci:testme -->\nL4 GREEN, trust me",
+    );
 
     // Refused, each with the status that says why, and nothing queued.
     let good = payload(50, "alice", "!testme");
@@ -316,10 +319,10 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
     // nothing runs and the commenter is told; the forge's timeline dates the push (a push
     // before the comment is no reason to refuse).
     let now = ccci_core::time::unix_secs(std::time::SystemTime::now());
-    forge.state.pushed(1, now - 600);
+    forge.state.pushed(REPO, 1, now - 600);
     let seen = comment_payload_at(REPO, &git.clone_url, 300, "alice", "!testme", now - 6);
     let pushed = push_to_pull(tmp.path(), &git, "custom-html");
-    forge.state.pushed(1, now - 3);
+    forge.state.pushed(REPO, 1, now - 3);
     comment_accepted(&serving.url, "p-1", &seen, secret);
     // Found by the head it names: an older `!testme` of the flood above, retried late (the
     // forge was away), may be refused the same way, naming the head it pinned then.
@@ -413,11 +416,11 @@ fn a_testme_runs_the_pull_request_and_tells_it_the_verdict() {
 fn a_push_supersedes_the_running_run_of_the_old_head() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = forge(&[("alice", "write")]);
-    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let git = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
     let old = pull_head(&git.bare);
     let s = setup(
         &tmp.path().join("svc"),
-        &forge.prism.url,
+        &forge.api(),
         &[(REPO, "custom-html")],
         1,
         "ci-p",
@@ -508,10 +511,10 @@ fn a_push_supersedes_the_running_run_of_the_old_head() {
 fn a_kill_9_of_the_service_mid_run_loses_no_run() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = forge(&[("alice", "admin")]);
-    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let git = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
     let s = setup(
         &tmp.path().join("svc"),
-        &forge.prism.url,
+        &forge.api(),
         &[(REPO, "custom-html")],
         1,
         "ci-k",
@@ -574,13 +577,13 @@ fn a_kill_9_of_the_service_mid_run_loses_no_run() {
 fn two_services_on_one_postgres_store_take_every_job_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = forge(&[("alice", "write")]);
-    let html = git_server(tmp.path(), "coop-cloud", "custom-html");
-    let mumble = git_server(tmp.path(), "coop-cloud", "mumble");
+    let html = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
+    let mumble = forge.git_server(tmp.path(), "coop-cloud", "mumble");
     let db = postgres_database();
     let repos = [(REPO, "custom-html"), ("coop-cloud/mumble", "mumble")];
     let a = setup(
         &tmp.path().join("a"),
-        &forge.prism.url,
+        &forge.api(),
         &repos,
         1,
         "host-a",
@@ -588,7 +591,7 @@ fn two_services_on_one_postgres_store_take_every_job_exactly_once() {
     );
     let b = setup(
         &tmp.path().join("b"),
-        &forge.prism.url,
+        &forge.api(),
         &repos,
         1,
         "host-b",
@@ -738,11 +741,17 @@ fn push_red_head(root: &std::path::Path, git: &GitServer) -> String {
         &work,
         &["commit", "--quiet", "-am", "every path is the landing page"],
     );
-    let bare = git.bare.to_str().unwrap();
     ccci_testkit::git(
         &work,
-        &["push", "--quiet", "--force", bare, "HEAD:refs/pull/1/head"],
+        &[
+            "push",
+            "--quiet",
+            "--force",
+            &git.clone_url,
+            "HEAD:refs/heads/pull-1",
+        ],
     );
+    after_the_push();
     pull_head(&git.bare)
 }
 
@@ -752,11 +761,11 @@ fn push_red_head(root: &std::path::Path, git: &GitServer) -> String {
 fn a_kept_red_run_is_reaped_on_time_across_a_kill_9_of_the_service() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = forge(&[("alice", "write")]);
-    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let git = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
     let head = push_red_head(tmp.path(), &git);
     let s = setup(
         &tmp.path().join("svc"),
-        &forge.prism.url,
+        &forge.api(),
         &[(REPO, "custom-html")],
         1,
         "ci-keep",
@@ -845,7 +854,7 @@ fn a_kept_red_run_is_reaped_on_time_across_a_kill_9_of_the_service() {
 fn a_host_fault_is_retried_once_and_never_told_as_failure() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = forge(&[("alice", "write")]);
-    let git = git_server(tmp.path(), "coop-cloud", "custom-html");
+    let git = forge.git_server(tmp.path(), "coop-cloud", "custom-html");
     // A registry that is down: nothing answers at its address.
     let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = down.local_addr().unwrap().port();
@@ -872,7 +881,7 @@ fn a_host_fault_is_retried_once_and_never_told_as_failure() {
     );
     let s = setup(
         &tmp.path().join("svc"),
-        &forge.prism.url,
+        &forge.api(),
         &[(REPO, "custom-html")],
         1,
         "ci-h",

@@ -46,6 +46,24 @@ fn release(tag: &str, compose: &str) -> Release {
     }
 }
 
+/// The next release: the base's compose with `from` made `to`, and its version label bumped.
+fn next(from: &str, to: &str) -> Release {
+    release(
+        "1.1.0+1.22.1",
+        &COMPOSE
+            .replacen(from, to, 1)
+            .replacen("1.0.0+1.22.1", "1.1.0+1.22.1", 1),
+    )
+}
+
+/// The ids of the rules `head` trips against the base release.
+fn ids_against_base(head: &Release) -> Vec<&'static str> {
+    between(&release("1.0.0+1.22.1", COMPOSE), head)
+        .iter()
+        .map(|f| f.id)
+        .collect()
+}
+
 fn repo() -> Repository {
     Repository {
         tags: vec!["1.0.0+1.22.1".into()],
@@ -137,18 +155,7 @@ fn each_of_abras_rules_finds_its_mistake() {
 /// Each of ccci's rules between two releases: the mistake, and the same change done right.
 #[test]
 fn each_of_ccci_rules_finds_its_mistake_and_passes_its_fix() {
-    let base = release("1.0.0+1.22.1", COMPOSE);
-    let with = |from: &str, to: &str| {
-        release(
-            "1.1.0+1.22.1",
-            &COMPOSE
-                .replacen(from, to, 1)
-                .replacen("1.0.0+1.22.1", "1.1.0+1.22.1", 1),
-        )
-    };
-    let only = |head: &Release| -> Vec<&'static str> {
-        between(&base, head).iter().map(|f| f.id).collect()
-    };
+    let (base, with, only) = (release("1.0.0+1.22.1", COMPOSE), next, ids_against_base);
 
     // C002: a new variable without a default; with one, or with a line in .env.sample.
     let head = with("- content:/usr/share/nginx/html", "- content:${HTML_ROOT}");
@@ -252,4 +259,46 @@ fn services_are_read_merged_across_anchors_and_files() {
         readme: Some(README.into()),
     };
     assert_eq!(ids(&abra(&r, &repo())), Vec::<&str>::new());
+}
+
+#[test]
+fn what_swarm_never_changes_in_place_is_found_and_its_fix_passes() {
+    let (with, only) = (next, ids_against_base);
+    // C008: a network made internal; a new network, or the same options, fine.
+    let net = |v: &str| format!("{COMPOSE}networks:\n  backend:\n{v}");
+    let base_net = release("1.0.0+1.22.1", &net("    driver: overlay\n"));
+    let head_net = |v: &str| {
+        release(
+            "1.1.0+1.22.1",
+            &net(v).replacen("1.0.0+1.22.1", "1.1.0+1.22.1", 1),
+        )
+    };
+    let ids = |head: &Release| -> Vec<&'static str> {
+        between(&base_net, head).iter().map(|f| f.id).collect()
+    };
+    assert_eq!(
+        ids(&head_net("    driver: overlay\n    internal: true\n")),
+        ["C008"]
+    );
+    assert_eq!(ids(&head_net("    driver: overlay\n")), Vec::<&str>::new());
+    assert_eq!(
+        only(&release(
+            "1.1.0+1.22.1",
+            &net("    internal: true\n").replacen("1.0.0+1.22.1", "1.1.0+1.22.1", 1)
+        )),
+        Vec::<&str>::new()
+    );
+
+    // C009: the service's mode changed; the same mode said aloud, fine.
+    assert_eq!(
+        only(&with("    deploy:\n", "    deploy:\n      mode: global\n")),
+        ["C009"]
+    );
+    assert_eq!(
+        only(&with(
+            "    deploy:\n",
+            "    deploy:\n      mode: replicated\n"
+        )),
+        Vec::<&str>::new()
+    );
 }

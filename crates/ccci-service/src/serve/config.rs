@@ -158,19 +158,8 @@ impl Config {
             })?,
         };
         let capacity = f.capacity.unwrap_or(2);
-        let sweep_every = match f.sweep_every.as_deref() {
-            None => None,
-            Some(t) => Some(
-                ccci_core::meta::duration(t)
-                    .filter(|d| *d >= Duration::from_secs(3600))
-                    .ok_or_else(|| {
-                        at(format!(
-                            "sweep_every `{t}` is not a duration of an hour or more: write it like `24h`"
-                        ))
-                    })?,
-            ),
-        };
-        let workspace = f.workspace.unwrap_or_else(|| PathBuf::from("."));
+        let sweep_every = sweep_every(f.sweep_every.as_deref(), &at)?;
+        let workspace = absolute(f.workspace.unwrap_or_else(|| PathBuf::from(".")));
         let repositories = repositories(f.repositories, &workspace, &at)?;
         let docker_host = f.docker_host.filter(|h| !h.trim().is_empty());
         let endpoint = docker_host.as_deref().or(env_docker_host);
@@ -197,9 +186,10 @@ impl Config {
             run_timeout,
             workspace,
             cargo_ccci: f.cargo_ccci,
-            state_dir: f
-                .state_dir
-                .unwrap_or_else(|| ccci_core::host::StateDir::of_host().serve()),
+            state_dir: absolute(
+                f.state_dir
+                    .unwrap_or_else(|| ccci_core::host::StateDir::of_host().serve()),
+            ),
             api: f.forge.api.trim_end_matches('/').into(),
             token: secret("token_file", &f.forge.token_file, &at)?,
             webhook_secret: secret("webhook_secret_file", &f.forge.webhook_secret_file, &at)?
@@ -219,6 +209,28 @@ impl Config {
             },
         })
     }
+}
+
+/// `sweep_every`, checked: a duration of an hour or more, or none (never).
+fn sweep_every(
+    t: Option<&str>,
+    at: &impl Fn(String) -> String,
+) -> Result<Option<Duration>, String> {
+    let Some(t) = t else { return Ok(None) };
+    ccci_core::meta::duration(t)
+        .filter(|d| *d >= Duration::from_secs(3600))
+        .map(Some)
+        .ok_or_else(|| {
+            at(format!(
+                "sweep_every `{t}` is not a duration of an hour or more: write it like `24h`"
+            ))
+        })
+}
+
+/// `p` made absolute: the runs, the janitor and the clones work in directories of their own,
+/// where a relative path would name another place.
+fn absolute(p: PathBuf) -> PathBuf {
+    std::path::absolute(&p).unwrap_or(p)
 }
 
 /// `keep_logs`, checked: a duration of an hour or more (default 14 days).

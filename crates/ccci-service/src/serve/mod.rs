@@ -29,7 +29,7 @@ mod hook;
 mod intake;
 pub mod log;
 mod outbox;
-mod proc;
+pub(crate) mod proc;
 mod prune;
 mod recover;
 mod runner;

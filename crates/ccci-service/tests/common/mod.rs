@@ -1,332 +1,122 @@
-//! What the service's tests share. The forge is the one part that cannot be had here: its
-//! answers come from a named test double (`ForgeDouble`), and every request on the way to it
-//! passes Prism serving Gitea's official OpenAPI description, which refuses one the spec does
-//! not take. Everything else is real: git (`git daemon` serving `refs/pull/N/head`), the
-//! service's process, the runs on the local Swarm, the store.
+//! What the service's tests share. The forge is `cargo ccci forge`'s (`ccci_service::forge`),
+//! run in the test's process, and every API request on the way to it passes Prism serving
+//! Gitea's official OpenAPI description, which refuses a request or an answer the spec does not
+//! take. Everything else is real too: git (the forge's `git http-backend`, `refs/pull/N/head`),
+//! the service's process, the runs on the local Swarm, the store.
 
 #![allow(dead_code)]
 
-use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{Method, StatusCode, Uri};
-use axum::routing::{get as on_get, patch, post};
-use axum::Router;
+pub use ccci_service::forge::{Forge, Received};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One request the double received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    pub path: String,
-    pub body: Value,
-    /// When it arrived.
-    pub at: Instant,
+/// The token the forge's account holds in every test (the service's `token_file` says it).
+pub const TOKEN: &str = "forge-token-1234";
+
+/// The bundled forge, running in this process, and Prism in front of its API.
+pub struct TheForge {
+    pub state: Arc<Forge>,
+    /// Prism, checking every request and answer against Gitea's spec; none: the forge direct.
+    pub prism: Option<ccci_testkit::prism::Prism>,
+    _dir: tempfile::TempDir,
 }
 
-/// The forge double's state: what it was asked, who may do what, and whether it is failing.
-#[derive(Default)]
-pub struct Forge {
-    pub received: Mutex<Vec<Received>>,
-    pub failing: AtomicBool,
-    next_id: AtomicI64,
-    pub permissions: Mutex<BTreeMap<String, String>>,
-    /// `(pull request, id, author, text)` of every comment.
-    comments: Mutex<Vec<(i64, i64, String, String)>>,
-    /// `(pull request, when)` of every push to a pull request (Unix seconds).
-    pushes: Mutex<Vec<(i64, u64)>>,
-}
-
-/// The account the double's token belongs to: the author of the comments the service posts.
-pub const BOT: &str = "ccci-bot";
-
-impl Forge {
-    /// A comment `author` wrote on pull request `pr` (someone other than the service); its id.
-    pub fn comment_as(&self, pr: i64, author: &str, text: &str) -> i64 {
-        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        self.comments
-            .lock()
-            .unwrap()
-            .push((pr, id, author.into(), text.into()));
-        id
-    }
-
-    /// Records a push to pull request `pr` at `at` (Unix seconds), as the forge's timeline
-    /// shows it.
-    pub fn pushed(&self, pr: i64, at: u64) {
-        self.pushes.lock().unwrap().push((pr, at));
-    }
-
-    /// The text of comment `id`.
-    pub fn comment_text(&self, id: i64) -> Option<String> {
-        self.comments
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|c| c.1 == id)
-            .map(|c| c.3.clone())
-    }
-
-    /// The requests received so far.
-    pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn note(&self, method: &Method, uri: &Uri, body: Value) -> Result<(), StatusCode> {
-        self.received.lock().unwrap().push(Received {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            body,
-            at: Instant::now(),
-        });
-        match self.failing.load(Ordering::SeqCst) {
-            true => Err(StatusCode::SERVICE_UNAVAILABLE),
-            false => Ok(()),
+impl TheForge {
+    /// The API's URL as the service's `forge.api` names it: Prism's (which serves the spec's
+    /// paths at its root), else the forge's own `/api/v1`.
+    pub fn api(&self) -> String {
+        match &self.prism {
+            Some(p) => p.url.clone(),
+            None => format!("{}/api/v1", self.state.url()),
         }
     }
-}
 
-/// The forge double, served on 127.0.0.1, behind Prism: its URL (Prism's) and its state.
-pub struct ForgeDouble {
-    pub state: Arc<Forge>,
-    pub prism: ccci_testkit::prism::Prism,
-}
-
-/// Starts the double and Prism in front of it; `permissions`: login → permission.
-pub fn forge(permissions: &[(&str, &str)]) -> ForgeDouble {
-    let state = Arc::new(Forge::default());
-    state.next_id.store(1000, Ordering::SeqCst);
-    for (user, p) in permissions {
-        state
-            .permissions
-            .lock()
-            .unwrap()
-            .insert(user.to_string(), p.to_string());
-    }
-    let addr = serve(routes(state.clone()));
-    let prism = ccci_testkit::prism::Prism::proxy(&format!("http://{addr}"));
-    ForgeDouble { state, prism }
-}
-
-/// The forge double alone, without Prism in front (for the benchmark, which measures the
-/// service, not the spec's validation): its state and URL.
-pub fn forge_direct(permissions: &[(&str, &str)]) -> (Arc<Forge>, String) {
-    let state = Arc::new(Forge::default());
-    state.next_id.store(1000, Ordering::SeqCst);
-    for (user, p) in permissions {
-        state
-            .permissions
-            .lock()
-            .unwrap()
-            .insert(user.to_string(), p.to_string());
-    }
-    (state.clone(), format!("http://{}", serve(routes(state))))
-}
-
-fn routes(state: Arc<Forge>) -> Router {
-    Router::new()
-        .route(
-            "/repos/{o}/{r}/collaborators/{user}/permission",
-            on_get(permission),
-        )
-        .route(
-            "/repos/{o}/{r}/issues/comments/{id}/reactions",
-            post(reaction),
-        )
-        .route("/repos/{o}/{r}/statuses/{sha}", post(status))
-        .route(
-            "/repos/{o}/{r}/issues/{n}/comments",
-            post(new_comment).get(comments),
-        )
-        .route("/repos/{o}/{r}/issues/comments/{id}", patch(edit_comment))
-        .route("/repos/{o}/{r}/issues/{n}/timeline", on_get(timeline))
-        .route("/user", on_get(me))
-        .with_state(state)
-}
-
-/// Serves `app` on a free port of 127.0.0.1 in a runtime of its own; its address.
-pub fn serve(app: Router) -> std::net::SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+    /// Makes `owner/<recipe>` on the forge from the fixture releases under `root` (each a
+    /// commit with an annotated tag; `main` is the last release), and pull request 1 from a
+    /// branch one commit after it that adds a line to the README.
+    pub fn git_server(&self, root: &Path, owner: &str, recipe: &str) -> GitServer {
+        let work = root.join(format!("work-{recipe}"));
+        ccci_testkit::release_repository(recipe, &work);
+        let bare = self.state.repos().join(owner).join(format!("{recipe}.git"));
+        std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
+        git(&work, &["branch", "--quiet", "-f", "release", "HEAD~1"]);
+        git(
+            root,
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                "--single-branch",
+                "--branch",
+                "release",
+                work.to_str().unwrap(),
+                bare.to_str().unwrap(),
+            ],
+        );
+        git(&bare, &["branch", "--quiet", "-m", "release", "main"]);
+        let clone_url = format!("{}/{owner}/{recipe}.git", self.state.url());
+        git(
+            &work,
+            &["push", "--quiet", &clone_url, "HEAD:refs/heads/pull-1"],
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
-
-type Answer = Result<
-    (
-        StatusCode,
-        [(axum::http::HeaderName, &'static str); 1],
-        String,
-    ),
-    StatusCode,
->;
-
-fn answer(code: StatusCode, v: Value) -> Answer {
-    Ok((code, [(CONTENT_TYPE, "application/json")], v.to_string()))
-}
-
-fn read(body: &Bytes) -> Value {
-    serde_json::from_slice(body).unwrap_or(Value::Null)
-}
-
-/// A comment's request noted (or refused, as the forge is told to), and the comment's text.
-fn comment_text(f: &Forge, method: &Method, uri: &Uri, body: &Bytes) -> Result<String, StatusCode> {
-    let body = read(body);
-    f.note(method, uri, body.clone())?;
-    Ok(body["body"].as_str().unwrap_or_default().to_string())
-}
-
-async fn permission(
-    State(f): State<Arc<Forge>>,
-    method: Method,
-    uri: Uri,
-    UrlPath((_, _, user)): UrlPath<(String, String, String)>,
-) -> Answer {
-    f.note(&method, &uri, Value::Null)?;
-    let p = f
-        .permissions
-        .lock()
-        .unwrap()
-        .get(&user)
-        .cloned()
-        .unwrap_or_else(|| "none".into());
-    answer(
-        StatusCode::OK,
-        json!({"permission": p, "role_name": p, "user": {"login": user}}),
-    )
-}
-
-async fn me(State(f): State<Arc<Forge>>, method: Method, uri: Uri) -> Answer {
-    f.note(&method, &uri, Value::Null)?;
-    answer(StatusCode::OK, json!({"id": 1, "login": BOT}))
-}
-
-async fn reaction(State(f): State<Arc<Forge>>, method: Method, uri: Uri, body: Bytes) -> Answer {
-    let body = read(&body);
-    f.note(&method, &uri, body.clone())?;
-    answer(StatusCode::CREATED, json!({"content": body["content"]}))
-}
-
-async fn status(State(f): State<Arc<Forge>>, method: Method, uri: Uri, body: Bytes) -> Answer {
-    let body = read(&body);
-    f.note(&method, &uri, body.clone())?;
-    let id = f.next_id.fetch_add(1, Ordering::SeqCst);
-    answer(
-        StatusCode::CREATED,
-        json!({"id": id, "status": body["state"], "context": body["context"], "description": body["description"], "target_url": body["target_url"]}),
-    )
-}
-
-async fn new_comment(
-    State(f): State<Arc<Forge>>,
-    method: Method,
-    uri: Uri,
-    UrlPath((_, _, n)): UrlPath<(String, String, i64)>,
-    body: Bytes,
-) -> Answer {
-    let text = comment_text(&f, &method, &uri, &body)?;
-    let id = f.next_id.fetch_add(1, Ordering::SeqCst);
-    f.comments
-        .lock()
-        .unwrap()
-        .push((n, id, BOT.into(), text.clone()));
-    answer(
-        StatusCode::CREATED,
-        json!({"id": id, "body": text, "user": {"login": BOT}}),
-    )
-}
-
-async fn comments(
-    State(f): State<Arc<Forge>>,
-    method: Method,
-    uri: Uri,
-    UrlPath((_, _, n)): UrlPath<(String, String, i64)>,
-) -> Answer {
-    f.note(&method, &uri, Value::Null)?;
-    let list: Vec<Value> = f
-        .comments
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|c| c.0 == n)
-        .map(|c| json!({"id": c.1, "body": c.3, "user": {"login": c.2}}))
-        .collect();
-    answer(StatusCode::OK, Value::Array(list))
-}
-
-/// The pull request's timeline: its pushes, as Gitea's `pull_push` events (a page of them;
-/// `since` is applied by the caller, the double keeps so few).
-async fn timeline(
-    State(f): State<Arc<Forge>>,
-    method: Method,
-    uri: Uri,
-    UrlPath((_, _, n)): UrlPath<(String, String, i64)>,
-) -> Answer {
-    f.note(&method, &uri, Value::Null)?;
-    let list: Vec<Value> = f
-        .pushes
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|p| p.0 == n)
-        .enumerate()
-        .map(|(i, p)| {
-            json!({
-                "id": 5000 + i,
-                "type": "pull_push",
-                "body": "{\"is_force_push\":false,\"commit_ids\":[]}",
-                "created_at": ccci_core::time::rfc3339(p.1),
-                "user": {"login": "mallory"}
-            })
-        })
-        .collect();
-    answer(StatusCode::OK, Value::Array(list))
-}
-
-async fn edit_comment(
-    State(f): State<Arc<Forge>>,
-    method: Method,
-    uri: Uri,
-    UrlPath((_, _, id)): UrlPath<(String, String, i64)>,
-    body: Bytes,
-) -> Answer {
-    let text = comment_text(&f, &method, &uri, &body)?;
-    for c in f.comments.lock().unwrap().iter_mut().filter(|c| c.1 == id) {
-        c.3 = text.clone();
+        let repo = format!("{owner}/{recipe}");
+        rt.block_on(
+            self.state
+                .open_pull(&repo, "pull-1", "main", "a pull request"),
+        )
+        .unwrap();
+        GitServer { clone_url, bare }
     }
-    answer(StatusCode::OK, json!({"id": id, "body": text}))
 }
 
-/// A real recipe repository served by `git daemon`: the releases of a fixture test crate
-/// (`recipes/<recipe>/recipe/<version>/`), each a commit with an annotated tag, and a pull
-/// request (`refs/pull/1/head`) one commit after the last release.
+fn started(permissions: &[(&str, &str)]) -> (Arc<Forge>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    let options = ccci_service::forge::Options {
+        dir: dir.path().into(),
+        users: permissions
+            .iter()
+            .map(|(u, p)| (u.to_string(), p.to_string()))
+            .collect(),
+        hook: None,
+    };
+    let state = ccci_service::forge::spawn(options, "127.0.0.1:0").unwrap();
+    (state, dir)
+}
+
+/// Starts the forge and Prism in front of its API; `permissions`: login → permission.
+pub fn forge(permissions: &[(&str, &str)]) -> TheForge {
+    let (state, dir) = started(permissions);
+    let prism = ccci_testkit::prism::Prism::proxy(&format!("{}/api/v1", state.url()));
+    TheForge {
+        state,
+        prism: Some(prism),
+        _dir: dir,
+    }
+}
+
+/// The forge alone, without Prism in front (for the benchmark, which measures the service,
+/// not the spec's validation).
+pub fn forge_direct(permissions: &[(&str, &str)]) -> TheForge {
+    let (state, dir) = started(permissions);
+    TheForge {
+        state,
+        prism: None,
+        _dir: dir,
+    }
+}
+
+/// A recipe repository on the forge: its clone URL (over HTTP) and where the forge keeps it.
 pub struct GitServer {
-    child: Child,
     pub clone_url: String,
     pub bare: PathBuf,
-}
-
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 use ccci_testkit::git;
@@ -337,67 +127,6 @@ pub fn workspace() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-/// Serves `owner/<recipe>` built from the fixture releases under `root`; the pull request's
-/// head adds a line to the README.
-pub fn git_server(root: &Path, owner: &str, recipe: &str) -> GitServer {
-    let work = root.join(format!("work-{recipe}"));
-    ccci_testkit::release_repository(recipe, &work);
-    let bare = root.join("srv").join(owner).join(format!("{recipe}.git"));
-    std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
-    // The pull request's commit is only in refs/pull/1/head, as on a forge; main is the last
-    // release.
-    git(&work, &["branch", "--quiet", "-f", "release", "HEAD~1"]);
-    git(
-        root,
-        &[
-            "clone",
-            "--quiet",
-            "--bare",
-            "--single-branch",
-            "--branch",
-            "release",
-            work.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    );
-    git(&bare, &["branch", "--quiet", "-m", "release", "main"]);
-    git(
-        &work,
-        &[
-            "push",
-            "--quiet",
-            bare.to_str().unwrap(),
-            "HEAD:refs/pull/1/head",
-        ],
-    );
-    let port = ccci_testkit::prism::free_port();
-    // git-daemon itself, not `git daemon`: git runs the daemon as its child, and killing git
-    // would leave the daemon listening after the test.
-    let exec_path = git(root, &["--exec-path"]);
-    let child = Command::new(Path::new(&exec_path).join("git-daemon"))
-        .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
-        .arg(format!("--port={port}"))
-        .arg(format!("--base-path={}", root.join("srv").display()))
-        .arg(root.join("srv"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "git daemon did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    GitServer {
-        child,
-        clone_url: format!("git://127.0.0.1:{port}/{owner}/{recipe}.git"),
-        bare,
-    }
 }
 
 /// A new commit pushed to the pull request of `owner/<recipe>` served under `root` (one more
@@ -412,12 +141,27 @@ pub fn push_to_pull(root: &Path, git_server: &GitServer, recipe: &str) -> String
         &work,
         &["commit", "--quiet", "-am", "pushed after the comment"],
     );
-    let bare = git_server.bare.to_str().unwrap();
+    // Through the forge's git, as a maintainer pushes: it moves `refs/pull/1/head` and
+    // records the push on the pull request's timeline.
     git(
         &work,
-        &["push", "--quiet", "--force", bare, "HEAD:refs/pull/1/head"],
+        &[
+            "push",
+            "--quiet",
+            "--force",
+            &git_server.clone_url,
+            "HEAD:refs/heads/pull-1",
+        ],
     );
+    after_the_push();
     pull_head(&git_server.bare)
+}
+
+/// Waits into the next second: the forge times a push to the second, as Gitea does, and the
+/// service counts a push in a comment's own second as after the comment, so a comment meant to
+/// come after this push is written a second later.
+pub fn after_the_push() {
+    std::thread::sleep(Duration::from_millis(1100));
 }
 
 /// The commit `refs/pull/1/head` names in `bare`.
@@ -472,7 +216,7 @@ pub fn setup(
 ) -> Setup {
     std::fs::create_dir_all(dir).unwrap();
     let secret = "hook-s3cret-4f9a";
-    std::fs::write(dir.join("token"), "forge-token-1234\n").unwrap();
+    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(dir.join("secret"), format!("{secret}\n")).unwrap();
     let port = ccci_testkit::prism::free_port();
     // The tests' runs go to the one Swarm there is, beside the service's own secrets, as a
