@@ -181,3 +181,150 @@ fn a_rule_error_refuses_the_head_and_json_says_every_finding() {
         "{c003}"
     );
 }
+
+/// `from` replaced by `to` in `file` of the work tree `dir` (which must hold it).
+fn replace(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} lacks {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// custom-html's releases, then a release 1.2.0+1.22.1 that `base` makes of the last one
+/// (its version label bumped), then a head that `head` makes of that: a real repository whose
+/// head `cargo ccci lint` holds to 1.2.0+1.22.1.
+fn base_and_head(dir: &Path, base: &dyn Fn(&Path), head: &dyn Fn(&Path)) -> String {
+    let git = |args: &[&str]| ccci_testkit::git(dir, args);
+    ccci_testkit::release_repository("custom-html", dir);
+    base(dir);
+    replace(
+        dir,
+        "compose.yml",
+        "version=1.1.0+1.22.1",
+        "version=1.2.0+1.22.1",
+    );
+    git(&[
+        "commit",
+        "--quiet",
+        "-am",
+        "chore: publish 1.2.0+1.22.1 release",
+    ]);
+    git(&[
+        "tag",
+        "-a",
+        "1.2.0+1.22.1",
+        "-m",
+        "chore: publish 1.2.0+1.22.1 release",
+    ]);
+    head(dir);
+    git(&[
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-am",
+        "the head's change",
+    ]);
+    dir.display().to_string()
+}
+
+/// What `cargo ccci lint --format json` says of a repository: the ids it found (refused or
+/// listed), and whether it refused.
+fn found_ids(repo: &str) -> (Vec<String>, bool) {
+    let (code, json) = lint(&["--recipe-git", repo, "--format", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let refused = v["refused"].as_str().unwrap_or_default().to_string();
+    assert_eq!(code, Some(if refused.is_empty() { 0 } else { 2 }), "{json}");
+    let mut ids: Vec<String> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["id"].as_str().map(String::from))
+        .collect();
+    ids.extend(refused.split("; ").filter_map(|r| {
+        r.split_whitespace()
+            .find(|w| w.starts_with('C'))
+            .map(String::from)
+    }));
+    (ids, !refused.is_empty())
+}
+
+/// An edit of the work tree, for [`base_and_head`].
+type Edit = Box<dyn Fn(&Path)>;
+
+fn none() -> Edit {
+    Box::new(|_| {})
+}
+
+fn edit(file: &'static str, from: &'static str, to: &'static str) -> Edit {
+    Box::new(move |dir| replace(dir, file, from, to))
+}
+
+/// Each of ccci's rules between two releases, on real repositories of custom-html's releases
+/// through the real command: the mistake is found at its level (an error refuses the head),
+/// and the fix is clean of it. (C001 is the unbumped config's test above; C007 below.)
+#[test]
+fn each_rule_between_releases_finds_its_mistake_and_passes_its_fix() {
+    let network = "networks:\n  proxy:\n    external: true\n";
+    let backend = "  backend:\n    driver: overlay\n";
+    let cases: Vec<(&str, bool, Edit, Edit, Edit)> = vec![
+        ("C002", true, none(), edit("compose.yml", "- content:/usr/share/nginx/html", "- content:${HTML_ROOT}"), edit("compose.yml", "- content:/usr/share/nginx/html", "- content:${HTML_ROOT:-/usr/share/nginx/html}")),
+        ("C003", false, none(), edit("compose.yml", "image: local/nginx:1.22", "image: local/nginx:1.22@sha256:0123"), none()),
+        ("C004", false, none(), edit("compose.yml", "image: local/nginx:1.22", "image: local/nginx:1.21"), edit("compose.yml", "image: local/nginx:1.22", "image: local/nginx:1.23")),
+        ("C005", true, none(), Box::new(|d| { replace(d, "compose.yml", "- content:/usr", "- html:/usr"); replace(d, "compose.yml", "volumes:\n  content:", "volumes:\n  html:") }), none()),
+        ("C006", false, Box::new(|d| { let p = d.join(".env.sample"); let t = std::fs::read_to_string(&p).unwrap(); std::fs::write(p, format!("{t}SECRET_TOKEN_VERSION=v1 # length=32\n")).unwrap() }), edit(".env.sample", "length=32", "length=16"), edit(".env.sample", "length=32", "length=64")),
+        ("C008", false, Box::new(move |d| replace(d, "compose.yml", network, &format!("{network}{backend}"))), edit("compose.yml", "  backend:\n    driver: overlay\n", "  backend:\n    driver: overlay\n    internal: true\n"), edit("compose.yml", "  backend:\n    driver: overlay\n", "  backend:\n    driver: overlay\n  backend_internal:\n    driver: overlay\n    internal: true\n")),
+        ("C009", true, none(), edit("compose.yml", "    deploy:\n      restart_policy:", "    deploy:\n      mode: global\n      restart_policy:"), edit("compose.yml", "    deploy:\n      restart_policy:", "    deploy:\n      mode: replicated\n      restart_policy:")),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (id, error, base, mistake, fix) in &cases {
+        let wrong = base_and_head(&tmp.path().join(format!("{id}-mistake")), base, mistake);
+        let (ids, refused) = found_ids(&wrong);
+        assert!(
+            ids.iter().any(|i| i == id),
+            "{id}: the mistake is found: {ids:?}"
+        );
+        assert_eq!(
+            refused, *error,
+            "{id}: an error refuses, a warning is listed: {ids:?}"
+        );
+        let right = base_and_head(&tmp.path().join(format!("{id}-fix")), base, fix);
+        let (ids, refused) = found_ids(&right);
+        assert!(
+            !ids.iter().any(|i| i == id) && !refused,
+            "{id}: the fix is clean of it: {ids:?}"
+        );
+    }
+}
+
+/// C007 on a head that is a release: its version label must be its tag.
+#[test]
+fn a_release_whose_label_is_not_its_tag_is_found_and_the_bumped_label_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, bump) in [("unbumped", false), ("bumped", true)] {
+        let dir = tmp.path().join(name);
+        let repo = base_and_head(&dir, &|_| {}, &move |d| {
+            if bump {
+                replace(
+                    d,
+                    "compose.yml",
+                    "version=1.2.0+1.22.1",
+                    "version=1.3.0+1.22.1",
+                );
+            }
+        });
+        ccci_testkit::git(
+            &dir,
+            &[
+                "tag",
+                "-a",
+                "1.3.0+1.22.1",
+                "-m",
+                "chore: publish 1.3.0+1.22.1 release",
+            ],
+        );
+        let (ids, refused) = found_ids(&repo);
+        assert!(!refused, "{name}: {ids:?}");
+        assert_eq!(ids.iter().any(|i| i == "C007"), !bump, "{name}: {ids:?}");
+    }
+}
