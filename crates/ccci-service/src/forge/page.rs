@@ -92,7 +92,12 @@ async fn pull_page(
                     tr {
                         td { (s.context) }
                         td class=(s.state) { (s.state) }
-                        td { @if s.target_url.is_empty() { (s.description) } @else { a href=(s.target_url) { (s.description) } } }
+                        td {
+                            // A link only to a web page: a status's target is the caller's text.
+                            @if s.target_url.starts_with("http://") || s.target_url.starts_with("https://") {
+                                a href=(s.target_url) { (s.description) }
+                            } @else { (s.description) }
+                        }
                         td { (ccci_core::time::rfc3339(s.at)) }
                     }
                 }
