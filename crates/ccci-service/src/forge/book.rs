@@ -5,6 +5,45 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The book and the file it is kept in: every change is written there at once.
+pub(super) struct Records {
+    book: Mutex<Book>,
+    file: PathBuf,
+}
+
+impl Records {
+    /// `book`, kept in `file` from now on (written there first).
+    pub(super) fn keep(book: Book, file: PathBuf) -> Result<Records, String> {
+        book.save(&file)?;
+        Ok(Records {
+            book: Mutex::new(book),
+            file,
+        })
+    }
+
+    /// The book, to read.
+    pub(super) fn lock(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the book with `f` and writes it; `f`'s answer. A book that cannot be written
+    /// is said in the log: the forge goes on with what it holds.
+    pub(super) fn change<T>(&self, f: impl FnOnce(&mut Book) -> T) -> T {
+        let mut book = self.lock();
+        let out = f(&mut book);
+        if let Err(e) = book.save(&self.file) {
+            tracing::error!("the forge's records: {e}");
+        }
+        out
+    }
+
+    /// The file the book is kept in.
+    pub(super) fn file(&self) -> &Path {
+        &self.file
+    }
+}
 
 /// The forge's records.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

@@ -25,6 +25,7 @@ mod git;
 mod page;
 mod send;
 
+use book::Records;
 pub use book::{Book, Comment, Delivery, Pull, Status};
 
 use axum::Router;
@@ -68,7 +69,7 @@ pub struct Forge {
     url: String,
     token: String,
     hook: Option<(String, Vec<u8>)>,
-    book: Arc<Mutex<Book>>,
+    records: Arc<Records>,
     received: Mutex<Vec<Received>>,
     /// While set, every API call is answered 503, as a forge that is down for maintenance.
     pub failing: AtomicBool,
@@ -92,21 +93,19 @@ impl Forge {
         for (user, permission) in &options.users {
             book.users.insert(user.clone(), permission.clone());
         }
-        let forge = Forge {
+        Ok(Forge {
             dir: dir.clone(),
             url: url.trim_end_matches('/').to_string(),
             token,
             hook: options.hook.clone().map(|h| (h, secret.into_bytes())),
-            book: Arc::new(Mutex::new(book)),
+            records: Arc::new(Records::keep(book, dir.join("forge.json"))?),
             received: Mutex::new(Vec::new()),
             failing: AtomicBool::new(false),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| format!("the forge's HTTP client: {e}"))?,
-        };
-        forge.save()?;
-        Ok(forge)
+        })
     }
 
     /// Its base URL (`http://127.0.0.1:3000`); the API is below it at `/api/v1`.
@@ -185,21 +184,12 @@ impl Forge {
     }
 
     fn lock(&self) -> MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|e| e.into_inner())
+        self.records.lock()
     }
 
     /// Changes its records with `f` and writes them; `f`'s answer.
     fn change<T>(&self, f: impl FnOnce(&mut Book) -> T) -> T {
-        let mut book = self.lock();
-        let out = f(&mut book);
-        if let Err(e) = book.save(&self.dir.join("forge.json")) {
-            tracing::error!("the forge's records: {e}");
-        }
-        out
-    }
-
-    fn save(&self) -> Result<(), String> {
-        self.lock().save(&self.dir.join("forge.json"))
+        self.records.change(f)
     }
 
     /// Where `repo` (`owner/name`) is kept, when the forge has it.
@@ -263,7 +253,6 @@ fn now() -> u64 {
 /// The trimmed content of `file`, made of 20 random bytes in hex (readable by its owner only)
 /// when it does not exist.
 fn secret_file(file: &Path) -> Result<String, String> {
-    use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     match std::fs::read_to_string(file) {
         Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
@@ -279,8 +268,7 @@ fn secret_file(file: &Path) -> Result<String, String> {
         Err(_) => {}
     }
     let mut bytes = [0u8; 20];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
+    ccci_core::random_fill(&mut bytes)
         .map_err(|e| format!("/dev/urandom, for {}: {e}", file.display()))?;
     let value: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     std::fs::OpenOptions::new()
@@ -354,20 +342,12 @@ pub async fn serve(
         options.hook.as_deref().unwrap_or("nowhere (no --hook)")
     );
     axum::serve(listener, forge.clone().router())
-        .with_graceful_shutdown(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM is handled");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term.recv() => {},
-            }
-        })
+        .with_graceful_shutdown(crate::serve::stopped())
         .await
         .map_err(|e| format!("the forge stopped: {e}"))?;
     tracing::info!(
         "the forge stopped; its records are in {}",
-        forge.dir.join("forge.json").display()
+        forge.records.file().display()
     );
     Ok(())
 }

@@ -113,8 +113,7 @@ impl Forge {
             .header("X-Gitea-Signature", &signature)
             .header("X-Hub-Signature-256", format!("sha256={signature}"))
             .body(body);
-        let book = self.dir.join("forge.json");
-        let records = self.book.clone();
+        let records = self.records.clone();
         Some(async move {
             match request.send().await {
                 Ok(r) => {
@@ -132,12 +131,7 @@ impl Forge {
                     .map_or("no answer".to_string(), |s| s.to_string()),
                 delivery.answer
             );
-            let mut b = records.lock().unwrap_or_else(|e| e.into_inner());
-            b.deliveries.push(delivery.clone());
-            if let Err(e) = b.save(&book) {
-                tracing::error!("the forge's records: {e}");
-            }
-            drop(b);
+            records.change(|b| b.deliveries.push(delivery.clone()));
             delivery
         })
     }

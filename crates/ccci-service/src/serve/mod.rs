@@ -273,8 +273,8 @@ async fn stop_runs(svc: &Service) {
     tracing::info!("stopped");
 }
 
-/// Ctrl-C or SIGTERM.
-async fn stopped() {
+/// Ctrl-C or SIGTERM (the service's, and `cargo ccci forge serve`'s).
+pub(crate) async fn stopped() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(t) => t,
         Err(_) => return std::future::pending().await,
